@@ -1,0 +1,75 @@
+# careerbot: `make run` to talk to the bot, `make test` to check everything.
+# Every step installs or builds what it needs and skips what is already done.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+RASA := $(VENV)/bin/rasa
+INSTALLED := $(VENV)/.installed
+SPACY_MODEL := build/spacy/careerbot_en
+SPACY_STAMP := $(SPACY_MODEL)/.built
+MODEL := models/careerbot.tar.gz
+
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 2
+export PYTHONDONTWRITEBYTECODE := 1
+
+KNOWLEDGE := $(wildcard bot/knowledge/*.yml) bot/knowledge_schema.yml bot/knowledge.py
+TRAINING_INPUTS := $(shell find data -name '*.yml') config.yml domain.yml
+
+.PHONY: help install spacy train run shell validate test test-stories test-python lock clean
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
+
+$(INSTALLED): requirements.lock scripts/find-python310
+	@python=$$(scripts/find-python310) || exit 1; \
+	if [ ! -x $(PY) ] || ! $(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))'; then \
+	  echo "creating $(VENV) with $$python"; rm -rf $(VENV); "$$python" -m venv $(VENV) || exit 1; \
+	fi
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip==24.0
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	@touch $@
+
+install: $(INSTALLED) ## Create the Python 3.10 venv and install the lock file
+
+$(SPACY_STAMP): $(INSTALLED) bot/nlp.py $(KNOWLEDGE) $(wildcard bot/vocab/*)
+	$(PY) -m bot.nlp $(SPACY_MODEL)
+	@touch $@
+
+spacy: $(SPACY_STAMP) ## Build the spaCy pipeline (blank English + entity rules from the knowledge)
+
+$(MODEL): $(SPACY_STAMP) $(TRAINING_INPUTS) $(KNOWLEDGE)
+	$(RASA) train --fixed-model-name careerbot --out models
+	@touch $@
+
+train: $(MODEL) ## Train the model, only when data, config, domain or knowledge changed
+
+run: $(MODEL) ## Set up, then run the action server and Rasa (REST on port 5005); Ctrl-C stops
+	$(PY) -m bot.serve
+
+shell: $(MODEL) ## Chat in the terminal (starts the action server too)
+	$(PY) -m bot.shell
+
+validate: $(INSTALLED) ## Check the training data and domain (rasa data validate)
+	$(RASA) data validate --fail-on-warnings
+
+test-stories: $(MODEL) ## Run the test stories, failing on any wrong prediction
+	$(RASA) test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors --out results/core
+
+test-python: $(MODEL) ## Run the Python tests (knowledge, actions, NLU accuracy, end to end)
+	$(PY) -m pytest
+
+test: validate test-stories test-python ## Set up and run every test
+
+lock: ## Re-resolve the lock file from the direct dependencies (needs the network)
+	@python=$$(scripts/find-python310) || exit 1; tmp=$$(mktemp -d); \
+	"$$python" -m venv $$tmp/venv && $$tmp/venv/bin/pip install --quiet 'pip==24.0' && \
+	$$tmp/venv/bin/pip install --quiet -r requirements.in && \
+	{ sed -n '1,3p' requirements.lock; $$tmp/venv/bin/pip freeze --exclude-editable; } > requirements.lock.new && \
+	mv requirements.lock.new requirements.lock; rm -rf $$tmp
+
+clean: ## Remove the venv and everything built
+	rm -rf $(VENV) build models results reports .pytest_cache

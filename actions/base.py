@@ -1,0 +1,154 @@
+"""What every career action shares: the knowledge, citations and list formatting.
+
+Actions hold no facts and no sentences: the facts come from the knowledge
+layer, the sentences from the domain's responses. Python only picks the
+response and fills its placeholders.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from typing import Any, ClassVar, Dict, Iterable, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.knowledge import Career, KnowledgeBase, Source, default_knowledge
+from bot.vocab import resolve_state
+
+DomainDict = Dict[Text, Any]
+
+CURRENCY_SYMBOLS = {"USD": "$"}
+
+
+def fill(domain: DomainDict, response: str, **values: Any) -> str:
+    """A domain response's first text, filled in: for pieces an action repeats or nests."""
+    try:
+        text = domain["responses"][response][0]["text"]
+    except (KeyError, IndexError, TypeError):
+        raise LookupError(f"domain response {response!r} with a text is missing") from None
+    return text.format(**values)
+
+
+def bullets(items: Iterable[str]) -> str:
+    return "\n".join(f"- {item}" for item in items)
+
+
+def join_words(items: List[str], conjunction: str) -> str:
+    """'a', 'a or b', 'a, b or c'."""
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} {conjunction} {items[-1]}"
+
+
+def money(amount: int, currency: str) -> str:
+    symbol = CURRENCY_SYMBOLS.get(currency)
+    return f"{symbol}{amount:,}" if symbol else f"{amount:,} {currency}"
+
+
+def capitalise(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+@dataclass(frozen=True)
+class Mentions:
+    """What the user's latest message named, as raw entity text."""
+
+    job_level: Optional[str] = None
+    us_state: Optional[str] = None
+    degree_field: Optional[str] = None
+
+    @classmethod
+    def latest(cls, tracker: Tracker) -> "Mentions":
+        def first(entity: str) -> Optional[str]:
+            return next(tracker.get_latest_entity_values(entity), None)
+
+        return cls(first("job_level"), first("us_state"), first("degree_field"))
+
+    @property
+    def state(self) -> Optional[str]:
+        return resolve_state(self.us_state)
+
+
+class CareerAction(Action, abc.ABC):
+    """An action that answers from a career's knowledge.
+
+    The knowledge is passed in (tests pass their own, as rasa-sdk's
+    ActionQueryKnowledgeBase takes its knowledge base); the action server
+    passes nothing and gets the knowledge the settings name.
+    """
+
+    def __init__(self, knowledge: Optional[KnowledgeBase] = None) -> None:
+        self._knowledge = knowledge
+
+    @property
+    def knowledge(self) -> KnowledgeBase:
+        return self._knowledge or default_knowledge()
+
+    @abc.abstractmethod
+    def name(self) -> Text:
+        """The action's name in the domain."""
+
+    def career(self, tracker: Tracker) -> Career:
+        return self.knowledge.career()
+
+    def cite(self, domain: DomainDict, career: Career, *sources: Source) -> str:
+        labels: List[str] = []
+        for source in sources:
+            if source.cited_in:
+                label = fill(domain, "utter_source_cited", name=source.name, cited_in=source.cited_in.name)
+            else:
+                label = fill(domain, "utter_source", name=source.name)
+            if label not in labels:
+                labels.append(label)
+        return "; ".join(labels)
+
+
+class TopicAction(CareerAction):
+    """Answers one topic: ``action_answer_<topic>`` sends ``utter_answer_<topic>``.
+
+    Subclasses name the topic and return the response's values; the base class
+    adds the career's names and the source, and remembers the topic so that
+    follow-ups ("and the managers?") know what they refer to.
+    """
+
+    topic: ClassVar[str]
+    # Knowledge sections the answer draws on; the first one's name by default.
+    sections: ClassVar[tuple] = ()
+
+    def name(self) -> Text:  # type: ignore[override]
+        return f"action_answer_{self.topic}"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        career = self.career(tracker)
+        self.answer(dispatcher, domain, career, Mentions.latest(tracker), tracker)
+        return [SlotSet("topic", self.topic)]
+
+    def answer(self, dispatcher: CollectingDispatcher, domain: DomainDict, career: Career,
+               mentions: Mentions, tracker: Tracker) -> None:
+        response, values = self.compose(domain, career, mentions, tracker)
+        self.send(dispatcher, domain, career, response, values)
+
+    def send(self, dispatcher: CollectingDispatcher, domain: DomainDict, career: Career,
+             response: str, values: Dict[str, Any]) -> None:
+        dispatcher.utter_message(
+            response=response,
+            career=career.name,
+            career_plural=career.plural,
+            career_plural_cap=capitalise(career.plural),
+            source=self.cite(domain, career, *self.sources(career)),
+            **values,
+        )
+
+    def sources(self, career: Career) -> List[Source]:
+        """The sources of the sections this answer draws on."""
+        return [career.source_of(section) for section in (self.sections or (self.topic,))]
+
+    @abc.abstractmethod
+    def compose(self, domain: DomainDict, career: Career, mentions: Mentions,
+                tracker: Tracker) -> "tuple[str, Dict[str, Any]]":
+        """The response to send and its values."""

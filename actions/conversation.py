@@ -1,0 +1,52 @@
+"""Greeting, help and fallback: they name the career, so they come from the knowledge too."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Dict, List, Text
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.base import CareerAction
+
+
+class CareerResponseAction(CareerAction):
+    """Sends one domain response with the career's name filled in."""
+
+    response: ClassVar[str]
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        dispatcher.utter_message(response=self.response, career=self.career(tracker).name)
+        return []
+
+
+class ActionGreet(CareerResponseAction):
+    response = "utter_greet"
+
+    def name(self) -> Text:
+        return "action_greet"
+
+
+class ActionHelp(CareerResponseAction):
+    response = "utter_help"
+
+    def name(self) -> Text:
+        return "action_help"
+
+
+class ActionFallback(CareerResponseAction):
+    """Off-topic or not understood: say what the bot can answer, never a fact."""
+
+    response = "utter_fallback"
+
+    def name(self) -> Text:
+        return "action_fallback"
+
+
+class ActionAnythingElse(CareerResponseAction):
+    response = "utter_anything_else"
+
+    def name(self) -> Text:
+        return "action_anything_else"

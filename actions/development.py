@@ -1,0 +1,88 @@
+"""Growing in the career: training, further study, certification, advancement, outlook."""
+
+from __future__ import annotations
+
+from actions.base import TopicAction, bullets, capitalise, fill, join_words
+
+
+class ActionAnswerTraining(TopicAction):
+    topic = "training"
+
+    def compose(self, domain, career, mentions, tracker):
+        training = career.section("training")
+        return "utter_answer_training", {
+            "when_cap": capitalise(training["when"]),
+            "provider": training["provider"],
+            "content": training["content"],
+        }
+
+
+def _certification_lines(domain, certifications) -> str:
+    lines = []
+    for cert in certifications:
+        short = f" ({cert['body_short']})" if cert.get("body_short") else ""
+        membership = ""
+        if cert["membership"]:
+            membership = fill(domain, "utter_membership_note", body_short=cert.get("body_short") or cert["body"])
+        lines.append(fill(domain, "utter_certification_line", name=cert["name"], body=cert["body"],
+                          short=short, membership=membership))
+    return "\n".join(lines)
+
+
+class ActionAnswerCareerDevelopment(TopicAction):
+    topic = "career_development"
+    sections = ("career_development", "training")
+
+    def compose(self, domain, career, mentions, tracker):
+        development = career.section("career_development")
+        training = career.section("training")
+        options = bullets(development["further_education"])
+        options += "\n" + _certification_lines(domain, development["certifications"])
+        return "utter_answer_career_development", {
+            "when_cap": capitalise(training["when"]),
+            "provider": training["provider"],
+            "options": options,
+        }
+
+
+class ActionAnswerCertification(TopicAction):
+    topic = "certification"
+    sections = ("career_development",)
+
+    def compose(self, domain, career, mentions, tracker):
+        certifications = career.section("career_development")["certifications"]
+        return "utter_answer_certification", {"certifications": _certification_lines(domain, certifications)}
+
+
+class ActionAnswerAdvancement(TopicAction):
+    topic = "advancement"
+
+    def compose(self, domain, career, mentions, tracker):
+        advancement = career.section("advancement")
+        own = advancement.get("own_business")
+        return "utter_answer_advancement", {
+            "requires": advancement["requires"],
+            "roles": join_words(advancement["roles"], "or a"),
+            "own_business": fill(domain, "utter_own_business_note", own_business=own) if own else "",
+        }
+
+
+class ActionAnswerOutlook(TopicAction):
+    topic = "outlook"
+
+    def sources(self, career):
+        note = career.section("outlook").get("note")
+        return super().sources(career) + ([career.sources[note["source"]]] if note else [])
+
+    def compose(self, domain, career, mentions, tracker):
+        outlook = career.section("outlook")
+        note = outlook.get("note")
+        return "utter_answer_outlook", {
+            "period_start": outlook["period_start"],
+            "period_end": outlook["period_end"],
+            "projection_source": career.source_of("outlook").name,
+            "assessment": outlook["assessment"],
+            "growth_percent": outlook["growth_percent"],
+            "scope": outlook["scope"],
+            "note": note["text"] if note else "",
+        }

@@ -1,0 +1,85 @@
+"""Follow-ups that lean on the previous answer: "and the managers?", "what about in Ohio?"."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.base import CareerAction, Mentions, TopicAction
+from actions.development import (ActionAnswerAdvancement, ActionAnswerCareerDevelopment,
+                                 ActionAnswerCertification, ActionAnswerOutlook, ActionAnswerTraining)
+from actions.education import ActionAnswerEducation, ActionAnswerNoDegree
+from actions.licensing import ActionAnswerLicensing, ActionAnswerLicensingRequirements
+from actions.overview import (ActionAnswerHowToBecome, ActionAnswerOverview, ActionAnswerQualities,
+                              ActionAnswerSuitability)
+from actions.pay import ActionAnswerPay
+from actions.work import (ActionAnswerDuties, ActionAnswerEmployers, ActionAnswerHours,
+                          ActionAnswerWorkEnvironment)
+
+TOPIC_ACTIONS = (
+    ActionAnswerOverview, ActionAnswerDuties, ActionAnswerHours, ActionAnswerWorkEnvironment,
+    ActionAnswerPay, ActionAnswerEducation, ActionAnswerNoDegree, ActionAnswerLicensing,
+    ActionAnswerLicensingRequirements, ActionAnswerQualities, ActionAnswerCareerDevelopment,
+    ActionAnswerCertification, ActionAnswerTraining, ActionAnswerEmployers, ActionAnswerAdvancement,
+    ActionAnswerOutlook, ActionAnswerSuitability, ActionAnswerHowToBecome,
+)
+
+# Topics whose answer depends on a US state: a state follow-up re-answers them.
+STATE_TOPICS = ("licensing", "licensing_requirements")
+
+# "And if I don't have one?": the topic that answers lacking what was just discussed.
+WITHOUT = {
+    "education": "no_degree",
+    "no_degree": "no_degree",
+    "licensing": "licensing_requirements",
+    "licensing_requirements": "licensing_requirements",
+}
+
+
+class ActionAnswerFollowup(CareerAction):
+    """Re-answers the last topic in the light of what the follow-up names.
+
+    A job level only has content under pay, a field of study only under
+    education, and a state only under licensing, so those decide the topic;
+    anything else the knowledge does not cover gets an honest "not covered".
+    """
+
+    def name(self) -> Text:
+        return "action_answer_followup"
+
+    def topic_action(self, topic: str) -> TopicAction:
+        for action_class in TOPIC_ACTIONS:
+            if action_class.topic == topic:
+                return action_class(self._knowledge)
+        raise KeyError(topic)
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        topic = self.choose_topic(tracker)
+        if topic is None:
+            mentions = Mentions.latest(tracker)
+            if mentions.state:
+                dispatcher.utter_message(response="utter_state_not_covered", state=mentions.state)
+            else:
+                dispatcher.utter_message(response="utter_followup_unclear")
+            return []
+        action = self.topic_action(topic)
+        action.answer(dispatcher, domain, self.career(tracker), Mentions.latest(tracker), tracker)
+        return [SlotSet("topic", topic)]
+
+    @staticmethod
+    def choose_topic(tracker: Tracker) -> "str | None":
+        last = tracker.get_slot("topic")
+        if (tracker.latest_message.get("intent") or {}).get("name") == "ask_without":
+            return WITHOUT.get(last)
+        mentions = Mentions.latest(tracker)
+        if mentions.job_level:
+            return "pay"
+        if mentions.degree_field:
+            return "education"
+        if mentions.state:
+            return last if last in STATE_TOPICS else None
+        return None

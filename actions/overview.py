@@ -1,0 +1,51 @@
+"""What the job is, who it suits, the skills it needs and how to get into it."""
+
+from __future__ import annotations
+
+from actions.base import Mentions, TopicAction, bullets, capitalise, join_words
+
+
+class ActionAnswerOverview(TopicAction):
+    topic = "overview"
+
+    def compose(self, domain, career, mentions: Mentions, tracker):
+        section = career.section("overview")
+        return "utter_answer_overview", {
+            "summary": section["summary"],
+            "background": join_words(section.get("background", []), "or"),
+        }
+
+
+class ActionAnswerQualities(TopicAction):
+    topic = "qualities"
+
+    def compose(self, domain, career, mentions, tracker):
+        return "utter_answer_qualities", {"qualities": bullets(career.section("qualities")["items"])}
+
+
+class ActionAnswerSuitability(TopicAction):
+    topic = "suitability"
+
+    def compose(self, domain, career, mentions, tracker):
+        return "utter_answer_suitability", {
+            "traits": join_words(career.section("suitability")["traits"], "and"),
+        }
+
+
+class ActionAnswerHowToBecome(TopicAction):
+    """The path in order, put together from the sections that describe each step."""
+
+    topic = "how_to_become"
+    sections = ("education", "licensing", "training")
+
+    def compose(self, domain, career, mentions, tracker):
+        education = career.section("education")
+        training = career.section("training")
+        return "utter_answer_how_to_become", {
+            "degree": education["degree"],
+            "fields": join_words(education["fields"], "or"),
+            "licence": career.section("licensing")["licence"],
+            "when_cap": capitalise(training["when"]),
+            "provider": training["provider"],
+            "content": training["content"],
+        }

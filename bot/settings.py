@@ -1,0 +1,76 @@
+"""Every setting the project reads from the environment, typed and checked once.
+
+A bad value stops the program with a message naming the variable and what it
+expected, instead of failing later somewhere else.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Optional
+
+from bot import PACKAGE_DIR, PROJECT_DIR
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value the project cannot use."""
+
+
+def _port(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r}: expected a port number (1-65535)") from None
+    if not 1 <= value <= 65535:
+        raise SettingsError(f"{name}={raw!r}: expected a port number (1-65535)")
+    return value
+
+
+def _directory(env: Mapping[str, str], name: str, default: Path, must_exist: bool) -> Path:
+    raw = env.get(name, "").strip()
+    path = Path(raw).expanduser().resolve() if raw else default
+    if must_exist and not path.is_dir():
+        raise SettingsError(f"{name}={str(path)!r}: expected an existing directory")
+    return path
+
+
+@dataclass(frozen=True)
+class Settings:
+    knowledge_dir: Path
+    career: Optional[str]
+    spacy_model_dir: Path
+    models_dir: Path
+    rasa_host: str
+    rasa_port: int
+    action_host: str
+    action_port: int
+
+    @property
+    def action_endpoint_url(self) -> str:
+        return f"http://{self.action_host}:{self.action_port}/webhook"
+
+    @classmethod
+    def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Settings":
+        env = os.environ if env is None else env
+        career = env.get("CAREERBOT_CAREER", "").strip() or None
+        return cls(
+            knowledge_dir=_directory(
+                env, "CAREERBOT_KNOWLEDGE_DIR", PACKAGE_DIR / "knowledge", must_exist=True
+            ),
+            career=career,
+            spacy_model_dir=_directory(
+                env, "CAREERBOT_SPACY_MODEL", PROJECT_DIR / "build" / "spacy" / "careerbot_en",
+                must_exist=False,
+            ),
+            models_dir=_directory(env, "CAREERBOT_MODELS_DIR", PROJECT_DIR / "models", must_exist=False),
+            # Loopback by default: exposing the bot is a deliberate choice.
+            rasa_host=env.get("CAREERBOT_RASA_HOST", "").strip() or "127.0.0.1",
+            rasa_port=_port(env, "CAREERBOT_RASA_PORT", 5005),
+            action_host=env.get("CAREERBOT_ACTION_HOST", "").strip() or "127.0.0.1",
+            action_port=_port(env, "CAREERBOT_ACTION_PORT", 5055),
+        )

@@ -1,0 +1,46 @@
+"""Follow-ups lean on the `topic` slot the previous answer set."""
+
+from __future__ import annotations
+
+import pytest
+from rasa_sdk.events import SlotSet
+
+from actions.followup import ActionAnswerFollowup
+
+
+def test_and_the_managers_after_pay(knowledge, run_action):
+    outcome = run_action(ActionAnswerFollowup(knowledge), text="and the managers?", intent="inform",
+                         entities={"job_level": "managers"}, slots={"topic": "pay"})
+    assert outcome.events == [SlotSet("topic", "pay")]
+    assert "Loan managers earn $59,000 to $87,000 a year." in outcome.text
+
+
+def test_what_about_ohio_after_licensing(knowledge, run_action):
+    outcome = run_action(ActionAnswerFollowup(knowledge), text="what about in Ohio?", intent="inform",
+                         entities={"us_state": "Ohio"}, slots={"topic": "licensing"})
+    assert outcome.events == [SlotSet("topic", "licensing")]
+    assert "vary by state" in outcome.text and "no rules specific to Ohio" in outcome.text
+    assert "Pass a licensing examination" in outcome.text
+
+
+def test_without_one_after_education(knowledge, run_action):
+    outcome = run_action(ActionAnswerFollowup(knowledge), text="and if I don't have one?",
+                         intent="ask_without", slots={"topic": "education"})
+    assert outcome.events == [SlotSet("topic", "no_degree")]
+    assert "loan document specialist or accounting clerk" in outcome.text
+
+
+def test_a_state_after_pay_is_not_given_invented_figures(knowledge, run_action):
+    outcome = run_action(ActionAnswerFollowup(knowledge), text="what about Texas", intent="inform",
+                         entities={"us_state": "Texas"}, slots={"topic": "pay"})
+    assert outcome.events == []
+    assert outcome.replies[0].response == "utter_state_not_covered"
+    assert "$" not in outcome.text
+
+
+@pytest.mark.parametrize("intent, slots", [("inform", {"topic": "pay"}), ("ask_without", {"topic": "hours"}),
+                                           ("ask_without", {})])
+def test_unclear_followups_ask_back(knowledge, run_action, intent, slots):
+    outcome = run_action(ActionAnswerFollowup(knowledge), text="what about that", intent=intent, slots=slots)
+    assert outcome.replies[0].response == "utter_followup_unclear"
+    assert outcome.events == []

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+import pytest
+
+from bot import PACKAGE_DIR
+from bot.settings import Settings, SettingsError
+
+
+def test_defaults_are_loopback_and_module_relative():
+    settings = Settings.from_env({})
+    assert settings.knowledge_dir == PACKAGE_DIR / "knowledge"
+    assert (settings.rasa_host, settings.rasa_port) == ("127.0.0.1", 5005)
+    assert settings.action_endpoint_url == "http://127.0.0.1:5055/webhook"
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "70000", "5.5"])
+def test_bad_port_fails_fast_naming_the_variable(value):
+    with pytest.raises(SettingsError, match=f"CAREERBOT_RASA_PORT={value!r}: expected a port number"):
+        Settings.from_env({"CAREERBOT_RASA_PORT": value})
+
+
+def test_missing_knowledge_directory_fails_fast(tmp_path):
+    with pytest.raises(SettingsError, match="CAREERBOT_KNOWLEDGE_DIR.*expected an existing directory"):
+        Settings.from_env({"CAREERBOT_KNOWLEDGE_DIR": str(tmp_path / "missing")})

@@ -1,0 +1,125 @@
+"""End to end: the real action server and Rasa server, asked over the REST webhook."""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from typing import Any, Dict, List
+
+import pytest
+import requests
+
+from bot import PROJECT_DIR
+from bot.serve import Servers
+from bot.settings import Settings
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory):
+    settings = Settings.from_env({
+        "CAREERBOT_RASA_PORT": str(_free_port()),
+        "CAREERBOT_ACTION_PORT": str(_free_port()),
+    })
+    model = PROJECT_DIR / "models" / "careerbot.tar.gz"
+    assert model.exists(), "run `make train` first"
+    log_dir = tmp_path_factory.mktemp("logs")
+    with Servers(settings, model, log_dir=log_dir) as running:
+        yield running
+
+
+class Chat:
+    def __init__(self, servers: Servers) -> None:
+        self.url = f"{servers.rasa_url}/webhooks/rest/webhook"
+        self.sender = f"e2e-{uuid.uuid4().hex[:8]}"
+
+    def say(self, message: str) -> List[Dict[str, Any]]:
+        response = requests.post(self.url, json={"sender": self.sender, "message": message}, timeout=30)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def text(self, message: str) -> str:
+        return "\n".join(m.get("text", "") for m in self.say(message))
+
+
+@pytest.mark.parametrize("question, facts", [
+    ("what exactly is a mortgage servicing specialist?", ["banking industry"]),
+    ("what would my daily tasks be", ["Maintaining records of mortgage applications"]),
+    ("what are the working hours like", ["9am to 5pm, Monday through Friday"]),
+    ("do they travel or stay in an office", ["occasionally travel to meet clients"]),
+    ("how much money could I make doing this", ["$24,000 to $42,000", "$59,000 to $87,000", "Payscale"]),
+    ("what do entry level people get paid", ["Starting mortgage loan specialists earn $24,000 to $42,000"]),
+    ("which degree should i get for this", ["Business, Finance, Economics or Accounting"]),
+    ("can I get in without a bachelors degree", ["loan document specialist or accounting clerk"]),
+    ("is a license required for this job", ["Mortgage Loan Originator License"]),
+    ("how do I get the MLO licence, is there an exam", ["Pass a licensing examination"]),
+    ("what skills do you need to be good at it", ["attention to detail"]),
+    ("will the employer train me when I start", ["banking practices"]),
+    ("are there professional certifications for this", ["Certified Residential Mortgage Specialist"]),
+    ("which companies hire mortgage servicing specialists", ["Commercial banks"]),
+    ("what can I get promoted to later on", ["customer relationship manager"]),
+    ("what is the job outlook", ["8 percent", "2012 through 2022", "Bureau of Labor Statistics"]),
+    ("is this career a good fit for me?", ["a talent with numbers"]),
+    ("what are the steps to become one", ["Mortgage Loan Originator License", "bachelor's degree"]),
+])
+def test_each_topic_in_own_words(servers, question, facts):
+    messages = Chat(servers).say(question)
+    text = "\n".join(m.get("text", "") for m in messages)
+    for fact in facts:
+        assert fact in text
+    assert "Source" in text
+    assert 2 <= len(messages[-1].get("buttons", [])) <= 3
+
+
+@pytest.mark.parametrize("message", [
+    "can you help me refinance my house",
+    "what are today's mortgage rates",
+    "tell me a joke",
+    "how do I become a pilot",
+    "asdkjh qwe zzz",
+])
+def test_off_topic_gets_the_fallback_not_a_fact(servers, message):
+    messages = Chat(servers).say(message)
+    text = "\n".join(m.get("text", "") for m in messages)
+    assert "I only answer questions about becoming a mortgage servicing specialist" in text
+    assert "$" not in text and "Source" not in text
+    assert len(messages[-1].get("buttons", [])) >= 3
+
+
+def test_followup_managers_after_pay(servers):
+    chat = Chat(servers)
+    assert "$42,000 to $59,000" in chat.text("how much do they earn?")
+    reply = chat.text("and the managers?")
+    assert "Loan managers earn $59,000 to $87,000 a year." in reply
+    assert "$24,000" not in reply
+
+
+def test_followup_state_after_licence(servers):
+    chat = Chat(servers)
+    assert "Mortgage Loan Originator License" in chat.text("do I need a license?")
+    reply = chat.text("what about in Ohio?")
+    assert "vary by state" in reply and "no rules specific to Ohio" in reply
+    assert "Pass a criminal background check" in reply
+
+
+def test_followup_without_degree(servers):
+    chat = Chat(servers)
+    assert "bachelor's degree" in chat.text("what degree do I need?")
+    assert "loan document specialist or accounting clerk" in chat.text("and if I don't have one?")
+
+
+def test_greeting_and_help_name_the_topics(servers):
+    chat = Chat(servers)
+    assert "mortgage servicing specialist" in chat.text("hello")
+    assert "pay at each level" in chat.text("what can you help me with?")
+
+
+@pytest.mark.parametrize("message", ["", "   ", "😀😀😀"])
+def test_empty_or_odd_messages_still_get_an_answer(servers, message):
+    messages = Chat(servers).say(message)
+    assert messages and messages[0].get("text")
