@@ -15,6 +15,8 @@ MODEL := models/careerbot.tar.gz
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONDONTWRITEBYTECODE := 1
+# Rasa 3.6 and its dependencies print pages of deprecation warnings on every start.
+export PYTHONWARNINGS := ignore
 
 KNOWLEDGE := $(wildcard bot/knowledge/*.yml) bot/knowledge_schema.yml bot/knowledge.py
 TRAINING_INPUTS := $(shell find data -name '*.yml') config.yml domain.yml

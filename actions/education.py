@@ -21,10 +21,12 @@ class ActionAnswerEducation(TopicAction):
 
 class ActionAnswerNoDegree(TopicAction):
     topic = "no_degree"
+    sections = ("no_degree", "education")
 
     def compose(self, domain, career, mentions, tracker):
         section = career.section("no_degree")
         return "utter_answer_no_degree", {
+            "degree": career.section("education")["degree"],
             "experience": join_words(section["experience"], "or"),
             "roles": join_words(section["associate_degree_entry_roles"], "or"),
         }

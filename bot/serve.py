@@ -50,6 +50,8 @@ class Servers:
             CAREERBOT_KNOWLEDGE_DIR=str(settings.knowledge_dir),
             CAREERBOT_ACTION_HOST=settings.action_host,
             CAREERBOT_ACTION_PORT=str(settings.action_port),
+            # Rasa imports the project's channel (bot.channels) from credentials.yml.
+            PYTHONPATH=os.pathsep.join(filter(None, [str(PROJECT_DIR), os.environ.get("PYTHONPATH")])),
         )
         if settings.career:
             self.env["CAREERBOT_CAREER"] = settings.career

@@ -119,7 +119,26 @@ def test_greeting_and_help_name_the_topics(servers):
     assert "pay at each level" in chat.text("what can you help me with?")
 
 
-@pytest.mark.parametrize("message", ["", "   ", "😀😀😀"])
-def test_empty_or_odd_messages_still_get_an_answer(servers, message):
-    messages = Chat(servers).say(message)
-    assert messages and messages[0].get("text")
+def test_emoji_and_other_scripts_get_an_answer(servers):
+    for message in ["😀😀😀", "مرحبا", "שלום"]:
+        messages = Chat(servers).say(message)
+        assert messages and messages[0].get("text")
+
+
+@pytest.mark.parametrize("body, status, reason", [
+    (b'{"sender": "a", "message": ""}', 400, "'message' is empty"),
+    (b'{"sender": "a", "message": "   "}', 400, "'message' is empty"),
+    (b'{"sender": "a", "message": "' + b"x" * 2001 + b'"}', 413, "longer than 2000"),
+    (b'{"sender": "a", "message": ', 400, "not valid JSON"),
+    (b'{"sender": "a", "message": "\xff\xfe"}', 400, "UTF-8"),
+    (b'{"message": "hi"}', 400, "'sender' must be a non-empty string"),
+    (b'{"sender": "a", "message": 42}', 400, "'message' must be a string"),
+    (b'["sender", "message"]', 400, "JSON object"),
+])
+def test_bad_requests_get_a_clear_4xx(servers, body, status, reason):
+    url = f"{servers.rasa_url}/webhooks/rest/webhook"
+    response = requests.post(url, data=body, headers={"Content-Type": "application/json"}, timeout=30)
+    assert response.status_code == status
+    assert reason in response.json()["error"]
+    # and the server still answers others
+    assert "$59,000 to $87,000" in Chat(servers).text("what do loan managers earn?")
