@@ -5,16 +5,18 @@ from __future__ import annotations
 from actions.base import TopicAction, bullets, capitalise, fill, join_words
 
 
+def training_values(career):
+    """The on-the-job training placeholders, shared by every answer that mentions it."""
+    training = career.section("training")
+    return {"when_cap": capitalise(training["when"]), "provider": training["provider"],
+            "content": training["content"]}
+
+
 class ActionAnswerTraining(TopicAction):
     topic = "training"
 
     def compose(self, domain, career, mentions, tracker):
-        training = career.section("training")
-        return "utter_answer_training", {
-            "when_cap": capitalise(training["when"]),
-            "provider": training["provider"],
-            "content": training["content"],
-        }
+        return "utter_answer_training", training_values(career)
 
 
 def _certification_lines(domain, certifications) -> str:
@@ -35,14 +37,9 @@ class ActionAnswerCareerDevelopment(TopicAction):
 
     def compose(self, domain, career, mentions, tracker):
         development = career.section("career_development")
-        training = career.section("training")
         options = bullets(development["further_education"])
         options += "\n" + _certification_lines(domain, development["certifications"])
-        return "utter_answer_career_development", {
-            "when_cap": capitalise(training["when"]),
-            "provider": training["provider"],
-            "options": options,
-        }
+        return "utter_answer_career_development", dict(training_values(career), options=options)
 
 
 class ActionAnswerCertification(TopicAction):

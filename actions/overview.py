@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from actions.base import Mentions, TopicAction, bullets, capitalise, join_words
+from actions.base import Mentions, TopicAction, bullets, join_words
+from actions.development import training_values
 
 
 class ActionAnswerOverview(TopicAction):
@@ -40,12 +41,9 @@ class ActionAnswerHowToBecome(TopicAction):
 
     def compose(self, domain, career, mentions, tracker):
         education = career.section("education")
-        training = career.section("training")
-        return "utter_answer_how_to_become", {
-            "degree": education["degree"],
-            "fields": join_words(education["fields"], "or"),
-            "licence": career.section("licensing")["licence"],
-            "when_cap": capitalise(training["when"]),
-            "provider": training["provider"],
-            "content": training["content"],
-        }
+        return "utter_answer_how_to_become", dict(
+            training_values(career),
+            degree=education["degree"],
+            fields=join_words(education["fields"], "or"),
+            licence=career.section("licensing")["licence"],
+        )

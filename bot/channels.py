@@ -2,8 +2,10 @@
 
 Stock Rasa answers an empty message with silence and a malformed body with a
 500. This channel answers such requests with a clear 4xx instead, so clients
-always learn what went wrong. Registered in credentials.yml; same webhook path
-as the stock channel: /webhooks/rest/webhook.
+always learn what went wrong. And where the bot would stay silent (the action
+server is down, say: Rasa logs the error and sends nothing), the user gets the
+domain's `utter_technical_problem` instead. Registered in credentials.yml; same
+webhook path as the stock channel: /webhooks/rest/webhook.
 """
 
 from __future__ import annotations
@@ -11,10 +13,18 @@ from __future__ import annotations
 import json
 from typing import Any, Awaitable, Callable, Optional, Text, Tuple
 
+import logging
+
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.rest import RestInput
+from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Blueprint, response
 from sanic.request import Request
+
+logger = logging.getLogger(__name__)
+
+# Said when a turn produced no reply at all; its wording is in domain.yml.
+SILENCE_RESPONSE = "utter_technical_problem"
 
 # Longer messages are refused with 413: no career question needs more, and it
 # bounds the work one request can cause.
@@ -53,7 +63,7 @@ class ValidatingRestInput(RestInput):
 
         @blueprint.middleware("request")
         async def validate(request: Request) -> Optional[response.HTTPResponse]:
-            if request.method != "POST" or not request.path.rstrip("/").endswith("/webhook"):
+            if not _is_webhook_post(request):
                 return None
             problem = check_payload(request.body or b"")
             if problem is None:
@@ -61,4 +71,19 @@ class ValidatingRestInput(RestInput):
             status, reason = problem
             return response.json({"error": reason}, status=status)
 
+        @blueprint.middleware("response")
+        async def never_silent(request: Request, reply: response.HTTPResponse) -> Optional[response.HTTPResponse]:
+            if not _is_webhook_post(request) or reply.status != 200 or reply.body.strip() != b"[]":
+                return None
+            logger.error("the bot produced no reply for this turn; sending %s", SILENCE_RESPONSE)
+            agent = request.app.ctx.agent
+            sender = json.loads(request.body)["sender"]
+            tracker = DialogueStateTracker(sender, agent.domain.slots)
+            message = await agent.nlg.generate(SILENCE_RESPONSE, tracker, self.name())
+            return response.json([dict(recipient_id=sender, **{k: v for k, v in (message or {}).items() if v})])
+
         return blueprint
+
+
+def _is_webhook_post(request: Request) -> bool:
+    return request.method == "POST" and request.path.rstrip("/").endswith("/webhook")

@@ -76,8 +76,13 @@ class Servers:
         return process
 
     def start_actions(self, timeout: float = 60) -> None:
-        process = self._spawn("actions", [sys.executable, "-m", "bot.action_server"])
-        self._wait(process, f"{self.action_url}/health", "action server", timeout)
+        self.actions = self._spawn("actions", [sys.executable, "-m", "bot.action_server"])
+        self._wait(self.actions, f"{self.action_url}/health", "action server", timeout)
+
+    def stop_actions(self) -> None:
+        """Stops only the action server (fault tests restart it with start_actions)."""
+        self._stop(self.actions)
+        self.processes.remove(self.actions)
 
     def start_rasa(self, timeout: float = 180) -> None:
         process = self._spawn("rasa", [
@@ -109,16 +114,19 @@ class Servers:
             time.sleep(0.5)
         raise StartError(f"{what} did not answer at {url} within {timeout:.0f} s")
 
+    @staticmethod
+    def _stop(process: subprocess.Popen) -> None:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
     def stop(self) -> None:
         for process in reversed(self.processes):
-            if process.poll() is None:
-                process.send_signal(signal.SIGINT)
-        for process in reversed(self.processes):
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            self._stop(process)
         self.processes.clear()
 
     def __enter__(self) -> "Servers":

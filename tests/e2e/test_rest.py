@@ -142,3 +142,16 @@ def test_bad_requests_get_a_clear_4xx(servers, body, status, reason):
     assert reason in response.json()["error"]
     # and the server still answers others
     assert "$59,000 to $87,000" in Chat(servers).text("what do loan managers earn?")
+
+
+def test_action_server_down_gives_an_apology_then_recovers(servers):
+    chat = Chat(servers)
+    servers.stop_actions()
+    try:
+        messages = chat.say("how much do they earn?")
+        assert [m["text"] for m in messages] == [
+            "Sorry, I can't answer right now because of a technical problem on my side. "
+            "Please try again in a moment."]
+    finally:
+        servers.start_actions()
+    assert "$24,000 to $42,000" in chat.text("how much do they earn?")
