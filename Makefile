@@ -11,6 +11,9 @@ INSTALLED := $(VENV)/.installed
 SPACY_MODEL := build/spacy/careerbot_en
 SPACY_STAMP := $(SPACY_MODEL)/.built
 MODEL := models/careerbot.tar.gz
+# Debian's Chromium for the widget tests: Playwright cannot download a browser here.
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
@@ -21,7 +24,7 @@ export PYTHONWARNINGS := ignore
 KNOWLEDGE := $(wildcard bot/knowledge/*.yml) bot/knowledge_schema.yml bot/knowledge.py
 TRAINING_INPUTS := $(shell find data -name '*.yml') config.yml domain.yml
 
-.PHONY: help install spacy train run shell validate test test-stories test-python lock clean
+.PHONY: help install spacy train run shell validate browser test test-stories test-python lock clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -49,7 +52,7 @@ $(MODEL): $(SPACY_STAMP) $(TRAINING_INPUTS) $(KNOWLEDGE)
 
 train: $(MODEL) ## Train the model, only when data, config, domain or knowledge changed
 
-run: $(MODEL) ## Set up, then run the action server and Rasa (REST on port 5005); Ctrl-C stops
+run: $(MODEL) ## Set up and run the bot: REST on 127.0.0.1:5005, widget demo on :8080; Ctrl-C stops
 	$(PY) -m bot.serve
 
 shell: $(MODEL) ## Chat in the terminal (starts the action server too)
@@ -61,7 +64,14 @@ validate: $(INSTALLED) ## Check the training data and domain (rasa data validate
 test-stories: $(MODEL) ## Run the test stories, failing on any wrong prediction
 	$(RASA) test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors --out results/core
 
-test-python: $(MODEL) ## Run the Python tests (knowledge, actions, NLU accuracy, end to end)
+$(CHROMIUM):
+	@command -v apt-get >/dev/null || { echo "error: the widget tests need Chromium at $(CHROMIUM) (Debian package chromium)" >&2; exit 1; }
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null
+
+browser: $(CHROMIUM) ## Install Debian's Chromium for the widget tests
+
+test-python: $(MODEL) $(CHROMIUM) ## Run the Python tests (knowledge, actions, NLU accuracy, end to end, widget)
 	$(PY) -m pytest
 
 test: validate test-stories test-python ## Set up and run every test

@@ -1,4 +1,6 @@
-"""Rasa's REST channel, with the request checked before it reaches the bot.
+"""The bot's input channels: Rasa's own, with what they lack added.
+
+REST: the request is checked before it reaches the bot.
 
 Stock Rasa answers an empty message with silence and a malformed body with a
 500. This channel answers such requests with a clear 4xx instead, so clients
@@ -6,20 +8,27 @@ always learn what went wrong. And where the bot would stay silent (the action
 server is down, say: Rasa logs the error and sends nothing), the user gets the
 domain's `utter_technical_problem` instead. Registered in credentials.yml; same
 webhook path as the stock channel: /webhooks/rest/webhook.
+
+socket.io (the website widget): see CareerSocketIOInput.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
-from typing import Any, Awaitable, Callable, Optional, Text, Tuple
+import uuid
+from typing import Any, Awaitable, Callable, Dict, Optional, Text, Tuple
 
 import logging
 
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.rest import RestInput
+from rasa.core.channels.socketio import SocketIOInput
 from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Blueprint, response
 from sanic.request import Request
+
+from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -87,3 +96,39 @@ class ValidatingRestInput(RestInput):
 
 def _is_webhook_post(request: Request) -> bool:
     return request.method == "POST" and request.path.rstrip("/").endswith("/webhook")
+
+
+class CareerSocketIOInput(SocketIOInput):
+    """Rasa's socket.io channel for the website widget, with two repairs.
+
+    - Origins: stock Rasa turns the socket.io server's origin check off and
+      leaves CORS to `rasa run --cors`, which a WebSocket connection bypasses.
+      Here the socket.io server itself checks the allow-list from
+      CAREERBOT_CORS_ORIGINS, for polling and WebSocket alike.
+    - Session persistence: Rasa 3.6 calls python-socketio's `enter_room`
+      without awaiting it, which python-socketio 5.10+ made a coroutine, so
+      replies to a persistent session never arrive (RasaHQ/rasa#13027). The
+      handler is replaced by one that awaits it.
+    """
+
+    @classmethod
+    def name(cls) -> Text:
+        return "socketio"
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        blueprint = super().blueprint(on_new_message)
+        sio = self.sio
+        sio.eio.cors_allowed_origins = Settings.from_env().cors_origins
+
+        @sio.on("session_request", namespace=self.namespace)
+        async def session_request(sid: Text, data: Optional[Dict[str, Any]]) -> None:
+            session_id = (data or {}).get("session_id")
+            if not isinstance(session_id, str) or not session_id.strip():
+                session_id = uuid.uuid4().hex
+            if self.session_persistence:
+                entered = sio.enter_room(sid, session_id, namespace=self.namespace)
+                if inspect.isawaitable(entered):
+                    await entered
+            await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
+
+        return blueprint

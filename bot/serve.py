@@ -50,6 +50,11 @@ class Servers:
             CAREERBOT_KNOWLEDGE_DIR=str(settings.knowledge_dir),
             CAREERBOT_ACTION_HOST=settings.action_host,
             CAREERBOT_ACTION_PORT=str(settings.action_port),
+            CAREERBOT_RASA_HOST=settings.rasa_host,
+            CAREERBOT_RASA_PORT=str(settings.rasa_port),
+            CAREERBOT_WIDGET_HOST=settings.widget_host,
+            CAREERBOT_WIDGET_PORT=str(settings.widget_port),
+            CAREERBOT_CORS_ORIGINS=",".join(settings.cors_origins),
             # Rasa imports the project's channel (bot.channels) from credentials.yml.
             PYTHONPATH=os.pathsep.join(filter(None, [str(PROJECT_DIR), os.environ.get("PYTHONPATH")])),
         )
@@ -85,7 +90,7 @@ class Servers:
         self.processes.remove(self.actions)
 
     def start_rasa(self, timeout: float = 180) -> None:
-        process = self._spawn("rasa", [
+        self.rasa = process = self._spawn("rasa", [
             str(BIN_DIR / "rasa"), "run",
             "--model", str(self.model),
             "--endpoints", "endpoints.yml",
@@ -95,9 +100,23 @@ class Servers:
         ])
         self._wait(process, f"{self.rasa_url}/", "Rasa server", timeout)
 
+    @property
+    def widget_url(self) -> str:
+        return f"http://{self.settings.widget_host}:{self.settings.widget_port}"
+
+    def start_widget(self, timeout: float = 30) -> None:
+        process = self._spawn("widget", [sys.executable, "-m", "bot.widget.server"])
+        self._wait(process, f"{self.widget_url}/widget/careerbot.js", "widget server", timeout)
+
+    def stop_rasa(self) -> None:
+        """Stops only the Rasa server (the widget test restarts it with start_rasa)."""
+        self._stop(self.rasa)
+        self.processes.remove(self.rasa)
+
     def start(self) -> "Servers":
         self.start_actions()
         self.start_rasa()
+        self.start_widget()
         return self
 
     @staticmethod
@@ -117,7 +136,7 @@ class Servers:
     @staticmethod
     def _stop(process: subprocess.Popen) -> None:
         if process.poll() is None:
-            process.send_signal(signal.SIGINT)
+            process.terminate()  # Sanic shuts down cleanly on SIGTERM
         try:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
@@ -161,14 +180,17 @@ def main() -> int:
         return 1
 
     servers = Servers(settings, model)
-    # Ctrl-C reaches the children through the process group; SIGTERM is passed on.
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
+    # Ctrl-C and SIGTERM both stop everything, even when started from a shell
+    # that ignores SIGINT for background jobs.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         servers.start()
         print(
             f"\ncareerbot is running.\n"
             f"  REST webhook:  {servers.rasa_url}/webhooks/rest/webhook\n"
             f"  Action server: {servers.action_url}\n"
+            f"  Demo page with the chat widget: {servers.widget_url}/\n"
             f"  Try: curl -s -XPOST {servers.rasa_url}/webhooks/rest/webhook "
             f"-H 'Content-Type: application/json' -d '{{\"sender\": \"me\", \"message\": \"how much do they earn?\"}}'\n"
             f"Press Ctrl-C to stop.\n",

@@ -7,9 +7,10 @@ expected, instead of failing later somewhere else.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Optional
+from typing import List, Mapping, Optional, Tuple
 
 from bot import PACKAGE_DIR, PROJECT_DIR
 
@@ -39,6 +40,17 @@ def _directory(env: Mapping[str, str], name: str, default: Path, must_exist: boo
     return path
 
 
+def _origins(env: Mapping[str, str], name: str, default: Tuple[str, ...]) -> List[str]:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return list(default)
+    origins = [o.strip().rstrip("/") for o in raw.split(",") if o.strip()]
+    for origin in origins:
+        if origin != "*" and not re.match(r"^https?://[^/\s]+$", origin):
+            raise SettingsError(f"{name}: {origin!r}: expected an origin such as https://example.com, or *")
+    return origins
+
+
 @dataclass(frozen=True)
 class Settings:
     knowledge_dir: Path
@@ -49,6 +61,10 @@ class Settings:
     rasa_port: int
     action_host: str
     action_port: int
+    widget_host: str
+    widget_port: int
+    # Web pages allowed to open the widget's socket.io connection.
+    cors_origins: List[str]
 
     @property
     def action_endpoint_url(self) -> str:
@@ -73,4 +89,11 @@ class Settings:
             rasa_port=_port(env, "CAREERBOT_RASA_PORT", 5005),
             action_host=env.get("CAREERBOT_ACTION_HOST", "").strip() or "127.0.0.1",
             action_port=_port(env, "CAREERBOT_ACTION_PORT", 5055),
+            widget_host=env.get("CAREERBOT_WIDGET_HOST", "").strip() or "127.0.0.1",
+            widget_port=_port(env, "CAREERBOT_WIDGET_PORT", 8080),
+            cors_origins=_origins(env, "CAREERBOT_CORS_ORIGINS", (
+                # The demo page of `make run`, by either local name.
+                f"http://127.0.0.1:{_port(env, 'CAREERBOT_WIDGET_PORT', 8080)}",
+                f"http://localhost:{_port(env, 'CAREERBOT_WIDGET_PORT', 8080)}",
+            )),
         )

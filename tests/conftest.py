@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
+import socket
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -37,3 +37,32 @@ def rasa_domain():
     from rasa.shared.core.domain import Domain
 
     return Domain.load(str(PROJECT_DIR / "domain.yml"))
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def free_ports():
+    return free_port
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory, free_ports):
+    """The real action server, Rasa server and widget server, on free loopback ports."""
+    from bot.serve import Servers
+    from bot.settings import Settings
+
+    settings = Settings.from_env({
+        "CAREERBOT_RASA_PORT": str(free_ports()),
+        "CAREERBOT_ACTION_PORT": str(free_ports()),
+        "CAREERBOT_WIDGET_PORT": str(free_ports()),
+    })
+    model = PROJECT_DIR / "models" / "careerbot.tar.gz"
+    assert model.exists(), f"no trained model at {model}: run `make train`"
+    with Servers(settings, model, log_dir=tmp_path_factory.mktemp("logs")) as running:
+        yield running

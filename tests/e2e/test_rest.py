@@ -2,35 +2,13 @@
 
 from __future__ import annotations
 
-import socket
 import uuid
 from typing import Any, Dict, List
 
 import pytest
 import requests
 
-from bot import PROJECT_DIR
 from bot.serve import Servers
-from bot.settings import Settings
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def servers(tmp_path_factory):
-    settings = Settings.from_env({
-        "CAREERBOT_RASA_PORT": str(_free_port()),
-        "CAREERBOT_ACTION_PORT": str(_free_port()),
-    })
-    model = PROJECT_DIR / "models" / "careerbot.tar.gz"
-    assert model.exists(), "run `make train` first"
-    log_dir = tmp_path_factory.mktemp("logs")
-    with Servers(settings, model, log_dir=log_dir) as running:
-        yield running
 
 
 class Chat:

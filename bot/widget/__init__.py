@@ -1,0 +1,1 @@
+"""The website chat widget: static assets, the demo page and the server for both."""
