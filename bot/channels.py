@@ -14,16 +14,26 @@ socket.io (the website widget): see CareerSocketIOInput.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import json
+import os
 import uuid
-from typing import Any, Awaitable, Callable, Dict, Optional, Text, Tuple
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text, Tuple
 
 import logging
 
-from rasa.core.channels.channel import UserMessage
+from aiogram import Bot
+from aiogram.bot.api import TelegramAPIServer
+from aiogram.utils.exceptions import TelegramAPIError
+from rasa.core.channels.channel import OutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
+from rasa.core.channels.slack import SlackBot, SlackInput
 from rasa.core.channels.socketio import SocketIOInput
+from rasa.core.channels.telegram import TelegramInput, TelegramOutput
+from rasa.core.channels.twilio import TwilioInput, TwilioOutput
+from rasa.shared.exceptions import RasaException
+from slack_sdk.web.async_client import AsyncWebClient
 from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -132,3 +142,139 @@ class CareerSocketIOInput(SocketIOInput):
             await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
 
         return blueprint
+
+
+# --- Messaging platforms -------------------------------------------------------------
+# Rasa's own connectors, registered under their usual names. The subclasses only
+# let the platform API's base URL come from the environment (a proxy, or the
+# local fake platforms of the tests), and add what the README promises per
+# platform. What a reply looks like on each platform is bot/rendering.py's job.
+
+
+class CareerSlackBot(SlackBot):
+    def __init__(self, token: Text, slack_channel: Optional[Text] = None,
+                 thread_id: Optional[Text] = None, proxy: Optional[Text] = None) -> None:
+        super().__init__(token, slack_channel, thread_id, proxy)
+        base_url = os.environ.get("CAREERBOT_SLACK_API_URL")
+        if base_url:
+            self.client = AsyncWebClient(token, proxy=proxy, base_url=base_url)
+
+
+class CareerSlackInput(SlackInput):
+    """Slack Events API and interactivity; Rasa checks the request signature."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return "slack"
+
+    def get_output_channel(self, channel: Optional[Text] = None,
+                           thread_id: Optional[Text] = None) -> OutputChannel:
+        return CareerSlackBot(self.slack_token, channel or self.slack_channel, thread_id, self.proxy)
+
+
+class CareerTelegramOutput(TelegramOutput):
+    def __init__(self, access_token: Optional[Text]) -> None:
+        base_url = os.environ.get("CAREERBOT_TELEGRAM_API_URL")
+        if base_url:
+            Bot.__init__(self, access_token, server=TelegramAPIServer.from_base(base_url))
+        else:
+            super().__init__(access_token)
+
+    async def send_text_with_buttons(self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]],
+                                     button_type: Optional[Text] = "inline", **kwargs: Any) -> None:
+        """Like plain text, a message with buttons is split on blank lines; the buttons go last."""
+        *parts, last = text.strip().split("\n\n")
+        for part in parts:
+            await self.send_message(recipient_id, part)
+        await super().send_text_with_buttons(recipient_id, last, buttons, button_type, **kwargs)
+
+
+class CareerTelegramInput(TelegramInput):
+    @classmethod
+    def name(cls) -> Text:
+        return "telegram"
+
+    def get_output_channel(self) -> TelegramOutput:
+        # Rasa registers the webhook with asyncio.run() and then reuses that
+        # bot, whose HTTP session belongs to the closed loop ("Event loop is
+        # closed" on the first update). Register with a bot of its own instead.
+        async def register() -> None:
+            setup = CareerTelegramOutput(self.access_token)
+            try:
+                await setup.set_webhook(url=self.webhook_url)
+            finally:
+                await setup.close()
+
+        try:
+            asyncio.run(register())
+        except TelegramAPIError as error:
+            raise RasaException(f"Failed to set the Telegram webhook: {error}") from error
+        return CareerTelegramOutput(self.access_token)
+
+
+class CareerTwilioInput(TwilioInput):
+    """Twilio SMS. Buttons go out as numbered options; a reply of just a number
+    is taken as that option of the bot's last message."""
+
+    output_class = TwilioOutput
+
+    @classmethod
+    def name(cls) -> Text:
+        return "twilio"
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        agent_holder: Dict[str, Any] = {}
+
+        async def with_options(message: UserMessage) -> Any:
+            agent = agent_holder.get("agent")
+            if agent is not None and message.text:
+                payload = await numbered_option(agent, message.sender_id, message.text)
+                if payload:
+                    message.text = payload
+            return await on_new_message(message)
+
+        blueprint = super().blueprint(with_options)
+
+        @blueprint.middleware("request")
+        async def keep_agent(request: Request) -> None:
+            agent_holder["agent"] = request.app.ctx.agent
+
+        return blueprint
+
+    def get_output_channel(self) -> OutputChannel:
+        return self.output_class(self.account_sid, self.auth_token, self.twilio_number)
+
+
+class TwilioWhatsAppOutput(TwilioOutput):
+    """Twilio's output under its own name, so replies are rendered for WhatsApp."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return "twilio_whatsapp"
+
+
+class CareerTwilioWhatsAppInput(CareerTwilioInput):
+    """WhatsApp through Twilio: the same connector on its own webhook and number."""
+
+    output_class = TwilioWhatsAppOutput
+
+    @classmethod
+    def name(cls) -> Text:
+        return "twilio_whatsapp"
+
+
+async def numbered_option(agent: Any, sender_id: Text, text: Text) -> Optional[Text]:
+    """The payload a numeric SMS reply picks from the bot's last message, if any."""
+    if not text.strip().isdigit():
+        return None
+    from rasa.shared.core.events import BotUttered
+
+    from bot.rendering import option_payload
+
+    tracker = await agent.tracker_store.retrieve(sender_id)
+    if tracker is None:
+        return None
+    for event in reversed(tracker.events):
+        if isinstance(event, BotUttered):
+            return option_payload(agent.domain, (event.metadata or {}).get("utter_action"), text)
+    return None

@@ -19,10 +19,13 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 from bot import PROJECT_DIR
+from bot.channel_config import write_enabled
 from bot.knowledge import KnowledgeBase, KnowledgeError
 from bot.settings import Settings, SettingsError
 
 BIN_DIR = Path(sys.executable).parent
+# The channels whose variables are set (see bot/channel_config.py).
+CREDENTIALS = PROJECT_DIR / "build" / "credentials.yml"
 
 
 class StartError(RuntimeError):
@@ -55,6 +58,7 @@ class Servers:
             CAREERBOT_WIDGET_HOST=settings.widget_host,
             CAREERBOT_WIDGET_PORT=str(settings.widget_port),
             CAREERBOT_CORS_ORIGINS=",".join(settings.cors_origins),
+            CAREERBOT_TRACKER_URL=settings.tracker_url,
             # Rasa imports the project's channel (bot.channels) from credentials.yml.
             PYTHONPATH=os.pathsep.join(filter(None, [str(PROJECT_DIR), os.environ.get("PYTHONPATH")])),
         )
@@ -90,11 +94,16 @@ class Servers:
         self.processes.remove(self.actions)
 
     def start_rasa(self, timeout: float = 180) -> None:
+        if self.settings.sqlite_path is not None:
+            self.settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        disabled = write_enabled(CREDENTIALS, self.env)
+        for channel, missing in disabled.items():
+            print(f"channel {channel} is off: set {', '.join(missing)} to switch it on", flush=True)
         self.rasa = process = self._spawn("rasa", [
             str(BIN_DIR / "rasa"), "run",
             "--model", str(self.model),
             "--endpoints", "endpoints.yml",
-            "--credentials", "credentials.yml",
+            "--credentials", str(CREDENTIALS),
             "--interface", self.settings.rasa_host,
             "--port", str(self.settings.rasa_port),
         ])

@@ -65,6 +65,8 @@ class Settings:
     widget_port: int
     # Web pages allowed to open the widget's socket.io connection.
     cors_origins: List[str]
+    # SQLAlchemy URL of the conversation store: sqlite:///path or postgresql://...
+    tracker_url: str
 
     @property
     def action_endpoint_url(self) -> str:
@@ -74,6 +76,10 @@ class Settings:
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Settings":
         env = os.environ if env is None else env
         career = env.get("CAREERBOT_CAREER", "").strip() or None
+        tracker_url = env.get("CAREERBOT_TRACKER_URL", "").strip() or f"sqlite:///{PROJECT_DIR / 'var' / 'careerbot.db'}"
+        if not re.match(r"^(sqlite|postgresql(\+\w+)?)://", tracker_url):
+            raise SettingsError("CAREERBOT_TRACKER_URL: expected sqlite:///path/to/file.db or "
+                                "postgresql://user:password@host:port/database")
         return cls(
             knowledge_dir=_directory(
                 env, "CAREERBOT_KNOWLEDGE_DIR", PACKAGE_DIR / "knowledge", must_exist=True
@@ -96,4 +102,10 @@ class Settings:
                 f"http://127.0.0.1:{_port(env, 'CAREERBOT_WIDGET_PORT', 8080)}",
                 f"http://localhost:{_port(env, 'CAREERBOT_WIDGET_PORT', 8080)}",
             )),
+            tracker_url=tracker_url,
         )
+
+    @property
+    def sqlite_path(self) -> Optional[Path]:
+        """The database file when the tracker store is SQLite."""
+        return Path(self.tracker_url[len("sqlite:///"):]) if self.tracker_url.startswith("sqlite:///") else None

@@ -57,12 +57,79 @@ def servers(tmp_path_factory, free_ports):
     from bot.serve import Servers
     from bot.settings import Settings
 
+    workdir = tmp_path_factory.mktemp("servers")
     settings = Settings.from_env({
         "CAREERBOT_RASA_PORT": str(free_ports()),
         "CAREERBOT_ACTION_PORT": str(free_ports()),
         "CAREERBOT_WIDGET_PORT": str(free_ports()),
+        "CAREERBOT_TRACKER_URL": f"sqlite:///{workdir / 'tracker.db'}",
     })
     model = PROJECT_DIR / "models" / "careerbot.tar.gz"
     assert model.exists(), f"no trained model at {model}: run `make train`"
-    with Servers(settings, model, log_dir=tmp_path_factory.mktemp("logs")) as running:
+    with Servers(settings, model, log_dir=workdir / "logs") as running:
         yield running
+
+
+class FakePlatform:
+    """A local stand-in for a messaging platform's API on 127.0.0.1.
+
+    It records every request and answers from `routes`: {path suffix: JSON}.
+    """
+
+    def __init__(self, routes):
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from urllib.parse import parse_qs
+
+        self.requests = []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                kind = self.headers.get("Content-Type", "")
+                if "json" in kind:
+                    data = json.loads(body or b"{}")
+                elif "urlencoded" in kind:
+                    data = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+                else:
+                    data = {"raw": body.decode(errors="replace")}
+                fake.requests.append((self.path, data))
+                answer = next((v for k, v in routes.items() if self.path.endswith(k)), {"ok": True})
+                payload = json.dumps(answer).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def calls(self, method):
+        return [data for path, data in self.requests if path.endswith(method)]
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def fake_platform():
+    created = []
+
+    def make(routes):
+        fake = FakePlatform(routes)
+        created.append(fake)
+        return fake
+
+    yield make
+    for fake in created:
+        fake.close()
