@@ -24,7 +24,7 @@ export PYTHONWARNINGS := ignore
 KNOWLEDGE := $(wildcard bot/knowledge/*.yml) bot/knowledge_schema.yml bot/knowledge.py
 TRAINING_INPUTS := $(shell find data -name '*.yml') config.yml domain.yml
 
-.PHONY: help install spacy train run shell validate browser test test-stories test-python lock clean
+.PHONY: help install spacy train run shell report validate browser test test-stories test-python lock clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -57,6 +57,9 @@ run: $(MODEL) ## Set up and run the bot: REST on 127.0.0.1:5005, widget demo on 
 
 shell: $(MODEL) ## Chat in the terminal (starts the action server too)
 	$(PY) -m bot.shell
+
+report: $(INSTALLED) ## Deflection report from the tracker store: SINCE=YYYY-MM-DD UNTIL=... CHANNEL=...
+	$(PY) -m bot.report $(if $(SINCE),--since $(SINCE)) $(if $(UNTIL),--until $(UNTIL)) $(if $(CHANNEL),--channel $(CHANNEL))
 
 validate: $(INSTALLED) ## Check the training data and domain (rasa data validate)
 	$(RASA) data validate --fail-on-warnings

@@ -106,6 +106,14 @@ class CareerAction(Action, abc.ABC):
         return "; ".join(labels)
 
 
+def ask_feedback_after(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+    """Adds "Was this helpful?" to this answer when it is time to ask."""
+    from actions.feedback import answers_this_session, should_ask_feedback
+
+    if should_ask_feedback(answers_this_session(tracker) + 1):
+        dispatcher.utter_message(response="utter_ask_feedback")
+
+
 class TopicAction(CareerAction):
     """Answers one topic: ``action_answer_<topic>`` sends ``utter_answer_<topic>``.
 
@@ -126,6 +134,7 @@ class TopicAction(CareerAction):
     ) -> List[EventType]:
         career = self.career(tracker)
         self.answer(dispatcher, domain, career, Mentions.latest(tracker), tracker)
+        ask_feedback_after(dispatcher, tracker)
         return [SlotSet("topic", self.topic)]
 
     def answer(self, dispatcher: CollectingDispatcher, domain: DomainDict, career: Career,

@@ -37,12 +37,39 @@ class ActionHelp(CareerResponseAction):
 
 
 class ActionFallback(CareerResponseAction):
-    """Off-topic or not understood: say what the bot can answer, never a fact."""
+    """Off-topic or not understood: say what the bot can answer, never a fact.
+
+    The second fallback in a row offers a person instead.
+    """
 
     response = "utter_fallback"
 
     def name(self) -> Text:
         return "action_fallback"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        response = "utter_fallback_offer_handoff" if previous_bot_action(tracker) == self.name() \
+            else self.response
+        dispatcher.utter_message(response=response, career=self.career(tracker).name)
+        return []
+
+
+# Actions Rasa runs around every turn; they say nothing about the conversation.
+_HOUSEKEEPING = {"action_listen", "action_extract_slots", "action_session_start"}
+
+
+def previous_bot_action(tracker: Tracker) -> "str | None":
+    """The last action the bot ran before the current user message."""
+    seen_user = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            if seen_user:
+                return None
+            seen_user = True
+        elif seen_user and event.get("event") == "action" and event.get("name") not in _HOUSEKEEPING:
+            return event.get("name")
+    return None
 
 
 class ActionAnythingElse(CareerResponseAction):

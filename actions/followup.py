@@ -8,7 +8,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import CareerAction, Mentions, TopicAction
+from actions.base import CareerAction, Mentions, TopicAction, ask_feedback_after
 from actions.development import (ActionAnswerAdvancement, ActionAnswerCareerDevelopment,
                                  ActionAnswerCertification, ActionAnswerOutlook, ActionAnswerTraining)
 from actions.education import ActionAnswerEducation, ActionAnswerNoDegree
@@ -68,6 +68,7 @@ class ActionAnswerFollowup(CareerAction):
             return []
         action = self.topic_action(topic)
         action.answer(dispatcher, domain, self.career(tracker), Mentions.latest(tracker), tracker)
+        ask_feedback_after(dispatcher, tracker)
         return [SlotSet("topic", topic)]
 
     @staticmethod

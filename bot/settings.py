@@ -67,6 +67,8 @@ class Settings:
     cors_origins: List[str]
     # SQLAlchemy URL of the conversation store: sqlite:///path or postgresql://...
     tracker_url: str
+    # Who takes over when a user asks for a person, as the bot names it.
+    handoff_route: str
 
     @property
     def action_endpoint_url(self) -> str:
@@ -103,6 +105,7 @@ class Settings:
                 f"http://localhost:{_port(env, 'CAREERBOT_WIDGET_PORT', 8080)}",
             )),
             tracker_url=tracker_url,
+            handoff_route=env.get("CAREERBOT_HANDOFF_ROUTE", "").strip() or "our careers team",
         )
 
     @property

@@ -92,3 +92,9 @@ def run_action(domain_dict, render):
         return Outcome(events, replies)
 
     return _run
+
+
+@pytest.fixture(scope="session")
+def tracker():
+    """Builds a rasa-sdk Tracker: tracker(text=..., intent=..., entities=..., slots=...)."""
+    return make_tracker

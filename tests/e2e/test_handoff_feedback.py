@@ -1,0 +1,85 @@
+"""Handoff to a person and "Was this helpful?", with the real servers, over REST."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+import sqlalchemy as sa
+
+from bot.report import build_report, load_rows
+
+
+def say(servers, sender, message):
+    response = requests.post(f"{servers.rasa_url}/webhooks/rest/webhook",
+                             json={"sender": sender, "message": message}, timeout=30)
+    assert response.status_code == 200
+    return response.json()
+
+
+def text(messages):
+    return "\n".join(m.get("text", "") for m in messages)
+
+
+def slot_values(servers, sender, slot):
+    engine = sa.create_engine(servers.settings.tracker_url)
+    with engine.connect() as connection:
+        rows = connection.execute(sa.text(
+            "SELECT data FROM events WHERE sender_id = :s AND type_name = 'slot' ORDER BY id"), {"s": sender})
+        values = [json.loads(r[0]) for r in rows]
+    engine.dispose()
+    return [v["value"] for v in values if v.get("name") == slot]
+
+
+def test_handoff_collects_a_valid_email_and_the_question(servers):
+    sender = "handoff-happy"
+    assert "Mortgage Loan Originator License" in text(say(servers, sender, "do I need a license?"))
+    assert "What email address" in text(say(servers, sender, "/request_human"))
+    assert "doesn't look like an email address" in text(say(servers, sender, "my email is nope"))
+    assert "What would you like to ask them?" in text(say(servers, sender, "ann@example.com"))
+    done = text(say(servers, sender, "Are the rules in Ohio different?"))
+    assert "I've passed your question to our careers team" in done
+    assert "reply to ann@example.com" in done
+    record = slot_values(servers, sender, "handoff")[-1]
+    assert record == {"email": "ann@example.com", "question": "Are the rules in Ohio different?",
+                      "route": "our careers team", "topic": "licensing"}
+    # Back to questions afterwards.
+    assert "9am to 5pm" in text(say(servers, sender, "what are the hours?"))
+
+
+def test_handoff_can_be_cancelled(servers):
+    sender = "handoff-cancel"
+    assert "What email address" in text(say(servers, sender, "/request_human"))
+    assert "cancelled" in text(say(servers, sender, "/cancel"))
+    assert slot_values(servers, sender, "handoff") == []
+    assert "$24,000 to $42,000" in text(say(servers, sender, "how much do they earn?"))
+
+
+def test_second_fallback_in_a_row_offers_a_person(servers):
+    sender = "fallback-twice"
+    first = say(servers, sender, "what are today's mortgage rates?")
+    assert "Talk to a person" not in [b["title"] for m in first for b in m.get("buttons", [])]
+    second = say(servers, sender, "tell me a joke")
+    assert "Would you like to ask a person instead?" in text(second)
+    assert "Talk to a person" in [b["title"] for m in second for b in m.get("buttons", [])]
+
+
+def test_feedback_is_asked_sometimes_and_recorded_with_the_topic(servers):
+    sender = "feedback"
+    first = say(servers, sender, "how much do they earn?")
+    assert "Was this helpful?" not in text(first)
+    second = say(servers, sender, "what are the hours?")
+    assert second[-1]["text"] == "Was this helpful?"
+    assert [b["payload"] for b in second[-1]["buttons"]] == ["/feedback_helpful", "/feedback_unhelpful"]
+    assert "Thanks for letting me know" in text(say(servers, sender, "/feedback_helpful"))
+    assert slot_values(servers, sender, "feedback")[-1] == {"topic": "hours", "helpful": True}
+    third = say(servers, sender, "what do they do?")
+    assert "Was this helpful?" not in text(third)  # not after every answer
+
+
+def test_the_report_reads_what_the_servers_stored(servers):
+    sender = "report-check"
+    say(servers, sender, "what is the job outlook?")
+    report = build_report(load_rows(servers.settings.tracker_url))
+    assert report.conversations >= 1 and report.answers_by_topic["outlook"] >= 1
