@@ -91,3 +91,23 @@ def test_numbered_sms_reply_maps_to_the_button_payload(rasa_domain):
     assert option_payload(rasa_domain, "utter_answer_pay", "9") is None
     assert option_payload(rasa_domain, "utter_answer_pay", "two") is None
     assert option_payload(rasa_domain, None, "1") is None
+
+
+def test_a_numbered_sms_reply_picks_the_option_of_the_last_answer(rasa_domain):
+    from types import SimpleNamespace
+
+    from rasa.core.tracker_store import InMemoryTrackerStore
+    from rasa.shared.core.events import BotUttered, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from bot.channels import numbered_option
+
+    store = InMemoryTrackerStore(rasa_domain)
+    events = [UserUttered("how much do they earn?"),
+              BotUttered("The annual pay...", metadata={"utter_action": "utter_answer_pay"})]
+    asyncio.run(store.save(DialogueStateTracker.from_events("+15550001", events, rasa_domain.slots)))
+    agent = SimpleNamespace(tracker_store=store, domain=rasa_domain)
+    assert asyncio.run(numbered_option(agent, "+15550001", "3")) == "/ask_education"
+    assert asyncio.run(numbered_option(agent, "+15550001", "hello")) is None
+    assert asyncio.run(numbered_option(agent, "+15550001", "7")) is None
+    assert asyncio.run(numbered_option(agent, "+15559999", "1")) is None  # a new sender has no options
