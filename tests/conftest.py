@@ -121,8 +121,9 @@ class FakePlatform:
         self.server.server_close()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def fake_platform():
+    """Starts FakePlatform servers: fake_platform(routes); all are closed at the end."""
     created = []
 
     def make(routes):

@@ -14,7 +14,6 @@ import requests
 from bot import PROJECT_DIR
 from bot.serve import Servers
 from bot.settings import Settings
-from conftest import FakePlatform
 
 SLACK_SECRET = "test-signing-secret"
 TELEGRAM_TOKEN = "123456:TEST-token-for-the-fake-api"
@@ -22,9 +21,9 @@ TELEGRAM_USERNAME = "careerbot_test_bot"
 
 
 @pytest.fixture(scope="module")
-def platforms(tmp_path_factory, free_ports):
-    slack = FakePlatform({"chat.postMessage": {"ok": True, "channel": "D1", "ts": "1.0"}})
-    telegram = FakePlatform({
+def platforms(tmp_path_factory, free_ports, fake_platform):
+    slack = fake_platform({"chat.postMessage": {"ok": True, "channel": "D1", "ts": "1.0"}})
+    telegram = fake_platform({
         "/getMe": {"ok": True, "result": {"id": 1, "is_bot": True, "first_name": "Careerbot",
                                           "username": TELEGRAM_USERNAME}},
         "/setWebhook": {"ok": True, "result": True},
@@ -49,8 +48,6 @@ def platforms(tmp_path_factory, free_ports):
                       extra_env=env)
     with servers:
         yield servers, slack, telegram
-    slack.close()
-    telegram.close()
 
 
 def wait_for(predicate, timeout=20.0):
