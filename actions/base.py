@@ -59,13 +59,15 @@ class Mentions:
     job_level: Optional[str] = None
     us_state: Optional[str] = None
     degree_field: Optional[str] = None
+    # Another job named in the message ("how many hours do lawyers work?").
+    other_career: Optional[str] = None
 
     @classmethod
     def latest(cls, tracker: Tracker) -> "Mentions":
         def first(entity: str) -> Optional[str]:
             return next(tracker.get_latest_entity_values(entity), None)
 
-        return cls(first("job_level"), first("us_state"), first("degree_field"))
+        return cls(first("job_level"), first("us_state"), first("degree_field"), first("other_career"))
 
     @property
     def state(self) -> Optional[str]:
@@ -133,7 +135,12 @@ class TopicAction(CareerAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         career = self.career(tracker)
-        self.answer(dispatcher, domain, career, Mentions.latest(tracker), tracker)
+        mentions = Mentions.latest(tracker)
+        if mentions.other_career:
+            # A question about another job: this career's facts would be wrong there.
+            dispatcher.utter_message(response="utter_fallback", career=career.name)
+            return []
+        self.answer(dispatcher, domain, career, mentions, tracker)
         ask_feedback_after(dispatcher, tracker)
         return [SlotSet("topic", self.topic)]
 

@@ -59,6 +59,9 @@ class ActionAnswerFollowup(CareerAction):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
         topic = self.choose_topic(tracker)
+        if Mentions.latest(tracker).other_career:
+            dispatcher.utter_message(response="utter_fallback", career=self.career(tracker).name)
+            return []
         if topic is None:
             mentions = Mentions.latest(tracker)
             if mentions.state:

@@ -22,7 +22,7 @@ from bot import vocab
 from bot.knowledge import KnowledgeBase, KnowledgeError
 from bot.settings import Settings, SettingsError
 
-ENTITY_LABELS = ("job_level", "us_state", "degree_field")
+ENTITY_LABELS = ("job_level", "us_state", "degree_field", "other_career")
 
 
 def _phrase(nlp, label: str, text: str, plural: bool = True) -> Dict[str, object]:
@@ -44,6 +44,11 @@ def entity_patterns(nlp, knowledge: KnowledgeBase) -> List[Dict[str, object]]:
             patterns.append(_phrase(nlp, "degree_field", field, plural=False))
     for field in vocab.degree_fields():
         patterns.append(_phrase(nlp, "degree_field", field, plural=False))
+    own_words = " ".join(_career_words(knowledge)).lower()
+    for job in vocab.occupations():
+        # A job this career's knowledge names itself (a manager, an accounting clerk) is not "other".
+        if job.lower() not in own_words:
+            patterns.append(_phrase(nlp, "other_career", job))
     for state in vocab.us_states():
         patterns.append(_phrase(nlp, "us_state", str(state["name"]), plural=False))
         code = {"TEXT": state["code"]}
@@ -54,6 +59,22 @@ def entity_patterns(nlp, knowledge: KnowledgeBase) -> List[Dict[str, object]]:
         else:
             patterns.append({"label": "us_state", "pattern": [code]})
     return _unique(patterns)
+
+
+def _career_words(knowledge: KnowledgeBase) -> Iterable[str]:
+    """Every string in the knowledge files: names, roles, aliases."""
+    def walk(value):
+        if isinstance(value, str):
+            yield value
+        elif isinstance(value, dict):
+            for item in value.values():
+                yield from walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                yield from walk(item)
+
+    for career in knowledge.careers.values():
+        yield from walk(career.data)
 
 
 def _unique(patterns: Iterable[Dict[str, object]]) -> List[Dict[str, object]]:

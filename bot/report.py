@@ -11,7 +11,8 @@ file with charts. The figures, defined once here and in the README:
 - messages: user messages in the period;
 - deflection rate: conversations that got at least one topic answer and were
   not handed off, over all conversations;
-- fallback rate: user messages answered by the fallback, over all messages;
+- fallback rate: user messages answered by the fallback (the fallback action,
+  or the fallback response for a question about another job), over all messages;
 - handoff rate: conversations with a recorded handoff, over all conversations;
 - answers by topic: topic answers (each sets the `topic` slot);
 - helpful / not helpful by topic: the "Was this helpful?" answers (`feedback` slot);
@@ -31,8 +32,9 @@ from pathlib import Path
 from typing import Dict, Iterable, List, Mapping, Optional, Tuple
 
 FALLBACK_ACTION = "action_fallback"
-# Actions Rasa runs around every turn; they are not the bot's reply.
-HOUSEKEEPING = {"action_listen", "action_extract_slots", "action_session_start"}
+# A turn is unanswered when the bot's reply was one of these (sent by the
+# fallback action, or by a topic action refusing a question about another job).
+FALLBACK_RESPONSES = {"utter_fallback", "utter_fallback_offer_handoff"}
 
 
 @dataclass
@@ -117,15 +119,14 @@ def build_report(rows: Iterable[Row], since: Optional[date] = None, until: Optio
         report.channels[conversation_channel] += 1
         answered = handed_off = False
         last_user_text: Optional[str] = None
-        replied = True
+        counted = True  # whether the current user turn was already counted as a fallback
         for event in events:
             if event.type_name == "user":
-                last_user_text, replied = event.data.get("text") or "", False
-            elif event.type_name == "action" and event.action_name not in HOUSEKEEPING and not replied:
-                replied = True
-                if event.action_name == FALLBACK_ACTION:
-                    report.fallback_messages += 1
-                    report.unanswered[last_user_text] += 1
+                last_user_text, counted = event.data.get("text") or "", False
+            elif not counted and _is_fallback(event):
+                counted = True
+                report.fallback_messages += 1
+                report.unanswered[last_user_text] += 1
             elif event.type_name == "slot" and event.data.get("value") is not None:
                 name, value = event.data.get("name"), event.data.get("value")
                 if name == "topic":
@@ -140,6 +141,14 @@ def build_report(rows: Iterable[Row], since: Optional[date] = None, until: Optio
         report.handoff_conversations += handed_off
         report.deflected_conversations += answered and not handed_off
     return report
+
+
+def _is_fallback(event: Row) -> bool:
+    if event.type_name == "action":
+        return event.action_name == FALLBACK_ACTION
+    if event.type_name == "bot":
+        return (event.data.get("metadata") or {}).get("utter_action") in FALLBACK_RESPONSES
+    return False
 
 
 def summary(report: Report, top: int = 10) -> str:

@@ -26,6 +26,11 @@ def degree_fields() -> List[str]:
     return yaml.safe_load((VOCAB_DIR / "degree_fields.yml").read_text(encoding="utf-8"))["fields"]
 
 
+@functools.lru_cache(maxsize=None)
+def occupations() -> List[str]:
+    return yaml.safe_load((VOCAB_DIR / "occupations.yml").read_text(encoding="utf-8"))["occupations"]
+
+
 def resolve_state(mention: Optional[str]) -> Optional[str]:
     """The state's full name for a mention such as 'ohio', 'in OH' or 'TX'."""
     if not mention:

@@ -92,3 +92,13 @@ def test_fixture_career_uses_its_own_facts_everywhere(fixture_knowledge, run_act
         outcome = run_action(action_class(fixture_knowledge), text="q", intent=f"ask_{action_class.topic}")
         assert "Test Fixture Handbook" in outcome.text, action_class.topic
         assert "mortgage" not in outcome.text.lower(), action_class.topic
+
+
+def test_a_question_about_another_job_gets_the_fallback_not_a_fact(knowledge, run_action):
+    from actions.work import ActionAnswerHours
+
+    outcome = run_action(ActionAnswerHours(knowledge), text="how many hours do lawyers work", intent="ask_hours",
+                         entities={"other_career": "lawyers"})
+    assert outcome.events == []
+    assert [r.response for r in outcome.replies] == ["utter_fallback"]
+    assert "9am" not in outcome.text and "Source" not in outcome.text

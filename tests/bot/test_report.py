@@ -42,9 +42,13 @@ CONVERSATIONS = {
     + turn("cat@example.com", "nlu_fallback", "handoff_form")
     + turn("is Ohio different?", "ask_licensing", "action_submit_handoff",
            [("handoff", {"email": "cat@example.com", "question": "is Ohio different?"})]),
-    # 4: two fallbacks, never answered; on Slack
+    # 4: two fallbacks, never answered; on Slack. The second is a topic action
+    # refusing a question about another job: its reply is the fallback response.
     "dan": turn("today's rates?", "out_of_scope", "action_fallback", channel="slack")
-    + turn("asdf", "nlu_fallback", "action_fallback", channel="slack"),
+    + [UserUttered("asdf lawyers hours", {"name": "ask_hours"}, input_channel="slack", timestamp=NOV_20),
+       ActionExecuted("action_answer_hours", timestamp=NOV_20),
+       BotUttered("Sorry...", metadata={"utter_action": "utter_fallback"}, timestamp=NOV_20),
+       ActionExecuted("action_listen", timestamp=NOV_20)],
     # 5: an early conversation, outside the November 10+ window
     "eve": turn("duties?", "ask_duties", "action_answer_duties", [("topic", "duties")], at=NOV_1),
 }
@@ -72,7 +76,7 @@ def test_every_figure(tracker_url):
     assert report.handoff_rate == pytest.approx(1 / 5)
     assert report.answers_by_topic == {"pay": 2, "hours": 1, "licensing": 1, "duties": 1}
     assert report.helpful_by_topic == {"pay": {"helpful": 1}, "hours": {"not helpful": 1}}
-    assert report.unanswered.most_common() == [("today's rates?", 2), ("asdf", 1)]
+    assert report.unanswered.most_common() == [("today's rates?", 2), ("asdf lawyers hours", 1)]
     assert report.channels == {"socketio": 4, "slack": 1}
 
 

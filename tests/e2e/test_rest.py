@@ -60,6 +60,8 @@ def test_each_topic_in_own_words(servers, question, facts):
     "tell me a joke",
     "how do I become a pilot",
     "asdkjh qwe zzz",
+    "how many hours a week do nurses work?",
+    "what's the salary of a software engineer",
 ])
 def test_off_topic_gets_the_fallback_not_a_fact(servers, message):
     messages = Chat(servers).say(message)
