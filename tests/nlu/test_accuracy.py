@@ -6,7 +6,6 @@ import asyncio
 import os
 from pathlib import Path
 
-import pytest
 
 from bot import PROJECT_DIR
 from bot.evaluate import evaluate, load_test_set
