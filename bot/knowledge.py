@@ -8,8 +8,10 @@ this layer for content and never read YAML themselves.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional
@@ -20,6 +22,8 @@ import yaml
 from bot import PACKAGE_DIR
 
 SCHEMA_PATH = PACKAGE_DIR / "knowledge_schema.yml"
+
+logger = logging.getLogger(__name__)
 
 
 class KnowledgeError(ValueError):
@@ -266,16 +270,71 @@ class KnowledgeBase:
         return self.careers[career_id or self.default_id]
 
 
-_default: Dict[str, KnowledgeBase] = {}
+class LiveKnowledge:
+    """The knowledge of a directory, reloaded when an editor changes a file.
+
+    Looks at the files' modification times at most once per `interval`
+    seconds. A changed directory is loaded and validated in full; if that
+    fails, the error (file, field, expectation) is logged and the last good
+    knowledge keeps serving. No retraining and no restart is needed for
+    content; new words for the entity rules (a new level alias, say) need
+    `make train`, which rebuilds the spaCy pipeline.
+    """
+
+    def __init__(self, directory: Path, default_id: Optional[str] = None, interval: float = 1.0) -> None:
+        self.directory = Path(directory)
+        self.default_id = default_id
+        self.interval = interval
+        self._lock = threading.Lock()
+        self._stamp = self._fingerprint()
+        self._current = KnowledgeBase.load(self.directory, default_id)  # start-up fails loudly
+        self._checked = time.monotonic()
+        self.last_error: Optional[KnowledgeError] = None
+
+    def _fingerprint(self) -> tuple:
+        files = sorted(self.directory.glob("*.yml")) + sorted(self.directory.glob("*.yaml"))
+        stamp = []
+        for path in files:
+            try:
+                info = path.stat()
+            except OSError:
+                continue
+            stamp.append((path.name, info.st_mtime_ns, info.st_size))
+        return tuple(stamp)
+
+    def get(self) -> KnowledgeBase:
+        with self._lock:
+            now = time.monotonic()
+            if now - self._checked >= self.interval:
+                self._checked = now
+                stamp = self._fingerprint()
+                if stamp != self._stamp:
+                    self._stamp = stamp
+                    self._reload()
+            return self._current
+
+    def _reload(self) -> None:
+        try:
+            self._current = KnowledgeBase.load(self.directory, self.default_id)
+        except KnowledgeError as error:
+            self.last_error = error
+            logger.error("knowledge edit rejected, still serving the last good knowledge: %s", error)
+        else:
+            self.last_error = None
+            logger.info("knowledge reloaded from %s", self.directory)
+
+
+_default: Dict[str, LiveKnowledge] = {}
 _default_lock = threading.Lock()
 
 
 def default_knowledge() -> KnowledgeBase:
-    """The knowledge named by the settings, loaded on first use and then kept."""
+    """The knowledge the settings name: loaded on first use, then kept up to date with its files."""
     with _default_lock:
-        if "kb" not in _default:
+        if "live" not in _default:
             from bot.settings import Settings
 
             settings = Settings.from_env()
-            _default["kb"] = KnowledgeBase.load(settings.knowledge_dir, settings.career)
-        return _default["kb"]
+            _default["live"] = LiveKnowledge(settings.knowledge_dir, settings.career)
+        live = _default["live"]
+    return live.get()
