@@ -109,6 +109,8 @@ def test_emoji_and_other_scripts_get_an_answer(servers):
     (b'{"sender": "a", "message": ""}', 400, "'message' is empty"),
     (b'{"sender": "a", "message": "   "}', 400, "'message' is empty"),
     (b'{"sender": "a", "message": "' + b"x" * 2001 + b'"}', 413, "longer than 2000"),
+    (b'{"sender": "a", "message": "' + "é".encode() * 100_000 + b'"}', 413, "longer than 2000"),
+    (b"\x00\x01\x02\xff binary", 400, "UTF-8"),
     (b'{"sender": "a", "message": ', 400, "not valid JSON"),
     (b'{"sender": "a", "message": "\xff\xfe"}', 400, "UTF-8"),
     (b'{"message": "hi"}', 400, "'sender' must be a non-empty string"),
@@ -135,3 +137,19 @@ def test_action_server_down_gives_an_apology_then_recovers(servers):
     finally:
         servers.start_actions()
     assert "$24,000 to $42,000" in chat.text("how much do they earn?")
+
+
+def test_html_and_script_get_the_fallback_as_plain_data(servers):
+    messages = Chat(servers).say("<script>alert(1)</script><img src=x onerror=alert(1)>")
+    assert messages and "I only answer questions about becoming a mortgage servicing specialist" in messages[0]["text"]
+
+
+def test_a_flood_from_one_sender_is_answered_and_others_still_served(servers):
+    from concurrent.futures import ThreadPoolExecutor
+
+    flood = Chat(servers)
+    # Bounded: 40 messages from one sender, 8 at a time, to this machine only.
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        replies = list(pool.map(lambda i: flood.say(f"how much do they earn? {i}"), range(40)))
+    assert all(reply and "$24,000" in reply[0]["text"] for reply in replies)
+    assert "9am to 5pm" in Chat(servers).text("what are the working hours?")
