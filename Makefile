@@ -24,7 +24,7 @@ export PYTHONWARNINGS := ignore
 KNOWLEDGE := $(wildcard bot/knowledge/*.yml) bot/knowledge_schema.yml bot/knowledge.py
 TRAINING_INPUTS := $(shell find data -name '*.yml') config.yml domain.yml
 
-.PHONY: help install spacy train run shell report validate browser test test-stories test-python lock clean
+.PHONY: help install spacy train run shell report audit validate browser test test-stories test-python lock clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -79,6 +79,16 @@ test-python: $(MODEL) $(CHROMIUM) ## Run the Python tests (knowledge, actions, N
 
 test: validate test-stories test-python ## Set up and run every test
 
+AUDIT_VENV := .venv-audit
+
+$(AUDIT_VENV)/.installed: requirements-audit.lock scripts/find-python310
+	@python=$$(scripts/find-python310) || exit 1; rm -rf $(AUDIT_VENV); "$$python" -m venv $(AUDIT_VENV)
+	$(AUDIT_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-audit.lock
+	@touch $@
+
+audit: $(INSTALLED) $(AUDIT_VENV)/.installed ## pip-audit over the lock file; fails unless every package could be checked
+	$(PY) -m bot.audit --pip-audit $(AUDIT_VENV)/bin/pip-audit
+
 lock: ## Re-resolve the lock file from the direct dependencies (needs the network)
 	@python=$$(scripts/find-python310) || exit 1; tmp=$$(mktemp -d); \
 	"$$python" -m venv $$tmp/venv && $$tmp/venv/bin/pip install --quiet 'pip==24.0' && \
@@ -87,4 +97,4 @@ lock: ## Re-resolve the lock file from the direct dependencies (needs the networ
 	mv requirements.lock.new requirements.lock; rm -rf $$tmp
 
 clean: ## Remove the venv and everything built
-	rm -rf $(VENV) build models results reports .pytest_cache
+	rm -rf $(VENV) $(AUDIT_VENV) build models results reports .pytest_cache
