@@ -24,7 +24,7 @@ export PYTHONWARNINGS := ignore
 KNOWLEDGE := $(wildcard bot/knowledge/*.yml) bot/knowledge_schema.yml bot/knowledge.py
 TRAINING_INPUTS := $(shell find data -name '*.yml') config.yml domain.yml
 
-.PHONY: help install spacy train run shell report audit validate browser test test-stories test-python lock clean
+.PHONY: help install spacy train run shell report audit validate browser services test test-stories test-python lock clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -74,7 +74,18 @@ $(CHROMIUM):
 
 browser: $(CHROMIUM) ## Install Debian's Chromium for the widget tests
 
-test-python: $(MODEL) $(CHROMIUM) ## Run the Python tests (knowledge, actions, NLU accuracy, end to end, widget)
+SERVICES_STAMP := build/.services-installed
+
+$(SERVICES_STAMP):
+	@command -v apt-get >/dev/null || { echo "error: the multi-instance tests need PostgreSQL, Redis and nginx (Debian packages postgresql redis-server nginx)" >&2; exit 1; }
+	@if ! { [ -d /usr/lib/postgresql ] && command -v redis-server >/dev/null && command -v nginx >/dev/null; }; then \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql redis-server nginx >/dev/null; \
+	fi
+	@mkdir -p build && touch $@
+
+services: $(SERVICES_STAMP) ## Install PostgreSQL, Redis and nginx (Debian) for the multi-instance tests
+
+test-python: $(MODEL) $(CHROMIUM) $(SERVICES_STAMP) ## Run the Python tests (knowledge, actions, NLU accuracy, end to end, widget)
 	$(PY) -m pytest
 
 test: validate test-stories test-python ## Set up and run every test

@@ -1,10 +1,11 @@
-"""Switches messaging channels on and off by their environment variables.
+"""Switches messaging channels (and optional endpoints) on and off by their environment variables.
 
 credentials.yml lists every channel, each configured with ``${VAR}``
 references. Rasa expands them when it starts and fails on an unset one, so the
 launcher writes build/credentials.yml with only the channels whose variables
-are all set. The secrets stay in the environment: the written file still holds
-the ``${VAR}`` references, never their values.
+are all set. endpoints.yml gets the same treatment (the Redis lock store is on
+only when its variables are set). The secrets stay in the environment: the
+written file still holds the ``${VAR}`` references, never their values.
 """
 
 from __future__ import annotations

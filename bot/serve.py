@@ -24,8 +24,9 @@ from bot.knowledge import KnowledgeBase, KnowledgeError
 from bot.settings import Settings, SettingsError
 
 BIN_DIR = Path(sys.executable).parent
-# The channels whose variables are set (see bot/channel_config.py).
+# The channels, and endpoints, whose variables are set (see bot/channel_config.py).
 CREDENTIALS = PROJECT_DIR / "build" / "credentials.yml"
+ENDPOINTS_SOURCE = PROJECT_DIR / "endpoints.yml"
 
 
 class StartError(RuntimeError):
@@ -65,6 +66,7 @@ class Servers:
         if settings.career:
             self.env["CAREERBOT_CAREER"] = settings.career
         self.processes: List[subprocess.Popen] = []
+        self.build_dir = PROJECT_DIR / "build"
 
     @property
     def rasa_url(self) -> str:
@@ -99,10 +101,11 @@ class Servers:
         disabled = write_enabled(CREDENTIALS, self.env)
         for channel, missing in disabled.items():
             print(f"channel {channel} is off: set {', '.join(missing)} to switch it on", flush=True)
+        endpoints = self.endpoints_file()
         self.rasa = process = self._spawn("rasa", [
             str(BIN_DIR / "rasa"), "run",
             "--model", str(self.model),
-            "--endpoints", "endpoints.yml",
+            "--endpoints", str(endpoints),
             "--credentials", str(CREDENTIALS),
             "--interface", self.settings.rasa_host,
             "--port", str(self.settings.rasa_port),
@@ -121,6 +124,12 @@ class Servers:
         """Stops only the Rasa server (the widget test restarts it with start_rasa)."""
         self._stop(self.rasa)
         self.processes.remove(self.rasa)
+
+    def endpoints_file(self) -> Path:
+        """endpoints.yml with only the endpoints whose variables are set, for this Rasa port."""
+        endpoints = self.build_dir / f"endpoints-{self.settings.rasa_port}.yml"
+        write_enabled(endpoints, self.env, source=ENDPOINTS_SOURCE)
+        return endpoints
 
     def start(self) -> "Servers":
         self.start_actions()

@@ -24,7 +24,7 @@ def main() -> int:
     try:
         servers.start_actions()
         return subprocess.call(
-            [str(BIN_DIR / "rasa"), "shell", "--model", str(servers.model), "--endpoints", "endpoints.yml"],
+            [str(BIN_DIR / "rasa"), "shell", "--model", str(servers.model), "--endpoints", str(servers.endpoints_file())],
             cwd=PROJECT_DIR, env=servers.env,
         )
     except (StartError, KnowledgeError) as error:
