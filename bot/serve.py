@@ -109,6 +109,8 @@ class Servers:
             "--credentials", str(CREDENTIALS),
             "--interface", self.settings.rasa_host,
             "--port", str(self.settings.rasa_port),
+            # The HTTP API can read and rewrite any conversation: on only behind a token.
+            *(["--enable-api", "--auth-token", self.settings.rasa_api_token] if self.settings.rasa_api_token else []),
         ])
         self._wait(process, f"{self.rasa_url}/", "Rasa server", timeout)
 

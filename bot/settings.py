@@ -51,6 +51,13 @@ def _origins(env: Mapping[str, str], name: str, default: Tuple[str, ...]) -> Lis
     return origins
 
 
+def _token(env: Mapping[str, str], name: str) -> Optional[str]:
+    raw = env.get(name, "").strip()
+    if raw and len(raw) < 16:
+        raise SettingsError(f"{name}: expected at least 16 characters (a long random token)")
+    return raw or None
+
+
 @dataclass(frozen=True)
 class Settings:
     knowledge_dir: Path
@@ -69,6 +76,8 @@ class Settings:
     tracker_url: str
     # Who takes over when a user asks for a person, as the bot names it.
     handoff_route: str
+    # Rasa's HTTP API (tracker, model, events endpoints) is enabled only with this token.
+    rasa_api_token: Optional[str] = None
 
     @property
     def action_endpoint_url(self) -> str:
@@ -106,6 +115,7 @@ class Settings:
             )),
             tracker_url=tracker_url,
             handoff_route=env.get("CAREERBOT_HANDOFF_ROUTE", "").strip() or "our careers team",
+            rasa_api_token=_token(env, "CAREERBOT_RASA_API_TOKEN"),
         )
 
     @property
