@@ -52,17 +52,32 @@ def postgres(free_ports):
     as_postgres = ["runuser", "-u", "postgres", "--"]
     subprocess.run(as_postgres + [str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
                    check=True, capture_output=True)
-    subprocess.run(as_postgres + [str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(root / "log"), "-w", "-o",
-                                  f"-p {port} -k {root} -c listen_addresses=127.0.0.1", "start"],
-                   check=True, capture_output=True)
+    control = PostgresControl(as_postgres, data, root, port)
+    control.start()
     try:
         subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-c",
                         "CREATE DATABASE careerbot"], check=True, capture_output=True)
-        yield f"postgresql://postgres@127.0.0.1:{port}/careerbot"
+        control.url = f"postgresql://postgres@127.0.0.1:{port}/careerbot"
+        yield control
     finally:
-        subprocess.run(as_postgres + [str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"],
-                       capture_output=True)
+        control.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+class PostgresControl:
+    def __init__(self, as_postgres, data, root, port):
+        self.as_postgres, self.data, self.root, self.port = as_postgres, data, root, port
+        self.url = ""
+
+    def start(self):
+        subprocess.run(self.as_postgres + [str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l",
+                                           str(self.root / "log"), "-w", "-o",
+                                           f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1", "start"],
+                       check=True, capture_output=True)
+
+    def stop(self):
+        subprocess.run(self.as_postgres + [str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "stop"],
+                       capture_output=True)
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +106,7 @@ def cluster(postgres, redis, free_ports, tmp_path_factory):
     for name in ("a", "b"):
         settings = Settings.from_env({
             "CAREERBOT_RASA_PORT": str(free_ports()), "CAREERBOT_ACTION_PORT": str(action_port),
-            "CAREERBOT_WIDGET_PORT": str(widget_port), "CAREERBOT_TRACKER_URL": postgres,
+            "CAREERBOT_WIDGET_PORT": str(widget_port), "CAREERBOT_TRACKER_URL": postgres.url,
         })
         instances.append(Servers(settings, MODEL, log_dir=workdir / f"logs-{name}", extra_env=env))
     first, second = instances
@@ -147,7 +162,8 @@ def test_a_conversation_keeps_its_context_across_instances(cluster):
 
 
 def test_concurrent_users_lose_nothing_and_keep_their_order(cluster):
-    _, _, nginx_url, tracker_url = cluster
+    _, _, nginx_url, postgres = cluster
+    tracker_url = postgres.url
     run = uuid.uuid4().hex[:6]
     questions = ["how much do they earn?", "and the managers?", "what are the hours?", "what do they do?"]
 
@@ -177,3 +193,35 @@ def test_concurrent_users_lose_nothing_and_keep_their_order(cluster):
         by_sender.setdefault(sender, []).append(json.loads(data)["text"])
     assert len(by_sender) == 24
     assert all(texts == questions for texts in by_sender.values())  # each once, in order
+
+
+def test_tracker_store_outage_is_logged_served_and_recovered(cluster):
+    """Rasa's fail-safe store: during an outage the turn is served from memory and the log
+    says so; once the database is back, turns are stored there again."""
+    first, _, _, postgres = cluster
+    sender = f"outage-{uuid.uuid4().hex[:8]}"
+    postgres.stop()
+    try:
+        assert "9am to 5pm" in say(first.rasa_url, sender, "what are the hours?")
+        log = (first.log_dir / "rasa.log").read_text()
+        assert "Error happened when trying to retrieve conversation tracker from 'SQLTrackerStore'" in log
+    finally:
+        postgres.start()
+
+    def stored():
+        engine = sa.create_engine(postgres.url)
+        try:
+            with engine.connect() as connection:
+                return connection.execute(sa.text(
+                    "SELECT count(*) FROM events WHERE sender_id = :s AND type_name = 'user'"),
+                    {"s": sender}).scalar()
+        finally:
+            engine.dispose()
+
+    deadline = time.monotonic() + 30
+    while True:
+        reply = say(first.rasa_url, sender, "what do they do?")
+        if stored() or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert "duties" in reply and stored() >= 1
