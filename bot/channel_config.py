@@ -69,3 +69,17 @@ def write_enabled(target: Path, env: Optional[Mapping[str, str]] = None,
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")
     return disabled
+
+
+def main() -> int:
+    """Writes build/credentials.yml and build/endpoints.yml for a `rasa run` started by hand."""
+    build = PROJECT_DIR / "build"
+    for channel, missing in write_enabled(build / "credentials.yml").items():
+        print(f"channel {channel} is off: set {', '.join(missing)} to switch it on")
+    for block, missing in write_enabled(build / "endpoints.yml", source=PROJECT_DIR / "endpoints.yml").items():
+        print(f"endpoint {block} is off: set {', '.join(missing)} to switch it on")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
