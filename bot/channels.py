@@ -6,7 +6,8 @@ Stock Rasa answers an empty message with silence and a malformed body with a
 500. This channel answers such requests with a clear 4xx instead, so clients
 always learn what went wrong. And where the bot would stay silent (the action
 server is down, say: Rasa logs the error and sends nothing), the user gets the
-domain's `utter_technical_problem` instead. Registered in credentials.yml; same
+domain's `utter_technical_problem` instead. When the conversation store cannot
+save a turn, the client gets a 503 (send it again shortly) and the log says why. Registered in credentials.yml; same
 webhook path as the stock channel: /webhooks/rest/webhook.
 
 socket.io (the website widget): see CareerSocketIOInput.
@@ -15,6 +16,7 @@ socket.io (the website widget): see CareerSocketIOInput.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import inspect
 import json
 import os
@@ -32,6 +34,7 @@ from rasa.core.channels.slack import SlackBot, SlackInput
 from rasa.core.channels.socketio import SocketIOInput
 from rasa.core.channels.telegram import TelegramInput, TelegramOutput
 from rasa.core.channels.twilio import TwilioInput, TwilioOutput
+from rasa.core.tracker_store import FailSafeTrackerStore
 from rasa.shared.exceptions import RasaException
 from slack_sdk.web.async_client import AsyncWebClient
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -72,6 +75,16 @@ def check_payload(body: bytes) -> Optional[Tuple[int, str]]:
     return None
 
 
+# Set, for the request being handled, when the conversation store failed to save its turn.
+_store_failure: contextvars.ContextVar[Optional[str]] = contextvars.ContextVar("store_failure", default=None)
+
+
+def _on_store_error(error: Exception) -> None:
+    """Rasa's fail-safe store calls this when saving fails; it then keeps the turn in memory only."""
+    logger.error("conversation store unavailable, this turn is not saved: %s", str(error).splitlines()[0])
+    _store_failure.set(str(error).splitlines()[0])
+
+
 class ValidatingRestInput(RestInput):
     @classmethod
     def name(cls) -> Text:
@@ -84,6 +97,9 @@ class ValidatingRestInput(RestInput):
         async def validate(request: Request) -> Optional[response.HTTPResponse]:
             if not _is_webhook_post(request):
                 return None
+            store = request.app.ctx.agent.tracker_store
+            if isinstance(store, FailSafeTrackerStore):
+                store._on_tracker_store_error = _on_store_error  # Rasa offers no other way to hook it
             problem = check_payload(request.body or b"")
             if problem is None:
                 return None
@@ -92,7 +108,14 @@ class ValidatingRestInput(RestInput):
 
         @blueprint.middleware("response")
         async def never_silent(request: Request, reply: response.HTTPResponse) -> Optional[response.HTTPResponse]:
-            if not _is_webhook_post(request) or reply.status != 200 or reply.body.strip() != b"[]":
+            if not _is_webhook_post(request) or reply.status != 200:
+                return None
+            if _store_failure.get():
+                # The turn could not be saved: tell the client to send it again shortly,
+                # rather than answer from a conversation that will be forgotten.
+                return response.json({"error": "the conversation store is unavailable; please try again shortly"},
+                                     status=503, headers={"Retry-After": "5"})
+            if reply.body.strip() != b"[]":
                 return None
             logger.error("the bot produced no reply for this turn; sending %s", SILENCE_RESPONSE)
             agent = request.app.ctx.agent

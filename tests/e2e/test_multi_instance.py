@@ -195,16 +195,19 @@ def test_concurrent_users_lose_nothing_and_keep_their_order(cluster):
     assert all(texts == questions for texts in by_sender.values())  # each once, in order
 
 
-def test_tracker_store_outage_is_logged_served_and_recovered(cluster):
-    """Rasa's fail-safe store: during an outage the turn is served from memory and the log
-    says so; once the database is back, turns are stored there again."""
+def test_tracker_store_outage_is_reported_and_recovered(cluster):
+    """While the database is down the client gets a 503 to retry and the log says why;
+    once it is back, turns are answered and stored there again, with no restart."""
     first, _, _, postgres = cluster
     sender = f"outage-{uuid.uuid4().hex[:8]}"
     postgres.stop()
     try:
-        assert "9am to 5pm" in say(first.rasa_url, sender, "what are the hours?")
-        log = (first.log_dir / "rasa.log").read_text()
-        assert "Error happened when trying to retrieve conversation tracker from 'SQLTrackerStore'" in log
+        response = requests.post(f"{first.rasa_url}/webhooks/rest/webhook",
+                                 json={"sender": sender, "message": "what are the hours?"}, timeout=60)
+        assert response.status_code == 503
+        assert response.headers["Retry-After"] == "5"
+        assert response.json() == {"error": "the conversation store is unavailable; please try again shortly"}
+        assert "conversation store unavailable, this turn is not saved" in (first.log_dir / "rasa.log").read_text()
     finally:
         postgres.start()
 
