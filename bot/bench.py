@@ -79,14 +79,16 @@ class LoadResult:
 
 
 def load(url: str, clients: int, per_client: int) -> LoadResult:
-    """`clients` users at once, each asking `per_client` questions in turn."""
+    """`clients` clients at once, each asking `per_client` questions: one visitor per pass through QUESTIONS."""
     result = LoadResult()
     lock = threading.Lock()
 
     def user(index: int) -> None:
-        sender = f"bench-{uuid.uuid4().hex[:8]}-{index}"
         session = requests.Session()
         for i in range(per_client):
+            if i % len(QUESTIONS) == 0:
+                # A visitor asks the whole mix once, then the next visitor comes.
+                sender = f"bench-{uuid.uuid4().hex[:8]}-{index}"
             started = time.perf_counter()
             try:
                 response = session.post(url, json={"sender": sender, "message": QUESTIONS[i % len(QUESTIONS)]},

@@ -10,7 +10,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Mapping, Optional, Tuple
+from typing import FrozenSet, List, Mapping, Optional, Tuple
 
 from bot import PACKAGE_DIR, PROJECT_DIR
 
@@ -51,6 +51,23 @@ def _origins(env: Mapping[str, str], name: str, default: Tuple[str, ...]) -> Lis
     return origins
 
 
+SPEEDUPS = ("validator", "events", "gc")
+
+
+def _speedups(env: Mapping[str, str], name: str) -> FrozenSet[str]:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "all"):
+        return frozenset(SPEEDUPS)
+    if raw == "none":
+        return frozenset()
+    chosen = {part.strip() for part in raw.split(",") if part.strip()}
+    unknown = sorted(chosen - set(SPEEDUPS))
+    if unknown:
+        raise SettingsError(f"{name}: unknown {', '.join(unknown)}; expected all, none or a comma-separated "
+                            f"list of {', '.join(SPEEDUPS)}")
+    return frozenset(chosen)
+
+
 def _token(env: Mapping[str, str], name: str) -> Optional[str]:
     raw = env.get(name, "").strip()
     if raw and len(raw) < 16:
@@ -78,6 +95,8 @@ class Settings:
     handoff_route: str
     # Rasa's HTTP API (tracker, model, events endpoints) is enabled only with this token.
     rasa_api_token: Optional[str] = None
+    # Rasa hot paths done once instead of per message (bot/speedups.py); all by default.
+    speedups: FrozenSet[str] = frozenset(SPEEDUPS)
 
     @property
     def action_endpoint_url(self) -> str:
@@ -116,6 +135,7 @@ class Settings:
             tracker_url=tracker_url,
             handoff_route=env.get("CAREERBOT_HANDOFF_ROUTE", "").strip() or "our careers team",
             rasa_api_token=_token(env, "CAREERBOT_RASA_API_TOKEN"),
+            speedups=_speedups(env, "CAREERBOT_SPEEDUPS"),
         )
 
     @property

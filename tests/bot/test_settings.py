@@ -22,3 +22,16 @@ def test_bad_port_fails_fast_naming_the_variable(value):
 def test_missing_knowledge_directory_fails_fast(tmp_path):
     with pytest.raises(SettingsError, match="CAREERBOT_KNOWLEDGE_DIR.*expected an existing directory"):
         Settings.from_env({"CAREERBOT_KNOWLEDGE_DIR": str(tmp_path / "missing")})
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("", {"validator", "events", "gc"}), ("all", {"validator", "events", "gc"}), ("none", set()),
+    ("gc, events", {"gc", "events"}), ("VALIDATOR", {"validator"}),
+])
+def test_speedups_are_chosen_by_name(value, expected):
+    assert Settings.from_env({"CAREERBOT_SPEEDUPS": value}).speedups == expected
+
+
+def test_an_unknown_speedup_fails_fast_listing_the_known_ones():
+    with pytest.raises(SettingsError, match="CAREERBOT_SPEEDUPS: unknown turbo; expected all, none or .*validator"):
+        Settings.from_env({"CAREERBOT_SPEEDUPS": "gc,turbo"})

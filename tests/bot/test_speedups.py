@@ -1,0 +1,100 @@
+"""bot/speedups.py does what Rasa's own code does, only once instead of per message."""
+
+from __future__ import annotations
+
+import gc
+
+import pytest
+from jsonschema import ValidationError
+from rasa.core.actions.action import RemoteAction
+from rasa.shared.core.events import Event
+from rasa.shared.utils.common import all_subclasses
+
+from bot import speedups
+from bot.settings import SPEEDUPS
+
+ACTION = RemoteAction("action_answer_pay", None)
+
+ACTION_REPLIES = [
+    {},
+    {"events": [], "responses": []},
+    {"events": [{"event": "slot", "name": "topic", "value": "pay"}], "responses": [{"response": "utter_x"}]},
+    {"events": [{"event": "followup", "name": "action_listen"}, {"event": "reset_slots"}]},
+    {"events": "not a list"},
+    {"events": [{"name": "no event key"}]},
+    {"events": [{"event": 5}]},
+    {"events": [{"event": "slot"}]},
+    {"responses": ["not an object"]},
+    {"responses": {"text": "not a list"}},
+]
+
+
+def _outcome(validate, reply):
+    try:
+        return validate(ACTION, reply)
+    except ValidationError as error:
+        return ("rejected", error.message, list(error.path))
+
+
+@pytest.mark.parametrize("reply", ACTION_REPLIES)
+def test_action_replies_are_judged_exactly_as_rasa_judges_them(reply):
+    assert _outcome(speedups.validate_action_result, reply) == _outcome(speedups.RASA_VALIDATE, reply)
+
+
+def test_the_replies_above_include_both_outcomes():
+    outcomes = [_outcome(speedups.RASA_VALIDATE, reply) for reply in ACTION_REPLIES]
+    assert True in outcomes and any(isinstance(o, tuple) for o in outcomes)
+
+
+def test_every_event_type_resolves_to_rasas_class():
+    names = {cls.type_name for cls in all_subclasses(Event)}
+    assert len(names) > 20
+    for name in sorted(names):
+        assert speedups.resolve_event_type(name) is speedups.RASA_RESOLVE(name)
+
+
+def test_unknown_event_types_behave_as_in_rasa():
+    assert speedups.resolve_event_type("topic") is None
+    assert speedups.resolve_event_type("no_such_event", default=Event) is Event
+    with pytest.raises(ValueError, match="Unknown event name 'no_such_event'"):
+        speedups.resolve_event_type("no_such_event")
+
+
+def test_an_event_class_defined_later_is_found():
+    class LateEvent(Event):
+        type_name = "careerbot_late_test_event"
+
+        def __eq__(self, other):
+            return isinstance(other, LateEvent)
+
+        def __hash__(self):
+            return 1
+
+        def as_story_string(self):
+            return None
+
+    assert speedups.resolve_event_type("careerbot_late_test_event") is LateEvent
+
+
+@pytest.fixture
+def restore_rasa():
+    yield
+    speedups.install(frozenset())
+    gc.unfreeze()
+
+
+def test_install_switches_each_speedup_on_and_off(restore_rasa):
+    speedups.install(frozenset(SPEEDUPS))
+    assert RemoteAction._validate_action_result is speedups.validate_action_result
+    assert Event.resolve_by_type is speedups.resolve_event_type
+    assert gc.get_freeze_count() > 0
+
+    gc.unfreeze()
+    speedups.install(frozenset({"events"}))
+    assert RemoteAction._validate_action_result is speedups.RASA_VALIDATE
+    assert Event.resolve_by_type is speedups.resolve_event_type
+    assert gc.get_freeze_count() == 0
+
+    speedups.install(frozenset())
+    assert RemoteAction._validate_action_result is speedups.RASA_VALIDATE
+    assert Event.resolve_by_type is speedups.RASA_RESOLVE

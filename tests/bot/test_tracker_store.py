@@ -1,0 +1,107 @@
+"""bot/tracker_store.py reads and writes the very rows Rasa's SQL tracker store does."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import sqlalchemy as sa
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot.tracker_store import CareerSQLTrackerStore
+
+
+def run(coroutine):
+    return asyncio.run(coroutine)
+
+
+def session_events(first_timestamp: float, question: str):
+    """One conversation session: start, a question, an answer and a slot."""
+    t = first_timestamp
+    return [
+        ActionExecuted("action_session_start", timestamp=t),
+        SessionStarted(timestamp=t + 0.1),
+        ActionExecuted("action_listen", timestamp=t + 0.2),
+        UserUttered(question, {"name": "ask_pay", "confidence": 0.9}, timestamp=t + 1),
+        ActionExecuted("action_answer_pay", timestamp=t + 2),
+        BotUttered("They earn $42,000 to $59,000.", timestamp=t + 2.1),
+        SlotSet("topic", "pay", timestamp=t + 2.2),
+        ActionExecuted("action_listen", timestamp=t + 3),
+    ]
+
+
+@pytest.fixture
+def stores(tmp_path, rasa_domain):
+    url = f"sqlite:///{tmp_path / 'conversations.db'}"
+    return CareerSQLTrackerStore(rasa_domain, host=url), SQLTrackerStore(rasa_domain, host=url), url
+
+
+def tracker_with(rasa_domain, sender, events):
+    tracker = DialogueStateTracker(sender, rasa_domain.slots)
+    for event in events:
+        tracker.update(event)
+    return tracker
+
+
+def rows(url, sender):
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        result = connection.execute(sa.text(
+            "SELECT type_name, timestamp, intent_name, action_name, data FROM events "
+            "WHERE sender_id = :s ORDER BY id"), {"s": sender})
+        return [tuple(row) for row in result]
+
+
+def test_what_one_writes_the_other_reads(stores, rasa_domain):
+    ours, rasas, _ = stores
+    events = session_events(1000.0, "how much do they earn?")
+    run(ours.save(tracker_with(rasa_domain, "written-by-ours", events)))
+    run(rasas.save(tracker_with(rasa_domain, "written-by-rasa", events)))
+    for sender in ("written-by-ours", "written-by-rasa"):
+        from_ours, from_rasa = run(ours.retrieve(sender)), run(rasas.retrieve(sender))
+        # As in Rasa, the latest session is read from its `session_started` on.
+        assert list(from_ours.events) == list(from_rasa.events) == events[1:]
+        assert from_ours.get_slot("topic") == "pay"
+
+
+def test_rows_are_the_same_as_rasas(stores, rasa_domain):
+    ours, rasas, url = stores
+    events = session_events(1000.0, "and the managers?")
+    run(ours.save(tracker_with(rasa_domain, "a", events)))
+    run(rasas.save(tracker_with(rasa_domain, "b", events)))
+    assert rows(url, "a") == rows(url, "b")
+    assert [r[2] for r in rows(url, "a")][3] == "ask_pay"
+    assert [r[3] for r in rows(url, "a")][4] == "action_answer_pay"
+
+
+def test_saving_again_stores_only_the_new_events(stores, rasa_domain):
+    ours, _, url = stores
+    run(ours.save(tracker_with(rasa_domain, "growing", session_events(1000.0, "how much?"))))
+    tracker = run(ours.retrieve("growing"))
+    run(ours.save(tracker))
+    assert len(rows(url, "growing")) == 8
+    tracker.update(UserUttered("what are the hours?", {"name": "ask_hours", "confidence": 0.8}, timestamp=1010))
+    run(ours.save(tracker))
+    assert len(rows(url, "growing")) == 9
+    assert run(ours.retrieve("growing")).latest_message.text == "what are the hours?"
+
+
+def test_only_the_latest_session_is_read_unless_all_are_asked_for(stores, rasa_domain):
+    ours, rasas, _ = stores
+    first, second = session_events(1000.0, "first visit"), session_events(5000.0, "second visit")
+    run(ours.save(tracker_with(rasa_domain, "returning", first)))
+    tracker = run(ours.retrieve("returning"))
+    for event in second:
+        tracker.update(event)
+    run(ours.save(tracker))
+    latest = run(ours.retrieve("returning"))
+    assert list(latest.events) == second[1:] == list(run(rasas.retrieve("returning")).events)
+    assert list(run(ours.retrieve_full_tracker("returning")).events) == first + second
+    assert list(run(rasas.retrieve_full_tracker("returning")).events) == first + second
+
+
+def test_an_unknown_conversation_is_none(stores):
+    ours, _, _ = stores
+    assert run(ours.retrieve("nobody")) is None
