@@ -24,7 +24,7 @@ export PYTHONWARNINGS := ignore
 KNOWLEDGE := $(wildcard bot/knowledge/*.yml) bot/knowledge_schema.yml bot/knowledge.py
 TRAINING_INPUTS := $(shell find data -name '*.yml') config.yml domain.yml
 
-.PHONY: help install spacy train run shell report audit bench validate browser services test test-stories test-python lock clean
+.PHONY: help install spacy train run shell report audit bench bench-choices validate browser services test test-stories test-python lock clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -100,8 +100,11 @@ $(AUDIT_VENV)/.installed: requirements-audit.lock scripts/find-python310
 audit: $(INSTALLED) $(AUDIT_VENV)/.installed ## pip-audit over the lock file; fails unless every package could be checked
 	$(PY) -m bot.audit --pip-audit $(AUDIT_VENV)/bin/pip-audit
 
-bench: $(MODEL) ## Benchmark against the stock `rasa init` bot (prints a table; takes a few minutes)
+bench: $(MODEL) $(SERVICES_STAMP) ## Benchmark against the stock `rasa init` bot, then the multi-instance mode (prints tables; a few minutes)
 	$(PY) -m bot.bench
+
+bench-choices: $(MODEL) $(SERVICES_STAMP) ## Each design choice's effect on speed and NLU accuracy (SLOW=1 adds DIET and TED: much longer)
+	$(PY) -m bot.bench_choices $(if $(SLOW),--slow)
 
 lock: ## Re-resolve the lock file from the direct dependencies (needs the network)
 	@python=$$(scripts/find-python310) || exit 1; tmp=$$(mktemp -d); \

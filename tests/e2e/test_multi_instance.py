@@ -6,143 +6,26 @@ installs them) and run here on 127.0.0.1 for the length of this module.
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import tempfile
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 import requests
 import sqlalchemy as sa
 
 from bot import PROJECT_DIR
-from bot.serve import Servers
-from bot.settings import Settings
+from bot.cluster import Cluster
 
-PG_BIN = next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin"))), None) if Path("/usr/lib/postgresql").exists() \
-    else None
 MODEL = PROJECT_DIR / "models" / "careerbot.tar.gz"
 
 
-def _wait_port(port, timeout=30.0):
-    import socket
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.2)
-    raise RuntimeError(f"nothing listens on 127.0.0.1:{port}")
-
-
 @pytest.fixture(scope="module")
-def postgres(free_ports):
-    assert PG_BIN and shutil.which("runuser"), "PostgreSQL is not installed: run `make services`"
-    port = free_ports()
-    # Owned by the postgres user, which PostgreSQL insists on running as.
-    root = Path(tempfile.mkdtemp(prefix="careerbot-pg-"))
-    os.chmod(root, 0o755)
-    shutil.chown(root, "postgres", "postgres")
-    data = root / "data"
-    as_postgres = ["runuser", "-u", "postgres", "--"]
-    subprocess.run(as_postgres + [str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
-                   check=True, capture_output=True)
-    control = PostgresControl(as_postgres, data, root, port)
-    control.start()
-    try:
-        subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-c",
-                        "CREATE DATABASE careerbot"], check=True, capture_output=True)
-        control.url = f"postgresql://postgres@127.0.0.1:{port}/careerbot"
-        yield control
-    finally:
-        control.stop()
-        shutil.rmtree(root, ignore_errors=True)
-
-
-class PostgresControl:
-    def __init__(self, as_postgres, data, root, port):
-        self.as_postgres, self.data, self.root, self.port = as_postgres, data, root, port
-        self.url = ""
-
-    def start(self):
-        subprocess.run(self.as_postgres + [str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l",
-                                           str(self.root / "log"), "-w", "-o",
-                                           f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1", "start"],
-                       check=True, capture_output=True)
-
-    def stop(self):
-        subprocess.run(self.as_postgres + [str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "stop"],
-                       capture_output=True)
-
-
-@pytest.fixture(scope="module")
-def redis(free_ports, tmp_path_factory):
-    assert shutil.which("redis-server"), "Redis is not installed: run `make services`"
-    port = free_ports()
-    process = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                                "--appendonly", "no", "--dir", str(tmp_path_factory.mktemp("redis"))],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        _wait_port(port)
-        yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def cluster(postgres, redis, free_ports, tmp_path_factory):
+def cluster(tmp_path_factory):
     """One action server, two Rasa instances, nginx balancing them round-robin."""
-    assert shutil.which("nginx"), "nginx is not installed: run `make services`"
-    workdir = tmp_path_factory.mktemp("cluster")
-    action_port, widget_port = free_ports(), free_ports()
-    env = {"CAREERBOT_REDIS_HOST": "127.0.0.1", "CAREERBOT_REDIS_PORT": str(redis)}
-    instances = []
-    for name in ("a", "b"):
-        settings = Settings.from_env({
-            "CAREERBOT_RASA_PORT": str(free_ports()), "CAREERBOT_ACTION_PORT": str(action_port),
-            "CAREERBOT_WIDGET_PORT": str(widget_port), "CAREERBOT_TRACKER_URL": postgres.url,
-        })
-        instances.append(Servers(settings, MODEL, log_dir=workdir / f"logs-{name}", extra_env=env))
-    first, second = instances
-    nginx_port = free_ports()
-    conf = workdir / "nginx.conf"
-    conf.write_text(f"""
-worker_processes 1;
-error_log {workdir}/nginx-error.log;
-pid {workdir}/nginx.pid;
-events {{ worker_connections 256; }}
-http {{
-  access_log off;
-  client_body_temp_path {workdir}/body;
-  proxy_temp_path {workdir}/proxy;
-  upstream rasa {{ server 127.0.0.1:{first.settings.rasa_port}; server 127.0.0.1:{second.settings.rasa_port}; }}
-  server {{
-    listen 127.0.0.1:{nginx_port};
-    location / {{ proxy_pass http://rasa; proxy_read_timeout 60s; }}
-  }}
-}}
-""")
-    nginx = None
-    try:
-        first.start_actions()
-        first.start_rasa()
-        second.start_rasa()
-        nginx = subprocess.Popen(["nginx", "-c", str(conf), "-p", str(workdir), "-g", "daemon off;"],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _wait_port(nginx_port)
-        yield first, second, f"http://127.0.0.1:{nginx_port}", postgres
-    finally:
-        if nginx is not None:
-            nginx.terminate()
-            nginx.wait(timeout=10)
-        second.stop()
-        first.stop()
+    with Cluster(MODEL, tmp_path_factory.mktemp("cluster"), instances=2) as running:
+        first, second = running.instances
+        yield first, second, running.url, running.postgres
 
 
 def say(base_url, sender, message):

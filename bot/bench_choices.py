@@ -1,0 +1,233 @@
+"""Measures what each design choice does to speed and to NLU accuracy, each against the bot as built.
+
+    python -m bot.bench_choices [--slow] [--requests 48] [--rounds 3] [--out build/bench-choices.md]
+
+For every variant, the bot as built (the baseline) and the variant run side by
+side on 127.0.0.1 and are loaded in interleaved rounds (bot/bench.py), so both
+see the same machine. Printed per variant: CPU per answer in the Rasa
+process and in the action server, p50 latency with 1 client, throughput with
+8 clients, and the ratio to the baseline. Variants of config.yml are trained
+first and also scored on the held-out NLU test set (bot/evaluate.py).
+
+Runtime variants (same model): each speed-up of bot/speedups.py switched off,
+Rasa's own SQL tracker store, conversations in memory, 2 Sanic workers with a
+Redis lock store. Config variants: without MemoizationPolicy, without the
+character n-grams; with --slow also DIET instead of logistic regression and
+TED added to the policies, which take minutes to train. It prints; it passes
+or fails nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional
+
+import yaml
+
+from bot import PROJECT_DIR
+from bot import bench
+from bot.channel_config import select
+
+ENDPOINTS_VARS = {"CAREERBOT_ACTION_URL": "set", "CAREERBOT_TRACKER_URL": "set"}
+
+
+@dataclass
+class Variant:
+    name: str
+    env: Dict[str, str] = field(default_factory=dict)
+    endpoints: Optional[Callable[[Dict[str, Any]], None]] = None
+    config: Optional[Callable[[Dict[str, Any]], None]] = None
+    needs_redis: bool = False
+    slow: bool = False
+
+
+def _drop_policy(name: str) -> Callable[[Dict[str, Any]], None]:
+    def edit(config: Dict[str, Any]) -> None:
+        config["policies"] = [p for p in config["policies"] if p["name"] != name]
+    return edit
+
+
+def _drop_char_ngrams(config: Dict[str, Any]) -> None:
+    config["pipeline"] = [c for c in config["pipeline"] if c.get("analyzer") != "char_wb"]
+
+
+def _diet_instead_of_logistic_regression(config: Dict[str, Any]) -> None:
+    config["pipeline"] = [
+        {"name": "DIETClassifier", "epochs": 100, "entity_recognition": False, "constrain_similarities": True}
+        if c["name"] == "LogisticRegressionClassifier" else c for c in config["pipeline"]]
+
+
+def _add_ted(config: Dict[str, Any]) -> None:
+    config["policies"].append({"name": "TEDPolicy", "max_history": 5, "epochs": 100, "constrain_similarities": True})
+
+
+def _sql_store_of_rasa(endpoints: Dict[str, Any]) -> None:
+    endpoints["tracker_store"]["type"] = "SQL"
+
+
+def _in_memory_store(endpoints: Dict[str, Any]) -> None:
+    del endpoints["tracker_store"]
+
+
+VARIANTS = [
+    Variant("speed-ups of bot/speedups.py all off", env={"CAREERBOT_SPEEDUPS": "none"}),
+    Variant("without the action-reply validator built once", env={"CAREERBOT_SPEEDUPS": "events,gc"}),
+    Variant("without the event class table", env={"CAREERBOT_SPEEDUPS": "validator,gc"}),
+    Variant("without gc.freeze()", env={"CAREERBOT_SPEEDUPS": "validator,events"}),
+    Variant("Rasa's own SQL tracker store (ORM)", endpoints=_sql_store_of_rasa),
+    Variant("conversations in memory only (lost on restart)", endpoints=_in_memory_store),
+    Variant("2 Sanic workers with a Redis lock store", env={"SANIC_WORKERS": "2"}, needs_redis=True),
+    Variant("without MemoizationPolicy", config=_drop_policy("MemoizationPolicy")),
+    Variant("without the character n-grams", config=_drop_char_ngrams),
+    Variant("DIET (100 epochs) instead of logistic regression", config=_diet_instead_of_logistic_regression,
+            slow=True),
+    Variant("TEDPolicy added (max_history 5, 100 epochs)", config=_add_ted, slow=True),
+]
+
+
+def _endpoints_file(workdir: Path, edit: Callable[[Dict[str, Any]], None], env: Dict[str, str]) -> Path:
+    from bot.serve import ENDPOINTS_SOURCE
+
+    text, _ = select(ENDPOINTS_SOURCE.read_text(), {**ENDPOINTS_VARS, **env})
+    data = yaml.safe_load(text)
+    edit(data)
+    path = workdir / "endpoints.yml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def _train_variant(workdir: Path, edit: Callable[[Dict[str, Any]], None]) -> "tuple[Path, float]":
+    config = yaml.safe_load((PROJECT_DIR / "config.yml").read_text())
+    edit(config)
+    config_path = workdir / "config.yml"
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    seconds = bench.train_ours(workdir, config=config_path)
+    return workdir / "careerbot.tar.gz", seconds
+
+
+def _accuracy(model: Path) -> float:
+    from bot.evaluate import evaluate
+
+    return asyncio.run(evaluate(model, PROJECT_DIR / "tests" / "nlu" / "test_set.yml")).accuracy
+
+
+@dataclass
+class Outcome:
+    name: str
+    runs: Dict[str, bench.BotRun]
+    accuracy: Optional[float] = None
+    training_s: Optional[float] = None
+    note: str = ""
+
+
+def _per_answer(run: bench.BotRun) -> float:
+    return run.cpu_ms / max(run.answered, 1)
+
+
+def measure(variant: Variant, baseline_model: Path, workdir: Path, requests: int, rounds: int) -> Outcome:
+    from bot.cluster import Redis
+
+    workdir.mkdir(parents=True)
+    model, accuracy, training_s = baseline_model, None, None
+    if variant.config:
+        print(f"  training {variant.name}...", flush=True)
+        model, training_s = _train_variant(workdir / "model", variant.config)
+        accuracy = _accuracy(model)
+    redis = Redis().start() if variant.needs_redis else None
+    env = dict(variant.env)
+    if redis is not None:
+        env.update(CAREERBOT_REDIS_HOST="127.0.0.1", CAREERBOT_REDIS_PORT=str(redis.port))
+    endpoints = _endpoints_file(workdir, variant.endpoints, env) if variant.endpoints else None
+    bots: Dict[str, bench.Running] = {}
+    runs = {"baseline": bench.BotRun("baseline", 0.0), "variant": bench.BotRun(variant.name, 0.0)}
+    try:
+        (workdir / "baseline").mkdir()
+        (workdir / "variant").mkdir()
+        bots["baseline"] = bench.start_bot(lambda: bench.start_ours(baseline_model, workdir / "baseline"))
+        bots["variant"] = bench.start_bot(lambda: bench.start_ours(model, workdir / "variant", env=env,
+                                                                   endpoints=endpoints))
+        for name, running in bots.items():
+            runs[name].first_answer_s = running.first_answer_s
+        bench.measure_side_by_side(bots, runs, [1, 8], requests, rounds)
+        return Outcome(variant.name, runs, accuracy, training_s)
+    finally:
+        for running in bots.values():
+            running.stop()
+        if redis is not None:
+            redis.close()
+
+
+def _row(outcome: Outcome, baseline_accuracy: float) -> str:
+    base, var = outcome.runs["baseline"], outcome.runs["variant"]
+    cells = [
+        outcome.name,
+        f"{_per_answer(var):.1f} ({bench.ratio(_per_answer(var), _per_answer(base))})",
+        f"{var.pooled(1).pct(0.5):.1f} ({bench.ratio(var.pooled(1).pct(0.5), base.pooled(1).pct(0.5))})",
+        f"{var.throughput(8):.1f} ({bench.ratio(var.throughput(8), base.throughput(8))})",
+        f"{var.peak_rss_mb:.0f} ({bench.ratio(var.peak_rss_mb, base.peak_rss_mb)})",
+        f"{var.pooled(1).errors + var.pooled(8).errors}",
+        "same model" if outcome.accuracy is None else
+        f"{outcome.accuracy * 100:.1f} % ({(outcome.accuracy - baseline_accuracy) * 100:+.1f} points)",
+        "" if outcome.training_s is None else f"{outcome.training_s:.0f}",
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--slow", action="store_true", help="also the variants that take minutes to train")
+    parser.add_argument("--requests", type=int, default=4 * len(bench.QUESTIONS), help="questions per client per round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--only", help="only variants whose name contains this text")
+    parser.add_argument("--out", type=Path, default=PROJECT_DIR / "build" / "bench-choices.md")
+    args = parser.parse_args(argv)
+    variants = [v for v in VARIANTS if (args.slow or not v.slow) and (not args.only or args.only in v.name)]
+    lines = ["| variant (each against the bot as built) | CPU per answer, all processes (ms) | p50, 1 client (ms) "
+             "| throughput, 8 clients (req/s) | peak memory (MB) | errors | NLU accuracy | training (s) |",
+             "|---|---|---|---|---|---|---|---|"]
+    with tempfile.TemporaryDirectory(prefix="careerbot-choices-") as tmp:
+        tmp = Path(tmp)
+        print("training the bot as built...", flush=True)
+        baseline_model = tmp / "baseline-model" / "careerbot.tar.gz"
+        training_s = bench.train_ours(baseline_model.parent)
+        baseline_accuracy = _accuracy(baseline_model)
+        print(f"  NLU accuracy {baseline_accuracy * 100:.1f} %, trained in {training_s:.0f} s", flush=True)
+        for index, variant in enumerate(variants):
+            print(f"{variant.name}...", flush=True)
+            outcome = measure(variant, baseline_model, tmp / f"variant-{index}", args.requests, args.rounds)
+            lines.append(_row(outcome, baseline_accuracy))
+            print(lines[-1], flush=True)
+    text = (f"Machine: {bench.machine()}\n\n"
+            f"The bot as built: NLU accuracy {baseline_accuracy * 100:.1f} % on the held-out test set, trained in "
+            f"{training_s:.0f} s. In brackets: the variant against the bot as built, measured side by side.\n\n"
+            + "\n".join(lines) + "\n" + _payload_note())
+    print()
+    print(text)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text)
+    return 0
+
+
+def _payload_note() -> str:
+    """What Rasa sends the action server per call, and what leaving the domain out would save."""
+    from rasa.shared.core.domain import Domain
+
+    domain = Domain.load(str(PROJECT_DIR / "domain.yml"))
+    started = time.perf_counter()
+    for _ in range(200):
+        json.loads(json.dumps(domain.as_dict()))
+    ms = (time.perf_counter() - started) / 200 * 1000
+    size = len(json.dumps(domain.as_dict()))
+    return (f"\nEach action call carries the domain: {size / 1024:.1f} KB of JSON, {ms:.2f} ms to write and read "
+            f"back on this machine. `enable_selective_domain` would leave it out.\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
