@@ -78,9 +78,10 @@ def _in_memory_store(endpoints: Dict[str, Any]) -> None:
 
 VARIANTS = [
     Variant("speed-ups of bot/speedups.py all off", env={"CAREERBOT_SPEEDUPS": "none"}),
-    Variant("without the action-reply validator built once", env={"CAREERBOT_SPEEDUPS": "events,gc"}),
-    Variant("without the event class table", env={"CAREERBOT_SPEEDUPS": "validator,gc"}),
-    Variant("without gc.freeze()", env={"CAREERBOT_SPEEDUPS": "validator,events"}),
+    Variant("without the action-reply validator built once", env={"CAREERBOT_SPEEDUPS": "events,http,gc"}),
+    Variant("without the event class table", env={"CAREERBOT_SPEEDUPS": "validator,http,gc"}),
+    Variant("without kept HTTP sessions to the action server", env={"CAREERBOT_SPEEDUPS": "validator,events,gc"}),
+    Variant("without gc.freeze()", env={"CAREERBOT_SPEEDUPS": "validator,events,http"}),
     Variant("Rasa's own SQL tracker store (ORM)", endpoints=_sql_store_of_rasa),
     Variant("conversations in memory only (lost on restart)", endpoints=_in_memory_store),
     Variant("2 Sanic workers with a Redis lock store", env={"SANIC_WORKERS": "2"}, needs_redis=True),

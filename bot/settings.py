@@ -51,7 +51,7 @@ def _origins(env: Mapping[str, str], name: str, default: Tuple[str, ...]) -> Lis
     return origins
 
 
-SPEEDUPS = ("validator", "events", "gc")
+SPEEDUPS = ("validator", "events", "http", "gc")
 
 
 def _speedups(env: Mapping[str, str], name: str) -> FrozenSet[str]:

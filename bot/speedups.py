@@ -17,6 +17,14 @@ Profiling `make bench` (py-spy on the Rasa process) found three:
     first look-up, and again whenever a name is missing (a class imported
     later); a name still not found goes to Rasa's own method, which returns
     the default or raises as before.
+``http``
+    Rasa opens a new HTTP client session for every call to the action server
+    (``EndpointConfig.request``): a new connection pool, a host name look-up
+    on a helper thread, a new TCP connection. Here each endpoint keeps one
+    session per event loop, configured by Rasa's own ``session()`` (headers,
+    auth, timeout), so connections are reused. Idle connections are closed
+    after 2 s, before Sanic's 5 s keep-alive ends them from the other side,
+    so a request never goes out on a connection the server is closing.
 ``gc``
     Rasa imports TensorFlow and much else: half a million objects that
     Python's cyclic garbage collector walks again on every full collection,
@@ -24,8 +32,8 @@ Profiling `make bench` (py-spy on the Rasa process) found three:
     is loaded moves them out of the collector's way; new objects are
     collected as usual.
 
-Rasa has no setting for any of them, so the first two replace methods on
-``RemoteAction`` and ``Event``. :func:`install` is called by the NLG that
+Rasa has no setting for any of them, so they replace methods on
+``RemoteAction``, ``Event`` and ``EndpointConfig``. :func:`install` is called by the NLG that
 endpoints.yml names (:class:`bot.rendering.ChannelRenderingNLG`), which Rasa
 builds once the model is loaded, in the process that runs the actions.
 ``CAREERBOT_SPEEDUPS`` chooses them (all, none, or a list), so that
@@ -35,20 +43,26 @@ each with Rasa's own behaviour, and fails if a Rasa upgrade changes it.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import gc
 from typing import Any, Dict, FrozenSet, Optional, Type
 
+import aiohttp
 from jsonschema import ValidationError, exceptions, validators
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.events import Event
 from rasa.shared.utils.common import all_subclasses
+from rasa.utils.endpoints import EndpointConfig
 
 from bot.settings import SPEEDUPS
 
 RASA_VALIDATE = RemoteAction._validate_action_result
 RASA_RESOLVE = Event.resolve_by_type
+RASA_SESSION = EndpointConfig.session
+# Shorter than Sanic's default keep-alive (5 s), so the client closes first.
+KEEPALIVE_S = 2.0
 _EVENT_CLASSES: Dict[str, Type[Event]] = {}
 
 
@@ -85,12 +99,42 @@ def resolve_event_type(type_name: str, default: Optional[Type[Event]] = None) ->
     return found if found is not None else RASA_RESOLVE(type_name, default)
 
 
+class _KeptSession:
+    """``async with`` hands out the endpoint's long-lived session and leaves it open."""
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self.session = session
+
+    async def __aenter__(self) -> aiohttp.ClientSession:
+        return self.session
+
+    async def __aexit__(self, *exc: Any) -> None:
+        return None
+
+
+def kept_session(self: EndpointConfig) -> _KeptSession:
+    """Drop-in for ``EndpointConfig.session`` inside ``async with``: one session per endpoint and event loop."""
+    loop = asyncio.get_running_loop()
+    sessions: Dict[int, aiohttp.ClientSession] = self.__dict__.setdefault("_careerbot_sessions", {})
+    session = sessions.get(id(loop))
+    if session is None or session.closed:
+        fresh = RASA_SESSION(self)
+        # Rasa's session with its headers, auth and timeout; only the pool differs.
+        session = aiohttp.ClientSession(
+            headers=fresh.headers, auth=fresh.auth, timeout=fresh.timeout,
+            connector=aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_S, ttl_dns_cache=300))
+        loop.create_task(fresh.close())
+        sessions[id(loop)] = session
+    return _KeptSession(session)
+
+
 def install(chosen: FrozenSet[str] = frozenset(SPEEDUPS)) -> None:
     """Switches on the chosen speed-ups and puts Rasa's own code back for the others (idempotent)."""
     RemoteAction._validate_action_result = (  # type: ignore[assignment]
         validate_action_result if "validator" in chosen else RASA_VALIDATE)
     Event.resolve_by_type = staticmethod(  # type: ignore[assignment]
         resolve_event_type if "events" in chosen else RASA_RESOLVE)
+    EndpointConfig.session = kept_session if "http" in chosen else RASA_SESSION  # type: ignore[assignment]
     if "gc" in chosen:
         gc.collect()
         gc.freeze()

@@ -25,7 +25,7 @@ def test_missing_knowledge_directory_fails_fast(tmp_path):
 
 
 @pytest.mark.parametrize("value, expected", [
-    ("", {"validator", "events", "gc"}), ("all", {"validator", "events", "gc"}), ("none", set()),
+    ("", {"validator", "events", "http", "gc"}), ("all", {"validator", "events", "http", "gc"}), ("none", set()),
     ("gc, events", {"gc", "events"}), ("VALIDATOR", {"validator"}),
 ])
 def test_speedups_are_chosen_by_name(value, expected):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 
 import pytest
@@ -9,6 +10,7 @@ from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.core.events import Event
 from rasa.shared.utils.common import all_subclasses
+from rasa.utils.endpoints import EndpointConfig
 
 from bot import speedups
 from bot.settings import SPEEDUPS
@@ -90,11 +92,79 @@ def test_install_switches_each_speedup_on_and_off(restore_rasa):
     assert gc.get_freeze_count() > 0
 
     gc.unfreeze()
+    assert EndpointConfig.session is speedups.kept_session
+
+    gc.unfreeze()
     speedups.install(frozenset({"events"}))
     assert RemoteAction._validate_action_result is speedups.RASA_VALIDATE
     assert Event.resolve_by_type is speedups.resolve_event_type
+    assert EndpointConfig.session is speedups.RASA_SESSION
     assert gc.get_freeze_count() == 0
 
     speedups.install(frozenset())
     assert RemoteAction._validate_action_result is speedups.RASA_VALIDATE
     assert Event.resolve_by_type is speedups.RASA_RESOLVE
+
+
+def test_an_endpoint_keeps_one_session_configured_as_rasa_configures_it():
+    async def scenario():
+        endpoint = EndpointConfig("http://127.0.0.1:9/webhook", headers={"X-Site": "careers"},
+                                  basic_auth={"username": "bot", "password": "secret"})
+        other = EndpointConfig("http://127.0.0.1:9/other")
+        async with speedups.kept_session(endpoint) as first:
+            pass
+        async with speedups.kept_session(endpoint) as again:
+            pass
+        async with speedups.kept_session(other) as elsewhere:
+            pass
+        rasas = speedups.RASA_SESSION(endpoint)
+        try:
+            assert again is first and not first.closed  # kept open for the next call
+            assert elsewhere is not first
+            assert (first.headers, first.auth, first.timeout) == (rasas.headers, rasas.auth, rasas.timeout)
+            assert first.connector._keepalive_timeout == speedups.KEEPALIVE_S < 5  # Sanic's keep-alive
+            await first.close()
+            async with speedups.kept_session(endpoint) as renewed:
+                assert renewed is not first and not renewed.closed
+            await renewed.close()
+        finally:
+            await rasas.close()
+            await elsewhere.close()
+
+    asyncio.run(scenario())
+
+
+def test_an_action_server_is_called_over_one_kept_connection():
+    """Against a real local HTTP server: two calls, one TCP connection."""
+    from aiohttp import web
+
+    async def scenario():
+        peers = []
+
+        async def webhook(request):
+            peers.append(request.transport.get_extra_info("peername"))
+            return web.json_response({"events": [], "responses": []})
+
+        app = web.Application()
+        app.router.add_post("/webhook", webhook)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]
+        try:
+            speedups.install(frozenset({"http"}))
+            endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook")
+            assert await endpoint.request(json={"next_action": "a"}) == {"events": [], "responses": []}
+            assert await endpoint.request(json={"next_action": "b"}) == {"events": [], "responses": []}
+            assert len(peers) == 2 and peers[0] == peers[1]
+            speedups.install(frozenset())
+            await endpoint.request(json={"next_action": "c"})
+            assert peers[2] != peers[0]  # Rasa's own session: a new connection per call
+        finally:
+            speedups.install(frozenset())
+            for session in endpoint.__dict__.get("_careerbot_sessions", {}).values():
+                await session.close()
+            await runner.cleanup()
+
+    asyncio.run(scenario())
