@@ -85,10 +85,13 @@ VARIANTS = [
     Variant("Rasa's own SQL tracker store (ORM)", endpoints=_sql_store_of_rasa),
     Variant("conversations in memory only (lost on restart)", endpoints=_in_memory_store),
     Variant("2 Sanic workers with a Redis lock store", env={"SANIC_WORKERS": "2"}, needs_redis=True),
+    Variant("2 action server workers", env={"ACTION_SERVER_SANIC_WORKERS": "2"}),
     Variant("without MemoizationPolicy", config=_drop_policy("MemoizationPolicy")),
     Variant("without the character n-grams", config=_drop_char_ngrams),
     Variant("DIET (100 epochs) instead of logistic regression", config=_diet_instead_of_logistic_regression,
             slow=True),
+    Variant("DIET, TensorFlow limited to 1 thread per pool", config=_diet_instead_of_logistic_regression,
+            env={"TF_INTRA_OP_PARALLELISM_THREADS": "1", "TF_INTER_OP_PARALLELISM_THREADS": "1"}, slow=True),
     Variant("TEDPolicy added (max_history 5, 100 epochs)", config=_add_ted, slow=True),
 ]
 
@@ -104,13 +107,22 @@ def _endpoints_file(workdir: Path, edit: Callable[[Dict[str, Any]], None], env: 
     return path
 
 
-def _train_variant(workdir: Path, edit: Callable[[Dict[str, Any]], None]) -> "tuple[Path, float]":
+# config text -> (model, training seconds, accuracy): variants that share a config train once.
+_TRAINED: Dict[str, "tuple[Path, float, float]"] = {}
+
+
+def _train_variant(workdir: Path, edit: Callable[[Dict[str, Any]], None]) -> "tuple[Path, float, float]":
     config = yaml.safe_load((PROJECT_DIR / "config.yml").read_text())
     edit(config)
-    config_path = workdir / "config.yml"
-    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
-    seconds = bench.train_ours(workdir, config=config_path)
-    return workdir / "careerbot.tar.gz", seconds
+    text = yaml.safe_dump(config, sort_keys=False)
+    if text not in _TRAINED:
+        workdir.mkdir(parents=True)
+        config_path = workdir / "config.yml"
+        config_path.write_text(text)
+        seconds = bench.train_ours(workdir, config=config_path)
+        model = workdir / "careerbot.tar.gz"
+        _TRAINED[text] = (model, seconds, _accuracy(model))
+    return _TRAINED[text]
 
 
 def _accuracy(model: Path) -> float:
@@ -139,8 +151,7 @@ def measure(variant: Variant, baseline_model: Path, workdir: Path, requests: int
     model, accuracy, training_s = baseline_model, None, None
     if variant.config:
         print(f"  training {variant.name}...", flush=True)
-        model, training_s = _train_variant(workdir / "model", variant.config)
-        accuracy = _accuracy(model)
+        model, training_s, accuracy = _train_variant(workdir / "model", variant.config)
     redis = Redis().start() if variant.needs_redis else None
     env = dict(variant.env)
     if redis is not None:

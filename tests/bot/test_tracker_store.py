@@ -105,3 +105,27 @@ def test_only_the_latest_session_is_read_unless_all_are_asked_for(stores, rasa_d
 def test_an_unknown_conversation_is_none(stores):
     ours, _, _ = stores
     assert run(ours.retrieve("nobody")) is None
+
+
+def test_sqlite_runs_in_write_ahead_log_mode_with_full_sync_on_pooled_connections(stores):
+    ours, _, _ = stores
+    with ours.session_scope() as session:
+        assert session.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
+        assert session.execute(sa.text("PRAGMA synchronous")).scalar() == 2  # FULL: each commit is on disk
+    assert isinstance(ours.engine.pool, sa.pool.QueuePool)
+
+
+def test_two_processes_worth_of_stores_share_one_file_without_losing_turns(tmp_path, rasa_domain):
+    """Two stores (as two Sanic workers would have) interleave their writes on one SQLite file."""
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    first, second = CareerSQLTrackerStore(rasa_domain, host=url), CareerSQLTrackerStore(rasa_domain, host=url)
+    for turn in range(5):
+        for store, sender in ((first, "one"), (second, "two")):
+            tracker = run(store.retrieve(sender)) or tracker_with(rasa_domain, sender,
+                                                                  session_events(1000.0, "hello"))
+            tracker.update(UserUttered(f"question {turn}", {"name": "ask_pay", "confidence": 0.9},
+                                       timestamp=2000.0 + turn))
+            run(store.save(tracker))
+    for store, sender in ((second, "one"), (first, "two")):
+        texts = [e.text for e in run(store.retrieve(sender)).events if isinstance(e, UserUttered)]
+        assert texts == ["hello"] + [f"question {t}" for t in range(5)]
