@@ -10,11 +10,14 @@ process and in the action server, p50 latency with 1 client, throughput with
 first and also scored on the held-out NLU test set (bot/evaluate.py).
 
 Runtime variants (same model): each speed-up of bot/speedups.py switched off,
-Rasa's own SQL tracker store, conversations in memory, 2 Sanic workers with a
-Redis lock store. Config variants: without MemoizationPolicy, without the
-character n-grams; with --slow also DIET instead of logistic regression and
-TED added to the policies, which take minutes to train. It prints; it passes
-or fails nothing.
+Rasa's own SQL tracker store, SQLite in journal mode, conversations in memory,
+2 Sanic workers with a Redis lock store, 2 action server workers. Config
+variants: without MemoizationPolicy, without the character n-grams; with
+--slow also DIET instead of logistic regression (with and without TensorFlow
+thread limits) and TED added to the policies, which take minutes to train.
+Last, the conversation stores alone, without Rasa around them: milliseconds
+per turn to read a conversation back and to save it. It prints; it passes or
+fails nothing.
 """
 
 from __future__ import annotations
@@ -72,6 +75,10 @@ def _sql_store_of_rasa(endpoints: Dict[str, Any]) -> None:
     endpoints["tracker_store"]["type"] = "SQL"
 
 
+def _sqlite_journal_mode(endpoints: Dict[str, Any]) -> None:
+    endpoints["tracker_store"]["sqlite_wal"] = False
+
+
 def _in_memory_store(endpoints: Dict[str, Any]) -> None:
     del endpoints["tracker_store"]
 
@@ -83,6 +90,7 @@ VARIANTS = [
     Variant("without kept HTTP sessions to the action server", env={"CAREERBOT_SPEEDUPS": "validator,events,gc"}),
     Variant("without gc.freeze()", env={"CAREERBOT_SPEEDUPS": "validator,events,http"}),
     Variant("Rasa's own SQL tracker store (ORM)", endpoints=_sql_store_of_rasa),
+    Variant("SQLite in Rasa's rollback-journal mode, a connection per query", endpoints=_sqlite_journal_mode),
     Variant("conversations in memory only (lost on restart)", endpoints=_in_memory_store),
     Variant("2 Sanic workers with a Redis lock store", env={"SANIC_WORKERS": "2"}, needs_redis=True),
     Variant("2 action server workers", env={"ACTION_SERVER_SANIC_WORKERS": "2"}),
@@ -216,15 +224,68 @@ def main(argv: Optional[List[str]] = None) -> int:
             outcome = measure(variant, baseline_model, tmp / f"variant-{index}", args.requests, args.rounds)
             lines.append(_row(outcome, baseline_accuracy))
             print(lines[-1], flush=True)
+    print("conversation stores...", flush=True)
+    stores = store_costs()
     text = (f"Machine: {bench.machine()}\n\n"
             f"The bot as built: NLU accuracy {baseline_accuracy * 100:.1f} % on the held-out test set, trained in "
             f"{training_s:.0f} s. In brackets: the variant against the bot as built, measured side by side.\n\n"
-            + "\n".join(lines) + "\n" + _payload_note())
+            + "\n".join(lines) + "\n" + _payload_note()
+            + f"\nThe conversation stores alone, 12 turns per conversation, in one process:\n\n{stores}")
     print()
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
     return 0
+
+
+def store_costs(conversations: int = 20, turns: int = 12) -> str:
+    """Milliseconds per turn to read a conversation back and to save its new events, per store."""
+    from rasa.core.tracker_store import InMemoryTrackerStore, SQLTrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from bot import speedups
+    from bot.tracker_store import CareerSQLTrackerStore
+
+    speedups.install()  # as in the Rasa process: only the store differs below
+    domain = Domain.load(str(PROJECT_DIR / "domain.yml"))
+
+    async def per_turn(store: Any) -> "tuple[float, float]":
+        read = write = 0.0
+        for conversation in range(conversations):
+            sender = f"bench-{conversation}"
+            tracker = DialogueStateTracker(sender, domain.slots)
+            for event in (ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen")):
+                tracker.update(event)
+            await store.save(tracker)
+            for _ in range(turns):
+                started = time.perf_counter()
+                tracker = await store.get_or_create_tracker(sender)
+                read += time.perf_counter() - started
+                for event in (UserUttered("how much do they earn?", {"name": "ask_pay", "confidence": 0.9}),
+                              ActionExecuted("action_answer_pay"), BotUttered("They earn ..."),
+                              SlotSet("topic", "pay"), ActionExecuted("action_listen")):
+                    tracker.update(event)
+                started = time.perf_counter()
+                await store.save(tracker)
+                write += time.perf_counter() - started
+        return read / (conversations * turns) * 1000, write / (conversations * turns) * 1000
+
+    lines = ["| conversation store | read back (ms per turn) | save (ms per turn) |", "|---|---|---|"]
+    with tempfile.TemporaryDirectory(prefix="careerbot-stores-") as tmp:
+        stores = [
+            ("Rasa's SQL store (ORM), SQLite", lambda: SQLTrackerStore(domain, host=f"sqlite:///{tmp}/a.db")),
+            ("careerbot's, SQLite in journal mode", lambda: CareerSQLTrackerStore(
+                domain, host=f"sqlite:///{tmp}/b.db", sqlite_wal=False)),
+            ("careerbot's, SQLite WAL, full sync (as built)", lambda: CareerSQLTrackerStore(
+                domain, host=f"sqlite:///{tmp}/c.db")),
+            ("Rasa's in-memory store (not persistent)", lambda: InMemoryTrackerStore(domain)),
+        ]
+        for name, make in stores:
+            read, write = asyncio.run(per_turn(make()))
+            lines.append(f"| {name} | {read:.2f} | {write:.2f} |")
+    return "\n".join(lines) + "\n"
 
 
 def _payload_note() -> str:

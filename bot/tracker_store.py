@@ -38,9 +38,10 @@ from rasa.shared.nlu.constants import INTENT_NAME_KEY
 class CareerSQLTrackerStore(SQLTrackerStore):
     """:class:`rasa.core.tracker_store.SQLTrackerStore` with Core queries on the per-message path."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, sqlite_wal: bool = True, **kwargs: Any) -> None:
+        """As Rasa's store; ``sqlite_wal: false`` under ``tracker_store`` keeps SQLite in Rasa's journal mode."""
         super().__init__(*args, **kwargs)
-        if self.engine.dialect.name == "sqlite":
+        if self.engine.dialect.name == "sqlite" and str(sqlite_wal).lower() not in ("false", "0", "no"):
             self._use_pooled_wal_engine()
         # Built once with the sender as a bound parameter: SQLAlchemy then
         # reuses the compiled SQL instead of building and keying it per message.

@@ -129,3 +129,11 @@ def test_two_processes_worth_of_stores_share_one_file_without_losing_turns(tmp_p
     for store, sender in ((second, "one"), (first, "two")):
         texts = [e.text for e in run(store.retrieve(sender)).events if isinstance(e, UserUttered)]
         assert texts == ["hello"] + [f"question {t}" for t in range(5)]
+
+
+def test_sqlite_can_stay_in_rasas_journal_mode(tmp_path, rasa_domain):
+    store = CareerSQLTrackerStore(rasa_domain, host=f"sqlite:///{tmp_path / 'journal.db'}", sqlite_wal="false")
+    with store.session_scope() as session:
+        assert session.execute(sa.text("PRAGMA journal_mode")).scalar() == "delete"
+    run(store.save(tracker_with(rasa_domain, "j", session_events(1000.0, "hello"))))
+    assert len(run(store.retrieve("j")).events) == 7
