@@ -4,9 +4,9 @@
 
 For every variant, the bot as built (the baseline) and the variant run side by
 side on 127.0.0.1 and are loaded in interleaved rounds (bot/bench.py), so both
-see the same machine. Printed per variant: CPU per answer in the Rasa
-process and in the action server, p50 latency with 1 client, throughput with
-8 clients, and the ratio to the baseline. Variants of config.yml are trained
+see the same machine. Printed per variant, each with its ratio to the
+baseline: CPU per answer of all the bot's processes, p50 latency with 1
+client, throughput with 8 clients, peak memory, and errors. Variants of config.yml are trained
 first and also scored on the held-out NLU test set (bot/evaluate.py).
 
 Runtime variants (same model): each speed-up of bot/speedups.py switched off,
