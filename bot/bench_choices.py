@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import tempfile
 import time
@@ -208,6 +209,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--only", help="only variants whose name contains this text")
     parser.add_argument("--out", type=Path, default=PROJECT_DIR / "build" / "bench-choices.md")
     args = parser.parse_args(argv)
+    os.chdir(PROJECT_DIR)  # the model's SpacyNLP path is relative to the project
+    from bot.evaluate import quiet_rasa
+
+    quiet_rasa()
     variants = [v for v in VARIANTS if (args.slow or not v.slow) and (not args.only or args.only in v.name)]
     lines = ["| variant (each against the bot as built) | CPU per answer, all processes (ms) | p50, 1 client (ms) "
              "| throughput, 8 clients (req/s) | peak memory (MB) | errors | NLU accuracy | training (s) |",

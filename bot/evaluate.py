@@ -58,6 +58,15 @@ def load_test_set(path: Path) -> List[Tuple[str, str]]:
     return [(m.get("text"), m.get("intent")) for m in data.intent_examples]
 
 
+def quiet_rasa() -> None:
+    """Rasa logs every parse at debug level through structlog unless told otherwise."""
+    import logging
+
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)
+
+
 async def evaluate(model: Path, test_set: Path) -> Report:
     from rasa.core.agent import Agent
 
@@ -75,6 +84,7 @@ def main(argv: List[str] = None) -> int:
     parser.add_argument("--test-set", type=Path, default=PROJECT_DIR / "tests" / "nlu" / "test_set.yml")
     args = parser.parse_args(argv)
     os.chdir(PROJECT_DIR)  # the model's SpacyNLP path is relative to the project
+    quiet_rasa()
     report = asyncio.run(evaluate(args.model, args.test_set))
     print(report.summary())
     return 0
