@@ -12,7 +12,7 @@ first and also scored on the held-out NLU test set (bot/evaluate.py).
 Runtime variants (same model): each speed-up of bot/speedups.py switched off,
 Rasa's own SQL tracker store, SQLite in journal mode, conversations in memory,
 2 Sanic workers with a Redis lock store, 2 action server workers. Config
-variants: without MemoizationPolicy, without the character n-grams; with
+variants: MemoizationPolicy added, without the character n-grams; with
 --slow also DIET instead of logistic regression (with and without TensorFlow
 thread limits) and TED added to the policies, which take minutes to train.
 Last, the conversation stores alone, without Rasa around them: milliseconds
@@ -52,10 +52,8 @@ class Variant:
     slow: bool = False
 
 
-def _drop_policy(name: str) -> Callable[[Dict[str, Any]], None]:
-    def edit(config: Dict[str, Any]) -> None:
-        config["policies"] = [p for p in config["policies"] if p["name"] != name]
-    return edit
+def _add_memoization(config: Dict[str, Any]) -> None:
+    config["policies"].insert(0, {"name": "MemoizationPolicy"})
 
 
 def _drop_char_ngrams(config: Dict[str, Any]) -> None:
@@ -95,7 +93,7 @@ VARIANTS = [
     Variant("conversations in memory only (lost on restart)", endpoints=_in_memory_store),
     Variant("2 Sanic workers with a Redis lock store", env={"SANIC_WORKERS": "2"}, needs_redis=True),
     Variant("2 action server workers", env={"ACTION_SERVER_SANIC_WORKERS": "2"}),
-    Variant("without MemoizationPolicy", config=_drop_policy("MemoizationPolicy")),
+    Variant("MemoizationPolicy added before RulePolicy", config=_add_memoization),
     Variant("without the character n-grams", config=_drop_char_ngrams),
     Variant("DIET (100 epochs) instead of logistic regression", config=_diet_instead_of_logistic_regression,
             slow=True),
