@@ -115,16 +115,17 @@ class _KeptSession:
 def kept_session(self: EndpointConfig) -> _KeptSession:
     """Drop-in for ``EndpointConfig.session`` inside ``async with``: one session per endpoint and event loop."""
     loop = asyncio.get_running_loop()
-    sessions: Dict[int, aiohttp.ClientSession] = self.__dict__.setdefault("_careerbot_sessions", {})
-    session = sessions.get(id(loop))
-    if session is None or session.closed:
+    sessions: Dict[int, Any] = self.__dict__.setdefault("_careerbot_sessions", {})
+    kept_loop, session = sessions.get(id(loop), (None, None))
+    # The loop itself is compared too: a closed loop's id can come back.
+    if kept_loop is not loop or session is None or session.closed:
         fresh = RASA_SESSION(self)
         # Rasa's session with its headers, auth and timeout; only the pool differs.
         session = aiohttp.ClientSession(
             headers=fresh.headers, auth=fresh.auth, timeout=fresh.timeout,
             connector=aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_S, ttl_dns_cache=300))
         loop.create_task(fresh.close())
-        sessions[id(loop)] = session
+        sessions[id(loop)] = (loop, session)
     return _KeptSession(session)
 
 

@@ -134,6 +134,18 @@ def test_an_endpoint_keeps_one_session_configured_as_rasa_configures_it():
     asyncio.run(scenario())
 
 
+def test_a_new_event_loop_gets_a_new_session():
+    endpoint = EndpointConfig("http://127.0.0.1:9/webhook")
+
+    async def take():
+        async with speedups.kept_session(endpoint) as session:
+            return session
+
+    first = asyncio.run(take())
+    second = asyncio.run(take())
+    assert second is not first
+
+
 def test_an_action_server_is_called_over_one_kept_connection():
     """Against a real local HTTP server: two calls, one TCP connection."""
     from aiohttp import web
@@ -163,7 +175,7 @@ def test_an_action_server_is_called_over_one_kept_connection():
             assert peers[2] != peers[0]  # Rasa's own session: a new connection per call
         finally:
             speedups.install(frozenset())
-            for session in endpoint.__dict__.get("_careerbot_sessions", {}).values():
+            for _, session in endpoint.__dict__.get("_careerbot_sessions", {}).values():
                 await session.close()
             await runner.cleanup()
 
