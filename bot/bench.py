@@ -32,6 +32,7 @@ from typing import Callable, Dict, List, Optional
 import requests
 
 from bot import PROJECT_DIR
+from bot.cluster import free_port
 
 BIN_DIR = Path(sys.executable).parent
 QUESTIONS = [
@@ -40,14 +41,6 @@ QUESTIONS = [
     "what are today's mortgage rates?", "tell me a joke", "is this career right for me?", "bye",
 ]
 ENV = dict(os.environ, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2", PYTHONWARNINGS="ignore")
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def family(pids: List[int]) -> List[int]:

@@ -1,0 +1,97 @@
+"""The benchmark's own arithmetic and load loop, against a local fake bot (no timings asserted)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from bot import bench
+
+
+class FakeBot(BaseHTTPRequestHandler):
+    """Answers like Rasa's REST channel; 'boom' gets a 500, 'silence' an empty list."""
+
+    seen = []
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        FakeBot.seen.append((body["sender"], body["message"]))
+        status, reply = 200, [{"recipient_id": body["sender"], "text": "ok"}]
+        if body["message"] == "boom":
+            status, reply = 500, {"error": "boom"}
+        elif body["message"] == "silence":
+            reply = []
+        data = json.dumps(reply).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def fake_bot():
+    FakeBot.seen = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeBot)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/webhooks/rest/webhook"
+    server.shutdown()
+    server.server_close()
+
+
+def test_each_client_asks_the_mix_as_one_visitor_after_another(fake_bot):
+    per_client = 2 * len(bench.QUESTIONS) + 3
+    result = bench.load(fake_bot, clients=3, per_client=per_client)
+    assert len(result.latencies) == 3 * per_client and result.errors == 0 and result.empty == 0
+    by_sender = {}
+    for sender, message in FakeBot.seen:
+        by_sender.setdefault(sender, []).append(message)
+    # 3 clients, each 3 visitors: two whole mixes, then the start of a third.
+    assert len(by_sender) == 9
+    assert sorted(len(m) for m in by_sender.values()) == [3] * 3 + [len(bench.QUESTIONS)] * 6
+    assert all(m == bench.QUESTIONS[:len(m)] for m in by_sender.values())
+
+
+def test_failures_and_silences_are_counted_apart(fake_bot, monkeypatch):
+    monkeypatch.setattr(bench, "QUESTIONS", ["hello", "boom", "silence", "hello"])
+    result = bench.load(fake_bot, clients=2, per_client=4)
+    assert result.errors == 2 and result.empty == 2 and len(result.latencies) == 6
+    assert result.throughput == pytest.approx(8 / result.wall)
+
+
+def test_percentiles_pooling_and_the_median_round():
+    run = bench.BotRun("x", 0.0)
+    rounds = [bench.LoadResult([0.010, 0.020], 1, 0, 1.0), bench.LoadResult([0.030], 0, 1, 2.0),
+              bench.LoadResult([0.040, 0.050, 0.060], 0, 0, 1.0)]
+    run.rounds[8] = rounds
+    pooled = run.pooled(8)
+    assert sorted(pooled.latencies) == [0.010, 0.020, 0.030, 0.040, 0.050, 0.060]
+    assert (pooled.errors, pooled.empty) == (1, 1)
+    assert pooled.pct(0.5) == pytest.approx(40.0)  # ms
+    assert run.throughput(8) == 3.0  # rounds give 3, 0.5 and 3 answers per second
+    assert bench.ratio(1.0, 4.0) == "0.25x" and bench.ratio(1.0, 0.0) == "n/a"
+
+
+def test_memory_and_cpu_count_a_process_and_its_children():
+    parent = subprocess.Popen([sys.executable, "-c",
+                               "import subprocess, sys, time; "
+                               "c = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)']); "
+                               "print(c.pid, flush=True); time.sleep(30)"], stdout=subprocess.PIPE, text=True)
+    try:
+        child = int(parent.stdout.readline())
+        assert set(bench.family([parent.pid])) == {parent.pid, child}
+        assert bench.peak_rss_mb([parent.pid]) > bench.peak_rss_mb([child]) > 0
+        assert bench.cpu_ms([parent.pid]) >= 0
+    finally:
+        subprocess.run(["pkill", "-P", str(parent.pid)])
+        parent.kill()
+        parent.wait()
