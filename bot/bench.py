@@ -265,7 +265,7 @@ def start_ours(model: Path, workdir: Path, env: Optional[Dict[str, str]] = None,
 
     `env` and `endpoints` let bot/bench_choices.py start variants of it.
     """
-    from bot.serve import Servers
+    from bot.serve import RASA_RUN, Servers
     from bot.settings import Settings
 
     settings = Settings.from_env({
@@ -276,7 +276,7 @@ def start_ours(model: Path, workdir: Path, env: Optional[Dict[str, str]] = None,
     # Started without waiting, so that the time to the first answer covers everything.
     servers.actions = servers._spawn("actions", [sys.executable, "-m", "bot.action_server"])
     servers.rasa = servers._spawn("rasa", [
-        str(BIN_DIR / "rasa"), "run", "--model", str(model), "--endpoints", str(endpoints or servers.endpoints_file()),
+        *RASA_RUN, "--model", str(model), "--endpoints", str(endpoints or servers.endpoints_file()),
         "--credentials", str(_rest_only_credentials(workdir)), "--interface", "127.0.0.1",
         "--port", str(settings.rasa_port)])
     return f"{servers.rasa_url}/webhooks/rest/webhook", servers.processes
@@ -284,7 +284,7 @@ def start_ours(model: Path, workdir: Path, env: Optional[Dict[str, str]] = None,
 
 def _rest_only_credentials(workdir: Path) -> Path:
     path = workdir / "credentials.yml"
-    path.write_text("bot.channels.ValidatingRestInput:\n")
+    path.write_text("bot.channels.rest.ValidatingRestInput:\n")
     return path
 
 

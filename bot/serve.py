@@ -27,6 +27,8 @@ BIN_DIR = Path(sys.executable).parent
 # The channels, and endpoints, whose variables are set (see bot/channel_config.py).
 CREDENTIALS = PROJECT_DIR / "build" / "credentials.yml"
 ENDPOINTS_SOURCE = PROJECT_DIR / "endpoints.yml"
+# `rasa run`, through the project's launcher (bot/rasa_run.py).
+RASA_RUN = [sys.executable, "-m", "bot.rasa_run"]
 
 
 class StartError(RuntimeError):
@@ -103,7 +105,7 @@ class Servers:
             print(f"channel {channel} is off: set {', '.join(missing)} to switch it on", flush=True)
         endpoints = self.endpoints_file()
         self.rasa = process = self._spawn("rasa", [
-            str(BIN_DIR / "rasa"), "run",
+            *RASA_RUN,
             "--model", str(self.model),
             "--endpoints", str(endpoints),
             "--credentials", str(CREDENTIALS),

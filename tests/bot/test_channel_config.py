@@ -13,18 +13,18 @@ def names(text):
 
 def test_only_the_web_channels_without_any_variable():
     text, disabled = select(SOURCE.read_text(), {})
-    assert names(text) == ["bot.channels.ValidatingRestInput", "bot.channels.CareerSocketIOInput"]
-    assert disabled["bot.channels.CareerSlackInput"] == ["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"]
-    assert set(disabled) == {"bot.channels.CareerSlackInput", "bot.channels.CareerTelegramInput", "facebook",
-                             "bot.channels.CareerTwilioInput", "bot.channels.CareerTwilioWhatsAppInput"}
+    assert names(text) == ["bot.channels.rest.ValidatingRestInput", "bot.channels.socketio.CareerSocketIOInput"]
+    assert disabled["bot.channels.slack.CareerSlackInput"] == ["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"]
+    assert set(disabled) == {"bot.channels.slack.CareerSlackInput", "bot.channels.telegram.CareerTelegramInput", "facebook",
+                             "bot.channels.twilio.CareerTwilioInput", "bot.channels.twilio.CareerTwilioWhatsAppInput"}
 
 
 def test_a_channel_needs_all_its_variables():
     text, disabled = select(SOURCE.read_text(), {"SLACK_BOT_TOKEN": "xoxb-1"})
-    assert "bot.channels.CareerSlackInput" not in names(text)
-    assert disabled["bot.channels.CareerSlackInput"] == ["SLACK_SIGNING_SECRET"]
+    assert "bot.channels.slack.CareerSlackInput" not in names(text)
+    assert disabled["bot.channels.slack.CareerSlackInput"] == ["SLACK_SIGNING_SECRET"]
     text, _ = select(SOURCE.read_text(), SLACK)
-    assert "bot.channels.CareerSlackInput" in names(text)
+    assert "bot.channels.slack.CareerSlackInput" in names(text)
 
 
 def test_secrets_stay_references(tmp_path):
@@ -44,6 +44,6 @@ def test_rasa_reads_the_written_file_with_the_values(tmp_path, monkeypatch):
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     config = read_config_file(str(target))
-    assert config["bot.channels.CareerSlackInput"]["slack_token"] == "xoxb-1"
-    assert config["bot.channels.CareerTwilioInput"]["twilio_number"] == "+15550001"
-    assert "bot.channels.CareerTwilioWhatsAppInput" not in config
+    assert config["bot.channels.slack.CareerSlackInput"]["slack_token"] == "xoxb-1"
+    assert config["bot.channels.twilio.CareerTwilioInput"]["twilio_number"] == "+15550001"
+    assert "bot.channels.twilio.CareerTwilioWhatsAppInput" not in config

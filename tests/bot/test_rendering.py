@@ -100,7 +100,7 @@ def test_a_numbered_sms_reply_picks_the_option_of_the_last_answer(rasa_domain):
     from rasa.shared.core.events import BotUttered, UserUttered
     from rasa.shared.core.trackers import DialogueStateTracker
 
-    from bot.channels import numbered_option
+    from bot.channels.twilio import numbered_option
 
     store = InMemoryTrackerStore(rasa_domain)
     events = [UserUttered("how much do they earn?"),
