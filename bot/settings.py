@@ -68,6 +68,28 @@ def _speedups(env: Mapping[str, str], name: str) -> FrozenSet[str]:
     return frozenset(chosen)
 
 
+def _positive(env: Mapping[str, str], name: str, default: float, kind: type = float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise SettingsError(f"{name}={raw!r}: expected a positive {'whole ' if kind is int else ''}number")
+    return value
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise SettingsError(f"{name}={raw!r}: expected true or false")
+
+
 def _token(env: Mapping[str, str], name: str) -> Optional[str]:
     raw = env.get(name, "").strip()
     if raw and len(raw) < 16:
@@ -97,6 +119,16 @@ class Settings:
     rasa_api_token: Optional[str] = None
     # Rasa hot paths done once instead of per message (bot/speedups.py); all by default.
     speedups: FrozenSet[str] = frozenset(SPEEDUPS)
+    # Larger request bodies are refused with 413 before they are read in full.
+    max_body_bytes: int = 64 * 1024
+    # REST is for server-to-server use: with this set, a request must carry it (X-Careerbot-Token).
+    rest_token: Optional[str] = None
+    # Seconds Rasa waits for the action server before it apologises.
+    action_timeout_s: float = 5.0
+    # Log what visitors typed (message text, e-mail addresses, conversation ids); off by default.
+    log_content: bool = False
+    # Signs the widget's conversation ids; several Rasa instances must share it.
+    session_secret: Optional[str] = None
 
     @property
     def action_endpoint_url(self) -> str:
@@ -136,6 +168,11 @@ class Settings:
             handoff_route=env.get("CAREERBOT_HANDOFF_ROUTE", "").strip() or "our careers team",
             rasa_api_token=_token(env, "CAREERBOT_RASA_API_TOKEN"),
             speedups=_speedups(env, "CAREERBOT_SPEEDUPS"),
+            max_body_bytes=int(_positive(env, "CAREERBOT_MAX_BODY_BYTES", 64 * 1024, int)),
+            rest_token=_token(env, "CAREERBOT_REST_TOKEN"),
+            action_timeout_s=_positive(env, "CAREERBOT_ACTION_TIMEOUT", 5.0),
+            log_content=_flag(env, "CAREERBOT_LOG_CONTENT"),
+            session_secret=_token(env, "CAREERBOT_SESSION_SECRET"),
         )
 
     @property

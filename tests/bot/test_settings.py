@@ -35,3 +35,24 @@ def test_speedups_are_chosen_by_name(value, expected):
 def test_an_unknown_speedup_fails_fast_listing_the_known_ones():
     with pytest.raises(SettingsError, match="CAREERBOT_SPEEDUPS: unknown turbo; expected all, none or .*validator"):
         Settings.from_env({"CAREERBOT_SPEEDUPS": "gc,turbo"})
+
+
+def test_hardening_defaults():
+    settings = Settings.from_env({})
+    assert settings.max_body_bytes == 64 * 1024
+    assert settings.action_timeout_s == 5.0
+    assert settings.log_content is False
+    assert settings.rest_token is None and settings.session_secret is None
+
+
+@pytest.mark.parametrize("name, value, expected", [
+    ("CAREERBOT_MAX_BODY_BYTES", "-1", "expected a positive whole number"),
+    ("CAREERBOT_MAX_BODY_BYTES", "1.5", "expected a positive whole number"),
+    ("CAREERBOT_ACTION_TIMEOUT", "0", "expected a positive number"),
+    ("CAREERBOT_LOG_CONTENT", "maybe", "expected true or false"),
+    ("CAREERBOT_REST_TOKEN", "short", "expected at least 16 characters"),
+    ("CAREERBOT_SESSION_SECRET", "short", "expected at least 16 characters"),
+])
+def test_hardening_settings_fail_fast(name, value, expected):
+    with pytest.raises(SettingsError, match=f"{name}.*{expected}"):
+        Settings.from_env({name: value})
