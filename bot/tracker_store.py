@@ -20,19 +20,46 @@ the system or the power loses nothing that was answered. (``synchronous=NORMAL``
 would be faster still, but could lose the last turns on a power cut.) WAL
 needs the file on a local disk, not a network share.
 
+Three things keep one bad moment of the database from becoming an outage:
+
+- Database calls run in worker threads, never on the event loop: another
+  process holding SQLite's write lock, or a slow PostgreSQL, delays only the
+  turns that need the database, while health checks and other channels answer.
+- Rasa's ``session_scope`` reads any ``ValueError`` raised inside it as "the
+  PostgreSQL schema is missing" and exits the process; a lone surrogate in a
+  conversation id (a ``UnicodeEncodeError``) or a NUL for PostgreSQL is a
+  ``ValueError`` too. Here only the schema check itself can end the process;
+  every other error reaches Rasa's fail-safe store, so the turn gets a 503.
+- Tables are created when first needed, not only at start, and a failed
+  query drops the pooled connections: a database that was missing or
+  read-only at start, or went away, serves again as soon as it can, with no
+  restart.
+
 Enabled in endpoints.yml: ``tracker_store: {type: bot.tracker_store.CareerSQLTrackerStore, url: ...}``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
-from typing import Any, Dict, Optional, Text
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Dict, Generator, List, Optional, Text, TypeVar
 
 import sqlalchemy as sa
-from rasa.core.tracker_store import SQLTrackerStore
+import rasa.shared.utils.cli
+from rasa.core.tracker_store import POSTGRESQL_SCHEMA, SQLTrackerStore, ensure_schema_exists
 from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Worker threads for database calls; more would only queue on the connection pool.
+DB_THREADS = 4
 
 
 class CareerSQLTrackerStore(SQLTrackerStore):
@@ -58,6 +85,48 @@ class CareerSQLTrackerStore(SQLTrackerStore):
         self._all_events = sa.select(table.c.data).where(table.c.sender_id == sender).order_by(table.c.id)
         self._stored_in_latest_session = sa.select(sa.func.count()).select_from(table).where(latest_session)
         self._insert = table.insert()
+        self._executor: Optional[ThreadPoolExecutor] = None
+        self._tables_ready = self._has_table()
+
+    def _has_table(self) -> bool:
+        try:
+            return sa.inspect(self.engine).has_table(self.SQLEvent.__tablename__)
+        except sa.exc.SQLAlchemyError:
+            return False
+
+    async def _in_thread(self, call: Callable[[], T]) -> T:
+        """Runs a blocking database call in a worker thread; a failure drops the pooled connections."""
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(DB_THREADS, thread_name_prefix="tracker-store")
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+        except sa.exc.DBAPIError:
+            # A connection opened while the database was read-only stays
+            # read-only, and one to a restarted server is dead: start afresh.
+            self.engine.dispose()
+            raise
+
+    def _ensure_tables(self) -> None:
+        if not self._tables_ready:
+            self.Base.metadata.create_all(self.engine)
+            self._tables_ready = True
+            logger.info("conversation store tables are ready")
+
+    @contextlib.contextmanager
+    def session_scope(self) -> Generator[sa.orm.Session, None, None]:
+        """Rasa's session scope, with only a missing PostgreSQL schema ending the process."""
+        session = self.sessionmaker()
+        try:
+            try:
+                ensure_schema_exists(session)
+            except ValueError as error:
+                rasa.shared.utils.cli.print_error_and_exit(
+                    f"Requested PostgreSQL schema '{error}' was not found in the database. Create it, "
+                    f"or unset the '{POSTGRESQL_SCHEMA}' environment variable to use the default schema."
+                )
+            yield session
+        finally:
+            session.close()
 
     def _use_pooled_wal_engine(self) -> None:
         url = self.engine.url
@@ -82,21 +151,32 @@ class CareerSQLTrackerStore(SQLTrackerStore):
     async def _retrieve(self, sender_id: Text, fetch_events_from_all_sessions: bool
                         ) -> Optional[DialogueStateTracker]:
         query = self._all_events if fetch_events_from_all_sessions else self._latest_session_events
-        with self.session_scope() as session:
-            events = [json.loads(data) for data in session.execute(query, {"sender_id": sender_id}).scalars()]
+
+        def read() -> List[Dict[Text, Any]]:
+            self._ensure_tables()
+            with self.session_scope() as session:
+                return [json.loads(data) for data in session.execute(query, {"sender_id": sender_id}).scalars()]
+
+        events = await self._in_thread(read)
         if not self.domain or not events:
             return None
         return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         await self.stream_events(tracker)
-        with self.session_scope() as session:
-            stored = session.execute(self._stored_in_latest_session, {"sender_id": tracker.sender_id}).scalar_one()
-            rows = [self._row(tracker.sender_id, event.type_name, event.as_dict())
-                    for event in list(tracker.events)[stored:]]
-            if rows:
-                session.execute(self._insert, rows)
-            session.commit()
+        sender_id = tracker.sender_id
+        events = list(tracker.events)  # a snapshot: the tracker may change once this call returns
+
+        def write() -> None:
+            self._ensure_tables()
+            with self.session_scope() as session:
+                stored = session.execute(self._stored_in_latest_session, {"sender_id": sender_id}).scalar_one()
+                rows = [self._row(sender_id, event.type_name, event.as_dict()) for event in events[stored:]]
+                if rows:
+                    session.execute(self._insert, rows)
+                session.commit()
+
+        await self._in_thread(write)
 
     @staticmethod
     def _row(sender_id: Text, type_name: Text, data: Dict[Text, Any]) -> Dict[Text, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any, Dict, List
 
@@ -109,7 +110,23 @@ def test_emoji_and_other_scripts_get_an_answer(servers):
     (b'{"sender": "a", "message": ""}', 400, "'message' is empty"),
     (b'{"sender": "a", "message": "   "}', 400, "'message' is empty"),
     (b'{"sender": "a", "message": "' + b"x" * 2001 + b'"}', 413, "longer than 2000"),
-    (b'{"sender": "a", "message": "' + "é".encode() * 100_000 + b'"}', 413, "longer than 2000"),
+    (b'{"sender": "a", "message": "' + "é".encode() * 20_000 + b'"}', 413, "longer than 2000"),
+    # Over the body limit (64 KiB): refused before the body is read in full.
+    (b'{"sender": "a", "message": "' + "é".encode() * 100_000 + b'"}', 413, "larger than 65536 bytes"),
+    (b'{"sender": "a", "message": "hi", "metadata": "' + b"x" * 10_000_000 + b'"}', 413, "larger than 65536 bytes"),
+    # Conversation ids that once made the store fail and the server exit.
+    (b'{"sender": "x\\udc00", "message": "hi"}', 400, "'sender' must be valid UTF-8 text without control characters"),
+    (b'{"sender": "\\ud800x", "message": "hi"}', 400, "'sender' must be valid UTF-8 text without control characters"),
+    (b'{"sender": "a\\u0000b", "message": "hi"}', 400, "'sender' must be valid UTF-8 text without control characters"),
+    (b'{"sender": "a\\nb", "message": "hi"}', 400, "'sender' must be valid UTF-8 text without control characters"),
+    (b'{"sender": "' + b"s" * 129 + b'", "message": "hi"}', 400, "'sender' is longer than 128 characters"),
+    (b'{"sender": "   ", "message": "hi"}', 400, "'sender' must be a non-empty string"),
+    (b'{"sender": 7, "message": "hi"}', 400, "'sender' must be a non-empty string"),
+    # 100,000 levels of nesting: a RecursionError (500) before the depth check.
+    (b'{"sender": "a", "message": "hi", "metadata": ' + b"[" * 30_000 + b"]" * 30_000 + b"}", 400,
+     "nests JSON more than 16 levels deep"),
+    (b"[" * 100_000 + b"]" * 100_000, 413, "larger than 65536 bytes"),
+    (b"[" * 30_000, 400, "nests JSON more than 16 levels deep"),
     (b"\x00\x01\x02\xff binary", 400, "UTF-8"),
     (b'{"sender": "a", "message": ', 400, "not valid JSON"),
     (b'{"sender": "a", "message": "\xff\xfe"}', 400, "UTF-8"),
@@ -123,6 +140,58 @@ def test_bad_requests_get_a_clear_4xx(servers, body, status, reason):
     assert response.status_code == status
     assert reason in response.json()["error"]
     # and the server still answers others
+    assert "$59,000 to $87,000" in Chat(servers).text("what do loan managers earn?")
+
+
+def test_the_body_sender_check_matches_what_json_decodes():
+    # The escapes above reach the check as the characters they encode.
+    from bot.channels.rest import check_payload
+
+    assert check_payload(b'{"sender": "x\\udc00", "message": "hi"}')[0] == 400
+    assert check_payload('{"sender": "é😀", "message": "hi"}'.encode()) is None
+
+
+def test_deep_json_inside_strings_is_not_nesting():
+    from bot.channels.rest import json_too_deep
+
+    assert not json_too_deep('{"message": "' + "[" * 100 + '"}')
+    assert not json_too_deep('{"message": "\\"[[[[[[[[[[[[[[[[[[[[[[[[[["}')
+    assert json_too_deep("[" * 17 + "]" * 17)
+    assert not json_too_deep("[" * 16 + "]" * 16)
+
+
+@pytest.mark.parametrize("headers, status, reason", [
+    ({"Content-Type": "text/plain"}, 415, "Content-Type: application/json"),
+    ({"Content-Type": "application/x-www-form-urlencoded"}, 415, "Content-Type: application/json"),
+    ({}, 415, "Content-Type: application/json"),
+    # What any web page can send cross-site with fetch() or a form, no preflight needed.
+    ({"Content-Type": "text/plain", "Origin": "https://evil.example"}, 403, "origin is not accepted"),
+    ({"Content-Type": "application/json", "Origin": "https://evil.example"}, 403, "origin is not accepted"),
+])
+def test_browser_posts_from_other_sites_are_refused(servers, headers, status, reason):
+    chat = Chat(servers)
+    body = json.dumps({"sender": chat.sender, "message": "how much do they earn?"})
+    response = requests.post(chat.url, data=body, headers=headers, timeout=30)
+    assert response.status_code == status
+    assert reason in response.json()["error"]
+
+
+def test_the_widget_page_origin_and_server_clients_are_accepted(servers):
+    chat = Chat(servers)
+    for headers in ({"Origin": servers.widget_url}, {"Content-Type": "application/json; charset=utf-8"}):
+        response = requests.post(chat.url, json={"sender": chat.sender, "message": "what are the hours?"},
+                                 headers=headers, timeout=30)
+        assert response.status_code == 200 and "9am to 5pm" in response.json()[0]["text"]
+
+
+def test_hostile_ids_leave_the_server_serving(servers):
+    """The finding: one request with a lone surrogate as sender stopped the whole service."""
+    url = f"{servers.rasa_url}/webhooks/rest/webhook"
+    for sender in ["x\udc00", "a\u0000", "é" * 300]:
+        response = requests.post(url, data=json.dumps({"sender": sender, "message": "hi"}, ensure_ascii=True),
+                                 headers={"Content-Type": "application/json"}, timeout=30)
+        assert response.status_code == 400
+    assert servers.rasa.poll() is None
     assert "$59,000 to $87,000" in Chat(servers).text("what do loan managers earn?")
 
 
