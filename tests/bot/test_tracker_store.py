@@ -137,3 +137,36 @@ def test_sqlite_can_stay_in_rasas_journal_mode(tmp_path, rasa_domain):
         assert session.execute(sa.text("PRAGMA journal_mode")).scalar() == "delete"
     run(store.save(tracker_with(rasa_domain, "j", session_events(1000.0, "hello"))))
     assert len(run(store.retrieve("j")).events) == 7
+
+
+def test_a_surrogate_sender_is_an_error_for_the_fail_safe_store_not_an_exit(stores, rasa_domain):
+    """Rasa's own session scope reads any ValueError as a missing schema and exits the process;
+    a lone surrogate cannot be encoded for SQLite and raises a UnicodeEncodeError (a ValueError)."""
+    from rasa.core.tracker_store import FailSafeTrackerStore
+
+    ours, _, _ = stores
+    errors = []
+    failsafe = FailSafeTrackerStore(ours, on_tracker_store_error=errors.append)
+    run(failsafe.save(tracker_with(rasa_domain, "x\udc00", session_events(1000.0, "hi"))))
+    assert len(errors) == 1 and isinstance(errors[0], UnicodeEncodeError)
+    assert run(failsafe.retrieve("x\udc00")) is None and len(errors) == 2
+    # and the store goes on working for everyone else
+    run(ours.save(tracker_with(rasa_domain, "fine", session_events(1000.0, "hi"))))
+    assert run(ours.retrieve("fine")) is not None
+
+
+def test_a_database_read_only_at_start_is_written_once_it_is_writable(tmp_path, rasa_domain):
+    """Connections opened while the file was read-only stay read-only; the store drops them after an error."""
+    import subprocess
+
+    database = tmp_path / "conversations.db"
+    CareerSQLTrackerStore(rasa_domain, host=f"sqlite:///{database}").engine.dispose()  # the tables exist
+    subprocess.run(["chattr", "+i", str(database)], check=True)
+    try:
+        store = CareerSQLTrackerStore(rasa_domain, host=f"sqlite:///{database}")
+        with pytest.raises(sa.exc.OperationalError):
+            run(store.save(tracker_with(rasa_domain, "late", session_events(1000.0, "hi"))))
+    finally:
+        subprocess.run(["chattr", "-i", str(database)], check=True)
+    run(store.save(tracker_with(rasa_domain, "late", session_events(1000.0, "hi"))))
+    assert [row[0] for row in rows(f"sqlite:///{database}", "late")][:2] == ["action", "session_started"]

@@ -6,6 +6,8 @@ installs them) and run here on 127.0.0.1 for the length of this module.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -78,18 +80,44 @@ def test_concurrent_users_lose_nothing_and_keep_their_order(cluster):
     assert all(texts == questions for texts in by_sender.values())  # each once, in order
 
 
+class KeptConnection:
+    """One HTTP/1.1 connection, kept alive across requests; `same` says whether it ever had to reconnect."""
+
+    def __init__(self, base_url):
+        import http.client
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(base_url)
+        self.connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+        self.sockets = []
+
+    def post(self, sender, message):
+        body = json.dumps({"sender": sender, "message": message})
+        self.connection.request("POST", "/webhooks/rest/webhook", body, {"Content-Type": "application/json"})
+        response = self.connection.getresponse()
+        data = json.loads(response.read())
+        self.sockets.append(self.connection.sock)
+        return response.status, dict(response.getheaders()), data
+
+    @property
+    def same(self):
+        return all(sock is self.sockets[0] for sock in self.sockets) and self.sockets[0] is not None
+
+
 def test_tracker_store_outage_is_reported_and_recovered(cluster):
     """While the database is down the client gets a 503 to retry and the log says why;
-    once it is back, turns are answered and stored there again, with no restart."""
+    once it is back, turns are answered and stored there again, with no restart, and on the
+    same kept-alive connection (a 503 once stuck to the connection that saw it)."""
     first, _, _, postgres = cluster
     sender = f"outage-{uuid.uuid4().hex[:8]}"
+    kept = KeptConnection(first.rasa_url)
+    assert kept.post(sender, "what are the hours?")[0] == 200
     postgres.stop()
     try:
-        response = requests.post(f"{first.rasa_url}/webhooks/rest/webhook",
-                                 json={"sender": sender, "message": "what are the hours?"}, timeout=60)
-        assert response.status_code == 503
-        assert response.headers["Retry-After"] == "5"
-        assert response.json() == {"error": "the conversation store is unavailable; please try again shortly"}
+        status, headers, body = kept.post(sender, "what are the hours?")
+        assert status == 503
+        assert headers["Retry-After"] == "5"
+        assert body == {"error": "the conversation store is unavailable; please try again shortly"}
         assert "conversation store unavailable, this turn is not saved" in (first.log_dir / "rasa.log").read_text()
     finally:
         postgres.start()
@@ -104,10 +132,45 @@ def test_tracker_store_outage_is_reported_and_recovered(cluster):
         finally:
             engine.dispose()
 
+    before = stored()
     deadline = time.monotonic() + 30
     while True:
-        reply = say(first.rasa_url, sender, "what do they do?")
-        if stored() or time.monotonic() > deadline:
+        status, _, body = kept.post(sender, "what do they do?")
+        if status == 200 or time.monotonic() > deadline:
             break
         time.sleep(1)
-    assert "duties" in reply and stored() >= 1
+    assert status == 200 and "duties" in "\n".join(m.get("text", "") for m in body)
+    assert stored() == before + 1
+    # Every later turn on the same connection is answered too.
+    status, _, body = kept.post(sender, "and the pay?")
+    assert status == 200 and stored() == before + 2
+    assert kept.same
+
+
+@pytest.mark.parametrize("sender", ["a\u0000b", "x\udc00"])
+def test_hostile_ids_are_refused_and_the_service_stays_up_on_postgresql(cluster, sender):
+    """A NUL in a sender once made PostgreSQL's store fail and Rasa exit."""
+    first, second, url, _ = cluster
+    response = requests.post(f"{url}/webhooks/rest/webhook", data=json.dumps({"sender": sender, "message": "hi"}),
+                             headers={"Content-Type": "application/json"}, timeout=30)
+    assert response.status_code == 400
+    assert "'sender' must be valid UTF-8 text without control characters" in response.json()["error"]
+    assert first.rasa.poll() is None and second.rasa.poll() is None
+    assert "9am to 5pm" in say(url, f"after-{uuid.uuid4().hex[:8]}", "what are the hours?")
+
+
+@pytest.mark.parametrize("sender", ["a\u0000b", "x\udc00"])
+def test_the_store_itself_reports_hostile_ids_as_errors_not_a_missing_schema(cluster, rasa_domain, sender):
+    """Behind the door too: the store raises, and Rasa's fail-safe store gets the error, instead of
+    Rasa reading the ValueError as a missing schema and exiting."""
+    from rasa.core.tracker_store import FailSafeTrackerStore
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from bot.tracker_store import CareerSQLTrackerStore
+
+    store = CareerSQLTrackerStore(rasa_domain, host=cluster[3].url)
+    errors = []
+    failsafe = FailSafeTrackerStore(store, on_tracker_store_error=errors.append)
+    asyncio.run(failsafe.save(DialogueStateTracker(sender, rasa_domain.slots)))
+    assert len(errors) == 1 and isinstance(errors[0], ValueError)
+    store.engine.dispose()

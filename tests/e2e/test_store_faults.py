@@ -1,0 +1,129 @@
+"""The SQLite conversation store in trouble: locked by another process, missing at start.
+
+The real Rasa and action servers on loopback ports, a real SQLite file. The
+database is made unwritable with the immutable file attribute (`chattr +i`),
+which holds even for root, who ignores permission bits.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import sqlite3
+import subprocess
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+
+from bot import PROJECT_DIR
+from bot.serve import Servers
+from bot.settings import Settings
+
+MODEL = PROJECT_DIR / "models" / "careerbot.tar.gz"
+
+
+def chattr(flag: str, path: Path) -> None:
+    subprocess.run(["chattr", flag, str(path)], check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def store_dir(tmp_path_factory):
+    """A directory in which no database file can be created until the test allows it."""
+    directory = tmp_path_factory.mktemp("store")
+    chattr("+i", directory)
+    yield directory
+    chattr("-i", directory)
+
+
+@pytest.fixture(scope="module")
+def servers(store_dir, free_ports, tmp_path_factory):
+    settings = Settings.from_env({
+        "CAREERBOT_RASA_PORT": str(free_ports()), "CAREERBOT_ACTION_PORT": str(free_ports()),
+        "CAREERBOT_WIDGET_PORT": str(free_ports()),
+        "CAREERBOT_TRACKER_URL": f"sqlite:///{store_dir / 'tracker.db'}",
+    })
+    with Servers(settings, MODEL, log_dir=tmp_path_factory.mktemp("logs")) as running:
+        yield running
+
+
+class KeptConnection:
+    """One HTTP/1.1 connection to the REST webhook, kept alive across requests."""
+
+    def __init__(self, servers: Servers) -> None:
+        self.connection = http.client.HTTPConnection(servers.settings.rasa_host, servers.settings.rasa_port,
+                                                     timeout=60)
+        self.sockets = []
+
+    def post(self, sender: str, message: str):
+        self.connection.request("POST", "/webhooks/rest/webhook", json.dumps({"sender": sender, "message": message}),
+                                {"Content-Type": "application/json"})
+        response = self.connection.getresponse()
+        body = json.loads(response.read())
+        self.sockets.append(self.connection.sock)
+        return response.status, body
+
+    @property
+    def never_reconnected(self) -> bool:
+        return self.sockets[0] is not None and all(sock is self.sockets[0] for sock in self.sockets)
+
+
+def user_turns(database: Path, sender: str) -> int:
+    with sqlite3.connect(database) as connection:
+        return connection.execute("SELECT count(*) FROM events WHERE sender_id = ? AND type_name = 'user'",
+                                  (sender,)).fetchone()[0]
+
+
+def test_a_database_missing_at_start_is_used_once_it_can_be(servers, store_dir):
+    """Stock Rasa logs "Could not create tables" once and then fails every turn until restarted."""
+    sender = f"late-{uuid.uuid4().hex[:8]}"
+    kept = KeptConnection(servers)
+    status, body = kept.post(sender, "what are the hours?")
+    assert status == 503 and body == {"error": "the conversation store is unavailable; please try again shortly"}
+    assert requests.get(f"{servers.rasa_url}/", timeout=5).status_code == 200  # still serving
+
+    chattr("-i", store_dir)
+    status, body = kept.post(sender, "what are the hours?")
+    assert status == 200 and "9am to 5pm" in body[0]["text"]
+    status, body = kept.post(sender, "and the pay?")
+    assert status == 200
+    assert user_turns(store_dir / "tracker.db", sender) == 2
+    assert kept.never_reconnected
+
+
+def test_another_process_holding_the_lock_slows_only_its_turns(servers, store_dir):
+    """The finding: a write lock held for 12 s by another process froze every user, GET / included."""
+    database = store_dir / "tracker.db"
+    sender = f"locked-{uuid.uuid4().hex[:8]}"
+    kept = KeptConnection(servers)
+    assert kept.post(sender, "what are the hours?")[0] == 200  # also creates the tables if this runs alone
+
+    holder = sqlite3.connect(database, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # no other connection may write until this ends
+    result = {}
+    turn = threading.Thread(target=lambda: result.update(zip(("status", "body"), kept.post(sender, "what do they do?"))))
+    try:
+        turn.start()
+        # While the turn waits for the lock, the server's event loop keeps answering.
+        slowest = 0.0
+        for _ in range(8):
+            started = time.monotonic()
+            assert requests.get(f"{servers.rasa_url}/", timeout=10).status_code == 200
+            slowest = max(slowest, time.monotonic() - started)
+            time.sleep(0.25)
+        assert turn.is_alive(), "the turn should still be waiting for the database lock"
+        assert slowest < 1.0, f"GET / took {slowest:.1f} s while another process held the database lock"
+        turn.join(timeout=30)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    # SQLite's busy timeout ran out for that turn: it is refused, not lost silently ...
+    assert result["status"] == 503
+    # ... and the next turn on the same connection is answered and stored.
+    before = user_turns(database, sender)
+    status, body = kept.post(sender, "what do they do?")
+    assert status == 200 and user_turns(database, sender) == before + 1
+    assert kept.never_reconnected
