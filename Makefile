@@ -14,6 +14,9 @@ MODEL := models/careerbot.tar.gz
 # Debian's Chromium for the widget tests: Playwright cannot download a browser here.
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Another apt or dpkg run (an unattended upgrade, a second make) holds the lock
+# for a while: wait for it rather than fail the build.
+APT_WAIT := -o DPkg::Lock::Timeout=600
 
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
@@ -69,8 +72,8 @@ test-stories: $(MODEL) ## Run the test stories, failing on any wrong prediction
 
 $(CHROMIUM):
 	@command -v apt-get >/dev/null || { echo "error: the widget tests need Chromium at $(CHROMIUM) (Debian package chromium)" >&2; exit 1; }
-	$(SUDO) apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null
+	$(SUDO) apt-get $(APT_WAIT) update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get $(APT_WAIT) install -y -qq chromium >/dev/null
 
 browser: $(CHROMIUM) ## Install Debian's Chromium for the widget tests
 
@@ -79,7 +82,7 @@ SERVICES_STAMP := build/.services-installed
 $(SERVICES_STAMP):
 	@command -v apt-get >/dev/null || { echo "error: the multi-instance tests need PostgreSQL, Redis and nginx (Debian packages postgresql redis-server nginx)" >&2; exit 1; }
 	@if ! { [ -d /usr/lib/postgresql ] && command -v redis-server >/dev/null && command -v nginx >/dev/null; }; then \
-	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql redis-server nginx >/dev/null; \
+	  $(SUDO) apt-get $(APT_WAIT) update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get $(APT_WAIT) install -y -qq postgresql redis-server nginx >/dev/null; \
 	fi
 	@mkdir -p build && touch $@
 
