@@ -1,27 +1,44 @@
-"""Slack and Telegram end to end: platform-shaped webhooks into the real Rasa server,
-answers checked where they come out, at local fake platform APIs on 127.0.0.1."""
+"""Slack, Telegram and Twilio end to end: platform-shaped webhooks into the real Rasa server,
+answers checked where they come out, at local fake platform APIs on 127.0.0.1; refused
+requests checked at the fake APIs and in the conversation store."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
+import sqlite3
 import time
+import zlib
+from urllib.parse import urlencode
 
 import pytest
 import requests
+from twilio.request_validator import RequestValidator
 
 from bot import PROJECT_DIR
+from bot.channels.twilio import signed_urls
 from bot.serve import Servers
 from bot.settings import Settings
 
 SLACK_SECRET = "test-signing-secret"
 TELEGRAM_TOKEN = "123456:TEST-token-for-the-fake-api"
 TELEGRAM_USERNAME = "careerbot_test_bot"
+TWILIO_SID = "AC" + "0" * 32
+TWILIO_TOKEN = "test-twilio-auth-token"
+TWILIO_SMS_NUMBER = "+15550000001"
+TWILIO_WHATSAPP_NUMBER = "whatsapp:+15550000002"
+# The public base URL Twilio calls (behind a proxy); signatures are made for it.
+PUBLIC_URL = "https://bot.example.com"
 
 
 @pytest.fixture(scope="module")
-def platforms(tmp_path_factory, free_ports, fake_platform):
+def twilio_api(fake_platform):
+    return fake_platform({"Messages.json": {"sid": "SM1", "status": "queued"}})
+
+
+@pytest.fixture(scope="module")
+def platforms(tmp_path_factory, free_ports, fake_platform, twilio_api):
     slack = fake_platform({"chat.postMessage": {"ok": True, "channel": "D1", "ts": "1.0"}})
     telegram = fake_platform({
         "/getMe": {"ok": True, "result": {"id": 1, "is_bot": True, "first_name": "Careerbot",
@@ -43,6 +60,9 @@ def platforms(tmp_path_factory, free_ports, fake_platform):
         "TELEGRAM_TOKEN": TELEGRAM_TOKEN, "TELEGRAM_BOT_USERNAME": TELEGRAM_USERNAME,
         "TELEGRAM_WEBHOOK_URL": "https://bot.example.com/webhooks/telegram/webhook",
         "CAREERBOT_TELEGRAM_API_URL": telegram.url,
+        "TWILIO_ACCOUNT_SID": TWILIO_SID, "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+        "TWILIO_SMS_NUMBER": TWILIO_SMS_NUMBER, "TWILIO_WHATSAPP_NUMBER": TWILIO_WHATSAPP_NUMBER,
+        "CAREERBOT_TWILIO_API_URL": twilio_api.url, "CAREERBOT_TWILIO_PUBLIC_URL": PUBLIC_URL,
     }
     servers = Servers(settings, PROJECT_DIR / "models" / "careerbot.tar.gz", log_dir=workdir / "logs",
                       extra_env=env)
@@ -99,11 +119,15 @@ def test_signed_slack_event_is_answered_in_slack(platforms):
 @pytest.mark.parametrize("secret, signed", [("wrong-secret", True), (SLACK_SECRET, False)])
 def test_unsigned_or_wrongly_signed_slack_request_is_rejected(platforms, secret, signed):
     servers, slack, _ = platforms
-    before = len(slack.requests)
-    response = post_slack(servers, slack_event("how much do they earn?", "U2"), secret=secret, signed=signed)
+    user = f"U2{int(signed)}"
+    before = len(slack.calls("chat.postMessage"))
+    response = post_slack(servers, slack_event("how much do they earn?", user), secret=secret, signed=signed)
     assert response.status_code == 400
-    time.sleep(1)
-    assert len(slack.requests) == before
+    # A later signed message of the same user is handled after anything the
+    # refused one could have started; once it is answered, nothing else was.
+    assert post_slack(servers, slack_event("do I need a license?", user)).status_code == 200
+    assert wait_for(lambda: "Mortgage Loan Originator License" in slack_texts(slack, before))
+    assert "$59,000" not in slack_texts(slack, before)
 
 
 def test_telegram_update_is_answered_in_telegram(platforms):
@@ -123,3 +147,175 @@ def test_telegram_update_is_answered_in_telegram(platforms):
     keyboard = json.loads(sent[-1]["reply_markup"])["inline_keyboard"]
     assert "How to get licensed" in [button["text"] for row in keyboard for button in row]
     assert all(message["chat_id"] == "42" for message in sent)
+
+
+def stored_senders(servers) -> set:
+    """The conversation ids in the servers' SQLite conversation store."""
+    with sqlite3.connect(servers.settings.sqlite_path) as db:
+        return {row[0] for row in db.execute("SELECT DISTINCT sender_id FROM events")}
+
+
+def slack_texts(slack, start: int) -> str:
+    return "\n".join(p.get("text", "") for p in slack.calls("chat.postMessage")[start:])
+
+
+def test_a_replayed_slack_request_is_answered_once(platforms):
+    servers, slack, _ = platforms
+    before = len(slack.calls("chat.postMessage"))
+    body = slack_event("how much do they earn?", "U3")
+    timestamp = str(int(time.time()))
+    digest = hmac.new(SLACK_SECRET.encode(), f"v0:{timestamp}:".encode() + body, hashlib.sha256).hexdigest()
+    headers = {"Content-Type": "application/json", "X-Slack-Request-Timestamp": timestamp,
+               "X-Slack-Signature": f"v0={digest}"}
+    url = f"{servers.rasa_url}/webhooks/slack/webhook"
+    first = requests.post(url, data=body, headers=headers, timeout=30)
+    assert first.status_code == 200
+    assert wait_for(lambda: "$59,000 to $87,000" in slack_texts(slack, before))
+    replay = requests.post(url, data=body, headers=headers, timeout=30)
+    assert replay.status_code == 200 and replay.text == ""
+    assert replay.headers.get("X-Slack-No-Retry") == "1"
+    # A later message of the same user is handled after anything the replay
+    # started (one conversation's turns are queued in order): once it is
+    # answered, a processed replay would have been answered too.
+    assert post_slack(servers, slack_event("do I need a license?", "U3")).status_code == 200
+    assert wait_for(lambda: "Mortgage Loan Originator License" in slack_texts(slack, before))
+    assert slack_texts(slack, before).count("$59,000 to $87,000") == 1
+
+
+def test_a_slack_retry_is_a_new_signed_request_and_not_a_replay(platforms):
+    """Slack's own retries are signed anew; Rasa's rule for them (ignore http_timeout retries) still applies."""
+    servers, slack, _ = platforms
+    body = slack_event("how much do they earn?", "U4")
+    timestamp = str(int(time.time()))
+    digest = hmac.new(SLACK_SECRET.encode(), f"v0:{timestamp}:".encode() + body, hashlib.sha256).hexdigest()
+    response = requests.post(f"{servers.rasa_url}/webhooks/slack/webhook", data=body, timeout=30, headers={
+        "Content-Type": "application/json", "X-Slack-Request-Timestamp": timestamp,
+        "X-Slack-Signature": f"v0={digest}", "X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
+    assert response.status_code == 201 and response.headers.get("X-Slack-No-Retry") == "1"
+    assert "U4" not in stored_senders(servers)
+
+
+def test_a_signed_slack_event_with_a_malformed_user_id_is_refused(platforms):
+    servers, _, _ = platforms
+    user = "U5\u0001X"
+    response = post_slack(servers, slack_event("how much do they earn?", user))
+    assert response.status_code == 400
+    assert "control characters" in response.json()["error"]
+    assert user not in stored_senders(servers)
+
+
+@pytest.mark.parametrize("chat_id", ["77\udc00", "77", 7.7, True, None])
+def test_a_telegram_update_whose_chat_id_is_not_a_number_is_refused(platforms, chat_id):
+    servers, _, telegram = platforms
+    before = len(telegram.calls("/sendMessage"))
+    update = {"update_id": 2, "message": {
+        "message_id": 11, "date": int(time.time()), "text": "how much do they earn?",
+        "chat": {"id": chat_id, "type": "private"}, "from": {"id": 43, "is_bot": False, "first_name": "Eve"}}}
+    body = json.dumps(update).encode()  # json.dumps escapes the lone surrogate as \udc00
+    response = requests.post(f"{servers.rasa_url}/webhooks/telegram/webhook", data=body, timeout=30,
+                             headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert response.json()["error"] == "'chat.id' must be a number"
+    assert not {str(chat_id), "77", "7.7", "True"} & stored_senders(servers)
+    assert len(telegram.calls("/sendMessage")) == before
+
+
+def test_a_telegram_update_without_a_message_is_acknowledged_and_ignored(platforms):
+    servers, _, _ = platforms
+    update = {"update_id": 3, "channel_post": {"message_id": 1, "date": 0, "text": "hello",
+                                               "chat": {"id": -100, "type": "channel"}}}
+    response = requests.post(f"{servers.rasa_url}/webhooks/telegram/webhook", json=update, timeout=30)
+    assert response.status_code == 200 and response.text == "success"
+    assert "-100" not in stored_senders(servers)
+
+
+def post_twilio(servers, channel: str, fields: dict, signed_for: str = PUBLIC_URL,
+                token: str = TWILIO_TOKEN, signed: bool = True):
+    path = f"/webhooks/{channel}/webhook"
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    if signed:
+        headers["X-Twilio-Signature"] = RequestValidator(token).compute_signature(signed_for + path, fields)
+    return requests.post(servers.rasa_url + path, data=urlencode(fields), headers=headers, timeout=30)
+
+
+def twilio_fields(sender: str, text: str, to: str = TWILIO_SMS_NUMBER) -> dict:
+    return {"MessageSid": f"SM{time.time_ns()}", "AccountSid": TWILIO_SID, "From": sender, "To": to,
+            "Body": text, "NumMedia": "0"}
+
+
+def sent_to(twilio_api, recipient: str) -> list:
+    return [call for call in twilio_api.calls("Messages.json") if call.get("To") == recipient]
+
+
+def test_a_signed_twilio_sms_is_answered_by_sms(platforms, twilio_api):
+    servers, _, _ = platforms
+    sender = "+15557654321"
+    response = post_twilio(servers, "twilio", twilio_fields(sender, "how much do they earn?"))
+    assert response.status_code == 204
+    assert wait_for(lambda: "$59,000 to $87,000" in "\n".join(c["Body"] for c in sent_to(twilio_api, sender)))
+    sent = sent_to(twilio_api, sender)
+    assert all(call["From"] == TWILIO_SMS_NUMBER for call in sent)
+    assert twilio_api.requests[0][0] == f"/2010-04-01/Accounts/{TWILIO_SID}/Messages.json"
+    # Buttons become numbered options; a reply of "1" picks the first.
+    assert "1. " in sent[-1]["Body"]
+    assert sender in stored_senders(servers)
+
+
+def test_a_signed_whatsapp_message_is_answered_on_whatsapp(platforms, twilio_api):
+    servers, _, _ = platforms
+    sender = "whatsapp:+15557654322"
+    fields = twilio_fields(sender, "do I need a license?", to=TWILIO_WHATSAPP_NUMBER)
+    assert post_twilio(servers, "twilio_whatsapp", fields).status_code == 204
+    assert wait_for(lambda: "Mortgage Loan Originator License" in
+                    "\n".join(c["Body"] for c in sent_to(twilio_api, sender)))
+    assert all(call["From"] == TWILIO_WHATSAPP_NUMBER for call in sent_to(twilio_api, sender))
+
+
+@pytest.mark.parametrize("channel", ["twilio", "twilio_whatsapp"])
+@pytest.mark.parametrize("how", ["unsigned", "wrong token", "URL as received, not the public one",
+                                 "a field changed after signing"])
+def test_a_twilio_request_without_a_valid_signature_is_refused(platforms, twilio_api, channel, how):
+    servers, _, _ = platforms
+    sender = f"+1555{zlib.crc32(f'{channel} {how}'.encode()) % 10_000_000:07d}"
+    fields = twilio_fields(sender, "how much do they earn?")
+    kwargs = {"unsigned": {"signed": False}, "wrong token": {"token": "another-auth-token"},
+              "URL as received, not the public one": {"signed_for": servers.rasa_url}}.get(how, {})
+    if how == "a field changed after signing":
+        signature = RequestValidator(TWILIO_TOKEN).compute_signature(
+            f"{PUBLIC_URL}/webhooks/{channel}/webhook", fields)
+        response = requests.post(f"{servers.rasa_url}/webhooks/{channel}/webhook", timeout=30,
+                                 data=urlencode(dict(fields, Body="something else")),
+                                 headers={"Content-Type": "application/x-www-form-urlencoded",
+                                          "X-Twilio-Signature": signature})
+    else:
+        response = post_twilio(servers, channel, fields, **kwargs)
+    assert response.status_code == 403
+    assert response.json()["error"] == "the request has no valid X-Twilio-Signature"
+    assert sender not in stored_senders(servers)
+    assert not sent_to(twilio_api, sender)
+
+
+@pytest.mark.parametrize("sender, problem", [
+    ("+1555\x00123", "must be valid UTF-8 text without control characters"),
+    ("+1555\x1b[31m", "must be valid UTF-8 text without control characters"),
+    ("+1" + "5" * 200, "is longer than 128 characters"),
+    ("", "must be a non-empty string"),
+])
+def test_a_signed_twilio_request_from_a_malformed_number_is_refused(platforms, twilio_api, sender, problem):
+    """Form fields arrive percent-encoded: invalid UTF-8 in them becomes U+FFFD, never a lone surrogate."""
+    servers, _, _ = platforms
+    response = post_twilio(servers, "twilio", twilio_fields(sender, "how much do they earn?"))
+    assert response.status_code == 400
+    assert response.json()["error"] == f"'From' {problem}"
+    assert sender not in stored_senders(servers)
+    assert not sent_to(twilio_api, sender)
+
+
+def test_the_url_twilio_signed_is_the_public_one_or_the_proxys():
+    headers = {"host": "127.0.0.1:5005", "x-forwarded-proto": "https", "x-forwarded-host": "bot.example.com"}
+    assert signed_urls(headers, "http", "/webhooks/twilio/webhook", "a=1", None) == [
+        "https://bot.example.com/webhooks/twilio/webhook?a=1", "http://127.0.0.1:5005/webhooks/twilio/webhook?a=1"]
+    assert signed_urls({"host": "127.0.0.1:5005"}, "http", "/webhooks/twilio/webhook", "", None) == [
+        "http://127.0.0.1:5005/webhooks/twilio/webhook"]
+    assert signed_urls(headers, "http", "/webhooks/twilio/webhook", "", "https://public.example.com/") == [
+        "https://public.example.com/webhooks/twilio/webhook"]
