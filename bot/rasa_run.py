@@ -19,6 +19,8 @@ from typing import List, Optional
 def prepare() -> None:
     """Process-wide set-up before Rasa starts; each step is documented where it is defined."""
     os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    from bot import logs
+    logs.install_in_rasa_server()
 
 
 def main(argv: Optional[List[str]] = None) -> None:
