@@ -5,8 +5,8 @@ carry the text and the conversation id, and Rasa's debug lines hold both. In
 the Rasa server and in the action server, every log record, at any level, is
 rewritten when it is created:
 
-- the text of the turn being handled is replaced by ``[text redacted]``; in
-  the action server, every user text of the conversation it received is;
+- the text of the turn being handled, and the earlier user texts of its
+  conversation session, are replaced by ``[text redacted]``;
 - the turn's conversation id (sender id) becomes ``[sender <hash>]``, a short
   keyed hash that is the same in both servers and across restarts, so an
   operator can still follow one conversation through the lines;
@@ -17,10 +17,12 @@ rewritten when it is created:
   redacted, and to warnings and uncaught exceptions, which are routed here too.
 
 The turn is known through a context variable that the one door every channel
-goes through sets: ``Agent.handle_message`` in the Rasa server,
-``ActionExecutor.run`` in the action server. It is set without being reset:
+goes through sets: ``Agent.handle_message`` in the Rasa server (the earlier
+texts are added when it loads the conversation, ``MessageProcessor.get_tracker``),
+``ActionExecutor.run`` in the action server (from the request). It is set without being reset:
 channels log a failed turn after handle_message has raised (Rasa's REST
-channel does), and a context ends with its request or task anyway. Texts and
+channel does). A value left behind lasts until the next turn on the same
+connection replaces it, and can only make lines say less. Texts and
 ids shorter than three characters are left alone ("ok", "1"): they name no one,
 and replacing every "ok" in a line would make the logs unreadable.
 
@@ -41,7 +43,6 @@ import re
 import sys
 import threading
 import traceback
-from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Callable, Dict, Iterable, List, Optional, Pattern, Tuple, Type
 
@@ -58,7 +59,9 @@ MIN_SECRET_LENGTH = 3
 # The action server remembers at most this many user texts of a conversation.
 MAX_TEXTS = 200
 
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+# The look-behind starts a match only where a run of such characters starts:
+# without it, a long run with no @ costs time quadratic in its length.
+_EMAIL = re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 # International numbers (+15551234567, +44 20 7946 0958) and North American ones
 # written with separators ((555) 123-4567, 555.123.4567). Bare digit runs are
 # left alone: they are timestamps, ports and ids far more often than phones.
@@ -77,17 +80,49 @@ _TEXT_FIELD = re.compile(
 _DEFAULT_HASH_KEY = b"careerbot log sender hash"
 
 
-@dataclass(frozen=True)
 class Turn:
-    """What must not appear in the log lines written while one turn is handled."""
+    """What must not appear in the log lines written while one turn is handled.
 
-    texts: Tuple[str, ...] = ()
-    senders: Tuple[str, ...] = ()
-    pattern: Optional[Pattern[str]] = field(default=None, compare=False)
-    replacements: Dict[str, str] = field(default_factory=dict, compare=False)
+    The pattern is compiled when the first log record needs it: most turns log
+    nothing at INFO level, and then cost nothing more.
+    """
+
+    __slots__ = ("texts", "senders", "_hash_key", "_compiled")
+
+    def __init__(self, texts: Tuple[str, ...], senders: Tuple[str, ...], hash_key: bytes) -> None:
+        self.texts = texts
+        self.senders = senders
+        self._hash_key = hash_key
+        self._compiled: Optional[Tuple[Optional[Pattern[str]], Dict[str, str]]] = None
+
+    def compiled(self) -> Tuple[Optional[Pattern[str]], Dict[str, str]]:
+        """One pattern for all the turn's strings, as logs write them, and what replaces each."""
+        if self._compiled is None:
+            replacements: Dict[str, str] = {}
+            for sender in self.senders:
+                tag = sender_tag(sender, self._hash_key)
+                for written in _spellings(sender):
+                    replacements.setdefault(written, tag)
+            for text in self.texts:
+                for written in _spellings(text):
+                    replacements.setdefault(written, REDACTED_TEXT)
+            # Longest first: at one position the regex takes the first alternative that matches.
+            alternatives = [_bounded(written) for written in sorted(replacements, key=len, reverse=True)]
+            pattern = re.compile("|".join(alternatives)) if alternatives else None
+            self._compiled = (pattern, replacements)
+        return self._compiled
+
+
+def sender_tag(sender_id: str, hash_key: bytes = _DEFAULT_HASH_KEY) -> str:
+    digest = hmac.new(hash_key, sender_id.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+    return SENDER_TAG.format(digest[:10])
 
 
 _turn: contextvars.ContextVar[Optional[Turn]] = contextvars.ContextVar("careerbot_log_turn", default=None)
+
+
+def _kept(values: Iterable[Any]) -> Tuple[str, ...]:
+    return tuple(dict.fromkeys(v for v in values if isinstance(v, str) and len(v.strip()) >= MIN_SECRET_LENGTH))
 
 
 class Redactor:
@@ -97,30 +132,16 @@ class Redactor:
         self.hash_key = hash_key
 
     def sender_tag(self, sender_id: str) -> str:
-        digest = hmac.new(self.hash_key, sender_id.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
-        return SENDER_TAG.format(digest[:10])
+        return sender_tag(sender_id, self.hash_key)
 
     def turn(self, texts: Iterable[Any] = (), senders: Iterable[Any] = ()) -> Turn:
-        """A turn with one compiled pattern for all its strings, as they appear written in several ways."""
-        texts = tuple(dict.fromkeys(t for t in texts if isinstance(t, str) and len(t.strip()) >= MIN_SECRET_LENGTH))
-        senders = tuple(dict.fromkeys(s for s in senders if isinstance(s, str) and len(s.strip()) >= MIN_SECRET_LENGTH))
-        replacements: Dict[str, str] = {}
-        for sender in senders:
-            tag = self.sender_tag(sender)
-            for written in _spellings(sender):
-                replacements.setdefault(written, tag)
-        for text in texts:
-            for written in _spellings(text):
-                replacements.setdefault(written, REDACTED_TEXT)
-        if not replacements:
-            return Turn(texts, senders)
-        # Longest first: at one position the regex takes the first alternative that matches.
-        alternatives = [_bounded(written) for written in sorted(replacements, key=len, reverse=True)]
-        return Turn(texts, senders, re.compile("|".join(alternatives)), replacements)
+        return Turn(_kept(texts)[:MAX_TEXTS], _kept(senders), self.hash_key)
 
     def redact(self, text: str, turn: Optional[Turn] = None) -> str:
-        if turn is not None and turn.pattern is not None:
-            text = turn.pattern.sub(lambda match: turn.replacements[match.group(0)], text)
+        if turn is not None:
+            pattern, replacements = turn.compiled()
+            if pattern is not None:
+                text = pattern.sub(lambda match: replacements[match.group(0)], text)
         text = _TEXT_FIELD.sub(_redact_field, text)
         text = _EMAIL.sub(REDACTED_EMAIL, text)
         return _PHONE.sub(REDACTED_PHONE, text)
@@ -256,6 +277,30 @@ def install_in_rasa_server(settings: Optional[Settings] = None) -> None:
 
     remembering._careerbot_remembers = True  # type: ignore[attr-defined]
     Agent.handle_message = remembering  # type: ignore[method-assign]
+    _remember_earlier_texts()
+
+
+def _remember_earlier_texts() -> None:
+    """The conversation's earlier user texts join the turn's when Rasa loads its tracker.
+
+    Rasa's lines dump slot values and events of the whole conversation session
+    (the question typed into the handoff form, say), not only the turn's text.
+    """
+    from rasa.core.processor import MessageProcessor
+    from rasa.shared.core.events import UserUttered
+
+    get_tracker = MessageProcessor.get_tracker
+
+    @functools.wraps(get_tracker)
+    async def remembering(self: MessageProcessor, conversation_id: str) -> Any:
+        tracker = await get_tracker(self, conversation_id)
+        turn = _turn.get()
+        if turn is not None and conversation_id in turn.senders:
+            earlier = [event.text for event in reversed(tracker.events) if isinstance(event, UserUttered)]
+            remember([*turn.texts, *earlier], turn.senders)
+        return tracker
+
+    MessageProcessor.get_tracker = remembering  # type: ignore[method-assign]
 
 
 def action_call_secrets(action_call: Any) -> Tuple[List[str], List[str]]:

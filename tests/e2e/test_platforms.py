@@ -17,6 +17,7 @@ import requests
 from twilio.request_validator import RequestValidator
 
 from bot import PROJECT_DIR
+from bot.channels.slack import SeenSignatures
 from bot.channels.twilio import signed_urls
 from bot.serve import Servers
 from bot.settings import Settings
@@ -319,3 +320,12 @@ def test_the_url_twilio_signed_is_the_public_one_or_the_proxys():
         "http://127.0.0.1:5005/webhooks/twilio/webhook"]
     assert signed_urls(headers, "http", "/webhooks/twilio/webhook", "", "https://public.example.com/") == [
         "https://public.example.com/webhooks/twilio/webhook"]
+
+
+def test_slack_signatures_are_remembered_for_two_windows_and_within_a_bound():
+    seen = SeenSignatures(keep_s=600, limit=3)
+    assert seen.first_time("v0=a", now=0) and not seen.first_time("v0=a", now=599)
+    assert seen.first_time("v0=a", now=600)  # expired: Rasa's 5-minute check refuses it by then
+    for n, signature in enumerate(["v0=b", "v0=c", "v0=d"]):
+        assert seen.first_time(signature, now=601 + n)
+    assert len(seen) == 3 and seen.first_time("v0=a", now=700)  # the oldest went first
