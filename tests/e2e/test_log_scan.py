@@ -4,12 +4,16 @@ visitor text, e-mail address or conversation id, unless CAREERBOT_LOG_CONTENT=tr
 Both servers run at LOG_LEVEL=DEBUG, where Rasa writes every message and slot value:
 the strictest case. The turns go through the handoff form (an e-mail address and a
 free-text question), an action fails with the visitor's text in its exception, and
-a last turn is sent after the action server is gone.
+the last turn is typed while the action server is frozen, which is then killed.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import signal
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Dict
 
@@ -27,6 +31,8 @@ LAST_WORDS = "my landlord Orwin Pettigrew will not wait"
 # The text of a turn that an action fails on, with that text in the exception.
 FAILING_TEXT = "Quaxley_private_matter"
 SESSION_SECRET = "log-test-session-secret-0123456789"
+# Rasa's debug line before each call to the action server.
+ACTION_CALL_LINE = "Calling action endpoint to run action"
 
 
 def run_failed_conversation(workdir: Path, free_ports, log_content: bool) -> Dict[str, str]:
@@ -62,8 +68,19 @@ def run_failed_conversation(workdir: Path, free_ports, log_content: bool) -> Dic
         assert failed.status_code == 500
         assert FAILING_TEXT not in failed.text and SENDER not in failed.text, "the 500 repeats the request"
 
-        servers.stop_actions()
-        say(f"{LAST_WORDS}, write to {EMAIL}")
+        # The last turn is typed while the action server is frozen, and then it is killed.
+        rasa_log = log_dir / "rasa.log"
+        calls_before = rasa_log.read_text(errors="replace").count(ACTION_CALL_LINE)
+        os.kill(servers.actions.pid, signal.SIGSTOP)
+        with ThreadPoolExecutor(1) as pool:
+            last_turn = pool.submit(say, f"{LAST_WORDS}, write to {EMAIL}")
+            deadline = time.monotonic() + 60
+            while rasa_log.read_text(errors="replace").count(ACTION_CALL_LINE) == calls_before:
+                assert time.monotonic() < deadline, "Rasa never called the frozen action server"
+                time.sleep(0.2)
+            os.kill(servers.actions.pid, signal.SIGKILL)
+            servers.stop_actions()
+            last_turn.result(timeout=120)
     return {name: (log_dir / f"{name}.log").read_text(encoding="utf-8", errors="replace")
             for name in ("rasa", "actions")}
 
