@@ -56,7 +56,7 @@ REDACTED_PHONE = "[phone redacted]"
 SENDER_TAG = "[sender {}]"
 # Shorter texts and ids are not replaced (see the module docstring).
 MIN_SECRET_LENGTH = 3
-# The action server remembers at most this many user texts of a conversation.
+# A turn remembers at most this many user texts of its conversation, the latest first.
 MAX_TEXTS = 200
 
 # The look-behind starts a match only where a run of such characters starts:
