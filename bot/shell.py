@@ -1,6 +1,9 @@
 """Chat with the bot in the terminal: starts the action server, then `rasa shell`.
 
     python -m bot.shell
+
+`rasa shell` goes through the project's launcher (bot/rasa_run.py), so it has
+the same set-up as the server, such as the action-call timeout.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import sys
 
 from bot import PROJECT_DIR
 from bot.knowledge import KnowledgeError
-from bot.serve import BIN_DIR, Servers, StartError
+from bot.serve import RASA_RUN, Servers, StartError
 from bot.settings import Settings, SettingsError
 
 
@@ -24,7 +27,7 @@ def main() -> int:
     try:
         servers.start_actions()
         return subprocess.call(
-            [str(BIN_DIR / "rasa"), "shell", "--model", str(servers.model), "--endpoints", str(servers.endpoints_file())],
+            [*RASA_RUN, "shell", "--model", str(servers.model), "--endpoints", str(servers.endpoints_file())],
             cwd=PROJECT_DIR, env=servers.env,
         )
     except (StartError, KnowledgeError) as error:
