@@ -1,30 +1,179 @@
-"""socket.io: the channel of the website widget (bot/widget)."""
+"""socket.io: the channel of the website widget (bot/widget) and of other socket.io chat widgets.
+
+Who owns a conversation
+-----------------------
+Stock Rasa lets a client name its conversation: whoever sent another
+visitor's session id in `session_request` joined that visitor's room and saw
+every later reply, and any id a client made up ("me") became a conversation.
+Here the server issues every session:
+
+- the conversation id (the tracker store's sender_id and the socket.io room)
+  is a random 128-bit hex string;
+- the client gets it as `<conversation id>.<token>`, the token being an
+  HMAC-SHA256 of the conversation id under the session secret. That one string
+  goes in `session_confirm`, as the bare string Rasa sends, so clients that
+  store the confirmed id and send it back in their next `session_request`
+  (the careerbot widget, rasa-webchat) rejoin their conversation after a
+  reload with no change. Nothing is stored per session: the token is
+  recomputed and compared in constant time;
+- a `session_request` whose id does not carry a valid token (an id alone, a
+  wrong token, an id the client chose) gets a new session: the client can go
+  on chatting, and never enters anyone else's room;
+- a `user_uttered` always goes to the session this socket was confirmed in,
+  whatever `session_id` it names.
+
+The secret is CAREERBOT_SESSION_SECRET; unset, it is generated once and kept in
+`session-secret` (mode 0600) next to the SQLite store, so sessions survive a
+restart. Several Rasa instances must share it through the environment.
+
+What a client gets for a malformed event
+----------------------------------------
+An `error` event, `{"event": "<the event>", "error": "<why>"}`, and nothing
+reaches the bot or the conversation store. Before, a `user_uttered` with a
+null, numeric or object message got silence and left "Task exception was never
+retrieved" in the log, and a session id with a lone surrogate made the store
+fail. A packet larger than CAREERBOT_MAX_BODY_BYTES closes that connection.
+
+Also repaired from Rasa 3.6's channel:
+
+- Origins: stock Rasa turns the socket.io server's origin check off and
+  leaves CORS to `rasa run --cors`, which a WebSocket connection bypasses.
+  Here the socket.io server itself checks the allow-list from
+  CAREERBOT_CORS_ORIGINS, for polling and WebSocket alike.
+- Session persistence: Rasa 3.6 calls python-socketio's `enter_room`
+  without awaiting it, which python-socketio 5.10+ made a coroutine, so
+  replies to a persistent session never arrived (RasaHQ/rasa#13027).
+"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import inspect
+import json
+import logging
+import os
+import secrets
+import unicodedata
 import uuid
+from base64 import urlsafe_b64encode
+from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
 from rasa.core.channels.channel import UserMessage
-from rasa.core.channels.socketio import SocketIOInput
+from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
 
+from bot import PROJECT_DIR
+from bot.channels.rest import MAX_MESSAGE_LENGTH
+from bot.channels.validation import id_problem
 from bot.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+# The event that tells a client what was wrong with the event it sent.
+ERROR_EVENT = "error"
+SECRET_FILE_NAME = "session-secret"
+# Keeps a token from ever being valid as an HMAC of the same bytes in another use of the secret.
+_TOKEN_CONTEXT = b"careerbot socket.io session:"
+
+
+def session_token(secret: bytes, conversation_id: str) -> str:
+    digest = hmac.new(secret, _TOKEN_CONTEXT + conversation_id.encode("utf-8"), hashlib.sha256).digest()
+    return urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def issue(secret: bytes, conversation_id: str) -> str:
+    """The session id a client keeps: the conversation id and its token."""
+    return f"{conversation_id}.{session_token(secret, conversation_id)}"
+
+
+def verified_conversation(secret: bytes, session_id: str) -> Optional[str]:
+    """The conversation id inside `session_id` when its token is right, else None."""
+    conversation_id, dot, token = session_id.partition(".")
+    if not dot or not conversation_id:
+        return None
+    expected = session_token(secret, conversation_id)
+    # Bytes: compare_digest refuses non-ASCII str, and a client's string may be anything.
+    return conversation_id if hmac.compare_digest(token.encode("utf-8"), expected.encode("ascii")) else None
+
+
+def load_session_secret(settings: Settings) -> bytes:
+    """CAREERBOT_SESSION_SECRET, or the secret kept next to the SQLite store (made on first use)."""
+    if settings.session_secret:
+        return settings.session_secret.encode("utf-8")
+    folder = settings.sqlite_path.parent if settings.sqlite_path is not None else PROJECT_DIR / "var"
+    path = folder / SECRET_FILE_NAME
+    try:
+        return _read_or_create_secret(path)
+    except OSError as error:
+        logger.warning("cannot keep the socket.io session secret in %s (%s): using one for this process only, "
+                       "so widget sessions start afresh after a restart; set CAREERBOT_SESSION_SECRET",
+                       path, error.strerror or type(error).__name__)
+        return secrets.token_urlsafe(32).encode("ascii")
+
+
+def _read_or_create_secret(path: Path) -> bytes:
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Written in full under a temporary name, then linked into place: a second
+        # process starting at the same moment either wins or reads the winner's.
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(descriptor, "w") as file:
+                file.write(secrets.token_urlsafe(32) + "\n")
+            try:
+                os.link(temporary, path)
+            except FileExistsError:
+                pass
+        finally:
+            temporary.unlink()
+    if path.stat().st_mode & 0o077:
+        logger.warning("%s is readable by other users; it should be mode 0600", path)
+    secret = path.read_bytes().strip()
+    if len(secret) < 16:
+        raise OSError(0, "the file holds no usable secret")
+    return secret
+
+
+def message_problem(data: Any, metadata_key: str) -> Optional[str]:
+    """Why a user_uttered payload cannot be a turn, or None when it can."""
+    if not isinstance(data, dict):
+        return "the payload must be an object with 'message' and 'session_id'"
+    message = data.get("message")
+    if not isinstance(message, str):
+        return "'message' must be a string"
+    if not message.strip():
+        return "'message' is empty"
+    if len(message) > MAX_MESSAGE_LENGTH:
+        return f"'message' is longer than {MAX_MESSAGE_LENGTH} characters"
+    # Newlines and tabs are fine in a message; a NUL or a lone surrogate cannot be stored.
+    if any(char == "\x00" or unicodedata.category(char) == "Cs" for char in message):
+        return "'message' must be valid UTF-8 text without NUL characters"
+    if data.get("session_id") is not None:
+        problem = id_problem(data["session_id"], "session_id")
+        if problem:
+            return problem
+    if _metadata(data, metadata_key) is None:
+        return f"'{metadata_key}' must be an object, or a string holding one in JSON"
+    return None
+
+
+def _metadata(data: Dict[str, Any], metadata_key: str) -> Optional[Dict[str, Any]]:
+    metadata = data.get(metadata_key)
+    if metadata is None:
+        return {}
+    if isinstance(metadata, str):
+        try:
+            metadata = json.loads(metadata)
+        except ValueError:
+            return None
+    return metadata if isinstance(metadata, dict) else None
 
 
 class CareerSocketIOInput(SocketIOInput):
-    """Rasa's socket.io channel for the website widget, with two repairs.
-
-    - Origins: stock Rasa turns the socket.io server's origin check off and
-      leaves CORS to `rasa run --cors`, which a WebSocket connection bypasses.
-      Here the socket.io server itself checks the allow-list from
-      CAREERBOT_CORS_ORIGINS, for polling and WebSocket alike.
-    - Session persistence: Rasa 3.6 calls python-socketio's `enter_room`
-      without awaiting it, which python-socketio 5.10+ made a coroutine, so
-      replies to a persistent session never arrive (RasaHQ/rasa#13027). The
-      handler is replaced by one that awaits it.
-    """
+    """Rasa's socket.io channel with server-issued sessions, checked events and the two repairs above."""
 
     @classmethod
     def name(cls) -> Text:
@@ -33,17 +182,71 @@ class CareerSocketIOInput(SocketIOInput):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         blueprint = super().blueprint(on_new_message)
         sio = self.sio
-        sio.eio.cors_allowed_origins = Settings.from_env().cors_origins
+        settings = Settings.from_env()
+        sio.eio.cors_allowed_origins = settings.cors_origins
+        sio.eio.max_http_buffer_size = settings.max_body_bytes
+        secret = load_session_secret(settings)
+        # The conversation each connected socket was confirmed in.
+        conversations: Dict[str, str] = {}
 
+        async def refuse(sid: Text, event: str, reason: str) -> None:
+            await sio.emit(ERROR_EVENT, {"event": event, "error": reason}, room=sid, namespace=self.namespace)
+
+        # Handlers take any arguments: a client may send an event with none or
+        # several, and a handler that raises only leaves a traceback in the log.
         @sio.on("session_request", namespace=self.namespace)
-        async def session_request(sid: Text, data: Optional[Dict[str, Any]]) -> None:
-            session_id = (data or {}).get("session_id")
-            if not isinstance(session_id, str) or not session_id.strip():
-                session_id = uuid.uuid4().hex
+        async def session_request(sid: Text, data: Any = None, *_: Any) -> None:
+            claimed = data.get("session_id") if isinstance(data, dict) else None
+            problem = None
+            if data is not None and not isinstance(data, dict):
+                problem = "the payload must be an object with 'session_id'"
+            elif claimed is not None and claimed != "":
+                problem = id_problem(claimed, "session_id")
+            conversation_id = verified_conversation(secret, claimed) if claimed and not problem else None
+            if conversation_id is None:
+                conversation_id = uuid.uuid4().hex
+            # Before the first await: each event's handler runs as its own task, and a
+            # message the client sends after this request must find the new session.
+            previous = conversations.get(sid)
+            conversations[sid] = conversation_id
             if self.session_persistence:
-                entered = sio.enter_room(sid, session_id, namespace=self.namespace)
-                if inspect.isawaitable(entered):
-                    await entered
-            await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
+                if previous is not None and previous != conversation_id:
+                    await _maybe_await(sio.leave_room(sid, previous, namespace=self.namespace))
+                await _maybe_await(sio.enter_room(sid, conversation_id, namespace=self.namespace))
+            if problem:
+                await refuse(sid, "session_request", f"{problem}; a new session was started")
+            await sio.emit("session_confirm", issue(secret, conversation_id), room=sid, namespace=self.namespace)
+
+        @sio.on("disconnect", namespace=self.namespace)
+        async def disconnect(sid: Text, *_: Any) -> None:
+            conversations.pop(sid, None)
+
+        @sio.on(self.user_message_evt, namespace=self.namespace)
+        async def handle_message(sid: Text, data: Any = None, *_: Any) -> None:
+            problem = message_problem(data, self.metadata_key)
+            if problem:
+                await refuse(sid, self.user_message_evt, problem)
+                return
+            if self.session_persistence:
+                sender_id = conversations.get(sid)
+                if sender_id is None:
+                    await refuse(sid, self.user_message_evt, "no session yet: send session_request first")
+                    return
+                # Whatever session_id the message names, it goes to this socket's own conversation.
+            else:
+                sender_id = sid
+            message = UserMessage(data["message"], SocketIOOutput(sio, self.bot_message_evt), sender_id,
+                                  input_channel=self.name(), metadata=_metadata(data, self.metadata_key))
+            try:
+                await on_new_message(message)
+            except Exception as error:  # noqa: BLE001 (whatever failed, the client must hear of it)
+                logger.error("socket.io turn failed: %s", type(error).__name__, exc_info=settings.log_content)
+                await refuse(sid, self.user_message_evt, "the bot could not answer this message; please try again")
 
         return blueprint
+
+
+async def _maybe_await(result: Any) -> None:
+    # enter_room and leave_room are coroutines from python-socketio 5.10 on, plain calls before.
+    if inspect.isawaitable(result):
+        await result

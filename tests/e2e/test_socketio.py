@@ -1,0 +1,427 @@
+"""The widget's socket.io channel against the real Rasa and action servers: who owns a conversation,
+and what a malformed event gets.
+
+Each client here is python-socketio's AsyncClient over a WebSocket, sending the
+Origin of the demo page, as the widget in a browser does. Replies are waited
+for with a deadline; "saw none of the victim's replies" is judged after the
+joiner's own later reply has arrived, because one socket's packets arrive in
+the order the server sent them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import sqlite3
+import stat
+import time
+from base64 import urlsafe_b64encode
+from typing import Any, Callable, List, Optional, Tuple
+
+import pytest
+import socketio
+
+from bot.channels import socketio as channel
+from bot.channels.rest import MAX_MESSAGE_LENGTH
+from bot.settings import Settings
+
+DEADLINE_S = 90
+
+
+def run(coroutine: Any) -> Any:
+    return asyncio.run(coroutine)
+
+
+class Visitor:
+    """One socket.io client, as the widget on a page would be, recording every event it receives."""
+
+    def __init__(self, servers: Any) -> None:
+        self.servers = servers
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.received: List[Tuple[str, Any]] = []
+        for event in ("session_confirm", "bot_uttered", "error"):
+            self.sio.on(event, self._recorder(event))
+
+    def _recorder(self, event: str) -> Callable[..., Any]:
+        async def record(*args: Any) -> None:
+            self.received.append((event, args[0] if args else None))
+        return record
+
+    async def connect(self) -> "Visitor":
+        await self.sio.connect(self.servers.rasa_url, transports=["polling"], socketio_path="socket.io",
+                               headers={"Origin": self.servers.widget_url}, wait_timeout=30)
+        return self
+
+    async def wait_for(self, what: str, check: Callable[[], Any]) -> Any:
+        deadline = time.monotonic() + DEADLINE_S
+        while time.monotonic() < deadline:
+            found = check()
+            if found:
+                return found
+            if not self.sio.connected:
+                raise AssertionError(f"disconnected while waiting for {what}; received {self.received}")
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"no {what} within {DEADLINE_S} s; received {self.received}")
+
+    def of(self, event: str) -> List[Any]:
+        return [data for name, data in self.received if name == event]
+
+    async def join(self, payload: Any = None, send_payload: bool = True) -> str:
+        """session_request; returns the session id of the session_confirm it gets."""
+        before = len(self.of("session_confirm"))
+        if send_payload:
+            await self.sio.emit("session_request", payload)
+        else:
+            await self.sio.emit("session_request")
+        return await self.wait_for("session_confirm", lambda: self.of("session_confirm")[before:] and
+                                   self.of("session_confirm")[-1])
+
+    def texts(self) -> str:
+        return "\n".join(str(data.get("text", "")) for data in self.of("bot_uttered") if isinstance(data, dict))
+
+    async def say(self, message: Any, session_id: Any = "confirmed", wait_text: Optional[str] = None) -> str:
+        """user_uttered; waits until a reply containing `wait_text` (or any reply) arrives, returns all replies since."""
+        if session_id == "confirmed":
+            session_id = self.of("session_confirm")[-1]
+        before = len(self.of("bot_uttered"))
+        await self.sio.emit("user_uttered", {"message": message, "session_id": session_id})
+
+        def replied() -> Optional[str]:
+            new = "\n".join(str(d.get("text", "")) for d in self.of("bot_uttered")[before:] if isinstance(d, dict))
+            return new if new and (wait_text is None or wait_text in new) else None
+        return await self.wait_for(f"reply to {message!r}", replied)
+
+    async def expect_error(self, event: str, payload: Any, mentions: str) -> str:
+        before = len(self.of("error"))
+        await self.sio.emit(event, payload)
+        errors = await self.wait_for(f"error event for {payload!r}", lambda: self.of("error")[before:])
+        error = errors[0]
+        assert isinstance(error, dict) and isinstance(error.get("error"), str), error
+        assert error.get("event") == event, error
+        assert mentions in error["error"], error
+        return error["error"]
+
+    async def close(self) -> None:
+        # The polling transport's disconnect waits for the pending long poll, up to
+        # the 25 s ping interval: end the connection without waiting (the server
+        # sees the close packet); asyncio.run cancels what is left.
+        if self.sio.eio.state == "connected":
+            await self.sio.eio.disconnect(abort=True)
+
+
+def conversation(session_id: str) -> str:
+    """The tracker's conversation id inside a session id the server issued (<conversation>.<token>)."""
+    return session_id.split(".", 1)[0]
+
+
+def stored_user_texts(servers: Any, sender_id: str) -> List[str]:
+    with sqlite3.connect(str(servers.settings.sqlite_path)) as db:
+        rows = db.execute("SELECT data FROM events WHERE sender_id = ? AND type_name = 'user'", (sender_id,))
+        return [json.loads(data).get("text") for (data,) in rows]
+
+
+def stored_sender_ids(servers: Any) -> List[str]:
+    with sqlite3.connect(str(servers.settings.sqlite_path)) as db:
+        return [row[0] for row in db.execute("SELECT DISTINCT sender_id FROM events")]
+
+
+async def stored(servers: Any, sender_id: str, texts: List[str]) -> None:
+    """Waits until the conversation holds exactly these user messages: Rasa saves a turn after it replies."""
+    deadline = time.monotonic() + DEADLINE_S
+    while stored_user_texts(servers, sender_id) != texts:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"stored {stored_user_texts(servers, sender_id)}, expected {texts}")
+        await asyncio.sleep(0.05)
+
+
+def rasa_log(servers: Any) -> str:
+    return (servers.log_dir / "rasa.log").read_text(encoding="utf-8", errors="replace")
+
+
+# --- Ownership ----------------------------------------------------------------------
+
+
+def test_joining_with_someone_elses_id_is_refused(servers):
+    """The finding: a joiner who sent the victim's session id saw every later reply of the victim's."""
+    async def scenario() -> None:
+        victim = await Visitor(servers).connect()
+        joiner = await Visitor(servers).connect()
+        try:
+            victim_session = await victim.join({"session_id": None})
+            await victim.say("how much do they earn?", wait_text="$59,000 to $87,000")
+
+            # The id without its token, and with a wrong one: neither joins the victim's conversation.
+            key = conversation(victim_session)
+            wrong_token = key + "." + "A" * (len(victim_session) - len(key) - 1)
+            for stolen in (key, wrong_token):
+                joined = await joiner.join({"session_id": stolen})
+                assert conversation(joined) != key
+
+            await victim.say("what are the working hours?", wait_text="9am to 5pm")
+            # The joiner's own reply comes after anything sent to its socket before it.
+            await joiner.say("do I need a license?", wait_text="License")
+            assert "9am to 5pm" not in joiner.texts()
+            assert "$59,000" not in joiner.texts()
+
+            # A message the joiner addresses to the victim's conversation stays in the joiner's own.
+            replies_before = len(victim.of("bot_uttered"))
+            await joiner.say("what is the job outlook?", session_id=key)
+            await joiner.say("what should I study?", session_id=victim_session)
+            await victim.say("what about in Ohio?", wait_text="Ohio")
+            await stored(servers, conversation(joiner.of("session_confirm")[-1]),
+                         ["do I need a license?", "what is the job outlook?", "what should I study?"])
+            await stored(servers, key, ["how much do they earn?", "what are the working hours?", "what about in Ohio?"])
+            # The victim saw only replies to its own messages: the Ohio answer, nothing about study or outlook.
+            later = "\n".join(d.get("text", "") for d in victim.of("bot_uttered")[replies_before:])
+            assert "Ohio" in later and "Business, Finance" not in later
+        finally:
+            await victim.close()
+            await joiner.close()
+
+    run(scenario())
+
+
+def test_a_client_chosen_id_is_replaced_and_the_client_can_chat(servers):
+    async def scenario() -> None:
+        visitor = await Visitor(servers).connect()
+        try:
+            session = await visitor.join({"session_id": "me"})
+            assert conversation(session) != "me"
+            assert await visitor.say("how much do they earn?", wait_text="$59,000 to $87,000")
+            await stored(servers, conversation(session), ["how much do they earn?"])
+            assert "me" not in stored_sender_ids(servers)
+        finally:
+            await visitor.close()
+
+    run(scenario())
+
+
+def test_id_with_its_token_rejoins_and_keeps_the_context(servers):
+    async def scenario() -> None:
+        first = await Visitor(servers).connect()
+        session = await first.join({"session_id": None})
+        await first.say("how much do they earn?", wait_text="$59,000 to $87,000")
+        await first.close()
+
+        again = await Visitor(servers).connect()
+        try:
+            assert await again.join({"session_id": session}) == session
+            # "and the managers?" is only understood in the context of the pay question.
+            await again.say("and the managers?", wait_text="Loan managers earn $59,000 to $87,000 a year.")
+        finally:
+            await again.close()
+
+    run(scenario())
+
+
+def test_two_tabs_with_the_same_session_both_see_the_replies(servers):
+    async def scenario() -> None:
+        tab1 = await Visitor(servers).connect()
+        tab2 = await Visitor(servers).connect()
+        try:
+            session = await tab1.join({"session_id": None})
+            assert await tab2.join({"session_id": session}) == session
+            await tab1.say("what are the working hours?", wait_text="9am to 5pm")
+            await tab2.wait_for("the reply in the other tab", lambda: "9am to 5pm" in tab2.texts())
+        finally:
+            await tab1.close()
+            await tab2.close()
+
+    run(scenario())
+
+
+def test_the_token_is_an_hmac_of_the_conversation_id_under_the_persisted_secret(servers):
+    """Unset CAREERBOT_SESSION_SECRET: one secret in var/ next to the SQLite store, owner-only."""
+    path = servers.settings.sqlite_path.parent / channel.SECRET_FILE_NAME
+
+    async def scenario() -> str:
+        visitor = await Visitor(servers).connect()
+        try:
+            return await visitor.join({"session_id": None})
+        finally:
+            await visitor.close()
+
+    session = run(scenario())
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    key, token = session.split(".")
+    assert token == channel.session_token(path.read_bytes().strip(), key)
+
+
+# --- The secret -------------------------------------------------------------------
+
+
+def test_the_secret_comes_from_the_environment_when_set(tmp_path):
+    settings = Settings.from_env({"CAREERBOT_TRACKER_URL": f"sqlite:///{tmp_path / 't.db'}",
+                                  "CAREERBOT_SESSION_SECRET": "s" * 32})
+    assert channel.load_session_secret(settings) == b"s" * 32
+    assert not (tmp_path / channel.SECRET_FILE_NAME).exists()
+
+
+def test_an_unset_secret_is_generated_once_and_kept(tmp_path):
+    settings = Settings.from_env({"CAREERBOT_TRACKER_URL": f"sqlite:///{tmp_path / 'var' / 't.db'}"})
+    first = channel.load_session_secret(settings)
+    assert len(first) >= 32
+    assert channel.load_session_secret(settings) == first
+    assert stat.S_IMODE((tmp_path / "var" / channel.SECRET_FILE_NAME).stat().st_mode) == 0o600
+
+
+def test_tokens_verify_only_with_the_same_secret_and_id():
+    secret = b"k" * 32
+    session = channel.issue(secret, "abc123")
+    assert channel.verified_conversation(secret, session) == "abc123"
+    assert channel.verified_conversation(b"x" * 32, session) is None
+    assert channel.verified_conversation(secret, "abc123") is None
+    assert channel.verified_conversation(secret, "abc124." + session.split(".")[1]) is None
+    assert channel.verified_conversation(secret, "abc123.é" + session.split(".")[1][1:]) is None
+    expected = urlsafe_b64encode(hmac.new(secret, b"careerbot socket.io session:abc123",
+                                          hashlib.sha256).digest()).rstrip(b"=").decode()
+    assert session == f"abc123.{expected}"
+
+
+# --- Malformed events -------------------------------------------------------------------
+
+BAD_SESSION_IDS = [
+    pytest.param("x\udc00", "valid UTF-8", id="lone-surrogate"),
+    pytest.param("x\x00y", "control characters", id="nul"),
+    pytest.param("x\x07y", "control characters", id="bell"),
+    pytest.param("x" * 300, "longer than", id="300-chars"),
+    pytest.param(5, "non-empty string", id="number"),
+    pytest.param({"id": "x"}, "non-empty string", id="object"),
+    pytest.param("   ", "non-empty string", id="blank"),
+]
+
+
+@pytest.mark.parametrize("session_id, mentions", BAD_SESSION_IDS)
+def test_a_bad_session_id_gets_an_error_event_and_a_fresh_session(servers, session_id, mentions):
+    async def scenario() -> None:
+        visitor = await Visitor(servers).connect()
+        try:
+            await visitor.expect_error("session_request", {"session_id": session_id}, mentions)
+            session = await visitor.wait_for("a fresh session", lambda: visitor.of("session_confirm"))
+            session = session[-1]
+            assert await visitor.say("what are the working hours?", wait_text="9am to 5pm")
+            await stored(servers, conversation(session), ["what are the working hours?"])
+            if isinstance(session_id, str):
+                assert session_id not in stored_sender_ids(servers)
+        finally:
+            await visitor.close()
+
+    run(scenario())
+
+
+def test_a_session_request_that_is_not_an_object_gets_an_error_event_and_a_session(servers):
+    async def scenario() -> None:
+        visitor = await Visitor(servers).connect()
+        try:
+            await visitor.expect_error("session_request", "my-session", "must be an object")
+            await visitor.wait_for("a fresh session", lambda: visitor.of("session_confirm"))
+            assert await visitor.say("what are the working hours?", wait_text="9am to 5pm")
+        finally:
+            await visitor.close()
+
+    run(scenario())
+
+
+def test_a_message_right_after_a_new_session_request_goes_to_the_new_session(servers):
+    """Each event is handled in its own task: the switch must be in place before the next message is read."""
+    async def scenario() -> None:
+        visitor = await Visitor(servers).connect()
+        try:
+            first = await visitor.join({"session_id": None})
+            await visitor.sio.emit("session_request", {"session_id": "me"})
+            await visitor.sio.emit("user_uttered", {"message": "what are the working hours?", "session_id": first})
+            await visitor.wait_for("the reply", lambda: "9am to 5pm" in visitor.texts())
+            second = visitor.of("session_confirm")[-1]
+            assert second != first
+            await stored(servers, conversation(second), ["what are the working hours?"])
+            assert stored_user_texts(servers, conversation(first)) == []
+        finally:
+            await visitor.close()
+
+    run(scenario())
+
+
+BAD_MESSAGES = [
+    pytest.param({"message": "", "session_id": None}, "'message' is empty", id="empty"),
+    pytest.param({"message": "   ", "session_id": None}, "'message' is empty", id="blank"),
+    pytest.param({"message": None, "session_id": None}, "'message' must be a string", id="null"),
+    pytest.param({"session_id": None}, "'message' must be a string", id="missing"),
+    pytest.param({"message": 42, "session_id": None}, "'message' must be a string", id="number"),
+    pytest.param({"message": {"text": "hi"}, "session_id": None}, "'message' must be a string", id="object"),
+    pytest.param({"message": ["hi"], "session_id": None}, "'message' must be a string", id="list"),
+    pytest.param({"message": "x" * (MAX_MESSAGE_LENGTH + 1), "session_id": None},
+                 f"longer than {MAX_MESSAGE_LENGTH}", id="too-long"),
+    pytest.param({"message": "hi\udc00", "session_id": None}, "valid UTF-8", id="lone-surrogate"),
+    pytest.param({"message": "hi\x00", "session_id": None}, "valid UTF-8", id="nul"),
+    pytest.param({"message": "hi", "session_id": "x\udc00"}, "'session_id'", id="bad-session-id"),
+    pytest.param({"message": "hi", "session_id": None, "metadata": "{not json"}, "'metadata'", id="bad-metadata"),
+    pytest.param({"message": "hi", "session_id": None, "metadata": [1]}, "'metadata'", id="list-metadata"),
+    pytest.param("hi", "must be an object", id="not-an-object"),
+    pytest.param(None, "must be an object", id="nothing"),
+]
+
+
+@pytest.mark.parametrize("payload, mentions", BAD_MESSAGES)
+def test_a_malformed_user_uttered_gets_an_error_event_and_the_server_keeps_serving(servers, payload, mentions):
+    async def scenario() -> None:
+        visitor = await Visitor(servers).connect()
+        try:
+            session = await visitor.join({"session_id": None})
+            await visitor.expect_error("user_uttered", payload, mentions)
+            assert await visitor.say("what are the working hours?", wait_text="9am to 5pm")
+            await stored(servers, conversation(session), ["what are the working hours?"])
+        finally:
+            await visitor.close()
+
+    run(scenario())
+    assert "Task exception was never retrieved" not in rasa_log(servers)
+
+
+def test_a_message_before_any_session_gets_an_error_event(servers):
+    async def scenario() -> None:
+        visitor = await Visitor(servers).connect()
+        try:
+            await visitor.expect_error("user_uttered", {"message": "hi", "session_id": "me"}, "session_request")
+            await visitor.join({"session_id": None})
+            assert await visitor.say("what are the working hours?", wait_text="9am to 5pm")
+        finally:
+            await visitor.close()
+        assert "me" not in stored_sender_ids(servers)
+
+    run(scenario())
+
+
+def test_a_session_request_without_arguments_gets_a_session(servers):
+    async def scenario() -> None:
+        visitor = await Visitor(servers).connect()
+        try:
+            session = await visitor.join(send_payload=False)
+            assert await visitor.say("what are the working hours?", wait_text="9am to 5pm")
+            await stored(servers, conversation(session), ["what are the working hours?"])
+        finally:
+            await visitor.close()
+
+    run(scenario())
+
+
+def test_an_oversized_packet_closes_only_that_connection(servers):
+    """socket.io packets are capped at CAREERBOT_MAX_BODY_BYTES, as REST bodies are."""
+    async def scenario() -> None:
+        flooder = await Visitor(servers).connect()
+        other = await Visitor(servers).connect()
+        try:
+            await flooder.join({"session_id": None})
+            await other.join({"session_id": None})
+            await flooder.sio.emit("user_uttered", {"message": "x" * (servers.settings.max_body_bytes + 1)})
+            deadline = time.monotonic() + DEADLINE_S
+            while flooder.sio.connected and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            assert not flooder.sio.connected
+            assert await other.say("what are the working hours?", wait_text="9am to 5pm")
+        finally:
+            await flooder.close()
+            await other.close()
+
+    run(scenario())
