@@ -77,6 +77,28 @@ $(CHROMIUM):
 
 browser: $(CHROMIUM) ## Install Debian's Chromium for the widget tests
 
+# rasa-webchat, the third-party widget the socket.io channel must keep working
+# with (tests/widget/test_rasa_webchat.py): its browser build from the npm
+# registry, pinned to a version and its tarball's SHA-512; never committed.
+RASA_WEBCHAT_VERSION := 1.0.1
+RASA_WEBCHAT_SHA512 := 2ddd73549bd301a4ebb3a039a7cb7bd1a80d36b2984725e5bea5d94600680ef28a5176c0d238492840a2e5b74f1a5691ea3b26a96b55ca51d2f98a88aa8d31f3
+RASA_WEBCHAT_DIR := build/rasa-webchat
+RASA_WEBCHAT := $(RASA_WEBCHAT_DIR)/.fetched-$(RASA_WEBCHAT_VERSION)
+
+$(RASA_WEBCHAT):
+	@command -v npm >/dev/null || { command -v apt-get >/dev/null && $(SUDO) apt-get -o DPkg::Lock::Timeout=600 update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get -o DPkg::Lock::Timeout=600 install -y -qq npm >/dev/null; } || \
+	  { echo "error: the rasa-webchat test needs npm (Debian package npm)" >&2; exit 1; }
+	@rm -rf $(RASA_WEBCHAT_DIR) $(RASA_WEBCHAT_DIR).tmp && mkdir -p $(RASA_WEBCHAT_DIR).tmp
+	cd $(RASA_WEBCHAT_DIR).tmp && npm pack --silent rasa-webchat@$(RASA_WEBCHAT_VERSION) >/dev/null
+	echo "$(RASA_WEBCHAT_SHA512)  $(RASA_WEBCHAT_DIR).tmp/rasa-webchat-$(RASA_WEBCHAT_VERSION).tgz" | sha512sum --check --quiet
+	tar -xzf $(RASA_WEBCHAT_DIR).tmp/rasa-webchat-$(RASA_WEBCHAT_VERSION).tgz -C $(RASA_WEBCHAT_DIR).tmp
+	mv $(RASA_WEBCHAT_DIR).tmp/package $(RASA_WEBCHAT_DIR) && rm -rf $(RASA_WEBCHAT_DIR).tmp
+	@touch $@
+
+.PHONY: webchat
+webchat: $(RASA_WEBCHAT) ## Fetch rasa-webchat's browser build (npm registry, pinned) for its compatibility test
+
 SERVICES_STAMP := build/.services-installed
 
 $(SERVICES_STAMP):
@@ -88,7 +110,7 @@ $(SERVICES_STAMP):
 
 services: $(SERVICES_STAMP) ## Install PostgreSQL, Redis and nginx (Debian) for the multi-instance tests
 
-test-python: $(MODEL) $(CHROMIUM) $(SERVICES_STAMP) ## Run the Python tests (knowledge, actions, NLU accuracy, end to end, widget)
+test-python: $(MODEL) $(CHROMIUM) $(SERVICES_STAMP) $(RASA_WEBCHAT) ## Run the Python tests (knowledge, actions, NLU accuracy, end to end, widget)
 	$(PY) -m pytest
 
 test: validate test-stories test-python ## Set up and run every test

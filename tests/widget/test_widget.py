@@ -2,27 +2,11 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
 from bot import PROJECT_DIR
 
-CHROMIUM = os.environ.get("CAREERBOT_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = PROJECT_DIR / "build" / "screenshots"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    assert Path(CHROMIUM).exists(), f"no Chromium at {CHROMIUM}: `make browser` installs Debian's chromium"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -162,3 +146,44 @@ def test_recovers_when_the_server_restarts(page, servers):
     # The conversation survived in the SQL tracker store: the follow-up still has its context.
     ask(page, "and the managers?")
     page.get_by_text("Loan managers earn $59,000 to $87,000 a year.").wait_for()
+
+
+def stored_session_id(page) -> str:
+    """The session id the widget keeps in localStorage, once the server has confirmed one."""
+    return page.wait_for_function("""() => {
+        const key = Object.keys(localStorage).find(k => k.startsWith('careerbot:v1:'));
+        return key && JSON.parse(localStorage.getItem(key)).sessionId;
+    }""").json_value()
+
+
+def test_the_widget_keeps_the_server_issued_id_with_its_token(page):
+    open_chat(page)
+    ask(page, "what are the working hours?")
+    session_id = stored_session_id(page)
+    conversation_id, token = session_id.split(".")
+    assert len(conversation_id) == 32 and len(token) == 43
+    page.reload()
+    page.get_by_text("9am to 5pm", exact=False).first.wait_for()
+    ask(page, "how much do they earn?")
+    assert stored_session_id(page) == session_id
+
+
+def test_a_stored_id_without_its_token_gets_a_new_session_and_chats_on(page):
+    open_chat(page)
+    ask(page, "what are the working hours?")
+    conversation_id = stored_session_id(page).split(".")[0]
+    # An id copied from someone else, without the token: the widget must still work.
+    page.evaluate("""(id) => {
+        const key = Object.keys(localStorage).find(k => k.startsWith('careerbot:v1:'));
+        const state = JSON.parse(localStorage.getItem(key));
+        state.sessionId = id;
+        localStorage.setItem(key, JSON.stringify(state));
+    }""", conversation_id)
+    page.reload()
+    page.wait_for_function(f"""() => {{
+        const key = Object.keys(localStorage).find(k => k.startsWith('careerbot:v1:'));
+        const id = JSON.parse(localStorage.getItem(key)).sessionId || '';
+        return id.includes('.') && !id.startsWith('{conversation_id}');
+    }}""")
+    ask(page, "how much do they earn?")
+    page.get_by_text("$59,000 to $87,000", exact=False).first.wait_for()

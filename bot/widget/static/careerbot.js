@@ -7,10 +7,14 @@
  *           data-greeting="Hi! Ask me about becoming a mortgage servicing specialist."
  *           defer></script>
  *
- * Talks to Rasa's socket.io channel with session persistence. The session id
- * and the transcript live in localStorage, so a reload shows the conversation
- * and carries on the same session. Every text is put into the page as text
- * nodes: nothing the bot or the user sends is ever parsed as HTML.
+ * Talks to Rasa's socket.io channel with session persistence. The server
+ * issues the session id as "<conversation id>.<token>" in session_confirm; the
+ * token proves this browser owns the conversation (bot/channels/socketio.py).
+ * The id with its token and the transcript live in localStorage, and the id is
+ * sent back in session_request, so a reload shows the conversation and carries
+ * on the same session. Without a valid token the server starts a new session.
+ * Every text is put into the page as text nodes: nothing the bot or the user
+ * sends is ever parsed as HTML.
  */
 (function () {
   "use strict";
@@ -36,6 +40,7 @@
       var saved = JSON.parse(window.localStorage.getItem(STORAGE_KEY) || "null");
       if (saved && typeof saved === "object" && Array.isArray(saved.messages)) return saved;
     } catch (e) { /* unreadable storage: start afresh */ }
+    // sessionId: the server-issued "<conversation id>.<token>", a secret of this browser.
     return { sessionId: null, messages: [], open: false };
   }
   var state = loadState();
@@ -211,12 +216,18 @@
     setTyping(true);
   }
 
+  // At most MAX_LENGTH characters, cut between characters: slicing UTF-16 code
+  // units could leave half an emoji, a lone surrogate the server refuses.
+  function clip(text) {
+    return Array.from(text).slice(0, MAX_LENGTH).join("");
+  }
+
   function send(payload, shown) {
     var text = String(payload || "").trim();
     if (!text) return;
     addMessage({ from: "user", text: shown || text });
-    if (connected && state.sessionId) emitMessage(text.slice(0, MAX_LENGTH));
-    else pending.push(text.slice(0, MAX_LENGTH));
+    if (connected && state.sessionId) emitMessage(clip(text));
+    else pending.push(clip(text));
   }
 
   form.addEventListener("submit", function (event) {
@@ -261,6 +272,13 @@
       queued.forEach(emitMessage);
     });
     socket.on("bot_uttered", onBotMessage);
+    // The server refused an event (see bot/channels/socketio.py): stop waiting for a reply.
+    socket.on("error", function (problem) {
+      setTyping(false);
+      if (problem && problem.event === "user_uttered") {
+        addMessage({ from: "bot", text: "Sorry, that message could not be answered. Please try again." });
+      }
+    });
     function offline() {
       connected = false;
       setTyping(false);
