@@ -49,7 +49,7 @@ from typing import Any, Callable, Dict, Generator, List, Optional, Text, TypeVar
 
 import sqlalchemy as sa
 import rasa.shared.utils.cli
-from rasa.core.tracker_store import POSTGRESQL_SCHEMA, SQLTrackerStore, ensure_schema_exists
+from rasa.core.tracker_store import POSTGRESQL_SCHEMA, SQLTrackerStore, create_engine_kwargs, ensure_schema_exists
 from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
@@ -68,8 +68,11 @@ class CareerSQLTrackerStore(SQLTrackerStore):
     def __init__(self, *args: Any, sqlite_wal: bool = True, **kwargs: Any) -> None:
         """As Rasa's store; ``sqlite_wal: false`` under ``tracker_store`` keeps SQLite in Rasa's journal mode."""
         super().__init__(*args, **kwargs)
-        if self.engine.dialect.name == "sqlite" and str(sqlite_wal).lower() not in ("false", "0", "no"):
-            self._use_pooled_wal_engine()
+        if self.engine.dialect.name == "sqlite":
+            if str(sqlite_wal).lower() not in ("false", "0", "no"):
+                self._use_pooled_wal_engine()
+        else:
+            self._use_pinged_engine()
         # Built once with the sender as a bound parameter: SQLAlchemy then
         # reuses the compiled SQL instead of building and keying it per message.
         table = self.SQLEvent.__table__
@@ -127,6 +130,15 @@ class CareerSQLTrackerStore(SQLTrackerStore):
             yield session
         finally:
             session.close()
+
+    def _use_pinged_engine(self) -> None:
+        # After a database restart every pooled connection is dead, and an
+        # instance that was idle during the outage would fail its first turn
+        # on each of them: a ping at checkout replaces them instead.
+        url = self.engine.url
+        self.engine.dispose()
+        self.engine = sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))
+        self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
 
     def _use_pooled_wal_engine(self) -> None:
         url = self.engine.url

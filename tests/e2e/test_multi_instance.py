@@ -108,8 +108,10 @@ def test_tracker_store_outage_is_reported_and_recovered(cluster):
     """While the database is down the client gets a 503 to retry and the log says why;
     once it is back, turns are answered and stored there again, with no restart, and on the
     same kept-alive connection (a 503 once stuck to the connection that saw it)."""
-    first, _, _, postgres = cluster
+    first, second, _, postgres = cluster
     sender = f"outage-{uuid.uuid4().hex[:8]}"
+    # The second instance opens pooled connections now and stays idle through the outage.
+    assert say(second.rasa_url, f"idle-{uuid.uuid4().hex[:8]}", "what are the hours?")
     kept = KeptConnection(first.rasa_url)
     assert kept.post(sender, "what are the hours?")[0] == 200
     postgres.stop()
@@ -145,6 +147,10 @@ def test_tracker_store_outage_is_reported_and_recovered(cluster):
     status, _, body = kept.post(sender, "and the pay?")
     assert status == 200 and stored() == before + 2
     assert kept.same
+    # Its connections died with the database; its first turn afterwards is answered all the same.
+    response = requests.post(f"{second.rasa_url}/webhooks/rest/webhook", timeout=30,
+                             json={"sender": f"idle-{uuid.uuid4().hex[:8]}", "message": "what are the hours?"})
+    assert response.status_code == 200 and "9am to 5pm" in response.text
 
 
 @pytest.mark.parametrize("sender", ["a\u0000b", "x\udc00"])
