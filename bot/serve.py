@@ -54,7 +54,6 @@ from bot.settings import Settings, SettingsError
 
 BIN_DIR = Path(sys.executable).parent
 # The channels, and endpoints, whose variables are set (see bot/channel_config.py).
-CREDENTIALS = PROJECT_DIR / "build" / "credentials.yml"
 ENDPOINTS_SOURCE = PROJECT_DIR / "endpoints.yml"
 # `rasa run`, through the project's launcher (bot/rasa_run.py).
 RASA_RUN = [sys.executable, "-m", "bot.rasa_run"]
@@ -275,7 +274,10 @@ class Servers:
         self.check_port("rasa")
         if self.settings.sqlite_path is not None:
             self.settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
-        disabled = write_enabled(CREDENTIALS, self.env)
+        # One file per port: servers started side by side (tests, bot.cluster)
+        # with different variables must not overwrite each other's channels.
+        credentials = self.build_dir / f"credentials-{self.settings.rasa_port}.yml"
+        disabled = write_enabled(credentials, self.env)
         for channel, missing in disabled.items():
             print(f"channel {channel} is off: set {', '.join(missing)} to switch it on", flush=True)
         endpoints = self.endpoints_file()
@@ -283,7 +285,7 @@ class Servers:
             *RASA_RUN,
             "--model", str(self.model),
             "--endpoints", str(endpoints),
-            "--credentials", str(CREDENTIALS),
+            "--credentials", str(credentials),
             "--interface", self.settings.rasa_host,
             "--port", str(self.settings.rasa_port),
             # The HTTP API can read and rewrite any conversation: on only behind a token.
