@@ -13,7 +13,8 @@ def names(text):
 
 def test_only_the_web_channels_without_any_variable():
     text, disabled = select(SOURCE.read_text(), {})
-    assert names(text) == ["bot.channels.rest.ValidatingRestInput", "bot.channels.socketio.CareerSocketIOInput"]
+    assert names(text) == ["bot.channels.health.HealthInput", "bot.channels.rest.ValidatingRestInput",
+                           "bot.channels.socketio.CareerSocketIOInput"]
     assert disabled["bot.channels.slack.CareerSlackInput"] == ["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"]
     assert set(disabled) == {"bot.channels.slack.CareerSlackInput", "bot.channels.telegram.CareerTelegramInput", "facebook",
                              "bot.channels.twilio.CareerTwilioInput", "bot.channels.twilio.CareerTwilioWhatsAppInput"}

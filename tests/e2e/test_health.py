@@ -140,6 +140,13 @@ def test_every_compose_service_restarts_and_has_a_health_check():
     assert services["redis"]["healthcheck"]["test"][1:] == ["redis-cli", "ping"]
 
 
+def test_every_compose_rasa_instance_gets_the_same_session_secret_from_the_environment():
+    services = yaml.safe_load((PROJECT_DIR / "docker-compose.yml").read_text())["services"]
+    for name in ("rasa-a", "rasa-b"):
+        secret = services[name]["environment"]["CAREERBOT_SESSION_SECRET"]
+        assert secret.startswith("${CAREERBOT_SESSION_SECRET:?"), name
+
+
 def test_the_image_gets_neither_the_venv_nor_the_database():
     ignored = {line.strip() for line in (PROJECT_DIR / ".dockerignore").read_text().splitlines()
                if line.strip() and not line.startswith("#")}
