@@ -1,0 +1,62 @@
+"""The WordLlama featurizer on the real weights and tokenizer file (make embeddings), and the off-topic importer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from rasa.nlu.constants import TOKENS_NAMES
+from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
+from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from bot import offtopic
+from bot.nlu_components import WORDLLAMA_TOKENIZER, WORDLLAMA_WEIGHTS, OfftopicImporter, WordLlamaFeaturizer
+
+
+@pytest.fixture(scope="module")
+def featurizer():
+    assert WORDLLAMA_WEIGHTS.exists() and WORDLLAMA_TOKENIZER.exists(), "run `make embeddings`"
+    return WordLlamaFeaturizer({**WordLlamaFeaturizer.get_default_config(), "scale": 3.0}, "wordllama")
+
+
+def featurize(featurizer, text):
+    message = Message(data={TEXT: text})
+    tokenizer = WhitespaceTokenizer(WhitespaceTokenizer.get_default_config())
+    tokenizer.process([message])
+    featurizer.process([message])
+    return message
+
+
+def test_shapes(featurizer):
+    message = featurize(featurizer, "how much does a mortgage servicing specialist earn")
+    sequence, sentence = message.get_dense_features(TEXT)
+    assert sequence.features.shape == (len(message.get(TOKENS_NAMES[TEXT])), 256)
+    assert sentence.features.shape == (1, 256)
+    assert np.isclose(np.linalg.norm(sentence.features), 3.0)
+    assert np.isfinite(sequence.features).all()
+
+
+def sentence(featurizer, text):
+    vector = featurize(featurizer, text).get_dense_features(TEXT)[1].features[0]
+    return vector / np.linalg.norm(vector)
+
+
+def test_words_of_one_meaning_meet(featurizer):
+    salary = sentence(featurizer, "salary")
+    assert salary @ sentence(featurizer, "paid") > salary @ sentence(featurizer, "weather") + 0.3
+    assert sentence(featurizer, "licence") @ sentence(featurizer, "license") > 0.7
+
+
+def test_case_does_not_matter(featurizer):
+    assert np.allclose(sentence(featurizer, "SALARY"), sentence(featurizer, "salary"))
+
+
+def test_unknown_junk_still_gets_features(featurizer):
+    sequence, sentence_ = featurize(featurizer, "zzqx ￼ 🙂").get_dense_features(TEXT)
+    assert sequence.features.shape[1] == 256 and np.isfinite(sentence_.features).all()
+
+
+def test_importer_adds_the_offtopic_sample_as_out_of_scope():
+    data = OfftopicImporter(per_intent=4).get_nlu_data()
+    assert {m.get("intent") for m in data.intent_examples} == {"out_of_scope"}
+    assert [m.get("text") for m in data.intent_examples] == offtopic.training_examples(4)
