@@ -42,14 +42,17 @@ WORDLLAMA_TOKENIZER = WORDLLAMA_DIR / "l2_supercat_tokenizer_config.json"
 class OfftopicImporter(TrainingDataImporter):
     """Adds the off-topic training sample as out_of_scope examples to what the other importers load.
 
-    Named in config.yml under `importers` after Rasa's RasaFileImporter. Option
-    `per_intent`: how many lines of each source intent are taken.
+    Named in config.yml under `importers` after Rasa's RasaFileImporter. Options:
+    `per_intent`, how many lines of each source intent are taken; `held_out`, NLU files
+    (the test and dev sets) whose lines the sample must not copy: a sample line 0.85 or
+    more similar to one of them is left out, by the rule the tests apply to all training data.
     """
 
     def __init__(self, config_file: Optional[Text] = None, domain_path: Optional[Text] = None,
                  training_data_paths: Optional[Any] = None, per_intent: int = offtopic.TRAIN_PER_INTENT,
-                 **_: Any) -> None:
+                 held_out: Optional[List[Text]] = None, **_: Any) -> None:
         self.per_intent = int(per_intent)
+        self.held_out = [_project_path(p) for p in (held_out or [])]
 
     def get_domain(self) -> Any:
         from rasa.shared.core.domain import Domain
@@ -73,7 +76,15 @@ class OfftopicImporter(TrainingDataImporter):
         return None
 
     def get_nlu_data(self, language: Optional[Text] = "en") -> TrainingData:
-        return offtopic.training_data(self.per_intent)
+        from rasa.shared.nlu.constants import INTENT, TEXT
+
+        from bot.evaluate import load_test_set, near_duplicates
+
+        texts = offtopic.training_examples(self.per_intent)
+        held_out = [text for path in self.held_out if path.exists() for text, _ in load_test_set(path)]
+        copies = {line for line, _, _ in near_duplicates(texts, held_out)}
+        return TrainingData([Message(data={TEXT: text, INTENT: offtopic.OUT_OF_SCOPE})
+                             for text in texts if text not in copies])
 
 
 class WordLlamaVectors:

@@ -164,15 +164,6 @@ def training_examples(train_per_intent: int = TRAIN_PER_INTENT) -> List[str]:
     return [q.text for q in default_split(train_per_intent).train]
 
 
-def training_data(train_per_intent: int = TRAIN_PER_INTENT) -> Any:
-    from rasa.shared.nlu.constants import INTENT, TEXT
-    from rasa.shared.nlu.training_data.message import Message
-    from rasa.shared.nlu.training_data.training_data import TrainingData
-
-    return TrainingData([Message(data={TEXT: text, INTENT: OUT_OF_SCOPE})
-                         for text in training_examples(train_per_intent)])
-
-
 def to_yaml(texts: Sequence[str]) -> str:
     return ("version: \"3.1\"\nnlu:\n- intent: out_of_scope\n  examples: |\n"
             + "".join(f"    - {t}\n" for t in texts))

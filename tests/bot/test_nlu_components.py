@@ -60,3 +60,11 @@ def test_importer_adds_the_offtopic_sample_as_out_of_scope():
     data = OfftopicImporter(per_intent=4).get_nlu_data()
     assert {m.get("intent") for m in data.intent_examples} == {"out_of_scope"}
     assert [m.get("text") for m in data.intent_examples] == offtopic.training_examples(4)
+
+
+def test_importer_leaves_out_copies_of_held_out_lines(tmp_path):
+    sample = offtopic.training_examples(4)
+    held_out = tmp_path / "held_out.yml"
+    held_out.write_text(f'version: "3.1"\nnlu:\n- intent: out_of_scope\n  examples: |\n    - {sample[0].upper()}!\n')
+    data = OfftopicImporter(per_intent=4, held_out=[str(held_out)]).get_nlu_data()
+    assert [m.get("text") for m in data.intent_examples] == sample[1:]
