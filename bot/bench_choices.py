@@ -301,8 +301,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     stores = store_costs()
     text = (f"Machine: {bench.machine()}\n\n"
             f"The bot as built: dev accuracy {baseline_scores.accuracy * 100:.1f} %, off-topic leak "
-            f"{baseline_scores.leak * 100:.1f} %, dev clarified {baseline_scores.clarification * 100:.1f} %, trained in "
-            f"{training_s:.0f} s. In brackets: the variant against the bot as built, measured side by side.\n\n"
+            f"{baseline_scores.leak * 100:.1f} %, dev clarified {baseline_scores.clarification * 100:.1f} %, "
+            f"trained in {training_s:.0f} s. In brackets: the variant against the bot as built, measured side by side.\n\n"
             + "\n".join(lines) + "\n" + _payload_note()
             + f"\nThe conversation stores alone, 12 turns per conversation, in one process:\n\n{stores}")
     print()

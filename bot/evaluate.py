@@ -58,6 +58,8 @@ class Outcome:
     expected: str  # an intent; for the off-topic traffic always out_of_scope
     predicted: str
     clarified: bool = False  # predicted nlu_fallback and the bot asks which of two topics
+    # The classifier's own ranking (nlu_fallback left out), to try other fallback thresholds.
+    ranking: List[Mapping[str, Any]] = field(default_factory=list, repr=False)
 
     @property
     def off_topic(self) -> bool:
@@ -85,8 +87,24 @@ class Outcome:
 
 def outcome(text: str, expected: str, parsed: Mapping[str, Any]) -> Outcome:
     predicted = (parsed.get("intent") or {}).get("name") or FALLBACK_INTENT
-    clarified = predicted == FALLBACK_INTENT and clarification_pair(parsed.get("intent_ranking") or []) is not None
-    return Outcome(text, expected, predicted, clarified)
+    ranking = parsed.get("intent_ranking") or []
+    clarified = predicted == FALLBACK_INTENT and clarification_pair(ranking) is not None
+    return Outcome(text, expected, predicted, clarified, [r for r in ranking if r.get("name") != FALLBACK_INTENT])
+
+
+def with_fallback(original: Outcome, threshold: float, ambiguity: float) -> Outcome:
+    """The outcome had Rasa's FallbackClassifier used these thresholds (its rule, on the same ranking)."""
+    ranking = original.ranking
+    if not ranking:
+        return original
+    first = float(ranking[0].get("confidence") or 0.0)
+    second = float(ranking[1].get("confidence") or 0.0) if len(ranking) > 1 else 0.0
+    if first < threshold or first - second < ambiguity:
+        parsed = {"intent": {"name": FALLBACK_INTENT, "confidence": threshold},
+                  "intent_ranking": [{"name": FALLBACK_INTENT, "confidence": threshold}, *ranking]}
+    else:
+        parsed = {"intent": ranking[0], "intent_ranking": ranking}
+    return outcome(original.text, original.expected, parsed)
 
 
 def _rate(part: int, whole: int) -> float:
@@ -267,6 +285,25 @@ def training_lines(config: Path = PROJECT_DIR / "config.yml") -> List[Tuple[str,
     return [(m.get("text"), m.get("intent")) for m in importer.get_nlu_data().intent_examples]
 
 
+THRESHOLDS = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
+AMBIGUITIES = (0.0, 0.05, 0.1, 0.15)
+
+
+def fallback_grid(dev: Report, traffic: Report) -> str:
+    """Accuracy, clarification and leak for every pair of FallbackClassifier thresholds."""
+    lines = ["FallbackClassifier thresholds on the dev set and the off-topic dev split:",
+             "| threshold | ambiguity | dev accuracy | dev clarified | dev plain fallback | off-topic leak |",
+             "|---|---|---|---|---|---|"]
+    for threshold in THRESHOLDS:
+        for ambiguity in AMBIGUITIES:
+            d = Report(dev.name, [with_fallback(o, threshold, ambiguity) for o in dev.outcomes])
+            t = Report(traffic.name, [with_fallback(o, threshold, ambiguity) for o in traffic.outcomes],
+                       traffic=True)
+            lines.append(f"| {threshold} | {ambiguity} | {d.accuracy:.1%} | {d.clarification_rate:.1%} "
+                         f"| {d.fallback_rate:.1%} | {t.leak_rate:.1%} |")
+    return "\n".join(lines)
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=MODEL)
@@ -274,11 +311,19 @@ def main(argv: Optional[List[str]] = None) -> int:
                         help=f"an NLU test file (repeatable); default: {TEST_SET.name} and {DEV_SET.name}")
     parser.add_argument("--no-offtopic", action="store_true", help="skip the off-topic dev split")
     parser.add_argument("--errors", action="store_true", help="list every wrong line (tune on the dev sets only)")
+    parser.add_argument("--fallback-grid", action="store_true",
+                        help="instead: try FallbackClassifier thresholds on the dev set and the off-topic split")
     args = parser.parse_args(argv)
     sets = args.sets or [p for p in (TEST_SET, DEV_SET) if p.exists()]
+    if args.fallback_grid:
+        sets = [DEV_SET]
     os.chdir(PROJECT_DIR)  # the model's SpacyNLP path is relative to the project
     quiet_rasa()
-    for report in asyncio.run(evaluate_all(args.model, sets, offtopic=not args.no_offtopic)):
+    reports = asyncio.run(evaluate_all(args.model, sets, offtopic=args.fallback_grid or not args.no_offtopic))
+    if args.fallback_grid:
+        print(fallback_grid(*reports))
+        return 0
+    for report in reports:
         print(report.summary(errors=args.errors))
     return 0
 

@@ -60,8 +60,8 @@ CONVERSATION_INTENTS = frozenset({
 # general_quirky is small talk of every kind; the lines that greet, thank, ask for help
 # or ask whether the assistant is a person belong to conversation intents.
 _CONVERSATION_CUES = re.compile(
-    r"\b(hi|hello|hey|bye|goodbye|good ?(night|morning|evening|afternoon)|thanks?|thank you|human|person|robot|bot|real|"
-    r"who are you|what can you|can you help|help|yes|no|ok|okay)\b", re.IGNORECASE)
+    r"\b(hi|hello|hey|bye|goodbye|good ?(night|morning|evening|afternoon)|thanks?|thank you|"
+    r"human|person|robot|bot|real|who are you|what can you|can you help|help|yes|no|ok|okay)\b", re.IGNORECASE)
 
 
 class OfftopicDataMissing(RuntimeError):

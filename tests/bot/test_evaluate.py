@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bot.evaluate import FALLBACK_INTENT, Report, near_duplicates, normalise, outcome
+from bot.evaluate import (FALLBACK_INTENT, Report, fallback_grid, near_duplicates, normalise, outcome,
+                          with_fallback)
 
 
 def parsed(intent, *ranking):
@@ -72,3 +73,25 @@ def test_near_duplicates_follow_difflib():
         ("What is the work environment like", "what's the work environment like")]
     assert found[0][2] >= 0.85
     assert near_duplicates(["what is it"], ["what is it like to work there every day"]) == []
+
+
+def test_other_fallback_thresholds_follow_rasas_rule():
+    confident = outcome("pay", "ask_pay", parsed("ask_pay", ("ask_pay", 0.6), ("ask_pay_level", 0.3)))
+    assert with_fallback(confident, 0.3, 0.1).predicted == "ask_pay"
+    assert with_fallback(confident, 0.7, 0.1).predicted == FALLBACK_INTENT  # below the threshold
+    assert with_fallback(confident, 0.7, 0.1).clarified
+    assert with_fallback(confident, 0.3, 0.35).clarified  # the two best are within the ambiguity
+    unsure = outcome("x", "ask_pay", fallback_between("ask_pay", "ask_hours", 0.31, 0.30))
+    assert unsure.ranking[0]["name"] == "ask_pay"
+    assert with_fallback(unsure, 0.3, 0.0).predicted == "ask_pay"
+    assert with_fallback(unsure, 0.3, 0.05).clarified
+
+
+def test_fallback_grid_prints_every_pair():
+    dev = Report("dev", [outcome("pay", "ask_pay", parsed("ask_pay", ("ask_pay", 0.6), ("ask_hours", 0.3)))])
+    traffic = Report("traffic", [outcome("jazz", "out_of_scope", parsed("ask_hours", ("ask_hours", 0.42),
+                                                                        ("out_of_scope", 0.4)))], traffic=True)
+    grid = fallback_grid(dev, traffic)
+    assert "| 0.3 | 0.0 | 100.0% | 0.0% | 0.0% | 100.0% |" in grid
+    assert "| 0.45 | 0.0 | 100.0% | 0.0% | 0.0% | 0.0% |" in grid
+    assert "| 0.3 | 0.05 | 100.0% | 0.0% | 0.0% | 0.0% |" in grid
