@@ -273,12 +273,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--only", help="only variants whose name contains this text")
     parser.add_argument("--out", type=Path, default=PROJECT_DIR / "build" / "bench-choices.md")
+    parser.add_argument("--nlu-only", action="store_true",
+                        help="only the config variants, scored for understanding (no speed measurement)")
     args = parser.parse_args(argv)
     os.chdir(PROJECT_DIR)  # the model's SpacyNLP path is relative to the project
     from bot.evaluate import quiet_rasa
 
     quiet_rasa()
     variants = [v for v in VARIANTS if (args.slow or not v.slow) and (not args.only or args.only in v.name)]
+    if args.nlu_only:
+        return nlu_only([v for v in variants if v.config], args.out)
     lines = ["| variant (each against the bot as built) | CPU per answer, all processes (ms) | p50, 1 client (ms) "
              "| throughput, 8 clients (req/s) | peak memory (MB) | errors | dev accuracy | off-topic leak "
              "| dev clarified | training (s) |",
@@ -309,6 +313,29 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
+    return 0
+
+
+def nlu_only(variants: List[Variant], out: Path) -> int:
+    """Each config variant's dev accuracy, off-topic leak, dev clarification and training time."""
+    lines = ["| variant (each against the bot as built) | dev accuracy | off-topic leak | dev clarified "
+             "| training (s) |", "|---|---|---|---|---|"]
+    with tempfile.TemporaryDirectory(prefix="careerbot-choices-") as tmp:
+        tmp = Path(tmp)
+        print("training the bot as built...", flush=True)
+        model, training_s, baseline = _train_variant(tmp / "baseline", lambda config: None)
+        lines.append(f"| the bot as built | {' | '.join(baseline.cells(None))} | {training_s:.0f} |")
+        print(lines[-1], flush=True)
+        for index, variant in enumerate(variants):
+            print(f"{variant.name}...", flush=True)
+            _, training_s, variant_scores = _train_variant(tmp / f"variant-{index}", variant.config)
+            lines.append(f"| {variant.name} | {' | '.join(variant_scores.cells(baseline))} | {training_s:.0f} |")
+            print(lines[-1], flush=True)
+    text = f"Machine: {bench.machine()}\n\n" + "\n".join(lines) + "\n"
+    print()
+    print(text)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
     return 0
 
 

@@ -215,3 +215,90 @@ class TunedLogisticRegressionClassifier(LogisticRegressionClassifier):
                  resource: Resource) -> None:
         super().__init__(config, name, model_storage, resource)
         self.clf.set_params(C=float(self.config["C"]), class_weight=self.config["class_weight"])
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
+class InDomainGate(GraphComponent):
+    """Sends a message to out_of_scope when it is unlike every in-scope training example.
+
+    Placed after the intent classifier: when that predicts an intent answered with a
+    career fact (a topic or a follow-up), the gate takes the message's dense sentence
+    vector (WordLlama's) and its cosine similarity to the nearest training example of
+    any intent but out_of_scope; below `threshold` the message is out_of_scope. The
+    classifier has to pick one of the intents it knows, and words like "pay", "schedule"
+    or "office" pull banking and calendar requests to a topic; the gate asks instead
+    whether anything like the message was ever a career question.
+    """
+
+    @classmethod
+    def required_components(cls) -> List[Type]:
+        return [WordLlamaFeaturizer]
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"threshold": 0.5}
+
+    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+                 examples: Optional[np.ndarray] = None) -> None:
+        self.threshold = float({**self.get_default_config(), **config}["threshold"])
+        self._model_storage = model_storage
+        self._resource = resource
+        self.examples = examples
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "InDomainGate":
+        return cls(config, model_storage, resource)
+
+    @staticmethod
+    def _vector(message: Message) -> Optional[np.ndarray]:
+        from rasa.shared.nlu.constants import TEXT
+
+        sentence = message.get_dense_features(TEXT)[1]
+        if sentence is None:
+            return None
+        vector = np.asarray(sentence.features, dtype=np.float32).reshape(-1)
+        norm = float(np.linalg.norm(vector))
+        return vector / norm if norm > 0 else None
+
+    def train(self, training_data: TrainingData) -> Resource:
+        vectors = [self._vector(m) for m in training_data.intent_examples
+                   if m.get("intent") and m.get("intent") != offtopic.OUT_OF_SCOPE]
+        vectors = [v for v in vectors if v is not None]
+        if not vectors:
+            raise InvalidConfigException("InDomainGate needs dense sentence features (WordLlamaFeaturizer)")
+        self.examples = np.stack(vectors)
+        with self._model_storage.write_to(self._resource) as directory:
+            np.save(directory / "in_domain.npy", self.examples)
+        return self._resource
+
+    @classmethod
+    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> "InDomainGate":
+        with model_storage.read_from(resource) as directory:
+            return cls(config, model_storage, resource, np.load(directory / "in_domain.npy"))
+
+    def similarity(self, message: Message) -> Optional[float]:
+        vector = self._vector(message)
+        if vector is None or self.examples is None:
+            return None
+        return float((self.examples @ vector).max())
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        from bot.evaluate import gives_career_answer
+
+        for message in messages:
+            intent = message.get("intent") or {}
+            if not gives_career_answer(intent.get("name") or ""):
+                continue
+            similarity = self.similarity(message)
+            if similarity is None or similarity >= self.threshold:
+                continue
+            gated = {"name": offtopic.OUT_OF_SCOPE, "confidence": 1.0}
+            ranking = [r for r in message.get("intent_ranking") or [] if r.get("name") != offtopic.OUT_OF_SCOPE]
+            message.set("intent", gated, add_to_output=True)
+            message.set("intent_ranking", [gated, *ranking], add_to_output=True)
+        return messages
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data

@@ -52,11 +52,11 @@ OUT_OF_SCOPE = "out_of_scope"
 # leak rate a memory test (HWU64 has many templated near-copies).
 NEAR_COPY = 0.85
 
-# HWU64 intents that are our conversation intents (feedback, affirm, deny, cancel...).
-CONVERSATION_INTENTS = frozenset({
-    "general_praise", "general_affirm", "general_negate", "general_confirm", "general_commandstop",
-    "general_dontcare", "general_repeat", "general_explain",
-})
+# HWU64 intents that are our conversation intents: praise (feedback_helpful, thanks),
+# yes (affirm), "that's not what I meant" (deny, feedback_unhelpful), stop (cancel).
+# "Say that again", "explain that", "whatever" and "confirm that" have no intent here:
+# they are out_of_scope.
+CONVERSATION_INTENTS = frozenset({"general_praise", "general_affirm", "general_negate", "general_commandstop"})
 # general_quirky is small talk of every kind; the lines that greet, thank, ask for help
 # or ask whether the assistant is a person belong to conversation intents.
 _CONVERSATION_CUES = re.compile(

@@ -68,3 +68,38 @@ def test_importer_leaves_out_copies_of_held_out_lines(tmp_path):
     held_out.write_text(f'version: "3.1"\nnlu:\n- intent: out_of_scope\n  examples: |\n    - {sample[0].upper()}!\n')
     data = OfftopicImporter(per_intent=4, held_out=[str(held_out)]).get_nlu_data()
     assert [m.get("text") for m in data.intent_examples] == sample[1:]
+
+
+def test_in_domain_gate_sends_what_is_unlike_every_career_question_out_of_scope(featurizer, tmp_path):
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    from bot.nlu_components import InDomainGate
+
+    def example(text, intent):
+        message = featurize(featurizer, text)
+        message.set("intent", intent)
+        return message
+
+    training = TrainingData([example("how much do they earn a year", "ask_pay"),
+                             example("what are the working hours", "ask_hours"),
+                             example("play some music", "out_of_scope")])
+    storage, resource = LocalModelStorage(tmp_path), Resource("gate")
+    InDomainGate({"threshold": 0.5}, storage, resource).train(training)
+    gate = InDomainGate.load({"threshold": 0.5}, storage, resource, execution_context=None)
+    assert gate.examples.shape == (2, 256)  # out_of_scope examples are not remembered
+
+    def route(text, predicted):
+        message = featurize(featurizer, text)
+        message.set("intent", {"name": predicted, "confidence": 0.6})
+        message.set("intent_ranking", [{"name": predicted, "confidence": 0.6},
+                                       {"name": "out_of_scope", "confidence": 0.3}])
+        gate.process([message])
+        return message.get("intent")["name"], [r["name"] for r in message.get("intent_ranking")]
+
+    assert route("what do they earn in a year", "ask_pay")[0] == "ask_pay"
+    assert gate.similarity(featurize(featurizer, "what do they earn in a year")) > \
+        gate.similarity(featurize(featurizer, "turn off the kitchen lights"))
+    assert route("turn off the kitchen lights", "ask_hours") == ("out_of_scope", ["out_of_scope", "ask_hours"])
+    assert route("turn off the kitchen lights", "greet")[0] == "greet"  # no career fact: left alone
