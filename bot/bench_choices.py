@@ -15,8 +15,10 @@ Runtime variants (same model): each speed-up of bot/speedups.py switched off,
 Rasa's own SQL tracker store, SQLite in journal mode, conversations in memory,
 2 Sanic workers with a Redis lock store, 2 action server workers. Config
 variants: MemoizationPolicy added, without the character n-grams, without the off-topic
-training sample, without the WordLlama featurizer, other logistic regression
-regularisation, other FallbackClassifier thresholds; with
+training sample or with less or more of it, without the WordLlama featurizer or
+its weight changed, without the in-domain gate or with another threshold, other
+logistic regression regularisation (FallbackClassifier thresholds: `python -m
+bot.evaluate --fallback-grid`, no training needed); with
 --slow also DIET instead of logistic regression (with and without TensorFlow
 thread limits) and TED added to the policies, which take minutes to train.
 Last, the conversation stores alone, without Rasa around them: milliseconds
@@ -95,18 +97,23 @@ def _wordllama_scale(scale: float) -> Callable[[Dict[str, Any]], None]:
 
 
 def _classifier_option(**options: Any) -> Callable[[Dict[str, Any]], None]:
+    """Rasa's logistic regression fixes C and class_weight; bot.nlu_components' takes them."""
     def edit(config: Dict[str, Any]) -> None:
         for component in config["pipeline"]:
             if "LogisticRegression" in component["name"]:
-                component.update(options)
+                component.update(name="bot.nlu_components.TunedLogisticRegressionClassifier", **options)
     return edit
 
 
-def _fallback(threshold: float, ambiguity: float) -> Callable[[Dict[str, Any]], None]:
+def _without_gate(config: Dict[str, Any]) -> None:
+    config["pipeline"] = [c for c in config["pipeline"] if not c["name"].endswith("InDomainGate")]
+
+
+def _gate_threshold(threshold: float) -> Callable[[Dict[str, Any]], None]:
     def edit(config: Dict[str, Any]) -> None:
         for component in config["pipeline"]:
-            if component["name"] == "FallbackClassifier":
-                component.update(threshold=threshold, ambiguity_threshold=ambiguity)
+            if component["name"].endswith("InDomainGate"):
+                component["threshold"] = threshold
     return edit
 
 
@@ -142,12 +149,13 @@ VARIANTS = [
     Variant("without the off-topic training sample", config=_without_offtopic_sample),
     Variant("off-topic training sample halved (6 per source intent)", config=_offtopic_per_intent(6)),
     Variant("off-topic training sample doubled (24 per source intent)", config=_offtopic_per_intent(24)),
-    Variant("without the WordLlama featurizer", config=_without_wordllama),
+    Variant("without the WordLlama featurizer (and its in-domain gate)",
+            config=lambda c: (_without_wordllama(c), _without_gate(c))),
     Variant("WordLlama sentence vector weighted 3 instead of 10", config=_wordllama_scale(3.0)),
+    Variant("without the in-domain gate", config=_without_gate),
+    Variant("in-domain gate at 0.55 instead of 0.5", config=_gate_threshold(0.55)),
     Variant("logistic regression C=0.3 (more regularised)", config=_classifier_option(C=0.3)),
     Variant("logistic regression C=3 (less regularised)", config=_classifier_option(C=3.0)),
-    Variant("FallbackClassifier threshold 0.4, ambiguity 0.1", config=_fallback(0.4, 0.1)),
-    Variant("FallbackClassifier threshold 0.3, ambiguity 0.05", config=_fallback(0.3, 0.05)),
     Variant("DIET (100 epochs) instead of logistic regression", config=_diet_instead_of_logistic_regression,
             slow=True),
     Variant("DIET, TensorFlow limited to 1 thread per pool", config=_diet_instead_of_logistic_regression,
@@ -271,7 +279,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--slow", action="store_true", help="also the variants that take minutes to train")
     parser.add_argument("--requests", type=int, default=4 * len(bench.QUESTIONS), help="questions per client per round")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--only", help="only variants whose name contains this text")
+    parser.add_argument("--only", help="only variants whose name contains this text (alternatives: a|b)")
     parser.add_argument("--out", type=Path, default=PROJECT_DIR / "build" / "bench-choices.md")
     parser.add_argument("--nlu-only", action="store_true",
                         help="only the config variants, scored for understanding (no speed measurement)")
@@ -280,9 +288,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     from bot.evaluate import quiet_rasa
 
     quiet_rasa()
-    variants = [v for v in VARIANTS if (args.slow or not v.slow) and (not args.only or args.only in v.name)]
-    if args.nlu_only:
-        return nlu_only([v for v in variants if v.config], args.out)
+    variants = [v for v in VARIANTS if (args.slow or not v.slow) and (not args.only or any(o in v.name for o in args.only.split("|")))]
+    if args.nlu_only:  # the policies do not touch understanding
+        return nlu_only([v for v in variants if v.config and v.config is not _add_memoization
+                         and v.config is not _add_ted], args.out)
     lines = ["| variant (each against the bot as built) | CPU per answer, all processes (ms) | p50, 1 client (ms) "
              "| throughput, 8 clients (req/s) | peak memory (MB) | errors | dev accuracy | off-topic leak "
              "| dev clarified | training (s) |",
