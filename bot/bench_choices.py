@@ -288,7 +288,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     from bot.evaluate import quiet_rasa
 
     quiet_rasa()
-    variants = [v for v in VARIANTS if (args.slow or not v.slow) and (not args.only or any(o in v.name for o in args.only.split("|")))]
+    wanted = args.only.split("|") if args.only else [""]
+    variants = [v for v in VARIANTS if (args.slow or not v.slow) and any(w in v.name for w in wanted)]
     if args.nlu_only:  # the policies do not touch understanding
         return nlu_only([v for v in variants if v.config and v.config is not _add_memoization
                          and v.config is not _add_ted], args.out)
@@ -315,7 +316,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     text = (f"Machine: {bench.machine()}\n\n"
             f"The bot as built: dev accuracy {baseline_scores.accuracy * 100:.1f} %, off-topic leak "
             f"{baseline_scores.leak * 100:.1f} %, dev clarified {baseline_scores.clarification * 100:.1f} %, "
-            f"trained in {training_s:.0f} s. In brackets: the variant against the bot as built, measured side by side.\n\n"
+            f"trained in {training_s:.0f} s. In brackets: the variant against the bot as built, "
+            f"measured side by side.\n\n"
             + "\n".join(lines) + "\n" + _payload_note()
             + f"\nThe conversation stores alone, 12 turns per conversation, in one process:\n\n{stores}")
     print()
