@@ -205,7 +205,14 @@ def _project_path(path: str) -> Path:
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class TunedLogisticRegressionClassifier(LogisticRegressionClassifier):
-    """Rasa's logistic regression with `C` (inverse regularisation) and `class_weight` configurable."""
+    """Rasa's logistic regression with `C` and `class_weight` configurable, and a faster prediction.
+
+    Rasa's own prediction builds a sparse matrix from every feature block of every
+    message (sparse and dense alike) and stacks them; per message that costs more than
+    the arithmetic. Here each block is multiplied with its slice of the coefficients
+    and the softmax taken directly: the same numbers as scikit-learn's predict_proba
+    for the multinomial model (tests/bot/test_nlu_components.py).
+    """
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
@@ -215,6 +222,49 @@ class TunedLogisticRegressionClassifier(LogisticRegressionClassifier):
                  resource: Resource) -> None:
         super().__init__(config, name, model_storage, resource)
         self.clf.set_params(C=float(self.config["C"]), class_weight=self.config["class_weight"])
+        self._weights: Optional[np.ndarray] = None
+
+    def probabilities(self, message: Message) -> Optional[np.ndarray]:
+        """The class probabilities for one message, or None when the fast path does not apply."""
+        from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, TEXT
+
+        coef = getattr(self.clf, "coef_", None)
+        if coef is None or coef.shape[0] < 3:  # binary models are not multinomial
+            return None
+        if self._weights is None:
+            self._weights = np.ascontiguousarray(coef.T)  # features x classes
+        blocks = [f for f in message.features if f.type == FEATURE_TYPE_SENTENCE and f.attribute == TEXT]
+        ordered = [f for f in blocks if f.is_sparse()] + [f for f in blocks if f.is_dense()]
+        scores = self.clf.intercept_.astype(np.float64).copy()
+        offset = 0
+        for block in ordered:
+            width = block.features.shape[-1]
+            weights = self._weights[offset:offset + width]
+            offset += width
+            if offset > self._weights.shape[0]:
+                return None
+            if block.is_sparse():
+                row = block.features.tocsr()
+                scores += np.asarray(row @ weights).reshape(-1)
+            else:
+                scores += np.asarray(block.features, dtype=np.float64).reshape(-1) @ weights
+        if offset != self._weights.shape[0]:
+            return None
+        scores -= scores.max()
+        exp = np.exp(scores)
+        return exp / exp.sum()
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        fast = [self.probabilities(m) for m in messages]
+        if any(p is None for p in fast):
+            return super().process(messages)
+        for message, probabilities in zip(messages, fast):
+            ranking = sorted(({"name": name, "confidence": float(p)}
+                              for name, p in zip(self.clf.classes_, probabilities)), key=lambda e: -e["confidence"])
+            message.set("intent", ranking[0], add_to_output=True)
+            length = self.config["ranking_length"]
+            message.set("intent_ranking", ranking[:length] if length > 0 else ranking, add_to_output=True)
+        return messages
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)

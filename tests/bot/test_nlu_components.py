@@ -103,3 +103,54 @@ def test_in_domain_gate_sends_what_is_unlike_every_career_question_out_of_scope(
         gate.similarity(featurize(featurizer, "turn off the kitchen lights"))
     assert route("turn off the kitchen lights", "ask_hours") == ("out_of_scope", ["out_of_scope", "ask_hours"])
     assert route("turn off the kitchen lights", "greet")[0] == "greet"  # no career fact: left alone
+
+
+def test_tuned_logistic_regression_predicts_as_scikit_learn_does(featurizer, tmp_path):
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    from bot.nlu_components import TunedLogisticRegressionClassifier
+
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+
+    storage = LocalModelStorage(tmp_path)
+    words = CountVectorsFeaturizer(CountVectorsFeaturizer.get_default_config(), storage, Resource("words"),
+                                   ExecutionContext(GraphSchema({}), node_name="words"))
+    chars = CountVectorsFeaturizer({**CountVectorsFeaturizer.get_default_config(), "analyzer": "char_wb",
+                                    "min_ngram": 1, "max_ngram": 3}, storage, Resource("chars"),
+                                   ExecutionContext(GraphSchema({}), node_name="chars"))
+    examples = {"ask_pay": ["how much do they earn", "what is the salary", "pay per year"],
+                "ask_hours": ["what are the hours", "do they work weekends", "is it nine to five"],
+                "out_of_scope": ["play some jazz", "book a flight", "what's the weather"]}
+    messages = []
+    for intent, texts in examples.items():
+        for text in texts:
+            message = featurize(featurizer, text)
+            message.set("intent", intent)
+            messages.append(message)
+    training = TrainingData(messages)
+    for vectorizer in (words, chars):
+        vectorizer.train(training)
+        vectorizer.process_training_data(training)
+    classifier = TunedLogisticRegressionClassifier(
+        {**TunedLogisticRegressionClassifier.get_default_config(), "C": 2.0}, "lr", storage, Resource("lr"))
+    classifier.train(training)
+    assert classifier.clf.C == 2.0
+
+    def parse(text):
+        message = featurize(featurizer, text)
+        for vectorizer in (words, chars):
+            vectorizer.process([message])
+        return message
+
+    for text in ["how much is the salary", "weekend hours?", "jazz please", "zzz"]:
+        message = parse(text)
+        expected = classifier.clf.predict_proba(classifier._create_X([message]))[0]
+        assert np.allclose(classifier.probabilities(message), expected)
+        classifier.process([message])
+        assert message.get("intent")["name"] == classifier.clf.classes_[int(np.argmax(expected))]
+        assert len(message.get("intent_ranking")) == 3
+    assert parse("what do they earn").get("intent") is None
+    assert classifier.process([parse("what do they earn")])[0].get("intent")["name"] == "ask_pay"
