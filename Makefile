@@ -156,8 +156,8 @@ audit: $(INSTALLED) $(AUDIT_VENV)/.installed ## pip-audit over the lock file; fa
 bench: $(MODEL) $(SERVICES_STAMP) ## Benchmark against the stock `rasa init` bot, then the multi-instance mode (prints tables; a few minutes)
 	$(PY) -m bot.bench
 
-bench-choices: $(MODEL) $(SERVICES_STAMP) ## Each design choice's effect on speed, dev accuracy and off-topic leak (SLOW=1 adds DIET and TED; NLU=1: understanding only, no speed)
-	$(PY) -m bot.bench_choices $(if $(SLOW),--slow) $(if $(NLU),--nlu-only)
+bench-choices: $(MODEL) $(SERVICES_STAMP) ## Each design choice's effect on speed, dev accuracy and off-topic leak (SLOW=1 adds DIET and TED; NLU=1: understanding only; ONLY=a|b: those variants)
+	$(PY) -m bot.bench_choices $(if $(SLOW),--slow) $(if $(NLU),--nlu-only) $(if $(ONLY),--only "$(ONLY)")
 
 lock: ## Re-resolve the lock file from the direct dependencies (needs the network)
 	@python=$$(scripts/find-python310) || exit 1; tmp=$$(mktemp -d); \
