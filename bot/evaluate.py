@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
 import difflib
 import os
 import re
@@ -31,7 +32,7 @@ import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from bot import PROJECT_DIR
 from bot.clarify import clarification_pair, is_topic
@@ -257,8 +258,6 @@ def near_duplicates(lines: Iterable[str], training: Iterable[str],
     """Every (line, training line, ratio) with difflib's ratio >= threshold, on normalised text."""
     pool = sorted({normalise(t) for t in training}, key=len)
     lengths = [len(t) for t in pool]
-    import bisect
-
     found = []
     for line in lines:
         text = normalise(line)

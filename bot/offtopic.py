@@ -18,13 +18,13 @@ split is the same on every machine:
   (`python -m bot.evaluate`) and is never trained on;
 - the TRAINING SAMPLE (TRAIN_PER_INTENT of each intent's remaining lines) becomes
   out_of_scope training data through `bot.nlu_components.OfftopicImporter`, named in
-  config.yml, so every
-  `rasa train` and `rasa data validate` gets it without a generated file.
+  config.yml, so every `rasa train` and `rasa data validate` gets it without a
+  generated file.
 
-Source intents that are really conversation (praise, yes, no, stop, "say that again",
-small talk about the assistant itself) are never labelled out_of_scope: they stay out
-of the training sample; in the development split they count only as leaks if they get
-a career answer.
+Source intents that are really our conversation intents (praise, yes, "that's not what
+I meant", stop, and small talk that greets, thanks, asks for help or asks whether it is
+a bot) are never labelled out_of_scope: they stay out of the training sample; in the
+development split they count only as leaks if they get a career answer.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 from bot import PROJECT_DIR
 
