@@ -25,9 +25,20 @@ export PYTHONDONTWRITEBYTECODE := 1
 export PYTHONWARNINGS := ignore
 
 KNOWLEDGE := $(wildcard bot/knowledge/*.yml) bot/knowledge_schema.yml bot/knowledge.py
-TRAINING_INPUTS := $(shell find data -name '*.yml') config.yml domain.yml
+# bot/offtopic.py samples out_of_scope examples from the off-topic corpora at training
+# time; bot/nlu_components.py holds the custom pipeline components.
+TRAINING_INPUTS := $(shell find data -name '*.yml') config.yml domain.yml bot/offtopic.py bot/nlu_components.py
 
-.PHONY: help install spacy train run shell report audit bench bench-choices validate browser services test test-stories test-python lock clean
+# WordLlama's static token embeddings (256 dimensions) and its Llama-2 tokenizer file,
+# taken out of the wordllama wheel (MIT licence): pinned by version and the wheel's
+# SHA-256. The package itself is never installed (it needs pydantic 2).
+WORDLLAMA_VERSION := 0.4.0.post1
+WORDLLAMA_WHEEL := wordllama-$(WORDLLAMA_VERSION)-cp311-cp311-manylinux2014_x86_64.manylinux_2_17_x86_64.whl
+WORDLLAMA_SHA256 := 42c2c88907ace0b0681ac6f9092d6a300a6409a5d2d61071a3fb5e7159370c97
+WORDLLAMA_DIR := build/wordllama
+WORDLLAMA := $(WORDLLAMA_DIR)/.fetched-$(WORDLLAMA_VERSION)
+
+.PHONY: help install spacy embeddings train run shell report audit bench bench-choices validate browser services test test-stories test-python lock clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -49,7 +60,24 @@ $(SPACY_STAMP): $(INSTALLED) bot/nlp.py $(KNOWLEDGE) $(wildcard bot/vocab/*)
 
 spacy: $(SPACY_STAMP) ## Build the spaCy pipeline (blank English + entity rules from the knowledge)
 
-$(MODEL): $(SPACY_STAMP) $(TRAINING_INPUTS) $(KNOWLEDGE)
+$(WORDLLAMA): | $(INSTALLED)
+	@rm -rf $(WORDLLAMA_DIR).tmp && mkdir -p $(WORDLLAMA_DIR).tmp
+	$(PY) -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+	  --platform manylinux2014_x86_64 --python-version 3.11 --implementation cp --abi cp311 \
+	  -d $(WORDLLAMA_DIR).tmp wordllama==$(WORDLLAMA_VERSION)
+	echo "$(WORDLLAMA_SHA256)  $(WORDLLAMA_DIR).tmp/$(WORDLLAMA_WHEEL)" | sha256sum --check --quiet
+	$(PY) -c 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); \
+	  [open(sys.argv[2] + "/" + n.rsplit("/", 1)[1], "wb").write(z.read(n)) for n in \
+	   ("wordllama/weights/l2_supercat_256.safetensors", "wordllama/tokenizers/l2_supercat_tokenizer_config.json", \
+	    "wordllama-$(WORDLLAMA_VERSION).dist-info/licenses/LICENSE")]' \
+	  $(WORDLLAMA_DIR).tmp/$(WORDLLAMA_WHEEL) $(WORDLLAMA_DIR).tmp
+	rm $(WORDLLAMA_DIR).tmp/$(WORDLLAMA_WHEEL)
+	rm -rf $(WORDLLAMA_DIR) && mv $(WORDLLAMA_DIR).tmp $(WORDLLAMA_DIR)
+	@touch $@
+
+embeddings: $(WORDLLAMA) ## Fetch WordLlama's token embeddings for the NLU featurizer (pinned wheel, into build/)
+
+$(MODEL): $(SPACY_STAMP) $(WORDLLAMA) $(TRAINING_INPUTS) $(KNOWLEDGE)
 	$(RASA) train --fixed-model-name careerbot --out models
 	@touch $@
 
@@ -64,7 +92,7 @@ shell: $(MODEL) ## Chat in the terminal (starts the action server too)
 report: $(INSTALLED) ## Deflection report from the tracker store: SINCE=YYYY-MM-DD UNTIL=... CHANNEL=...
 	$(PY) -m bot.report $(if $(SINCE),--since $(SINCE)) $(if $(UNTIL),--until $(UNTIL)) $(if $(CHANNEL),--channel $(CHANNEL))
 
-validate: $(INSTALLED) ## Check the training data and domain (rasa data validate)
+validate: $(INSTALLED) $(WORDLLAMA) ## Check the training data and domain (rasa data validate)
 	$(RASA) data validate --fail-on-warnings
 
 test-stories: $(MODEL) ## Run the test stories, failing on any wrong prediction
@@ -128,8 +156,8 @@ audit: $(INSTALLED) $(AUDIT_VENV)/.installed ## pip-audit over the lock file; fa
 bench: $(MODEL) $(SERVICES_STAMP) ## Benchmark against the stock `rasa init` bot, then the multi-instance mode (prints tables; a few minutes)
 	$(PY) -m bot.bench
 
-bench-choices: $(MODEL) $(SERVICES_STAMP) ## Each design choice's effect on speed and NLU accuracy (SLOW=1 adds DIET and TED: much longer)
-	$(PY) -m bot.bench_choices $(if $(SLOW),--slow)
+bench-choices: $(MODEL) $(SERVICES_STAMP) ## Each design choice's effect on speed, dev accuracy and off-topic leak (SLOW=1 adds DIET and TED; NLU=1: understanding only; ONLY=a|b: those variants)
+	$(PY) -m bot.bench_choices $(if $(SLOW),--slow) $(if $(NLU),--nlu-only) $(if $(ONLY),--only "$(ONLY)")
 
 lock: ## Re-resolve the lock file from the direct dependencies (needs the network)
 	@python=$$(scripts/find-python310) || exit 1; tmp=$$(mktemp -d); \

@@ -7,12 +7,18 @@ side on 127.0.0.1 and are loaded in interleaved rounds (bot/bench.py), so both
 see the same machine. Printed per variant, each with its ratio to the
 baseline: CPU per answer of all the bot's processes, p50 latency with 1
 client, throughput with 8 clients, peak memory, and errors. Variants of config.yml are trained
-first and also scored on the held-out NLU test set (bot/evaluate.py).
+first and also scored (bot/evaluate.py) on the NLU dev set (intent accuracy; clarified
+lines are not right) and on the off-topic dev split (leak rate: the share that would get
+a career answer). The test set is left alone: it is for the final measurement only.
 
 Runtime variants (same model): each speed-up of bot/speedups.py switched off,
 Rasa's own SQL tracker store, SQLite in journal mode, conversations in memory,
 2 Sanic workers with a Redis lock store, 2 action server workers. Config
-variants: MemoizationPolicy added, without the character n-grams; with
+variants: MemoizationPolicy added, without the character n-grams, without the off-topic
+training sample or with less or more of it, without the WordLlama featurizer or
+its weight changed, without the in-domain gate or with another threshold, other
+logistic regression regularisation (FallbackClassifier thresholds: `python -m
+bot.evaluate --fallback-grid`, no training needed); with
 --slow also DIET instead of logistic regression (with and without TensorFlow
 thread limits) and TED added to the policies, which take minutes to train.
 Last, the conversation stores alone, without Rasa around them: milliseconds
@@ -66,6 +72,51 @@ def _diet_instead_of_logistic_regression(config: Dict[str, Any]) -> None:
         if c["name"] == "LogisticRegressionClassifier" else c for c in config["pipeline"]]
 
 
+def _without_offtopic_sample(config: Dict[str, Any]) -> None:
+    config["importers"] = [i for i in config.get("importers", []) if not i["name"].endswith("OfftopicImporter")]
+
+
+def _offtopic_per_intent(count: int) -> Callable[[Dict[str, Any]], None]:
+    def edit(config: Dict[str, Any]) -> None:
+        for importer in config.get("importers", []):
+            if importer["name"].endswith("OfftopicImporter"):
+                importer["per_intent"] = count
+    return edit
+
+
+def _without_wordllama(config: Dict[str, Any]) -> None:
+    config["pipeline"] = [c for c in config["pipeline"] if not c["name"].endswith("WordLlamaFeaturizer")]
+
+
+def _wordllama_scale(scale: float) -> Callable[[Dict[str, Any]], None]:
+    def edit(config: Dict[str, Any]) -> None:
+        for component in config["pipeline"]:
+            if component["name"].endswith("WordLlamaFeaturizer"):
+                component["scale"] = scale
+    return edit
+
+
+def _classifier_option(**options: Any) -> Callable[[Dict[str, Any]], None]:
+    """Rasa's logistic regression fixes C and class_weight; bot.nlu_components' takes them."""
+    def edit(config: Dict[str, Any]) -> None:
+        for component in config["pipeline"]:
+            if "LogisticRegression" in component["name"]:
+                component.update(name="bot.nlu_components.TunedLogisticRegressionClassifier", **options)
+    return edit
+
+
+def _without_gate(config: Dict[str, Any]) -> None:
+    config["pipeline"] = [c for c in config["pipeline"] if not c["name"].endswith("InDomainGate")]
+
+
+def _gate_threshold(threshold: float) -> Callable[[Dict[str, Any]], None]:
+    def edit(config: Dict[str, Any]) -> None:
+        for component in config["pipeline"]:
+            if component["name"].endswith("InDomainGate"):
+                component["threshold"] = threshold
+    return edit
+
+
 def _add_ted(config: Dict[str, Any]) -> None:
     config["policies"].append({"name": "TEDPolicy", "max_history": 5, "epochs": 100, "constrain_similarities": True})
 
@@ -95,6 +146,16 @@ VARIANTS = [
     Variant("2 action server workers", env={"ACTION_SERVER_SANIC_WORKERS": "2"}),
     Variant("MemoizationPolicy added before RulePolicy", config=_add_memoization),
     Variant("without the character n-grams", config=_drop_char_ngrams),
+    Variant("without the off-topic training sample", config=_without_offtopic_sample),
+    Variant("off-topic training sample halved (6 per source intent)", config=_offtopic_per_intent(6)),
+    Variant("off-topic training sample doubled (24 per source intent)", config=_offtopic_per_intent(24)),
+    Variant("without the WordLlama featurizer (and its in-domain gate)",
+            config=lambda c: (_without_wordllama(c), _without_gate(c))),
+    Variant("WordLlama sentence vector weighted 3 instead of 10", config=_wordllama_scale(3.0)),
+    Variant("without the in-domain gate", config=_without_gate),
+    Variant("in-domain gate at 0.55 instead of 0.5", config=_gate_threshold(0.55)),
+    Variant("logistic regression C=0.3 (more regularised)", config=_classifier_option(C=0.3)),
+    Variant("logistic regression C=3 (less regularised)", config=_classifier_option(C=3.0)),
     Variant("DIET (100 epochs) instead of logistic regression", config=_diet_instead_of_logistic_regression,
             slow=True),
     Variant("DIET, TensorFlow limited to 1 thread per pool", config=_diet_instead_of_logistic_regression,
@@ -114,11 +175,25 @@ def _endpoints_file(workdir: Path, edit: Callable[[Dict[str, Any]], None], env: 
     return path
 
 
-# config text -> (model, training seconds, accuracy): variants that share a config train once.
-_TRAINED: Dict[str, "tuple[Path, float, float]"] = {}
+@dataclass
+class Scores:
+    accuracy: float  # on the NLU dev set
+    leak: float  # on the off-topic dev split
+    clarification: float  # of the dev set's in-scope lines
+
+    def cells(self, base: Optional["Scores"]) -> List[str]:
+        def cell(value: float, base_value: Optional[float]) -> str:
+            return f"{value * 100:.1f} %" + ("" if base_value is None else
+                                             f" ({(value - base_value) * 100:+.1f} points)")
+        return [cell(self.accuracy, base and base.accuracy), cell(self.leak, base and base.leak),
+                cell(self.clarification, base and base.clarification)]
 
 
-def _train_variant(workdir: Path, edit: Callable[[Dict[str, Any]], None]) -> "tuple[Path, float, float]":
+# config text -> (model, training seconds, scores): variants that share a config train once.
+_TRAINED: Dict[str, "tuple[Path, float, Scores]"] = {}
+
+
+def _train_variant(workdir: Path, edit: Callable[[Dict[str, Any]], None]) -> "tuple[Path, float, Scores]":
     config = yaml.safe_load((PROJECT_DIR / "config.yml").read_text())
     edit(config)
     text = yaml.safe_dump(config, sort_keys=False)
@@ -128,21 +203,22 @@ def _train_variant(workdir: Path, edit: Callable[[Dict[str, Any]], None]) -> "tu
         config_path.write_text(text)
         seconds = bench.train_ours(workdir, config=config_path)
         model = workdir / "careerbot.tar.gz"
-        _TRAINED[text] = (model, seconds, _accuracy(model))
+        _TRAINED[text] = (model, seconds, scores(model))
     return _TRAINED[text]
 
 
-def _accuracy(model: Path) -> float:
-    from bot.evaluate import evaluate
+def scores(model: Path) -> Scores:
+    from bot.evaluate import DEV_SET, evaluate_all
 
-    return asyncio.run(evaluate(model, PROJECT_DIR / "tests" / "nlu" / "test_set.yml")).accuracy
+    dev, traffic = asyncio.run(evaluate_all(model, [DEV_SET]))
+    return Scores(dev.accuracy, traffic.leak_rate, dev.clarification_rate)
 
 
 @dataclass
 class Outcome:
     name: str
     runs: Dict[str, bench.BotRun]
-    accuracy: Optional[float] = None
+    scores: Optional[Scores] = None
     training_s: Optional[float] = None
     note: str = ""
 
@@ -155,10 +231,10 @@ def measure(variant: Variant, baseline_model: Path, workdir: Path, requests: int
     from bot.cluster import Redis
 
     workdir.mkdir(parents=True)
-    model, accuracy, training_s = baseline_model, None, None
+    model, variant_scores, training_s = baseline_model, None, None
     if variant.config:
         print(f"  training {variant.name}...", flush=True)
-        model, training_s, accuracy = _train_variant(workdir / "model", variant.config)
+        model, training_s, variant_scores = _train_variant(workdir / "model", variant.config)
     redis = Redis().start() if variant.needs_redis else None
     env = dict(variant.env)
     if redis is not None:
@@ -175,7 +251,7 @@ def measure(variant: Variant, baseline_model: Path, workdir: Path, requests: int
         for name, running in bots.items():
             runs[name].first_answer_s = running.first_answer_s
         bench.measure_side_by_side(bots, runs, [1, 8], requests, rounds)
-        return Outcome(variant.name, runs, accuracy, training_s)
+        return Outcome(variant.name, runs, variant_scores, training_s)
     finally:
         for running in bots.values():
             running.stop()
@@ -183,7 +259,7 @@ def measure(variant: Variant, baseline_model: Path, workdir: Path, requests: int
             redis.close()
 
 
-def _row(outcome: Outcome, baseline_accuracy: float) -> str:
+def _row(outcome: Outcome, baseline: Scores) -> str:
     base, var = outcome.runs["baseline"], outcome.runs["variant"]
     cells = [
         outcome.name,
@@ -192,8 +268,7 @@ def _row(outcome: Outcome, baseline_accuracy: float) -> str:
         f"{var.throughput(8):.1f} ({bench.ratio(var.throughput(8), base.throughput(8))})",
         f"{var.peak_rss_mb:.0f} ({bench.ratio(var.peak_rss_mb, base.peak_rss_mb)})",
         f"{var.pooled(1).errors + var.pooled(8).errors}",
-        "same model" if outcome.accuracy is None else
-        f"{outcome.accuracy * 100:.1f} % ({(outcome.accuracy - baseline_accuracy) * 100:+.1f} points)",
+        *(["same model"] * 3 if outcome.scores is None else outcome.scores.cells(baseline)),
         "" if outcome.training_s is None else f"{outcome.training_s:.0f}",
     ]
     return "| " + " | ".join(cells) + " |"
@@ -204,40 +279,74 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--slow", action="store_true", help="also the variants that take minutes to train")
     parser.add_argument("--requests", type=int, default=4 * len(bench.QUESTIONS), help="questions per client per round")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--only", help="only variants whose name contains this text")
+    parser.add_argument("--only", help="only variants whose name contains this text (alternatives: a|b)")
     parser.add_argument("--out", type=Path, default=PROJECT_DIR / "build" / "bench-choices.md")
+    parser.add_argument("--nlu-only", action="store_true",
+                        help="only the config variants, scored for understanding (no speed measurement)")
     args = parser.parse_args(argv)
     os.chdir(PROJECT_DIR)  # the model's SpacyNLP path is relative to the project
     from bot.evaluate import quiet_rasa
 
     quiet_rasa()
-    variants = [v for v in VARIANTS if (args.slow or not v.slow) and (not args.only or args.only in v.name)]
+    wanted = args.only.split("|") if args.only else [""]
+    variants = [v for v in VARIANTS if (args.slow or not v.slow) and any(w in v.name for w in wanted)]
+    if args.nlu_only:  # the policies do not touch understanding
+        return nlu_only([v for v in variants if v.config and v.config is not _add_memoization
+                         and v.config is not _add_ted], args.out)
     lines = ["| variant (each against the bot as built) | CPU per answer, all processes (ms) | p50, 1 client (ms) "
-             "| throughput, 8 clients (req/s) | peak memory (MB) | errors | NLU accuracy | training (s) |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| throughput, 8 clients (req/s) | peak memory (MB) | errors | dev accuracy | off-topic leak "
+             "| dev clarified | training (s) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     with tempfile.TemporaryDirectory(prefix="careerbot-choices-") as tmp:
         tmp = Path(tmp)
         print("training the bot as built...", flush=True)
         baseline_model = tmp / "baseline-model" / "careerbot.tar.gz"
         training_s = bench.train_ours(baseline_model.parent)
-        baseline_accuracy = _accuracy(baseline_model)
-        print(f"  NLU accuracy {baseline_accuracy * 100:.1f} %, trained in {training_s:.0f} s", flush=True)
+        baseline_scores = scores(baseline_model)
+        print(f"  dev accuracy {baseline_scores.accuracy * 100:.1f} %, off-topic leak "
+              f"{baseline_scores.leak * 100:.1f} %, dev clarified {baseline_scores.clarification * 100:.1f} %, "
+              f"trained in {training_s:.0f} s", flush=True)
         for index, variant in enumerate(variants):
             print(f"{variant.name}...", flush=True)
             outcome = measure(variant, baseline_model, tmp / f"variant-{index}", args.requests, args.rounds)
-            lines.append(_row(outcome, baseline_accuracy))
+            lines.append(_row(outcome, baseline_scores))
             print(lines[-1], flush=True)
     print("conversation stores...", flush=True)
     stores = store_costs()
     text = (f"Machine: {bench.machine()}\n\n"
-            f"The bot as built: NLU accuracy {baseline_accuracy * 100:.1f} % on the held-out test set, trained in "
-            f"{training_s:.0f} s. In brackets: the variant against the bot as built, measured side by side.\n\n"
+            f"The bot as built: dev accuracy {baseline_scores.accuracy * 100:.1f} %, off-topic leak "
+            f"{baseline_scores.leak * 100:.1f} %, dev clarified {baseline_scores.clarification * 100:.1f} %, "
+            f"trained in {training_s:.0f} s. In brackets: the variant against the bot as built, "
+            f"measured side by side.\n\n"
             + "\n".join(lines) + "\n" + _payload_note()
             + f"\nThe conversation stores alone, 12 turns per conversation, in one process:\n\n{stores}")
     print()
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
+    return 0
+
+
+def nlu_only(variants: List[Variant], out: Path) -> int:
+    """Each config variant's dev accuracy, off-topic leak, dev clarification and training time."""
+    lines = ["| variant (each against the bot as built) | dev accuracy | off-topic leak | dev clarified "
+             "| training (s) |", "|---|---|---|---|---|"]
+    with tempfile.TemporaryDirectory(prefix="careerbot-choices-") as tmp:
+        tmp = Path(tmp)
+        print("training the bot as built...", flush=True)
+        model, training_s, baseline = _train_variant(tmp / "baseline", lambda config: None)
+        lines.append(f"| the bot as built | {' | '.join(baseline.cells(None))} | {training_s:.0f} |")
+        print(lines[-1], flush=True)
+        for index, variant in enumerate(variants):
+            print(f"{variant.name}...", flush=True)
+            _, training_s, variant_scores = _train_variant(tmp / f"variant-{index}", variant.config)
+            lines.append(f"| {variant.name} | {' | '.join(variant_scores.cells(baseline))} | {training_s:.0f} |")
+            print(lines[-1], flush=True)
+    text = f"Machine: {bench.machine()}\n\n" + "\n".join(lines) + "\n"
+    print()
+    print(text)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
     return 0
 
 

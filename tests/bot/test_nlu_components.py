@@ -1,0 +1,156 @@
+"""The WordLlama featurizer on the real weights and tokenizer file (make embeddings), and the off-topic importer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from rasa.nlu.constants import TOKENS_NAMES
+from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
+from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from bot import offtopic
+from bot.nlu_components import WORDLLAMA_TOKENIZER, WORDLLAMA_WEIGHTS, OfftopicImporter, WordLlamaFeaturizer
+
+
+@pytest.fixture(scope="module")
+def featurizer():
+    assert WORDLLAMA_WEIGHTS.exists() and WORDLLAMA_TOKENIZER.exists(), "run `make embeddings`"
+    return WordLlamaFeaturizer({**WordLlamaFeaturizer.get_default_config(), "scale": 3.0}, "wordllama")
+
+
+def featurize(featurizer, text):
+    message = Message(data={TEXT: text})
+    tokenizer = WhitespaceTokenizer(WhitespaceTokenizer.get_default_config())
+    tokenizer.process([message])
+    featurizer.process([message])
+    return message
+
+
+def test_shapes(featurizer):
+    message = featurize(featurizer, "how much does a mortgage servicing specialist earn")
+    sequence, sentence = message.get_dense_features(TEXT)
+    assert sequence.features.shape == (len(message.get(TOKENS_NAMES[TEXT])), 256)
+    assert sentence.features.shape == (1, 256)
+    assert np.isclose(np.linalg.norm(sentence.features), 3.0)
+    assert np.isfinite(sequence.features).all()
+
+
+def sentence(featurizer, text):
+    vector = featurize(featurizer, text).get_dense_features(TEXT)[1].features[0]
+    return vector / np.linalg.norm(vector)
+
+
+def test_words_of_one_meaning_meet(featurizer):
+    salary = sentence(featurizer, "salary")
+    assert salary @ sentence(featurizer, "paid") > salary @ sentence(featurizer, "weather") + 0.3
+    assert sentence(featurizer, "licence") @ sentence(featurizer, "license") > 0.7
+
+
+def test_case_does_not_matter(featurizer):
+    assert np.allclose(sentence(featurizer, "SALARY"), sentence(featurizer, "salary"))
+
+
+def test_unknown_junk_still_gets_features(featurizer):
+    sequence, sentence_ = featurize(featurizer, "zzqx ￼ 🙂").get_dense_features(TEXT)
+    assert sequence.features.shape[1] == 256 and np.isfinite(sentence_.features).all()
+
+
+def test_importer_adds_the_offtopic_sample_as_out_of_scope():
+    data = OfftopicImporter(per_intent=4).get_nlu_data()
+    assert {m.get("intent") for m in data.intent_examples} == {"out_of_scope"}
+    assert [m.get("text") for m in data.intent_examples] == offtopic.training_examples(4)
+
+
+def test_importer_leaves_out_copies_of_held_out_lines(tmp_path):
+    sample = offtopic.training_examples(4)
+    held_out = tmp_path / "held_out.yml"
+    held_out.write_text(f'version: "3.1"\nnlu:\n- intent: out_of_scope\n  examples: |\n    - {sample[0].upper()}!\n')
+    data = OfftopicImporter(per_intent=4, held_out=[str(held_out)]).get_nlu_data()
+    assert [m.get("text") for m in data.intent_examples] == sample[1:]
+
+
+def test_in_domain_gate_sends_what_is_unlike_every_career_question_out_of_scope(featurizer, tmp_path):
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    from bot.nlu_components import InDomainGate
+
+    def example(text, intent):
+        message = featurize(featurizer, text)
+        message.set("intent", intent)
+        return message
+
+    training = TrainingData([example("how much do they earn a year", "ask_pay"),
+                             example("what are the working hours", "ask_hours"),
+                             example("play some music", "out_of_scope")])
+    storage, resource = LocalModelStorage(tmp_path), Resource("gate")
+    InDomainGate({"threshold": 0.5}, storage, resource).train(training)
+    gate = InDomainGate.load({"threshold": 0.5}, storage, resource, execution_context=None)
+    assert gate.examples.shape == (2, 256)  # out_of_scope examples are not remembered
+
+    def route(text, predicted):
+        message = featurize(featurizer, text)
+        message.set("intent", {"name": predicted, "confidence": 0.6})
+        message.set("intent_ranking", [{"name": predicted, "confidence": 0.6},
+                                       {"name": "out_of_scope", "confidence": 0.3}])
+        gate.process([message])
+        return message.get("intent")["name"], [r["name"] for r in message.get("intent_ranking")]
+
+    assert route("what do they earn in a year", "ask_pay")[0] == "ask_pay"
+    assert gate.similarity(featurize(featurizer, "what do they earn in a year")) > \
+        gate.similarity(featurize(featurizer, "turn off the kitchen lights"))
+    assert route("turn off the kitchen lights", "ask_hours") == ("out_of_scope", ["out_of_scope", "ask_hours"])
+    assert route("turn off the kitchen lights", "greet")[0] == "greet"  # no career fact: left alone
+
+
+def test_tuned_logistic_regression_predicts_as_scikit_learn_does(featurizer, tmp_path):
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    from bot.nlu_components import TunedLogisticRegressionClassifier
+
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+
+    storage = LocalModelStorage(tmp_path)
+    words = CountVectorsFeaturizer(CountVectorsFeaturizer.get_default_config(), storage, Resource("words"),
+                                   ExecutionContext(GraphSchema({}), node_name="words"))
+    chars = CountVectorsFeaturizer({**CountVectorsFeaturizer.get_default_config(), "analyzer": "char_wb",
+                                    "min_ngram": 1, "max_ngram": 3}, storage, Resource("chars"),
+                                   ExecutionContext(GraphSchema({}), node_name="chars"))
+    examples = {"ask_pay": ["how much do they earn", "what is the salary", "pay per year"],
+                "ask_hours": ["what are the hours", "do they work weekends", "is it nine to five"],
+                "out_of_scope": ["play some jazz", "book a flight", "what's the weather"]}
+    messages = []
+    for intent, texts in examples.items():
+        for text in texts:
+            message = featurize(featurizer, text)
+            message.set("intent", intent)
+            messages.append(message)
+    training = TrainingData(messages)
+    for vectorizer in (words, chars):
+        vectorizer.train(training)
+        vectorizer.process_training_data(training)
+    classifier = TunedLogisticRegressionClassifier(
+        {**TunedLogisticRegressionClassifier.get_default_config(), "C": 2.0}, "lr", storage, Resource("lr"))
+    classifier.train(training)
+    assert classifier.clf.C == 2.0
+
+    def parse(text):
+        message = featurize(featurizer, text)
+        for vectorizer in (words, chars):
+            vectorizer.process([message])
+        return message
+
+    for text in ["how much is the salary", "weekend hours?", "jazz please", "zzz"]:
+        message = parse(text)
+        expected = classifier.clf.predict_proba(classifier._create_X([message]))[0]
+        assert np.allclose(classifier.probabilities(message), expected)
+        classifier.process([message])
+        assert message.get("intent")["name"] == classifier.clf.classes_[int(np.argmax(expected))]
+        assert len(message.get("intent_ranking")) == 3
+    assert parse("what do they earn").get("intent") is None
+    assert classifier.process([parse("what do they earn")])[0].get("intent")["name"] == "ask_pay"
