@@ -29,6 +29,9 @@ ENTITY_LABELS = ("job_level", "us_state", "degree_field", "other_career")
 # The ruler marks them so that no shorter pattern inside them fires ("officer",
 # "clerk"), and Rasa's SpacyEntityExtractor drops them: it keeps only ENTITY_LABELS.
 OWN_ROLE_LABEL = "career_role"
+# The knowledge's sources by name, for the same reason: "Statistics" in "Bureau of
+# Labor Statistics" is no field of study.
+SOURCE_LABEL = "knowledge_source"
 # Leading words of a knowledge phrase that are not part of a job's name ("all loan officers").
 _DETERMINERS = ("all", "the", "a", "an", "most", "many", "some")
 
@@ -89,6 +92,8 @@ def entity_patterns(nlp, knowledge: KnowledgeBase) -> List[Dict[str, object]]:
                 patterns.append(_phrase(nlp, OWN_ROLE_LABEL, role))
         for field in career.section("education")["fields"]:
             patterns.append(_phrase(nlp, "degree_field", field, plural=False))
+        for source in career.sources.values():
+            patterns.append(_phrase(nlp, SOURCE_LABEL, source.name, plural=False))
     for field in vocab.degree_fields():
         patterns.append(_phrase(nlp, "degree_field", field, plural=False))
     for job in vocab.occupations():

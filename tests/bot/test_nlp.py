@@ -72,12 +72,13 @@ def test_a_knowledge_role_is_found_in_the_singular_and_plural(nlp):
         assert [e.label_ for e in nlp(text).ents] == ["career_role"], text
 
 
-def test_the_extracted_labels_leave_the_knowledge_roles_out():
-    from bot.nlp import ENTITY_LABELS, OWN_ROLE_LABEL
+def test_the_extracted_labels_leave_the_knowledge_roles_and_sources_out(nlp):
+    from bot.nlp import ENTITY_LABELS, OWN_ROLE_LABEL, SOURCE_LABEL
 
-    # Rasa's SpacyEntityExtractor keeps only these dimensions (config.yml): a role span
-    # only stops shorter patterns inside it from firing.
-    assert OWN_ROLE_LABEL not in ENTITY_LABELS
+    # Rasa's SpacyEntityExtractor keeps only these dimensions (config.yml): a role or
+    # source span only stops shorter patterns inside it from firing.
+    assert OWN_ROLE_LABEL not in ENTITY_LABELS and SOURCE_LABEL not in ENTITY_LABELS
+    assert [e.label_ for e in nlp("what does the Bureau of Labor Statistics say").ents] == [SOURCE_LABEL]
 
 
 def test_a_fixture_career_excludes_its_own_roles(tmp_path, fixture_knowledge):
