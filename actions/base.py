@@ -8,15 +8,16 @@ response and fills its placeholders.
 from __future__ import annotations
 
 import abc
+import re
 from dataclasses import dataclass
-from typing import Any, ClassVar, Dict, Iterable, List, Optional, Text
+from typing import Any, ClassVar, Dict, Iterable, List, Optional, Text, Tuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.knowledge import Career, KnowledgeBase, Source, default_knowledge
-from bot.vocab import resolve_state
+from bot.knowledge import Career, KnowledgeBase, PayLevel, Source, default_knowledge
+from bot.vocab import background_cues, occupation_plural, resolve_state, this_career_cues
 
 DomainDict = Dict[Text, Any]
 
@@ -56,22 +57,76 @@ def capitalise(text: str) -> str:
 class Mentions:
     """What the user's latest message named, as raw entity text."""
 
-    job_level: Optional[str] = None
+    # Every job level named, longest first; of equal length, the later one first.
+    job_levels: Tuple[str, ...] = ()
     us_state: Optional[str] = None
     degree_field: Optional[str] = None
-    # Another job named in the message ("how many hours do lawyers work?").
+    # Another job the question is about ("how many hours do lawyers work?"); not one
+    # that is only the visitor's background ("I'm a nurse, ...").
     other_career: Optional[str] = None
 
     @classmethod
     def latest(cls, tracker: Tracker) -> "Mentions":
-        def first(entity: str) -> Optional[str]:
-            return next(tracker.get_latest_entity_values(entity), None)
+        message = tracker.latest_message or {}
+        entities = [e for e in message.get("entities") or [] if e.get("value")]
 
-        return cls(first("job_level"), first("us_state"), first("degree_field"), first("other_career"))
+        def first(entity: str) -> Optional[str]:
+            return next((str(e["value"]) for e in entities if e.get("entity") == entity), None)
+
+        levels = [(i, e) for i, e in enumerate(entities) if e.get("entity") == "job_level"]
+        # Longest match first; between equals the later word, the head of an English noun
+        # phrase: "senior managers" are managers, "entry-level managers" too.
+        levels.sort(key=lambda pair: (-len(str(pair[1]["value"]).split()), -pair[1].get("start", pair[0])))
+        text = str(message.get("text") or "")
+        others = [e for e in entities if e.get("entity") == "other_career" and not _is_background(text, e)]
+        return cls(tuple(str(e["value"]) for _, e in levels), first("us_state"), first("degree_field"),
+                   str(others[0]["value"]) if others else None)
+
+    @property
+    def job_level(self) -> Optional[str]:
+        return self.job_levels[0] if self.job_levels else None
+
+    def level(self, career: Career) -> Optional[PayLevel]:
+        """The pay level the message names: the first mention, in the order above, that is one."""
+        return next(filter(None, (career.pay_level(m) for m in self.job_levels)), None)
 
     @property
     def state(self) -> Optional[str]:
         return resolve_state(self.us_state)
+
+
+def _words(text: str) -> List[str]:
+    return re.sub(r"[^a-z0-9' ]+", " ", text.lower().replace("’", "'")).split()
+
+
+def _is_background(text: str, entity: Dict[str, Any]) -> bool:
+    """Whether the job is the visitor's own ("I'm a nurse"), from the words just before it."""
+    start = entity.get("start")
+    if not isinstance(start, int) or start > len(text):
+        return False
+    before = _words(text[:start])
+    while before and before[-1] in ("a", "an"):
+        before = before[:-1]
+    return any(before[-len(cue):] == cue for cue in (_words(c) for c in background_cues()) if cue)
+
+
+def names_career(text: str, career: Career) -> bool:
+    """Whether the message names this career itself ("can a teacher become a mortgage specialist?")."""
+    words = " ".join(_words(text))
+    return any(re.search(rf"\b{re.escape(' '.join(_words(name)))}s?\b", words)
+               for name in (career.name, career.plural, *career.aliases, *this_career_cues()))
+
+
+def other_job(tracker: Tracker, career: Career) -> Optional[str]:
+    """Another job the latest message asks about instead of this career, named for a reply."""
+    mention = Mentions.latest(tracker).other_career
+    if not mention or names_career(str((tracker.latest_message or {}).get("text") or ""), career):
+        return None
+    return occupation_plural(mention)
+
+
+def answer_other_job(dispatcher: CollectingDispatcher, career: Career, job: str) -> None:
+    dispatcher.utter_message(response="utter_other_career", career_plural=career.plural, other_career=job)
 
 
 class CareerAction(Action, abc.ABC):
@@ -134,14 +189,20 @@ class TopicAction(CareerAction):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
+        return self.respond(dispatcher, tracker, domain)
+
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict,
+                ask_feedback: bool = True) -> List[EventType]:
+        """Answers the latest message, whichever topic intent the classifier picked."""
         career = self.career(tracker)
-        mentions = Mentions.latest(tracker)
-        if mentions.other_career:
+        job = other_job(tracker, career)
+        if job:
             # A question about another job: this career's facts would be wrong there.
-            dispatcher.utter_message(response="utter_fallback", career=career.name)
+            answer_other_job(dispatcher, career, job)
             return []
-        self.answer(dispatcher, domain, career, mentions, tracker)
-        ask_feedback_after(dispatcher, tracker)
+        self.answer(dispatcher, domain, career, Mentions.latest(tracker), tracker)
+        if ask_feedback:
+            ask_feedback_after(dispatcher, tracker)
         return [SlotSet("topic", self.topic)]
 
     def answer(self, dispatcher: CollectingDispatcher, domain: DomainDict, career: Career,

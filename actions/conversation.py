@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, ClassVar, Dict, List, Text
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import CareerAction
+from actions.base import CareerAction, answer_other_job, capitalise, fill, other_job
+from actions.feedback import record_feedback
+from bot.clarify import FALLBACK_INTENT, clarification_pair
 
 
 class CareerResponseAction(CareerAction):
@@ -39,7 +42,10 @@ class ActionHelp(CareerResponseAction):
 class ActionFallback(CareerResponseAction):
     """Off-topic or not understood: say what the bot can answer, never a fact.
 
-    The second fallback in a row offers a person instead.
+    A question about another job is told so, naming that job. A turn the
+    classifier found torn between two topics gets a clarifying question with a
+    button for each (Rasa's two-stage fallback, bot.clarify decides when). The
+    second plain fallback in a row offers a person instead.
     """
 
     response = "utter_fallback"
@@ -49,10 +55,45 @@ class ActionFallback(CareerResponseAction):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
+        career = self.career(tracker)
+        job = other_job(tracker, career)
+        if job:
+            answer_other_job(dispatcher, career, job)
+            return []
+        message = tracker.latest_message or {}
+        pair = None
+        if (message.get("intent") or {}).get("name") == FALLBACK_INTENT:
+            pair = clarification_pair(message.get("intent_ranking") or [])
+        if pair:
+            dispatcher.utter_message(response="utter_clarify", **clarify_values(domain, pair, message))
+            return []
         response = "utter_fallback_offer_handoff" if previous_bot_action(tracker) == self.name() \
             else self.response
-        dispatcher.utter_message(response=response, career=self.career(tracker).name)
+        dispatcher.utter_message(response=response, career=career.name)
         return []
+
+
+# Entities a clarifying button carries on, so that its answer keeps them ("senior" pay).
+_CARRIED_ENTITIES = ("job_level", "us_state", "degree_field")
+
+
+def topic_label(domain: Dict[Text, Any], intent: str) -> str:
+    """How the bot names a topic to people ("the pay"): the domain's utter_topic_<intent>."""
+    return fill(domain, f"utter_topic_{intent}")
+
+
+def clarify_values(domain: Dict[Text, Any], pair, message: Dict[str, Any]) -> Dict[str, str]:
+    entities = {}
+    for entity in message.get("entities") or []:
+        if entity.get("entity") in _CARRIED_ENTITIES and entity.get("value"):
+            entities.setdefault(entity["entity"], entity["value"])
+    values: Dict[str, str] = {}
+    for key, intent in zip(("first", "second"), pair):
+        label = topic_label(domain, intent)
+        values[key] = label
+        values[f"{key}_title"] = capitalise(label)
+        values[f"{key}_payload"] = f"/{intent}" + (json.dumps(entities) if entities else "")
+    return values
 
 
 # Actions Rasa runs around every turn; they say nothing about the conversation.
@@ -77,3 +118,47 @@ class ActionAnythingElse(CareerResponseAction):
 
     def name(self) -> Text:
         return "action_anything_else"
+
+
+def previous_prompt(tracker: Tracker) -> "str | None":
+    """The response the bot ended on before the current user message ("utter_ask_feedback")."""
+    seen_user = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            if seen_user:
+                return None
+            seen_user = True
+        elif seen_user and event.get("event") == "bot":
+            return (event.get("metadata") or {}).get("utter_action")
+    return None
+
+
+class ActionAnswerYesNo(CareerAction):
+    """A typed yes or no does what the buttons of the bot's last question do.
+
+    After "Was this helpful?" it is the Yes/No feedback; after "ask a person
+    instead?" a yes starts the handoff as the *Talk to a person* button does.
+    Anywhere else a yes invites the next question and a no closes politely.
+    """
+
+    def name(self) -> Text:
+        return "action_answer_yes_no"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        yes = (tracker.latest_message.get("intent") or {}).get("name") == "affirm"
+        prompt = previous_prompt(tracker)
+        if prompt == FEEDBACK_PROMPT:
+            return record_feedback(dispatcher, tracker, helpful=yes)
+        if prompt == HANDOFF_OFFER and yes:
+            return [FollowupAction(HANDOFF_FORM)]
+        if yes:
+            dispatcher.utter_message(response="utter_anything_else", career=self.career(tracker).name)
+        else:
+            dispatcher.utter_message(response="utter_ok")
+        return []
+
+
+FEEDBACK_PROMPT = "utter_ask_feedback"
+HANDOFF_OFFER = "utter_fallback_offer_handoff"
+HANDOFF_FORM = "handoff_form"

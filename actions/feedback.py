@@ -37,8 +37,12 @@ class ActionRecordFeedback(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
         helpful = (tracker.latest_message.get("intent") or {}).get("name") == "feedback_helpful"
-        dispatcher.utter_message(response="utter_feedback_thanks" if helpful else "utter_feedback_sorry")
-        topic = tracker.get_slot("topic")
-        if not topic:
-            return []
-        return [SlotSet("feedback", {"topic": topic, "helpful": helpful})]
+        return record_feedback(dispatcher, tracker, helpful)
+
+
+def record_feedback(dispatcher: CollectingDispatcher, tracker: Tracker, helpful: bool) -> List[EventType]:
+    dispatcher.utter_message(response="utter_feedback_thanks" if helpful else "utter_feedback_sorry")
+    topic = tracker.get_slot("topic")
+    if not topic:
+        return []
+    return [SlotSet("feedback", {"topic": topic, "helpful": helpful})]

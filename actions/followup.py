@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import CareerAction, Mentions, TopicAction, ask_feedback_after
+from actions.base import (CareerAction, Mentions, TopicAction, answer_other_job, ask_feedback_after,
+                          other_job)
 from actions.development import (ActionAnswerAdvancement, ActionAnswerCareerDevelopment,
                                  ActionAnswerCertification, ActionAnswerOutlook, ActionAnswerTraining)
 from actions.education import ActionAnswerEducation, ActionAnswerNoDegree
@@ -26,6 +27,25 @@ TOPIC_ACTIONS = (
     ActionAnswerCertification, ActionAnswerTraining, ActionAnswerEmployers, ActionAnswerAdvancement,
     ActionAnswerOutlook, ActionAnswerSuitability, ActionAnswerHowToBecome,
 )
+
+def topic_action(topic: str, knowledge=None) -> TopicAction:
+    for action_class in TOPIC_ACTIONS:
+        if action_class.topic == topic:
+            return action_class(knowledge)
+    raise KeyError(topic)
+
+
+def topic_action_for_intent(intent: str, knowledge=None) -> Optional[TopicAction]:
+    """The action that answers a topic intent (data/rules/topics.yml), or None."""
+    topic = INTENT_TOPICS.get(intent, intent[len("ask_"):] if intent.startswith("ask_") else None)
+    try:
+        return topic_action(topic, knowledge) if topic else None
+    except KeyError:
+        return None
+
+
+# Intents answered by another topic's action; every other ask_<topic> is answered by its own.
+INTENT_TOPICS = {"ask_pay_level": "pay"}
 
 # Topics whose answer depends on a US state: a state follow-up re-answers them.
 STATE_TOPICS = ("licensing", "licensing_requirements")
@@ -51,16 +71,14 @@ class ActionAnswerFollowup(CareerAction):
         return "action_answer_followup"
 
     def topic_action(self, topic: str) -> TopicAction:
-        for action_class in TOPIC_ACTIONS:
-            if action_class.topic == topic:
-                return action_class(self._knowledge)
-        raise KeyError(topic)
+        return topic_action(topic, self._knowledge)
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
         topic = self.choose_topic(tracker)
-        if Mentions.latest(tracker).other_career:
-            dispatcher.utter_message(response="utter_fallback", career=self.career(tracker).name)
+        job = other_job(tracker, self.career(tracker))
+        if job:
+            answer_other_job(dispatcher, self.career(tracker), job)
             return []
         if topic is None:
             mentions = Mentions.latest(tracker)

@@ -1,4 +1,10 @@
-"""Handing a conversation to a person: collect an email and the question, record it."""
+"""Handing a conversation to a person: collect an email and the question, record it.
+
+While the form waits for the address, a topic question is answered and the form
+asks for the address again: the visitor asked for a person a moment ago, and
+dropping that request unasked would lose it; "cancel" leaves the form. Once the
+form asks for the question itself, whatever the visitor types is that question.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,8 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.followup import topic_action_for_intent
+from bot.clarify import is_topic
 from bot.settings import Settings
 
 # Deliberately simple: one @, a dot in the domain, no spaces. The person who
@@ -25,6 +33,14 @@ class ValidateHandoffForm(FormValidationAction):
         email = str(value or "").strip().strip("<>.,;")
         if EMAIL.match(email):
             return {"handoff_email": email}
+        intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
+        answer = topic_action_for_intent(intent) if is_topic(intent) else None
+        if answer is not None:
+            # A question instead of an address: answer it (without "Was this helpful?",
+            # one question at a time), and the form then asks for the address again.
+            events = answer.respond(dispatcher, tracker, domain, ask_feedback=False)
+            slots = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+            return dict(slots, handoff_email=None)
         dispatcher.utter_message(response="utter_invalid_email")
         return {"handoff_email": None}
 

@@ -10,7 +10,7 @@ class ActionAnswerPay(TopicAction):
 
     def compose(self, domain, career, mentions, tracker):
         pay = career.section("pay")
-        level = career.pay_level(mentions.job_level)
+        level = mentions.level(career)
         if level is not None:
             return "utter_answer_pay_level", {
                 "level": level.name,

@@ -2,9 +2,11 @@
 
 No pretrained English pipeline fits Rasa 3.6's spaCy range and none can be
 downloaded here, so Rasa's SpacyNLP loads this one by path. Its entity ruler
-recognises job levels, US states and fields of study; the patterns come from
-the knowledge files and the vocabularies, so a new career's words are picked up
-by rebuilding, not by code.
+recognises job levels, US states, fields of study and other jobs; the patterns
+come from the knowledge files and the vocabularies, so a new career's words are
+picked up by rebuilding, not by code. Patterns are token patterns (whole words),
+and where two overlap the longest wins: "bank manager" is another job, not the
+manager level; "loan officers" is a job the knowledge names, not another job.
 
     python -m bot.nlp build/spacy/careerbot_en
 """
@@ -23,31 +25,81 @@ from bot.knowledge import KnowledgeBase, KnowledgeError
 from bot.settings import Settings, SettingsError
 
 ENTITY_LABELS = ("job_level", "us_state", "degree_field", "other_career")
+# Jobs this career's knowledge names itself (a loan officer, an accounting clerk).
+# The ruler marks them so that no shorter pattern inside them fires ("officer",
+# "clerk"), and Rasa's SpacyEntityExtractor drops them: it keeps only ENTITY_LABELS.
+OWN_ROLE_LABEL = "career_role"
+# The knowledge's sources by name, for the same reason: "Statistics" in "Bureau of
+# Labor Statistics" is no field of study.
+SOURCE_LABEL = "knowledge_source"
+# Leading words of a knowledge phrase that are not part of a job's name ("all loan officers").
+_DETERMINERS = ("all", "the", "a", "an", "most", "many", "some")
+
+
+def _words(nlp, text: str) -> List[str]:
+    return [t.text.lower() for t in nlp.make_doc(text)]
 
 
 def _phrase(nlp, label: str, text: str, plural: bool = True) -> Dict[str, object]:
-    """A case-insensitive token pattern; the last word may take a plural 's'."""
-    words = [t.text.lower() for t in nlp.make_doc(text)]
+    """A case-insensitive token pattern: whole words only; the last may be plural."""
+    words = _words(nlp, text)
     tokens: List[Dict[str, object]] = [{"LOWER": w} for w in words]
     if plural and words[-1].isalpha():
-        tokens[-1] = {"LOWER": {"IN": [words[-1], words[-1] + "s", words[-1] + "es"]}}
+        forms = sorted({words[-1], words[-1] + "s", vocab.plural(words[-1]).lower(), _singular(words[-1])})
+        tokens[-1] = {"LOWER": {"IN": forms}}
     return {"label": label, "pattern": tokens}
+
+
+def _singular(word: str) -> str:
+    """Good enough for job titles the knowledge writes in the plural ('loan officers')."""
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    if word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def own_roles(career) -> List[str]:
+    """The jobs a career's knowledge names: the career itself, its levels, entry and later roles."""
+    names = [career.name, career.plural, *career.aliases]
+    for level in career.pay_levels:
+        names += [level.name, *level.aliases]
+    names += career.section("no_degree")["associate_degree_entry_roles"]
+    names += career.section("advancement")["roles"]
+    names.append(career.section("outlook")["scope"])
+    roles = []
+    for name in names:
+        words = name.split()
+        while len(words) > 1 and words[0].lower() in _DETERMINERS:
+            words = words[1:]
+        roles.append(" ".join(words))
+    return roles
 
 
 def entity_patterns(nlp, knowledge: KnowledgeBase) -> List[Dict[str, object]]:
     patterns: List[Dict[str, object]] = []
+    own_forms = set()  # every own job, singular and plural, as lower-case words
     for career in knowledge.careers.values():
+        level_words = set()
         for level in career.pay_levels:
             for alias in (level.name,) + level.aliases:
                 patterns.append(_phrase(nlp, "job_level", alias))
+                level_words.add(" ".join(_words(nlp, alias)))
+        for role in own_roles(career):
+            words = " ".join(_words(nlp, role))
+            own_forms |= {words, " ".join(_words(nlp, vocab.plural(role)))}
+            if words not in level_words:
+                patterns.append(_phrase(nlp, OWN_ROLE_LABEL, role))
         for field in career.section("education")["fields"]:
             patterns.append(_phrase(nlp, "degree_field", field, plural=False))
+        for source in career.sources.values():
+            patterns.append(_phrase(nlp, SOURCE_LABEL, source.name, plural=False))
     for field in vocab.degree_fields():
         patterns.append(_phrase(nlp, "degree_field", field, plural=False))
-    own_words = " ".join(_career_words(knowledge)).lower()
     for job in vocab.occupations():
-        # A job this career's knowledge names itself (a manager, an accounting clerk) is not "other".
-        if job.lower() not in own_words:
+        # Compared word for word, not as substrings: "vet" is not inside "veteran".
+        forms = {" ".join(_words(nlp, job)), " ".join(_words(nlp, vocab.plural(job)))}
+        if not forms & own_forms:
             patterns.append(_phrase(nlp, "other_career", job))
     for state in vocab.us_states():
         patterns.append(_phrase(nlp, "us_state", str(state["name"]), plural=False))
@@ -59,22 +111,6 @@ def entity_patterns(nlp, knowledge: KnowledgeBase) -> List[Dict[str, object]]:
         else:
             patterns.append({"label": "us_state", "pattern": [code]})
     return _unique(patterns)
-
-
-def _career_words(knowledge: KnowledgeBase) -> Iterable[str]:
-    """Every string in the knowledge files: names, roles, aliases."""
-    def walk(value):
-        if isinstance(value, str):
-            yield value
-        elif isinstance(value, dict):
-            for item in value.values():
-                yield from walk(item)
-        elif isinstance(value, list):
-            for item in value:
-                yield from walk(item)
-
-    for career in knowledge.careers.values():
-        yield from walk(career.data)
 
 
 def _unique(patterns: Iterable[Dict[str, object]]) -> List[Dict[str, object]]:

@@ -11,7 +11,7 @@ from actions.handoff import ActionCancelHandoff, ActionSubmitHandoff, ValidateHa
 ])
 def test_email_validation(tracker, value, kept):
     dispatcher = CollectingDispatcher()
-    result = ValidateHandoffForm().validate_handoff_email(value, dispatcher, tracker(), {})
+    result = ValidateHandoffForm().validate_handoff_email(value, dispatcher, tracker(text=value, intent="inform"), {})
     assert result == {"handoff_email": kept}
     assert [m["response"] for m in dispatcher.messages] == ([] if kept else ["utter_invalid_email"])
 

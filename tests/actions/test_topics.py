@@ -94,11 +94,12 @@ def test_fixture_career_uses_its_own_facts_everywhere(fixture_knowledge, run_act
         assert "mortgage" not in outcome.text.lower(), action_class.topic
 
 
-def test_a_question_about_another_job_gets_the_fallback_not_a_fact(knowledge, run_action):
+def test_a_question_about_another_job_is_refused_naming_it_not_answered(knowledge, run_action):
     from actions.work import ActionAnswerHours
 
     outcome = run_action(ActionAnswerHours(knowledge), text="how many hours do lawyers work", intent="ask_hours",
                          entities={"other_career": "lawyers"})
     assert outcome.events == []
-    assert [r.response for r in outcome.replies] == ["utter_fallback"]
+    assert [r.response for r in outcome.replies] == ["utter_other_career"]
+    assert "not about lawyers" in outcome.text
     assert "9am" not in outcome.text and "Source" not in outcome.text
