@@ -10,6 +10,7 @@ measures it. Every server runs in a temporary folder and is stopped by
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -111,7 +112,8 @@ class Redis:
 
 
 class Nginx:
-    """nginx balancing round-robin over the given local ports."""
+    """nginx over the given local ports: round-robin for REST, sticky by client address for socket.io
+    (as deploy/nginx.conf). Every socket.io request is logged with the instance that answered it."""
 
     def __init__(self, workdir: Path, upstream_ports: List[int], port: Optional[int] = None) -> None:
         if not shutil.which("nginx"):
@@ -123,6 +125,11 @@ class Nginx:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def socketio_log(self) -> Path:
+        """One line per socket.io request: its URI, status and the instance(s) tried, last the one that answered."""
+        return self.workdir / "nginx-socketio.log"
 
     def start(self) -> "Nginx":
         servers = " ".join(f"server 127.0.0.1:{port};" for port in self.upstream_ports)
@@ -137,8 +144,20 @@ http {{
   client_body_temp_path {self.workdir}/body;
   proxy_temp_path {self.workdir}/proxy;
   upstream rasa {{ {servers} keepalive 32; }}
+  upstream rasa_socketio {{ ip_hash; {servers} }}
+  map $http_upgrade $connection_upgrade {{ default upgrade; "" close; }}
+  log_format socketio '$request_uri $status $upstream_addr';
   server {{
     listen 127.0.0.1:{self.port};
+    location /socket.io/ {{
+      access_log {self.socketio_log} socketio;
+      proxy_pass http://rasa_socketio;
+      proxy_http_version 1.1;
+      proxy_set_header Upgrade $http_upgrade;
+      proxy_set_header Connection $connection_upgrade;
+      proxy_set_header Host $host;
+      proxy_read_timeout 60s;
+    }}
     location / {{
       proxy_pass http://rasa;
       proxy_http_version 1.1;
@@ -184,7 +203,9 @@ class Cluster:
             self.postgres = Postgres().create()
             self.redis = Redis().start()
             action_port, widget_port = free_port(), free_port()
-            env = {"CAREERBOT_REDIS_HOST": "127.0.0.1", "CAREERBOT_REDIS_PORT": str(self.redis.port)}
+            # One session secret: a widget session issued by one instance is valid on the others.
+            env = {"CAREERBOT_REDIS_HOST": "127.0.0.1", "CAREERBOT_REDIS_PORT": str(self.redis.port),
+                   "CAREERBOT_SESSION_SECRET": secrets.token_urlsafe(32)}
             for index in range(self.count):
                 settings = Settings.from_env({
                     "CAREERBOT_RASA_PORT": str(free_port()), "CAREERBOT_ACTION_PORT": str(action_port),

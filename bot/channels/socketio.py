@@ -29,10 +29,36 @@ restart. Several Rasa instances must share it through the environment.
 What a client gets for a malformed event
 ----------------------------------------
 An `error` event, `{"event": "<the event>", "error": "<why>"}`, and nothing
-reaches the bot or the conversation store. Before, a `user_uttered` with a
+reaches the bot or the conversation store. A long-polling packet that is not
+UTF-8 cannot be read as any event: it gets a 400 and an `error` event with
+`"event": null`. Over WebSocket, a text frame that is not UTF-8 closes the
+connection with code 1007 (invalid payload data), as RFC 6455 asks; Sanic
+left it open and logged "Task exception was never retrieved". Before, a `user_uttered` with a
 null, numeric or object message got silence and left "Task exception was never
 retrieved" in the log, and a session id with a lone surrogate made the store
 fail. A packet larger than CAREERBOT_MAX_BODY_BYTES closes that connection.
+A client that asks for an acknowledgement (socket.io's ack callback) gets
+`{"error": "<why>"}` as the ack too.
+
+Never twice
+-----------
+A `user_uttered` may carry `message_id`, an id the client made for that
+message (8 to 64 letters, digits, `-` or `_`). It becomes the Rasa message id
+of the turn, so it is stored with the turn in the tracker. A message whose id
+the conversation already holds, or that this instance is answering right now,
+is not handled again: the ack is `{"message_id": ..., "status": "duplicate"}`,
+and the bot's replies to the first copy are sent again to this socket, so a
+client that lost its connection before the replies arrived still gets them.
+Otherwise the ack, `{"message_id": ..., "status": "answered"}`, comes once the
+turn is answered and stored. The widget's outbox (bot/widget) relies on this:
+it sends an unacknowledged message again after every reconnect or reload.
+
+What a page may ask before it connects
+--------------------------------------
+GET /webhooks/socketio/config answers any origin with `origin_allowed` (whether
+the request's Origin is in CAREERBOT_CORS_ORIGINS) and `max_message_length`,
+so the widget can tell a refused origin from an outage and counts characters
+against the server's own limit.
 
 Also repaired from Rasa 3.6's channel:
 
@@ -53,16 +79,20 @@ import inspect
 import json
 import logging
 import os
+import re
 import secrets
 import unicodedata
 import uuid
 from base64 import urlsafe_b64encode
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Dict, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Text, Tuple
 
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
-from sanic import Blueprint
+from rasa.shared.core.events import BotUttered, UserUttered
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
 
 from bot import PROJECT_DIR
 from bot.channels.rest import MAX_MESSAGE_LENGTH
@@ -76,6 +106,7 @@ ERROR_EVENT = "error"
 SECRET_FILE_NAME = "session-secret"
 # Keeps a token from ever being valid as an HMAC of the same bytes in another use of the secret.
 _TOKEN_CONTEXT = b"careerbot socket.io session:"
+MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 
 def session_token(secret: bytes, conversation_id: str) -> str:
@@ -155,6 +186,9 @@ def message_problem(data: Any, metadata_key: str) -> Optional[str]:
         problem = id_problem(data["session_id"], "session_id")
         if problem:
             return problem
+    message_id = data.get("message_id")
+    if message_id is not None and not (isinstance(message_id, str) and MESSAGE_ID.fullmatch(message_id)):
+        return "'message_id' must be 8 to 64 letters, digits, '-' or '_'"
     if _metadata(data, metadata_key) is None:
         return f"'{metadata_key}' must be an object, or a string holding one in JSON"
     return None
@@ -170,6 +204,25 @@ def _metadata(data: Dict[str, Any], metadata_key: str) -> Optional[Dict[str, Any
         except ValueError:
             return None
     return metadata if isinstance(metadata, dict) else None
+
+
+def replies_to(events: List[Any], message_id: str) -> Optional[List[BotUttered]]:
+    """The bot's utterances that answered the user message `message_id`; None when the events do not hold it."""
+    replies: Optional[List[BotUttered]] = None
+    for event in events:
+        if isinstance(event, UserUttered):
+            if replies is not None:
+                break
+            if event.message_id == message_id:
+                replies = []
+        elif isinstance(event, BotUttered) and replies is not None:
+            replies.append(event)
+    return replies
+
+
+def origin_allowed(origin: Optional[str], allowed: List[str]) -> bool:
+    # No Origin: not a cross-site browser request, which the socket.io server lets through too.
+    return origin is None or "*" in allowed or origin.rstrip("/") in allowed
 
 
 class CareerSocketIOInput(SocketIOInput):
@@ -188,9 +241,61 @@ class CareerSocketIOInput(SocketIOInput):
         secret = load_session_secret(settings)
         # The conversation each connected socket was confirmed in.
         conversations: Dict[str, str] = {}
+        # (conversation, message id) of the turns this instance is answering now.
+        answering: Set[Tuple[str, str]] = set()
+        app_context: Dict[str, Any] = {}
 
-        async def refuse(sid: Text, event: str, reason: str) -> None:
+        @blueprint.listener("before_server_start")
+        async def remember_app(app: Any, _: Any) -> None:
+            app_context["app"] = app
+
+        # python-engineio decodes a long-polling POST as UTF-8, and when that fails it logs a
+        # traceback, drops the packet without a word and answers 200. Checked here first instead.
+        handle_request = sio.eio.handle_request
+
+        async def checked_request(request: Request, *args: Any, **kwargs: Any) -> Any:
+            if request.method == "POST" and request.body:
+                try:
+                    request.body.decode("utf-8")
+                except UnicodeDecodeError:
+                    reason = "the packet is not valid UTF-8 text; it was dropped"
+                    sid = sio.manager.sid_from_eio_sid(request.args.get("sid"), self.namespace or "/")
+                    if sid is not None:
+                        await refuse(sid, None, reason)
+                    return response.text(reason, status=400)
+            return await handle_request(request, *args, **kwargs)
+
+        sio.eio.handle_request = checked_request
+        close_websockets_on_invalid_utf8()
+
+        @blueprint.route("/config", methods=["GET"])
+        async def config(request: Request) -> HTTPResponse:
+            allowed = origin_allowed(request.headers.get("origin"), settings.cors_origins)
+            return response.json({"origin_allowed": allowed, "max_message_length": MAX_MESSAGE_LENGTH},
+                                 headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "no-store"})
+
+        async def refuse(sid: Text, event: Optional[str], reason: str) -> Dict[str, str]:
             await sio.emit(ERROR_EVENT, {"event": event, "error": reason}, room=sid, namespace=self.namespace)
+            return {"error": reason}
+
+        async def answered_before(sid: Text, sender_id: str, message_id: str) -> bool:
+            """Whether the conversation holds this message; if so its replies go to `sid` again."""
+            app = app_context.get("app")
+            agent = getattr(app.ctx, "agent", None) if app is not None else None
+            if agent is None or agent.tracker_store is None:
+                return False
+            tracker = await agent.tracker_store.retrieve(sender_id)
+            replies = replies_to(list(tracker.events), message_id) if tracker is not None else None
+            if replies is None:
+                return False
+            output = SocketIOOutput(sio, self.bot_message_evt)
+            for reply in replies:
+                buttons = (reply.data or {}).get("buttons")
+                if buttons:
+                    await output.send_text_with_buttons(sid, reply.text or "", buttons)
+                elif reply.text:
+                    await output.send_text_message(sid, reply.text)
+            return True
 
         # Handlers take any arguments: a client may send an event with none or
         # several, and a handler that raises only leaves a traceback in the log.
@@ -221,29 +326,59 @@ class CareerSocketIOInput(SocketIOInput):
         async def disconnect(sid: Text, *_: Any) -> None:
             conversations.pop(sid, None)
 
+        # The return value is the ack of a client that asked for one.
         @sio.on(self.user_message_evt, namespace=self.namespace)
-        async def handle_message(sid: Text, data: Any = None, *_: Any) -> None:
+        async def handle_message(sid: Text, data: Any = None, *_: Any) -> Dict[str, str]:
             problem = message_problem(data, self.metadata_key)
             if problem:
-                await refuse(sid, self.user_message_evt, problem)
-                return
+                return await refuse(sid, self.user_message_evt, problem)
             if self.session_persistence:
                 sender_id = conversations.get(sid)
                 if sender_id is None:
-                    await refuse(sid, self.user_message_evt, "no session yet: send session_request first")
-                    return
+                    return await refuse(sid, self.user_message_evt, "no session yet: send session_request first")
                 # Whatever session_id the message names, it goes to this socket's own conversation.
             else:
                 sender_id = sid
-            message = UserMessage(data["message"], SocketIOOutput(sio, self.bot_message_evt), sender_id,
-                                  input_channel=self.name(), metadata=_metadata(data, self.metadata_key))
+            message_id = data.get("message_id")
+            key = (sender_id, message_id or "")
+            if message_id and key in answering:
+                return {"message_id": message_id, "status": "duplicate"}
+            if message_id:
+                answering.add(key)
             try:
+                if message_id and await answered_before(sid, sender_id, message_id):
+                    return {"message_id": message_id, "status": "duplicate"}
+                message = UserMessage(data["message"], SocketIOOutput(sio, self.bot_message_evt), sender_id,
+                                      input_channel=self.name(), message_id=message_id,
+                                      metadata=_metadata(data, self.metadata_key))
                 await on_new_message(message)
             except Exception as error:  # noqa: BLE001 (whatever failed, the client must hear of it)
                 logger.error("socket.io turn failed: %s", type(error).__name__, exc_info=settings.log_content)
-                await refuse(sid, self.user_message_evt, "the bot could not answer this message; please try again")
+                return await refuse(sid, self.user_message_evt,
+                                    "the bot could not answer this message; please try again")
+            finally:
+                answering.discard(key)
+            return {"message_id": message_id or message.message_id, "status": "answered"}
 
         return blueprint
+
+
+def close_websockets_on_invalid_utf8() -> None:
+    """Sanic decodes WebSocket text frames in a task nobody awaits: the UnicodeDecodeError was only logged."""
+    from sanic.server.websockets.impl import WebsocketImplProtocol
+
+    process_events = WebsocketImplProtocol.process_events
+    if getattr(process_events, "_careerbot_checked", False):
+        return
+
+    async def checked(self: Any, events: Any) -> None:
+        try:
+            await process_events(self, events)
+        except UnicodeDecodeError:
+            self.fail_connection(1007, "text frame is not valid UTF-8")
+
+    checked._careerbot_checked = True  # type: ignore[attr-defined]
+    WebsocketImplProtocol.process_events = checked  # type: ignore[method-assign]
 
 
 async def _maybe_await(result: Any) -> None:

@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -23,11 +28,16 @@ MODEL = PROJECT_DIR / "models" / "careerbot.tar.gz"
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    """One action server, two Rasa instances, nginx balancing them round-robin."""
+def whole_cluster(tmp_path_factory):
+    """One action server, two Rasa instances, nginx balancing them (REST round-robin, socket.io sticky)."""
     with Cluster(MODEL, tmp_path_factory.mktemp("cluster"), instances=2) as running:
-        first, second = running.instances
-        yield first, second, running.url, running.postgres
+        yield running
+
+
+@pytest.fixture(scope="module")
+def cluster(whole_cluster):
+    first, second = whole_cluster.instances
+    return first, second, whole_cluster.url, whole_cluster.postgres
 
 
 def say(base_url, sender, message):
@@ -180,3 +190,89 @@ def test_the_store_itself_reports_hostile_ids_as_errors_not_a_missing_schema(clu
     asyncio.run(failsafe.save(DialogueStateTracker(sender, rasa_domain.slots)))
     assert len(errors) == 1 and isinstance(errors[0], ValueError)
     store.engine.dispose()
+
+
+# --- The widget through nginx ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    from tests.widget.conftest import CHROMIUM, CHROMIUM_ARGS
+
+    assert Path(CHROMIUM).exists(), f"no Chromium at {CHROMIUM}: `make browser` installs Debian's chromium"
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def demo_through_nginx(whole_cluster):
+    """The widget's demo page, on the origin the instances allow, with the widget pointed at nginx."""
+    from bot.cluster import wait_port
+
+    widget_port = whole_cluster.instances[0].settings.widget_port
+    env = dict(os.environ, CAREERBOT_WIDGET_PORT=str(widget_port), CAREERBOT_RASA_PORT=str(whole_cluster.nginx.port),
+               PYTHONPATH=str(PROJECT_DIR))
+    process = subprocess.Popen([sys.executable, "-m", "bot.widget.server"], cwd=PROJECT_DIR, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_port(widget_port)
+        yield f"http://127.0.0.1:{widget_port}/"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def socketio_requests(cluster):
+    """(Engine.IO session id, transport, status, the instance that answered) of every socket.io request."""
+    log = cluster.nginx.socketio_log
+    for line in (log.read_text().splitlines() if log.exists() else []):
+        uri, status, upstreams = line.split(" ", 2)
+        query = parse_qs(urlsplit(uri).query)
+        yield (query.get("sid", [None])[0], query.get("transport", [None])[0], int(status),
+               upstreams.split(", ")[-1])
+
+
+def test_the_widget_through_nginx_keeps_each_session_on_one_instance_and_fails_over(
+        whole_cluster, demo_through_nginx, browser):
+    """The widget's own client, as a visitor's browser runs it: long-polling first, then the upgrade to a
+    WebSocket, every request of a session on the instance that opened it; when that instance stops, the
+    widget reconnects to the other one and the conversation goes on with its context."""
+    instances = {f"127.0.0.1:{servers.settings.rasa_port}": servers for servers in whole_cluster.instances}
+    context = browser.new_context()
+    serving = None
+    try:
+        page = context.new_page()
+        page.goto(demo_through_nginx)
+        page.get_by_role("button", name="Chat with us").click()
+        box = page.get_by_role("textbox", name="Your message")
+        box.fill("how much do they earn?")
+        box.press("Enter")
+        page.get_by_text("$59,000 to $87,000", exact=False).first.wait_for(timeout=90000)
+        serving = [upstream for sid, _, _, upstream in socketio_requests(whole_cluster) if sid][-1]
+        instances[serving].stop_rasa()
+        box.fill("and the managers?")
+        box.press("Enter")
+        page.get_by_text("Loan managers earn $59,000 to $87,000 a year.").wait_for(timeout=120000)
+    finally:
+        context.close()
+        if serving is not None:
+            instances[serving].start_rasa()
+
+    # A WebSocket's line is written when it closes.
+    deadline = time.monotonic() + 60
+    while len({sid for sid, transport, _, _ in socketio_requests(whole_cluster) if transport == "websocket"}) < 2:
+        assert time.monotonic() < deadline, list(socketio_requests(whole_cluster))
+        time.sleep(0.2)
+    requests_seen = list(socketio_requests(whole_cluster))
+    by_session = {}
+    for sid, _, _, upstream in requests_seen:
+        if sid:
+            by_session.setdefault(sid, set()).add(upstream)
+    assert all(len(upstreams) == 1 for upstreams in by_session.values()), requests_seen
+    assert set().union(*by_session.values()) == set(instances), requests_seen
+    assert {(transport, status) for _, transport, status, _ in requests_seen} >= {("polling", 200), ("websocket", 101)}
+    assert not [request for request in requests_seen if request[2] >= 400], requests_seen

@@ -358,6 +358,11 @@ BAD_MESSAGES = [
     pytest.param({"message": "hi", "session_id": "x\udc00"}, "'session_id'", id="bad-session-id"),
     pytest.param({"message": "hi", "session_id": None, "metadata": "{not json"}, "'metadata'", id="bad-metadata"),
     pytest.param({"message": "hi", "session_id": None, "metadata": [1]}, "'metadata'", id="list-metadata"),
+    pytest.param({"message": b"hi", "session_id": None}, "'message' must be a string", id="binary"),
+    pytest.param({"message": b"\xff\xfe", "session_id": None}, "'message' must be a string", id="binary-not-utf8"),
+    pytest.param({"message": "hi", "message_id": "short"}, "'message_id'", id="short-message-id"),
+    pytest.param({"message": "hi", "message_id": 12345678}, "'message_id'", id="number-message-id"),
+    pytest.param({"message": "hi", "message_id": "abcdefgh\n"}, "'message_id'", id="newline-message-id"),
     pytest.param("hi", "must be an object", id="not-an-object"),
     pytest.param(None, "must be an object", id="nothing"),
 ]
@@ -377,6 +382,171 @@ def test_a_malformed_user_uttered_gets_an_error_event_and_the_server_keeps_servi
 
     run(scenario())
     assert "Task exception was never retrieved" not in rasa_log(servers)
+    assert "Traceback" not in rasa_log(servers)
+
+
+def test_a_malformed_user_uttered_gets_the_error_as_its_ack_too(servers):
+    async def scenario() -> None:
+        visitor = await Visitor(servers).connect()
+        try:
+            await visitor.join({"session_id": None})
+            ack = await visitor.sio.call("user_uttered", {"message": 42}, timeout=DEADLINE_S)
+            assert ack == {"error": "'message' must be a string"}
+        finally:
+            await visitor.close()
+
+    run(scenario())
+
+
+def engineio_polling_session(servers: Any) -> Tuple[Any, str]:
+    """A socket.io connection made by hand over HTTP long-polling, so a test can post raw bytes."""
+    import requests
+
+    http = requests.Session()
+    http.headers["Origin"] = servers.widget_url
+    url = f"{servers.rasa_url}/socket.io/?EIO=4&transport=polling"
+    handshake = http.get(url, timeout=30)
+    assert handshake.status_code == 200 and handshake.text.startswith("0"), handshake.text
+    sid = json.loads(handshake.text[1:])["sid"]
+    assert http.post(f"{url}&sid={sid}", data=b"40", timeout=30).status_code == 200
+    assert http.get(f"{url}&sid={sid}", timeout=30).text.startswith("40")
+    return http, f"{url}&sid={sid}"
+
+
+def test_a_packet_that_is_not_utf8_gets_an_error_event_and_the_server_keeps_serving(servers):
+    """Bytes that are not UTF-8 cannot be read as any event: the POST is refused, the error event
+    comes with the next poll, the connection stays usable, and nothing is logged as unhandled."""
+    http, url = engineio_polling_session(servers)
+    for body in (b'42["session_request",{"session_id":"\xff\xfe"}]', b'42["user_uttered",{"message":"\xc3\x28"}]'):
+        refused = http.post(url, data=body, timeout=30)
+        assert refused.status_code == 400
+        assert refused.text == "the packet is not valid UTF-8 text; it was dropped"
+        polled = http.get(url, timeout=30).text
+        assert '42["error",{"event":null,"error":"the packet is not valid UTF-8 text; it was dropped"}]' in polled
+    # The same connection goes on: a session is still granted.
+    assert http.post(url, data=b'42["session_request",{"session_id":null}]', timeout=30).status_code == 200
+    assert '42["session_confirm"' in http.get(url, timeout=30).text
+
+    async def scenario() -> None:
+        visitor = await Visitor(servers).connect()
+        try:
+            await visitor.join({"session_id": None})
+            assert await visitor.say("what are the working hours?", wait_text="9am to 5pm")
+        finally:
+            await visitor.close()
+
+    run(scenario())
+    assert "Task exception was never retrieved" not in rasa_log(servers)
+    assert "Traceback" not in rasa_log(servers)
+
+
+def test_a_websocket_text_frame_that_is_not_utf8_closes_that_connection_with_1007(servers):
+    """RFC 6455: invalid UTF-8 in a text frame fails the connection with 1007 (invalid payload data)."""
+    import websockets
+    from websockets.frames import OP_TEXT
+
+    async def scenario() -> None:
+        port = servers.settings.rasa_port
+        async with websockets.connect(f"ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket",
+                                      origin=servers.widget_url) as ws:
+            assert (await asyncio.wait_for(ws.recv(), DEADLINE_S)).startswith("0")
+            await ws.send("40")
+            assert (await asyncio.wait_for(ws.recv(), DEADLINE_S)).startswith("40")
+            await ws.write_frame(True, OP_TEXT, b'42["user_uttered",{"message":"\xc3\x28"}]')
+            with pytest.raises(websockets.ConnectionClosedError) as closed:
+                await asyncio.wait_for(ws.recv(), DEADLINE_S)
+            assert closed.value.rcvd.code == 1007
+        other = await Visitor(servers).connect()
+        try:
+            await other.join({"session_id": None})
+            assert await other.say("what are the working hours?", wait_text="9am to 5pm")
+        finally:
+            await other.close()
+
+    run(scenario())
+    assert "Task exception was never retrieved" not in rasa_log(servers)
+    assert "Traceback" not in rasa_log(servers)
+
+
+# --- Never twice --------------------------------------------------------------------
+
+
+def test_a_message_sent_again_with_its_id_is_answered_once_and_its_replies_repeated(servers):
+    """The widget's outbox sends a message again when it did not see the ack (a reload, a lost connection)."""
+    async def scenario() -> None:
+        visitor = await Visitor(servers).connect()
+        try:
+            session = await visitor.join({"session_id": None})
+            payload = {"message": "what are the working hours?", "message_id": "outbox-0001"}
+            ack = await visitor.sio.call("user_uttered", payload, timeout=DEADLINE_S)
+            assert ack == {"message_id": "outbox-0001", "status": "answered"}
+            await visitor.wait_for("the reply", lambda: "9am to 5pm" in visitor.texts())
+            await stored(servers, conversation(session), ["what are the working hours?"])
+            await visitor.close()
+
+            # A reload: a new connection with the same session sends the same message again.
+            again = await Visitor(servers).connect()
+            try:
+                await again.join({"session_id": session})
+                ack = await again.sio.call("user_uttered", payload, timeout=DEADLINE_S)
+                assert ack == {"message_id": "outbox-0001", "status": "duplicate"}
+                await again.wait_for("the first reply, again", lambda: "9am to 5pm" in again.texts())
+                # A new message is still answered as usual, in the same conversation.
+                await again.say("and the managers' pay?", wait_text="$59,000")
+                await stored(servers, conversation(session), ["what are the working hours?", "and the managers' pay?"])
+            finally:
+                await again.close()
+        finally:
+            await visitor.close()
+
+    run(scenario())
+
+
+def test_two_copies_sent_at_once_are_answered_once(servers):
+    async def scenario() -> None:
+        visitor = await Visitor(servers).connect()
+        try:
+            session = await visitor.join({"session_id": None})
+            payload = {"message": "what do they do?", "message_id": "outbox-0002"}
+            acks = await asyncio.gather(*(visitor.sio.call("user_uttered", payload, timeout=DEADLINE_S)
+                                          for _ in range(3)))
+            assert sorted(ack["status"] for ack in acks) == ["answered", "duplicate", "duplicate"]
+            await stored(servers, conversation(session), ["what do they do?"])
+        finally:
+            await visitor.close()
+
+    run(scenario())
+
+
+def test_a_message_id_counts_only_in_its_own_conversation(servers):
+    async def scenario() -> None:
+        first = await Visitor(servers).connect()
+        second = await Visitor(servers).connect()
+        try:
+            await first.join({"session_id": None})
+            await second.join({"session_id": None})
+            payload = {"message": "what are the working hours?", "message_id": "same-id-in-two"}
+            assert (await first.sio.call("user_uttered", payload, timeout=DEADLINE_S))["status"] == "answered"
+            assert (await second.sio.call("user_uttered", payload, timeout=DEADLINE_S))["status"] == "answered"
+        finally:
+            await first.close()
+            await second.close()
+
+    run(scenario())
+
+
+# --- What a page may ask before it connects ------------------------------------------
+
+
+@pytest.mark.parametrize("origin, allowed", [("widget", True), ("http://127.0.0.1:9", False), (None, True)])
+def test_the_config_says_whether_the_origin_is_allowed_and_the_length_limit(servers, origin, allowed):
+    import requests
+
+    headers = {"Origin": servers.widget_url if origin == "widget" else origin} if origin else {}
+    answer = requests.get(f"{servers.rasa_url}/webhooks/socketio/config", headers=headers, timeout=30)
+    assert answer.status_code == 200
+    assert answer.headers["Access-Control-Allow-Origin"] == "*"
+    assert answer.json() == {"origin_allowed": allowed, "max_message_length": MAX_MESSAGE_LENGTH}
 
 
 def test_a_message_before_any_session_gets_an_error_event(servers):
