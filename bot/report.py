@@ -34,7 +34,9 @@ from typing import Dict, Iterable, List, Mapping, Optional, Tuple
 FALLBACK_ACTION = "action_fallback"
 # A turn is unanswered when the bot's reply was one of these (sent by the
 # fallback action, or by a topic action refusing a question about another job).
-FALLBACK_RESPONSES = {"utter_fallback", "utter_fallback_offer_handoff"}
+# Replies that answer nothing: a question about another job is refused, and a
+# clarifying question is not yet an answer, so neither counts as deflected.
+FALLBACK_RESPONSES = {"utter_fallback", "utter_fallback_offer_handoff", "utter_other_career", "utter_clarify"}
 
 
 @dataclass

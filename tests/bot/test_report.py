@@ -43,11 +43,11 @@ CONVERSATIONS = {
     + turn("is Ohio different?", "ask_licensing", "action_submit_handoff",
            [("handoff", {"email": "cat@example.com", "question": "is Ohio different?"})]),
     # 4: two fallbacks, never answered; on Slack. The second is a topic action
-    # refusing a question about another job: its reply is the fallback response.
+    # refusing a question about another job: its reply, utter_other_career, counts as a fallback.
     "dan": turn("today's rates?", "out_of_scope", "action_fallback", channel="slack")
     + [UserUttered("asdf lawyers hours", {"name": "ask_hours"}, input_channel="slack", timestamp=NOV_20),
        ActionExecuted("action_answer_hours", timestamp=NOV_20),
-       BotUttered("Sorry...", metadata={"utter_action": "utter_fallback"}, timestamp=NOV_20),
+       BotUttered("Sorry...", metadata={"utter_action": "utter_other_career"}, timestamp=NOV_20),
        ActionExecuted("action_listen", timestamp=NOV_20)],
     # 5: an early conversation, outside the November 10+ window
     "eve": turn("duties?", "ask_duties", "action_answer_duties", [("topic", "duties")], at=NOV_1),
