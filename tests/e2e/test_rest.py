@@ -59,15 +59,25 @@ def test_each_topic_in_own_words(servers, question, facts):
     "can you help me refinance my house",
     "what are today's mortgage rates",
     "tell me a joke",
-    "how do I become a pilot",
     "asdkjh qwe zzz",
-    "how many hours a week do nurses work?",
-    "what's the salary of a software engineer",
 ])
 def test_off_topic_gets_the_fallback_not_a_fact(servers, message):
     messages = Chat(servers).say(message)
     text = "\n".join(m.get("text", "") for m in messages)
     assert "I only answer questions about becoming a mortgage servicing specialist" in text
+    assert "$" not in text and "Source" not in text
+    assert len(messages[-1].get("buttons", [])) >= 3
+
+
+@pytest.mark.parametrize("message, job", [
+    ("how do I become a pilot", "pilot"),
+    ("how many hours a week do nurses work?", "nurses"),
+    ("what's the salary of a software engineer", "software engineer"),
+])
+def test_another_job_is_named_and_gets_no_fact(servers, message, job):
+    messages = Chat(servers).say(message)
+    text = "\n".join(m.get("text", "") for m in messages)
+    assert f"not about {job}" in text
     assert "$" not in text and "Source" not in text
     assert len(messages[-1].get("buttons", [])) >= 3
 

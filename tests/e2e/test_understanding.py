@@ -87,6 +87,7 @@ def test_senior_managers_are_managers(servers):
 # model finds too close to call depends on its training; at least one must be
 # asked about rather than guessed.
 TWO_TOPIC_QUESTIONS = [
+    "requirements",  # the degree, or the licence's requirements?
     "licence or degree",
     "what do they study and earn",
     "do I need a licence or a degree",
