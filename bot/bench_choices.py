@@ -208,9 +208,9 @@ def _train_variant(workdir: Path, edit: Callable[[Dict[str, Any]], None]) -> "tu
 
 
 def scores(model: Path) -> Scores:
-    from bot.evaluate import DEV_SET, evaluate_all
+    from bot.evaluate import DEV_SET_2, evaluate_all
 
-    dev, traffic = asyncio.run(evaluate_all(model, [DEV_SET]))
+    dev, traffic = asyncio.run(evaluate_all(model, [DEV_SET_2]))
     return Scores(dev.accuracy, traffic.leak_rate, dev.clarification_rate)
 
 

@@ -9,8 +9,13 @@ For each set it prints:
   right when the model says out_of_scope or gives the plain fallback. A line the bot
   would answer with a clarifying question (bot.clarify) is NOT counted right; it is
   counted apart as the clarification rate.
+- answer accuracy: the same, for the kind of reply the visitor gets. The actions
+  refuse a career intent when the message asks about another job ("how much do
+  nurses make?") and name that job instead (actions.base.other_job, run here on the
+  model's entities): such a refusal is right for an out_of_scope line and wrong for
+  an in-scope one.
 - the leak rate: of the off-topic lines, the share that would get a career answer
-  (a topic intent, `inform` or `ask_without`);
+  (a topic intent, `inform` or `ask_without`, not refused as another job's question);
 - the clarification rate and the plain fallback rate, over the in-scope lines (over
   every line for the off-topic traffic);
 - the most frequent confusion pairs (expected -> predicted).
@@ -30,7 +35,7 @@ import os
 import re
 import sys
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, List, Mapping, Optional, Sequence, Tuple
 
@@ -43,6 +48,8 @@ OUT_OF_SCOPE = "out_of_scope"
 _FOLLOW_UPS = {"inform", "ask_without"}
 TEST_SET = PROJECT_DIR / "tests" / "nlu" / "test_set.yml"
 DEV_SET = PROJECT_DIR / "tests" / "nlu" / "dev_set.yml"
+# Written blind like the test set, later: the set to tune on (the first dev set has near-copies in training).
+DEV_SET_2 = PROJECT_DIR / "tests" / "nlu" / "dev_set_2.yml"
 MODEL = PROJECT_DIR / "models" / "careerbot.tar.gz"
 OFFTOPIC_NAME = "off-topic dev split"
 # The similarity rule of issue 11: a test line this similar to a training line is a memory test.
@@ -59,6 +66,9 @@ class Outcome:
     expected: str  # an intent; for the off-topic traffic always out_of_scope
     predicted: str
     clarified: bool = False  # predicted nlu_fallback and the bot asks which of two topics
+    # Another job the message asks about (the actions' own rule, actions.base.other_job): with
+    # a career intent predicted, the bot refuses and names that job instead of answering.
+    other_job: Optional[str] = None
     # The classifier's own ranking (nlu_fallback left out), to try other fallback thresholds.
     ranking: List[Mapping[str, Any]] = field(default_factory=list, repr=False)
 
@@ -72,25 +82,55 @@ class Outcome:
 
     @property
     def right(self) -> bool:
+        """The classifier alone is right."""
         if self.off_topic:
             return self.predicted == OUT_OF_SCOPE or self.plain_fallback
         return self.predicted == self.expected
 
     @property
+    def refused_other_job(self) -> bool:
+        return self.other_job is not None and gives_career_answer(self.predicted)
+
+    @property
+    def answered_right(self) -> bool:
+        """The visitor gets the right kind of reply: the classifier's intent, or a refusal that names another job."""
+        if self.refused_other_job:
+            return self.off_topic
+        return self.right
+
+    @property
     def leaked(self) -> bool:
-        return self.off_topic and gives_career_answer(self.predicted)
+        """An off-topic message gets a career fact (a refusal naming another job is not one)."""
+        return self.off_topic and gives_career_answer(self.predicted) and not self.refused_other_job
 
     @property
     def shown(self) -> str:
         """The prediction as the visitor sees it: clarified turns are told apart from plain fallbacks."""
+        if self.refused_other_job:
+            return "other job"
         return "clarify" if self.clarified else self.predicted
+
+
+def named_other_job(text: str, parsed: Mapping[str, Any]) -> Optional[str]:
+    """The other job the actions would refuse for this parse, by their own rule."""
+    if not any(e.get("entity") == "other_career" for e in parsed.get("entities") or []):
+        return None
+    from rasa_sdk import Tracker
+
+    from actions.base import other_job
+    from bot.knowledge import default_knowledge
+
+    tracker = Tracker("evaluate", {}, {**parsed, "text": text}, [], False, None, {}, "")
+    return other_job(tracker, default_knowledge().career())
 
 
 def outcome(text: str, expected: str, parsed: Mapping[str, Any]) -> Outcome:
     predicted = (parsed.get("intent") or {}).get("name") or FALLBACK_INTENT
     ranking = parsed.get("intent_ranking") or []
     clarified = predicted == FALLBACK_INTENT and clarification_pair(ranking) is not None
-    return Outcome(text, expected, predicted, clarified, [r for r in ranking if r.get("name") != FALLBACK_INTENT])
+    return Outcome(text, expected, predicted, clarified,
+                   ranking=[r for r in ranking if r.get("name") != FALLBACK_INTENT],
+                   other_job=named_other_job(text, parsed))
 
 
 def with_fallback(original: Outcome, threshold: float, ambiguity: float) -> Outcome:
@@ -105,7 +145,7 @@ def with_fallback(original: Outcome, threshold: float, ambiguity: float) -> Outc
                   "intent_ranking": [{"name": FALLBACK_INTENT, "confidence": threshold}, *ranking]}
     else:
         parsed = {"intent": ranking[0], "intent_ranking": ranking}
-    return outcome(original.text, original.expected, parsed)
+    return replace(outcome(original.text, original.expected, parsed), other_job=original.other_job)
 
 
 def _rate(part: int, whole: int) -> float:
@@ -131,6 +171,10 @@ class Report:
     @property
     def accuracy(self) -> float:
         return _rate(sum(o.right for o in self.outcomes), len(self.outcomes))
+
+    @property
+    def answer_accuracy(self) -> float:
+        return _rate(sum(o.answered_right for o in self.outcomes), len(self.outcomes))
 
     @property
     def in_scope_accuracy(self) -> float:
@@ -169,6 +213,9 @@ class Report:
         else:
             right = sum(o.right for o in self.outcomes)
             lines.append(f"  intent accuracy: {self.accuracy:.1%} ({right}/{n})")
+            answered = sum(o.answered_right for o in self.outcomes)
+            lines.append(f"  answer accuracy (other jobs refused by name): {self.answer_accuracy:.1%} "
+                         f"({answered}/{n})")
             in_right = sum(o.right for o in self.in_scope)
             lines.append(f"  in-scope accuracy: {self.in_scope_accuracy:.1%} ({in_right}/{len(self.in_scope)})")
             if self.off_topic:
@@ -307,15 +354,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=MODEL)
     parser.add_argument("--set", dest="sets", type=Path, action="append",
-                        help=f"an NLU test file (repeatable); default: {TEST_SET.name} and {DEV_SET.name}")
+                        help=f"an NLU test file (repeatable); default: {TEST_SET.name}, {DEV_SET.name} and {DEV_SET_2.name}")
     parser.add_argument("--no-offtopic", action="store_true", help="skip the off-topic dev split")
     parser.add_argument("--errors", action="store_true", help="list every wrong line (tune on the dev sets only)")
     parser.add_argument("--fallback-grid", action="store_true",
                         help="instead: try FallbackClassifier thresholds on the dev set and the off-topic split")
     args = parser.parse_args(argv)
-    sets = args.sets or [p for p in (TEST_SET, DEV_SET) if p.exists()]
+    sets = args.sets or [p for p in (TEST_SET, DEV_SET, DEV_SET_2) if p.exists()]
     if args.fallback_grid:
-        sets = [DEV_SET]
+        sets = [DEV_SET_2]
     os.chdir(PROJECT_DIR)  # the model's SpacyNLP path is relative to the project
     quiet_rasa()
     reports = asyncio.run(evaluate_all(args.model, sets, offtopic=args.fallback_grid or not args.no_offtopic))

@@ -15,7 +15,7 @@ import pytest
 
 from bot import PROJECT_DIR
 from bot.clarify import is_topic
-from bot.evaluate import (DEV_SET, NEAR_DUPLICATE, TEST_SET, evaluate_all, load_test_set, near_duplicates,
+from bot.evaluate import (DEV_SET, DEV_SET_2, NEAR_DUPLICATE, TEST_SET, evaluate_all, load_test_set, near_duplicates,
                           training_lines)
 
 MODEL = PROJECT_DIR / "models" / "careerbot.tar.gz"
@@ -32,7 +32,7 @@ def reports():
     cwd = os.getcwd()
     os.chdir(PROJECT_DIR)  # the model's SpacyNLP path is relative to the project
     try:
-        return asyncio.run(evaluate_all(MODEL, [TEST_SET, DEV_SET]))
+        return asyncio.run(evaluate_all(MODEL, [TEST_SET, DEV_SET, DEV_SET_2]))
     finally:
         os.chdir(cwd)
 
@@ -60,7 +60,7 @@ def test_no_test_line_is_a_near_copy_of_a_training_line():
 
 
 def test_understanding(reports, capsys):
-    test, dev, traffic = reports
+    test, _, _, traffic = reports
     with capsys.disabled():
         print()
         for report in reports:
