@@ -104,6 +104,15 @@ def test_in_domain_gate_sends_what_is_unlike_every_career_question_out_of_scope(
     assert route("turn off the kitchen lights", "ask_hours") == ("out_of_scope", ["out_of_scope", "ask_hours"])
     assert route("turn off the kitchen lights", "greet")[0] == "greet"  # no career fact: left alone
 
+    # A classifier at least `confident` sure is believed, however far the line is from training.
+    sure = InDomainGate.load({"threshold": 0.5, "confident": 0.9}, storage, resource, execution_context=None)
+    for confidence, expected in ((0.95, "ask_hours"), (0.6, "out_of_scope")):
+        message = featurize(featurizer, "turn off the kitchen lights")
+        message.set("intent", {"name": "ask_hours", "confidence": confidence})
+        message.set("intent_ranking", [{"name": "ask_hours", "confidence": confidence}])
+        sure.process([message])
+        assert message.get("intent")["name"] == expected, confidence
+
 
 def test_tuned_logistic_regression_predicts_as_scikit_learn_does(featurizer, tmp_path):
     from rasa.engine.storage.local_model_storage import LocalModelStorage
