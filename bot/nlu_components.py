@@ -8,6 +8,10 @@
   by `make embeddings`), read with `safetensors`; words are split into sub-words by the
   wheel's Llama-2 tokenizer file, read with `tokenizers`. A token's vector is the mean
   of its sub-words' vectors; the sentence's is the mean over all sub-words.
+- `MiniLMFeaturizer` does the same with static vectors distilled from the sentence
+  encoder all-MiniLM-L6-v2 (bot/minilm.py, `make embeddings`) and its word-piece
+  tokenizer. Its sentence vector sits next to WordLlama's: the two were trained on
+  different objectives, and together they beat either alone (docs/benchmarks.md).
 - `TunedLogisticRegressionClassifier` is Rasa's LogisticRegressionClassifier with its
   regularisation `C` and `class_weight` as options (Rasa fixes them).
 """
@@ -37,6 +41,9 @@ from bot import PROJECT_DIR, offtopic
 WORDLLAMA_DIR = PROJECT_DIR / "build" / "wordllama"
 WORDLLAMA_WEIGHTS = WORDLLAMA_DIR / "l2_supercat_256.safetensors"
 WORDLLAMA_TOKENIZER = WORDLLAMA_DIR / "l2_supercat_tokenizer_config.json"
+MINILM_DIR = PROJECT_DIR / "build" / "minilm"
+MINILM_WEIGHTS = MINILM_DIR / "minilm_static_384.safetensors"
+MINILM_TOKENIZER = MINILM_DIR / "tokenizer.json"
 
 
 class OfftopicImporter(TrainingDataImporter):
@@ -88,7 +95,7 @@ class OfftopicImporter(TrainingDataImporter):
 
 
 class WordLlamaVectors:
-    """Token vectors from WordLlama's embedding table; one instance per file pair and process."""
+    """Token vectors from a static embedding table (WordLlama's, MiniLM's); one instance per file pair and process."""
 
     _loaded: Dict[tuple, "WordLlamaVectors"] = {}
     _lock = threading.Lock()
@@ -103,6 +110,9 @@ class WordLlamaVectors:
         # Kept in half precision (16 MB); rows are widened when looked up.
         self.table = next(iter(tensors.values()))
         self.tokenizer = SubwordTokenizer.from_file(str(tokenizer))
+        # A tokenizer file may pad or truncate (MiniLM's pads to a fixed length): one word, no more.
+        self.tokenizer.no_padding()
+        self.tokenizer.no_truncation()
         self.dim = int(self.table.shape[1])
         self._cache: Dict[str, "tuple[np.ndarray, int]"] = {}
 
@@ -114,7 +124,7 @@ class WordLlamaVectors:
                 missing = [str(p) for p in (weights, tokenizer) if not Path(p).is_file()]
                 if missing:
                     raise InvalidConfigException(
-                        f"WordLlama files missing: {', '.join(missing)}. Run `make embeddings`.")
+                        f"embedding files missing: {', '.join(missing)}. Run `make embeddings`.")
                 cls._loaded[key] = cls(Path(weights), Path(tokenizer))
             return cls._loaded[key]
 
@@ -198,6 +208,16 @@ class WordLlamaFeaturizer(DenseFeaturizer, GraphComponent):
         return training_data
 
 
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
+class MiniLMFeaturizer(WordLlamaFeaturizer):
+    """Dense features from MiniLM's distilled static token vectors, the same way as WordLlama's."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {**WordLlamaFeaturizer.get_default_config(), "weights": str(MINILM_WEIGHTS),
+                "tokenizer": str(MINILM_TOKENIZER)}
+
+
 def _project_path(path: str) -> Path:
     candidate = Path(path)
     return candidate if candidate.is_absolute() else PROJECT_DIR / candidate
@@ -278,6 +298,10 @@ class InDomainGate(GraphComponent):
     classifier has to pick one of the intents it knows, and words like "pay", "schedule"
     or "office" pull banking and calendar requests to a topic; the gate asks instead
     whether anything like the message was ever a career question.
+
+    A prediction the classifier is sure of (top confidence at least `confident`) passes:
+    short in-scope phrasings ("possible promotions", "employment projections") are often
+    far from every training line, and the classifier's certainty is the better witness.
     """
 
     @classmethod
@@ -286,11 +310,13 @@ class InDomainGate(GraphComponent):
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {"threshold": 0.5}
+        return {"threshold": 0.5, "confident": 1.01}
 
     def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
                  examples: Optional[np.ndarray] = None) -> None:
-        self.threshold = float({**self.get_default_config(), **config}["threshold"])
+        settings = {**self.get_default_config(), **config}
+        self.threshold = float(settings["threshold"])
+        self.confident = float(settings["confident"])
         self._model_storage = model_storage
         self._resource = resource
         self.examples = examples
@@ -340,6 +366,8 @@ class InDomainGate(GraphComponent):
         for message in messages:
             intent = message.get("intent") or {}
             if not gives_career_answer(intent.get("name") or ""):
+                continue
+            if float(intent.get("confidence") or 0.0) >= self.confident:
                 continue
             similarity = self.similarity(message)
             if similarity is None or similarity >= self.threshold:

@@ -1,4 +1,4 @@
-"""The WordLlama featurizer on the real weights and tokenizer file (make embeddings), and the off-topic importer."""
+"""The WordLlama and MiniLM featurizers on the real tables and tokenizer files (make embeddings), the gate, the classifier and the off-topic importer."""
 
 from __future__ import annotations
 
@@ -10,13 +10,27 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from bot import offtopic
-from bot.nlu_components import WORDLLAMA_TOKENIZER, WORDLLAMA_WEIGHTS, OfftopicImporter, WordLlamaFeaturizer
+from bot.nlu_components import (MINILM_TOKENIZER, MINILM_WEIGHTS, WORDLLAMA_TOKENIZER, WORDLLAMA_WEIGHTS,
+                                 MiniLMFeaturizer, OfftopicImporter, WordLlamaFeaturizer)
 
 
 @pytest.fixture(scope="module")
 def featurizer():
     assert WORDLLAMA_WEIGHTS.exists() and WORDLLAMA_TOKENIZER.exists(), "run `make embeddings`"
     return WordLlamaFeaturizer({**WordLlamaFeaturizer.get_default_config(), "scale": 3.0}, "wordllama")
+
+
+@pytest.fixture(scope="module")
+def minilm():
+    assert MINILM_WEIGHTS.exists() and MINILM_TOKENIZER.exists(), "run `make embeddings`"
+    return MiniLMFeaturizer({**MiniLMFeaturizer.get_default_config(), "scale": 3.0}, "minilm")
+
+
+@pytest.fixture(params=[("featurizer", 256), ("minilm", 384)], ids=["wordllama", "minilm"])
+def each(request):
+    """Each featurizer with the width of its vectors."""
+    name, width = request.param
+    return request.getfixturevalue(name), width
 
 
 def featurize(featurizer, text):
@@ -27,11 +41,12 @@ def featurize(featurizer, text):
     return message
 
 
-def test_shapes(featurizer):
+def test_shapes(each):
+    featurizer, width = each
     message = featurize(featurizer, "how much does a mortgage servicing specialist earn")
     sequence, sentence = message.get_dense_features(TEXT)
-    assert sequence.features.shape == (len(message.get(TOKENS_NAMES[TEXT])), 256)
-    assert sentence.features.shape == (1, 256)
+    assert sequence.features.shape == (len(message.get(TOKENS_NAMES[TEXT])), width)
+    assert sentence.features.shape == (1, width)
     assert np.isclose(np.linalg.norm(sentence.features), 3.0)
     assert np.isfinite(sequence.features).all()
 
@@ -41,19 +56,31 @@ def sentence(featurizer, text):
     return vector / np.linalg.norm(vector)
 
 
-def test_words_of_one_meaning_meet(featurizer):
+def test_words_of_one_meaning_meet(each):
+    featurizer, _ = each
     salary = sentence(featurizer, "salary")
-    assert salary @ sentence(featurizer, "paid") > salary @ sentence(featurizer, "weather") + 0.3
+    assert salary @ sentence(featurizer, "wage") > salary @ sentence(featurizer, "weather") + 0.3
     assert sentence(featurizer, "licence") @ sentence(featurizer, "license") > 0.7
 
 
-def test_case_does_not_matter(featurizer):
+def test_case_does_not_matter(each):
+    featurizer, _ = each
     assert np.allclose(sentence(featurizer, "SALARY"), sentence(featurizer, "salary"))
 
 
-def test_unknown_junk_still_gets_features(featurizer):
+def test_unknown_junk_still_gets_features(each):
+    featurizer, width = each
     sequence, sentence_ = featurize(featurizer, "zzqx ￼ 🙂").get_dense_features(TEXT)
-    assert sequence.features.shape[1] == 256 and np.isfinite(sentence_.features).all()
+    assert sequence.features.shape[1] == width and np.isfinite(sentence_.features).all()
+
+
+def test_minilm_sentences_of_one_meaning_meet(minilm):
+    """The distilled table keeps the encoder's sense: a pay question is nearer another pay question than a flight."""
+    pay = sentence(minilm, "how much do they earn")
+    assert pay @ sentence(minilm, "what is the salary") > pay @ sentence(minilm, "book a flight to paris") + 0.05
+    assert sentence(minilm, "salary") @ sentence(minilm, "wage") > 0.7
+    # A word-piece tokenizer with a fixed padding length must not pad one word to 128 pieces.
+    assert minilm.vectors.word("salary")[1] == 1
 
 
 def test_importer_adds_the_offtopic_sample_as_out_of_scope():
