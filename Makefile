@@ -24,10 +24,11 @@ export PYTHONDONTWRITEBYTECODE := 1
 # Rasa 3.6 and its dependencies print pages of deprecation warnings on every start.
 export PYTHONWARNINGS := ignore
 
-KNOWLEDGE := $(wildcard bot/knowledge/*.yml) bot/knowledge_schema.yml bot/knowledge.py
-# bot/offtopic.py samples out_of_scope examples from the off-topic corpora at training
-# time; bot/nlu_components.py holds the custom pipeline components.
-TRAINING_INPUTS := $(shell find data -name '*.yml') config.yml domain.yml bot/offtopic.py bot/nlu_components.py
+KNOWLEDGE := $(wildcard bot/content/knowledge/*.yml) bot/content/knowledge_schema.yml bot/knowledge.py
+# bot/rasa/offtopic.py samples out_of_scope examples from the off-topic corpora at training
+# time (bot/rasa/nlu_data.py drops near-copies of test lines); bot/rasa/nlu_components.py
+# holds the custom pipeline components.
+TRAINING_INPUTS := $(shell find data -name '*.yml') config.yml domain.yml bot/rasa/offtopic.py bot/rasa/nlu_data.py bot/rasa/nlu_components.py
 
 # WordLlama's static token embeddings (256 dimensions) and its Llama-2 tokenizer file,
 # taken out of the wordllama wheel (MIT licence): pinned by version and the wheel's
@@ -54,8 +55,8 @@ $(INSTALLED): requirements.lock scripts/find-python310
 
 install: $(INSTALLED) ## Create the Python 3.10 venv and install the lock file
 
-$(SPACY_STAMP): $(INSTALLED) bot/nlp.py $(KNOWLEDGE) $(wildcard bot/vocab/*)
-	$(PY) -m bot.nlp $(SPACY_MODEL)
+$(SPACY_STAMP): $(INSTALLED) bot/rasa/nlp.py bot/vocab.py $(KNOWLEDGE) $(wildcard bot/content/vocab/*)
+	$(PY) -m bot.rasa.nlp $(SPACY_MODEL)
 	@touch $@
 
 spacy: $(SPACY_STAMP) ## Build the spaCy pipeline (blank English + entity rules from the knowledge)
@@ -84,13 +85,13 @@ $(MODEL): $(SPACY_STAMP) $(WORDLLAMA) $(TRAINING_INPUTS) $(KNOWLEDGE)
 train: $(MODEL) ## Train the model, only when data, config, domain or knowledge changed
 
 run: $(MODEL) ## Set up and run the bot: REST on 127.0.0.1:5005, widget demo on :8080; Ctrl-C stops
-	$(PY) -m bot.serve
+	$(PY) -m bot.launch.serve
 
 shell: $(MODEL) ## Chat in the terminal (starts the action server too)
-	$(PY) -m bot.shell
+	$(PY) -m bot.launch.shell
 
 report: $(INSTALLED) ## Deflection report from the tracker store: SINCE=YYYY-MM-DD UNTIL=... CHANNEL=...
-	$(PY) -m bot.report $(if $(SINCE),--since $(SINCE)) $(if $(UNTIL),--until $(UNTIL)) $(if $(CHANNEL),--channel $(CHANNEL))
+	$(PY) -m bot.ops.report $(if $(SINCE),--since $(SINCE)) $(if $(UNTIL),--until $(UNTIL)) $(if $(CHANNEL),--channel $(CHANNEL))
 
 validate: $(INSTALLED) $(WORDLLAMA) ## Check the training data and domain (rasa data validate)
 	$(RASA) data validate --fail-on-warnings
@@ -151,13 +152,13 @@ $(AUDIT_VENV)/.installed: requirements-audit.lock scripts/find-python310
 	@touch $@
 
 audit: $(INSTALLED) $(AUDIT_VENV)/.installed ## pip-audit over the lock file; fails unless every package could be checked
-	$(PY) -m bot.audit --pip-audit $(AUDIT_VENV)/bin/pip-audit
+	$(PY) -m bot.ops.audit --pip-audit $(AUDIT_VENV)/bin/pip-audit
 
 bench: $(MODEL) $(SERVICES_STAMP) ## Benchmark against the stock `rasa init` bot, then the multi-instance mode (prints tables; a few minutes)
-	$(PY) -m bot.bench
+	$(PY) -m bot.devtools.bench
 
 bench-choices: $(MODEL) $(SERVICES_STAMP) ## Each design choice's effect on speed, dev accuracy and off-topic leak (SLOW=1 adds DIET and TED; NLU=1: understanding only; ONLY=a|b: those variants)
-	$(PY) -m bot.bench_choices $(if $(SLOW),--slow) $(if $(NLU),--nlu-only) $(if $(ONLY),--only "$(ONLY)")
+	$(PY) -m bot.devtools.bench_choices $(if $(SLOW),--slow) $(if $(NLU),--nlu-only) $(if $(ONLY),--only "$(ONLY)")
 
 lock: ## Re-resolve the lock file from the direct dependencies (needs the network)
 	@python=$$(scripts/find-python310) || exit 1; tmp=$$(mktemp -d); \

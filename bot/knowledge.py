@@ -19,9 +19,9 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional
 import jsonschema
 import yaml
 
-from bot import PACKAGE_DIR
+from bot import CONTENT_DIR
 
-SCHEMA_PATH = PACKAGE_DIR / "knowledge_schema.yml"
+SCHEMA_PATH = CONTENT_DIR / "knowledge_schema.yml"
 
 logger = logging.getLogger(__name__)
 

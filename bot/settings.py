@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import FrozenSet, List, Mapping, Optional, Tuple
 
-from bot import PACKAGE_DIR, PROJECT_DIR
+from bot import KNOWLEDGE_DIR, PROJECT_DIR
 
 
 class SettingsError(ValueError):
@@ -117,7 +117,7 @@ class Settings:
     handoff_route: str
     # Rasa's HTTP API (tracker, model, events endpoints) is enabled only with this token.
     rasa_api_token: Optional[str] = None
-    # Rasa hot paths done once instead of per message (bot/speedups.py); all by default.
+    # Rasa hot paths done once instead of per message (bot/rasa/speedups.py); all by default.
     speedups: FrozenSet[str] = frozenset(SPEEDUPS)
     # Larger request bodies are refused with 413 before they are read in full.
     max_body_bytes: int = 64 * 1024
@@ -144,7 +144,7 @@ class Settings:
                                 "postgresql://user:password@host:port/database")
         return cls(
             knowledge_dir=_directory(
-                env, "CAREERBOT_KNOWLEDGE_DIR", PACKAGE_DIR / "knowledge", must_exist=True
+                env, "CAREERBOT_KNOWLEDGE_DIR", KNOWLEDGE_DIR, must_exist=True
             ),
             career=career,
             spacy_model_dir=_directory(

@@ -10,7 +10,7 @@ the model is loaded, the action server answers its ``/health`` within
 within the same time. Otherwise it answers 503, and the JSON body says which
 check failed. Stock Rasa offers only ``GET /``, which says 200 while the action
 server is frozen and users wait for an apology. The store's read runs where
-the store runs its queries (bot/tracker_store.py: in worker threads), so a
+the store runs its queries (bot/rasa/tracker_store.py: in worker threads), so a
 slow database never stalls the event loop through this probe.
 
 ``GET /`` stays (start-up scripts poll it), but its body no longer names the

@@ -9,7 +9,7 @@ an empty body and `X-Slack-No-Retry: 1`, and nothing is processed. A 200
 rather than an error, because the replay may be a duplicate delivery on the
 way from Slack, whose original was answered: Slack should not retry it.
 
-What a reply looks like on each platform is bot/rendering.py's job.
+What a reply looks like on each platform is bot/rasa/rendering.py's job.
 """
 
 from __future__ import annotations

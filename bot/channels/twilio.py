@@ -157,7 +157,7 @@ async def numbered_option(agent: Any, sender_id: Text, text: Text) -> Optional[T
         return None
     from rasa.shared.core.events import BotUttered
 
-    from bot.rendering import option_payload
+    from bot.rasa.rendering import option_payload
 
     tracker = await agent.tracker_store.retrieve(sender_id)
     if tracker is None:

@@ -1,4 +1,4 @@
-"""bot/speedups.py does what Rasa's own code does, only once instead of per message."""
+"""bot/rasa/speedups.py does what Rasa's own code does, only once instead of per message."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from rasa.shared.core.events import Event
 from rasa.shared.utils.common import all_subclasses
 from rasa.utils.endpoints import EndpointConfig
 
-from bot import speedups
+from bot.rasa import speedups
 from bot.settings import SPEEDUPS
 
 ACTION = RemoteAction("action_answer_pay", None)

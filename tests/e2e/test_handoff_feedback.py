@@ -4,21 +4,10 @@ from __future__ import annotations
 
 import json
 
-import requests
 import sqlalchemy as sa
 
-from bot.report import build_report, load_rows
-
-
-def say(servers, sender, message):
-    response = requests.post(f"{servers.rasa_url}/webhooks/rest/webhook",
-                             json={"sender": sender, "message": message}, timeout=30)
-    assert response.status_code == 200
-    return response.json()
-
-
-def text(messages):
-    return "\n".join(m.get("text", "") for m in messages)
+from bot.ops.report import build_report, load_rows
+from tests.support.servers import say, text
 
 
 def slot_values(servers, sender, slot):

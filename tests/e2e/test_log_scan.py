@@ -21,7 +21,7 @@ import pytest
 import requests
 
 from bot import PROJECT_DIR, logs
-from bot.serve import Servers
+from bot.launch.serve import Servers
 from bot.settings import Settings
 
 SENDER = "visitor-q7x-kestrel-0452"

@@ -14,7 +14,6 @@ import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -22,7 +21,8 @@ import requests
 import sqlalchemy as sa
 
 from bot import PROJECT_DIR
-from bot.cluster import Cluster
+from bot.devtools.cluster import Cluster
+from tests.support.browser import chromium
 
 MODEL = PROJECT_DIR / "models" / "careerbot.tar.gz"
 
@@ -182,7 +182,7 @@ def test_the_store_itself_reports_hostile_ids_as_errors_not_a_missing_schema(clu
     from rasa.core.tracker_store import FailSafeTrackerStore
     from rasa.shared.core.trackers import DialogueStateTracker
 
-    from bot.tracker_store import CareerSQLTrackerStore
+    from bot.rasa.tracker_store import CareerSQLTrackerStore
 
     store = CareerSQLTrackerStore(rasa_domain, host=cluster[3].url)
     errors = []
@@ -197,21 +197,13 @@ def test_the_store_itself_reports_hostile_ids_as_errors_not_a_missing_schema(clu
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    from tests.widget.conftest import CHROMIUM, CHROMIUM_ARGS
-
-    assert Path(CHROMIUM).exists(), f"no Chromium at {CHROMIUM}: `make browser` installs Debian's chromium"
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield launched
-        launched.close()
+    yield from chromium()
 
 
 @pytest.fixture(scope="module")
 def demo_through_nginx(whole_cluster):
     """The widget's demo page, on the origin the instances allow, with the widget pointed at nginx."""
-    from bot.cluster import wait_port
+    from bot.devtools.cluster import wait_port
 
     widget_port = whole_cluster.instances[0].settings.widget_port
     env = dict(os.environ, CAREERBOT_WIDGET_PORT=str(widget_port), CAREERBOT_RASA_PORT=str(whole_cluster.nginx.port),

@@ -11,23 +11,9 @@ from __future__ import annotations
 import json
 
 import pytest
-import requests
 import sqlalchemy as sa
 
-
-def say(servers, sender, message):
-    response = requests.post(f"{servers.rasa_url}/webhooks/rest/webhook",
-                             json={"sender": sender, "message": message}, timeout=30)
-    assert response.status_code == 200
-    return response.json()
-
-
-def text(messages):
-    return "\n".join(m.get("text", "") for m in messages)
-
-
-def buttons(messages):
-    return [b for m in messages for b in m.get("buttons", [])]
+from tests.support.servers import buttons, say, text
 
 
 def slot_values(servers, sender, slot):

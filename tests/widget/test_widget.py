@@ -13,31 +13,20 @@ from typing import Any, Dict, List
 import pytest
 
 from bot import PROJECT_DIR
+from bot.launch.processes import free_port, wait_until
+from tests.support.servers import running
 
 SCREENSHOTS = PROJECT_DIR / "build" / "screenshots"
 SHADOW = "document.querySelector('careerbot-chat').shadowRoot"
 
 
 @pytest.fixture(scope="module")
-def servers(tmp_path_factory, free_ports, site_pages):
+def servers(tmp_path_factory, site_pages):
     """The real servers; allowed origins: the demo page's, and a site owner's pages on 127.0.0.1
     (site_pages). The same pages as http://localhost:<port> are another origin, not allowed."""
-    from bot.serve import Servers
-    from bot.settings import Settings
-
-    workdir = tmp_path_factory.mktemp("servers")
-    widget_port = free_ports()
-    settings = Settings.from_env({
-        "CAREERBOT_RASA_PORT": str(free_ports()),
-        "CAREERBOT_ACTION_PORT": str(free_ports()),
-        "CAREERBOT_WIDGET_PORT": str(widget_port),
-        "CAREERBOT_TRACKER_URL": f"sqlite:///{workdir / 'tracker.db'}",
-        "CAREERBOT_CORS_ORIGINS": f"http://127.0.0.1:{widget_port},{site_pages.origin}",
-    })
-    model = PROJECT_DIR / "models" / "careerbot.tar.gz"
-    assert model.exists(), f"no trained model at {model}: run `make train`"
-    with Servers(settings, model, log_dir=workdir / "logs") as running:
-        yield running
+    widget_port = free_port()
+    yield from running(tmp_path_factory.mktemp("servers"), CAREERBOT_WIDGET_PORT=str(widget_port),
+                       CAREERBOT_CORS_ORIGINS=f"http://127.0.0.1:{widget_port},{site_pages.origin}")
 
 
 @pytest.fixture
@@ -364,8 +353,12 @@ def test_a_long_conversation_reopens_at_its_latest_message_with_no_unstyled_flas
         page.route("**/widget/careerbot.css", lambda route: held.append(route))
         page.reload(wait_until="domcontentloaded")
         page.wait_for_function("() => document.querySelector('careerbot-chat')")
-        while not held:
-            page.wait_for_function("() => true")
+
+        def stylesheet_held() -> bool:
+            page.wait_for_timeout(50)  # Playwright runs the route handler only inside one of its calls
+            return bool(held)
+
+        wait_until(stylesheet_held, 30, "the widget asks for its stylesheet", interval=0)
         # Until its stylesheet is in, the widget shows nothing at all.
         assert in_widget(page, "root.querySelector('.cb-root').getBoundingClientRect().height") == 0
         held[0].continue_()

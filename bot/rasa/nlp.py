@@ -8,7 +8,7 @@ picked up by rebuilding, not by code. Patterns are token patterns (whole words),
 and where two overlap the longest wins: "bank manager" is another job, not the
 manager level; "loan officers" is a job the knowledge names, not another job.
 
-    python -m bot.nlp build/spacy/careerbot_en
+    python -m bot.rasa.nlp build/spacy/careerbot_en
 """
 
 from __future__ import annotations

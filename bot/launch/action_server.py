@@ -3,7 +3,7 @@
 Loading first means a broken knowledge file stops start-up with the file, the
 field and what was expected, instead of failing on the first user question.
 
-    python -m bot.action_server
+    python -m bot.launch.action_server
 
 Its log lines hold no visitor text unless CAREERBOT_LOG_CONTENT=true (bot/logs.py);
 LOG_LEVEL (Rasa's variable: DEBUG, INFO, WARNING...) sets their level, INFO by default.

@@ -34,7 +34,7 @@ Profiling `make bench` (py-spy on the Rasa process) found three:
 
 Rasa has no setting for any of them, so they replace methods on
 ``RemoteAction``, ``Event`` and ``EndpointConfig``. :func:`install` is called by the NLG that
-endpoints.yml names (:class:`bot.rendering.ChannelRenderingNLG`), which Rasa
+endpoints.yml names (:class:`bot.rasa.rendering.ChannelRenderingNLG`), which Rasa
 builds once the model is loaded, in the process that runs the actions.
 ``CAREERBOT_SPEEDUPS`` chooses them (all, none, or a list), so that
 `make bench-choices` can measure each. tests/bot/test_speedups.py compares

@@ -1,6 +1,6 @@
 """Benchmarks careerbot against the stock `rasa init` bot, in one run on this machine.
 
-    python -m bot.bench [--requests 48] [--rounds 3] [--no-cluster] [--out build/bench.md]
+    python -m bot.devtools.bench [--requests 48] [--rounds 3] [--no-cluster] [--out build/bench.md]
 
 Trains the stock bot with the same Rasa in a temporary folder, starts each bot
 on 127.0.0.1 and sends both the same mixed questions over the REST channel,
@@ -8,7 +8,7 @@ with 1 and 8 concurrent clients, in interleaved rounds. Prints a table of both
 with their ratios: latency p50/p95, throughput, errors, the servers' peak
 memory (RSS, every process of the bot), CPU per answer, time from start to
 the first answer, and training time. Then measures careerbot's multi-instance
-mode (bot/cluster.py: 2 Rasa instances behind nginx) at 8 and 32 clients.
+mode (bot/devtools/cluster.py: 2 Rasa instances behind nginx) at 8 and 32 clients.
 It prints; it passes or fails nothing. Traffic goes to 127.0.0.1 only, and
 every loop is bounded.
 """
@@ -32,7 +32,7 @@ from typing import Callable, Dict, List, Optional
 import requests
 
 from bot import PROJECT_DIR
-from bot.cluster import free_port
+from bot.launch.processes import descendants, free_port, stop_process, wait_until
 
 BIN_DIR = Path(sys.executable).parent
 QUESTIONS = [
@@ -45,16 +45,7 @@ ENV = dict(os.environ, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2",
 
 def family(pids: List[int]) -> List[int]:
     """The processes and all their descendants (Sanic's workers are children of `rasa run`)."""
-    found, todo = [], list(pids)
-    while todo:
-        pid = todo.pop()
-        found.append(pid)
-        for task in Path(f"/proc/{pid}/task").glob("*/children"):
-            try:
-                todo += [int(child) for child in task.read_text().split()]
-            except OSError:
-                pass
-    return found
+    return [found for pid in pids for found in (pid, *descendants(pid))]
 
 
 def peak_rss_mb(pids: List[int]) -> float:
@@ -123,8 +114,7 @@ def load(url: str, clients: int, per_client: int) -> LoadResult:
 
 def wait_for_answer(url: str, processes: List[subprocess.Popen], timeout: float = 300) -> float:
     """The perf_counter() time of the bot's first answer (or raises)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def answered() -> Optional[float]:
         if any(p.poll() is not None for p in processes):
             raise RuntimeError("a server exited during start-up")
         try:
@@ -133,8 +123,9 @@ def wait_for_answer(url: str, processes: List[subprocess.Popen], timeout: float 
                 return time.perf_counter()
         except requests.RequestException:
             pass
-        time.sleep(0.1)
-    raise RuntimeError("no answer before the timeout")
+        return None
+
+    return wait_until(answered, timeout, "the bot's first answer", interval=0.1)
 
 
 def cpu_ms(pids: List[int]) -> float:
@@ -162,12 +153,9 @@ class Running:
 
     def stop(self) -> None:
         for process in self.processes:
-            process.terminate()
+            process.terminate()  # all at once: they stop in parallel
         for process in self.processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop_process(process)
 
 
 @dataclass
@@ -263,9 +251,9 @@ def start_ours(model: Path, workdir: Path, env: Optional[Dict[str, str]] = None,
                endpoints: Optional[Path] = None) -> "tuple[str, List[subprocess.Popen]]":
     """Our bot as `make run` starts it (SQLite conversation store), on free ports.
 
-    `env` and `endpoints` let bot/bench_choices.py start variants of it.
+    `env` and `endpoints` let bot/devtools/bench_choices.py start variants of it.
     """
-    from bot.serve import RASA_RUN, Servers
+    from bot.launch.serve import RASA_RUN, Servers
     from bot.settings import Settings
 
     settings = Settings.from_env({
@@ -274,7 +262,7 @@ def start_ours(model: Path, workdir: Path, env: Optional[Dict[str, str]] = None,
     })
     servers = Servers(settings, model, log_dir=workdir / "logs", extra_env=env)
     # Started without waiting, so that the time to the first answer covers everything.
-    servers.actions = servers._spawn("actions", [sys.executable, "-m", "bot.action_server"])
+    servers.actions = servers._spawn("actions", [sys.executable, "-m", "bot.launch.action_server"])
     servers.rasa = servers._spawn("rasa", [
         *RASA_RUN, "--model", str(model), "--endpoints", str(endpoints or servers.endpoints_file()),
         "--credentials", str(_rest_only_credentials(workdir)), "--interface", "127.0.0.1",
@@ -311,8 +299,8 @@ def table(ours: BotRun, stock: BotRun, concurrency: List[int]) -> str:
 
 
 def measure_cluster(model: Path, workdir: Path, concurrency: List[int], per_client: int) -> str:
-    """Our bot in the multi-instance mode: 2 Rasa instances behind nginx (bot/cluster.py)."""
-    from bot.cluster import Cluster, ServiceMissing
+    """Our bot in the multi-instance mode: 2 Rasa instances behind nginx (bot/devtools/cluster.py)."""
+    from bot.devtools.cluster import Cluster, ServiceMissing
 
     try:
         cluster = Cluster(model, workdir, instances=2).start()

@@ -35,7 +35,7 @@ Three things keep one bad moment of the database from becoming an outage:
   read-only at start, or went away, serves again as soon as it can, with no
   restart.
 
-Enabled in endpoints.yml: ``tracker_store: {type: bot.tracker_store.CareerSQLTrackerStore, url: ...}``.
+Enabled in endpoints.yml: ``tracker_store: {type: bot.rasa.tracker_store.CareerSQLTrackerStore, url: ...}``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The deflection report: how many questions the bot answered without a person.
 
-    python -m bot.report [--since 2026-11-01] [--until 2026-12-01] [--channel socketio]
+    python -m bot.ops.report [--since 2026-11-01] [--until 2026-12-01] [--channel socketio]
                          [--out build/report.html] [--top 20]
 
 Reads the conversations from the SQL tracker store (CAREERBOT_TRACKER_URL, a

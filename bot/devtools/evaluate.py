@@ -15,7 +15,7 @@ For each set it prints:
   every line for the off-topic traffic);
 - the most frequent confusion pairs (expected -> predicted).
 
-The off-topic traffic is the development split of bot/offtopic.py (never trained on).
+The off-topic traffic is the development split of bot/rasa/offtopic.py (never trained on).
 `--errors` lists every wrong line; use it on the dev set only: the test set is
 measured, never tuned on.
 """
@@ -24,33 +24,26 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import bisect
-import difflib
 import os
-import re
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, List, Mapping, Optional, Sequence, Tuple
 
 from bot import PROJECT_DIR
-from bot.clarify import clarification_pair, is_topic
+from bot.clarify import clarification_pair, gives_career_answer
+from bot.rasa.nlu_data import NEAR_DUPLICATE as NEAR_DUPLICATE
+from bot.rasa.nlu_data import load_test_set
+from bot.rasa.nlu_data import near_duplicates as near_duplicates
+from bot.rasa.nlu_data import normalise as normalise
 
 FALLBACK_INTENT = "nlu_fallback"
 OUT_OF_SCOPE = "out_of_scope"
-# Follow-ups answer with a career fact too, from the previous topic or a default one.
-_FOLLOW_UPS = {"inform", "ask_without"}
 TEST_SET = PROJECT_DIR / "tests" / "nlu" / "test_set.yml"
 DEV_SET = PROJECT_DIR / "tests" / "nlu" / "dev_set.yml"
 MODEL = PROJECT_DIR / "models" / "careerbot.tar.gz"
 OFFTOPIC_NAME = "off-topic dev split"
-# The similarity rule of issue 11: a test line this similar to a training line is a memory test.
-NEAR_DUPLICATE = 0.85
-
-
-def gives_career_answer(intent: str) -> bool:
-    return is_topic(intent) or intent in _FOLLOW_UPS
 
 
 @dataclass
@@ -189,15 +182,8 @@ class Report:
         return "\n".join(lines)
 
 
-def load_test_set(path: Path) -> List[Tuple[str, str]]:
-    from rasa.shared.nlu.training_data.loading import load_data
-
-    data = load_data(str(path))
-    return [(m.get("text"), m.get("intent")) for m in data.intent_examples]
-
-
 def offtopic_lines() -> List[Tuple[str, str]]:
-    from bot import offtopic
+    from bot.rasa import offtopic
 
     return [(q.text, OUT_OF_SCOPE) for q in offtopic.default_split().dev]
 
@@ -241,38 +227,6 @@ async def evaluate_all(model: Path, sets: Sequence[Path], offtopic: bool = True)
     if offtopic:
         reports.append(await evaluate_lines(parser, OFFTOPIC_NAME, offtopic_lines(), traffic=True))
     return reports
-
-
-# --- the similarity rule -------------------------------------------------------------------------
-
-_ENTITY = re.compile(r"\[([^\]]*)\](\([^)]*\)|\{[^}]*\})")
-
-
-def normalise(text: str) -> str:
-    """Lower-cased, entity markup `[text](entity)` / `[text]{...}` reduced to its text, spaces collapsed."""
-    return " ".join(_ENTITY.sub(r"\1", text).lower().split())
-
-
-def near_duplicates(lines: Iterable[str], training: Iterable[str],
-                    threshold: float = NEAR_DUPLICATE) -> List[Tuple[str, str, float]]:
-    """Every (line, training line, ratio) with difflib's ratio >= threshold, on normalised text."""
-    pool = sorted({normalise(t) for t in training}, key=len)
-    lengths = [len(t) for t in pool]
-    found = []
-    for line in lines:
-        text = normalise(line)
-        n = len(text)
-        # ratio = 2M / (n + m) <= 2 min(n, m) / (n + m): only lengths within this band can reach it.
-        low = int(n * threshold / (2 - threshold))
-        high = int(n * (2 - threshold) / threshold) + 1
-        matcher = difflib.SequenceMatcher(None, b=text, autojunk=False)
-        for other in pool[bisect.bisect_left(lengths, low):bisect.bisect_right(lengths, high)]:
-            matcher.set_seq1(other)
-            if matcher.real_quick_ratio() >= threshold and matcher.quick_ratio() >= threshold:
-                ratio = matcher.ratio()
-                if ratio >= threshold:
-                    found.append((line, other, ratio))
-    return found
 
 
 def training_lines(config: Path = PROJECT_DIR / "config.yml") -> List[Tuple[str, str]]:

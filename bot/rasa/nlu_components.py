@@ -1,6 +1,6 @@
 """careerbot's own NLU pieces for Rasa 3.6: the off-topic importer, the WordLlama featurizer, a tunable classifier.
 
-- `OfftopicImporter` adds the off-topic training sample of bot/offtopic.py as
+- `OfftopicImporter` adds the off-topic training sample of bot/rasa/offtopic.py as
   out_of_scope examples (config.yml `importers`).
 - `WordLlamaFeaturizer` gives every token a pretrained 256-dimension vector, so that
   "earn", "make", "salary" and "paid" meet without listing every phrasing. The vectors
@@ -32,7 +32,8 @@ from rasa.shared.importers.importer import TrainingDataImporter
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot import PROJECT_DIR, offtopic
+from bot import PROJECT_DIR
+from bot.rasa import offtopic
 
 WORDLLAMA_DIR = PROJECT_DIR / "build" / "wordllama"
 WORDLLAMA_WEIGHTS = WORDLLAMA_DIR / "l2_supercat_256.safetensors"
@@ -78,7 +79,7 @@ class OfftopicImporter(TrainingDataImporter):
     def get_nlu_data(self, language: Optional[Text] = "en") -> TrainingData:
         from rasa.shared.nlu.constants import INTENT, TEXT
 
-        from bot.evaluate import load_test_set, near_duplicates
+        from bot.rasa.nlu_data import load_test_set, near_duplicates
 
         texts = offtopic.training_examples(self.per_intent)
         held_out = [text for path in self.held_out if path.exists() for text, _ in load_test_set(path)]
@@ -335,7 +336,7 @@ class InDomainGate(GraphComponent):
         return float((self.examples @ vector).max())
 
     def process(self, messages: List[Message]) -> List[Message]:
-        from bot.evaluate import gives_career_answer
+        from bot.clarify import gives_career_answer
 
         for message in messages:
             intent = message.get("intent") or {}

@@ -1,8 +1,8 @@
 """Chat with the bot in the terminal: starts the action server, then `rasa shell`.
 
-    python -m bot.shell
+    python -m bot.launch.shell
 
-`rasa shell` goes through the project's launcher (bot/rasa_run.py), so it has
+`rasa shell` goes through the project's launcher (bot/launch/rasa_run.py), so it has
 the same set-up as the server, such as the action-call timeout.
 """
 
@@ -13,7 +13,7 @@ import sys
 
 from bot import PROJECT_DIR
 from bot.knowledge import KnowledgeError
-from bot.serve import RASA_RUN, Servers, StartError
+from bot.launch.serve import RASA_RUN, Servers, StartError
 from bot.settings import Settings, SettingsError
 
 

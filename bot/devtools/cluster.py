@@ -15,11 +15,11 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 from typing import List, Optional
 
-from bot.serve import Servers
+from bot.launch.processes import LOOPBACK, free_port, stop_process, wait_until
+from bot.launch.serve import Servers
 from bot.settings import Settings
 
 
@@ -27,20 +27,13 @@ class ServiceMissing(RuntimeError):
     """A Debian package the set-up needs is not installed."""
 
 
-def free_port() -> int:
+def _listens(port: int) -> bool:
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        return s.connect_ex((LOOPBACK, port)) == 0
 
 
 def wait_port(port: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.2)
-    raise RuntimeError(f"nothing listens on 127.0.0.1:{port}")
+    wait_until(lambda: _listens(port), timeout, f"something listens on {LOOPBACK}:{port}")
 
 
 def _postgres_bin() -> Path:
@@ -106,8 +99,7 @@ class Redis:
 
     def close(self) -> None:
         if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
+            stop_process(self.process, timeout=10)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
@@ -174,8 +166,7 @@ http {{
 
     def close(self) -> None:
         if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
+            stop_process(self.process, timeout=10)
 
 
 class Cluster:

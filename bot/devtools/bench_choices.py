@@ -1,24 +1,24 @@
 """Measures what each design choice does to speed and to NLU accuracy, each against the bot as built.
 
-    python -m bot.bench_choices [--slow] [--requests 48] [--rounds 3] [--out build/bench-choices.md]
+    python -m bot.devtools.bench_choices [--slow] [--requests 48] [--rounds 3] [--out build/bench-choices.md]
 
 For every variant, the bot as built (the baseline) and the variant run side by
-side on 127.0.0.1 and are loaded in interleaved rounds (bot/bench.py), so both
+side on 127.0.0.1 and are loaded in interleaved rounds (bot/devtools/bench.py), so both
 see the same machine. Printed per variant, each with its ratio to the
 baseline: CPU per answer of all the bot's processes, p50 latency with 1
 client, throughput with 8 clients, peak memory, and errors. Variants of config.yml are trained
-first and also scored (bot/evaluate.py) on the NLU dev set (intent accuracy; clarified
+first and also scored (bot/devtools/evaluate.py) on the NLU dev set (intent accuracy; clarified
 lines are not right) and on the off-topic dev split (leak rate: the share that would get
 a career answer). The test set is left alone: it is for the final measurement only.
 
-Runtime variants (same model): each speed-up of bot/speedups.py switched off,
+Runtime variants (same model): each speed-up of bot/rasa/speedups.py switched off,
 Rasa's own SQL tracker store, SQLite in journal mode, conversations in memory,
 2 Sanic workers with a Redis lock store, 2 action server workers. Config
 variants: MemoizationPolicy added, without the character n-grams, without the off-topic
 training sample or with less or more of it, without the WordLlama featurizer or
 its weight changed, without the in-domain gate or with another threshold, other
 logistic regression regularisation (FallbackClassifier thresholds: `python -m
-bot.evaluate --fallback-grid`, no training needed); with
+bot.devtools.evaluate --fallback-grid`, no training needed); with
 --slow also DIET instead of logistic regression (with and without TensorFlow
 thread limits) and TED added to the policies, which take minutes to train.
 Last, the conversation stores alone, without Rasa around them: milliseconds
@@ -42,8 +42,8 @@ from typing import Any, Callable, Dict, List, Optional
 import yaml
 
 from bot import PROJECT_DIR
-from bot import bench
-from bot.channel_config import select
+from bot.devtools import bench
+from bot.launch.channel_config import select
 
 ENDPOINTS_VARS = {"CAREERBOT_ACTION_URL": "set", "CAREERBOT_TRACKER_URL": "set"}
 
@@ -97,11 +97,11 @@ def _wordllama_scale(scale: float) -> Callable[[Dict[str, Any]], None]:
 
 
 def _classifier_option(**options: Any) -> Callable[[Dict[str, Any]], None]:
-    """Rasa's logistic regression fixes C and class_weight; bot.nlu_components' takes them."""
+    """Rasa's logistic regression fixes C and class_weight; bot.rasa.nlu_components' takes them."""
     def edit(config: Dict[str, Any]) -> None:
         for component in config["pipeline"]:
             if "LogisticRegression" in component["name"]:
-                component.update(name="bot.nlu_components.TunedLogisticRegressionClassifier", **options)
+                component.update(name="bot.rasa.nlu_components.TunedLogisticRegressionClassifier", **options)
     return edit
 
 
@@ -134,7 +134,7 @@ def _in_memory_store(endpoints: Dict[str, Any]) -> None:
 
 
 VARIANTS = [
-    Variant("speed-ups of bot/speedups.py all off", env={"CAREERBOT_SPEEDUPS": "none"}),
+    Variant("speed-ups of bot/rasa/speedups.py all off", env={"CAREERBOT_SPEEDUPS": "none"}),
     Variant("without the action-reply validator built once", env={"CAREERBOT_SPEEDUPS": "events,http,gc"}),
     Variant("without the event class table", env={"CAREERBOT_SPEEDUPS": "validator,http,gc"}),
     Variant("without kept HTTP sessions to the action server", env={"CAREERBOT_SPEEDUPS": "validator,events,gc"}),
@@ -165,7 +165,7 @@ VARIANTS = [
 
 
 def _endpoints_file(workdir: Path, edit: Callable[[Dict[str, Any]], None], env: Dict[str, str]) -> Path:
-    from bot.serve import ENDPOINTS_SOURCE
+    from bot.launch.serve import ENDPOINTS_SOURCE
 
     text, _ = select(ENDPOINTS_SOURCE.read_text(), {**ENDPOINTS_VARS, **env})
     data = yaml.safe_load(text)
@@ -208,7 +208,7 @@ def _train_variant(workdir: Path, edit: Callable[[Dict[str, Any]], None]) -> "tu
 
 
 def scores(model: Path) -> Scores:
-    from bot.evaluate import DEV_SET, evaluate_all
+    from bot.devtools.evaluate import DEV_SET, evaluate_all
 
     dev, traffic = asyncio.run(evaluate_all(model, [DEV_SET]))
     return Scores(dev.accuracy, traffic.leak_rate, dev.clarification_rate)
@@ -228,7 +228,7 @@ def _per_answer(run: bench.BotRun) -> float:
 
 
 def measure(variant: Variant, baseline_model: Path, workdir: Path, requests: int, rounds: int) -> Outcome:
-    from bot.cluster import Redis
+    from bot.devtools.cluster import Redis
 
     workdir.mkdir(parents=True)
     model, variant_scores, training_s = baseline_model, None, None
@@ -285,7 +285,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                         help="only the config variants, scored for understanding (no speed measurement)")
     args = parser.parse_args(argv)
     os.chdir(PROJECT_DIR)  # the model's SpacyNLP path is relative to the project
-    from bot.evaluate import quiet_rasa
+    from bot.devtools.evaluate import quiet_rasa
 
     quiet_rasa()
     wanted = args.only.split("|") if args.only else [""]
@@ -357,8 +357,8 @@ def store_costs(conversations: int = 20, turns: int = 12) -> str:
     from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
     from rasa.shared.core.trackers import DialogueStateTracker
 
-    from bot import speedups
-    from bot.tracker_store import CareerSQLTrackerStore
+    from bot.rasa import speedups
+    from bot.rasa.tracker_store import CareerSQLTrackerStore
 
     speedups.install()  # as in the Rasa process: only the store differs below
     domain = Domain.load(str(PROJECT_DIR / "domain.yml"))

@@ -28,7 +28,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
-from bot import speedups
+from bot.rasa import speedups
 from bot.settings import Settings
 
 FACEBOOK_MAX_BUTTONS = 3
@@ -105,14 +105,14 @@ def option_payload(domain: Domain, response_name: Optional[str], reply: str) -> 
 class ChannelRenderingNLG(TemplatedNaturalLanguageGenerator):
     """Rasa's templated NLG, followed by :func:`render` for the output channel.
 
-    Enabled in endpoints.yml: ``nlg: {type: bot.rendering.ChannelRenderingNLG}``.
+    Enabled in endpoints.yml: ``nlg: {type: bot.rasa.rendering.ChannelRenderingNLG}``.
     """
 
     def __init__(self, endpoint_config: Optional[EndpointConfig] = None,
                  domain: Optional[Domain] = None) -> None:
         super().__init__((domain or Domain.empty()).responses)
         # Built once the model is loaded, in the process that runs the actions:
-        # the place Rasa's configuration reaches that can switch on bot/speedups.py.
+        # the place Rasa's configuration reaches that can switch on bot/rasa/speedups.py.
         speedups.install(Settings.from_env().speedups)
 
     async def generate(self, utter_action: Text, tracker: DialogueStateTracker, output_channel: Text,

@@ -1,6 +1,6 @@
 """Real off-topic traffic: a seeded split of two public intent corpora into a development set and a training sample.
 
-    python -m bot.offtopic [--write build/offtopic.yml]
+    python -m bot.devtools.offtopic_split [--write build/offtopic.yml]   (what the split holds)
 
 The corpora (one query a line, `text<TAB>intent`) are real messages people sent to
 other assistants, none of them about this career:
@@ -17,7 +17,7 @@ split is the same on every machine:
 - the DEVELOPMENT split (DEV_FRACTION of each intent) measures the leak rate
   (`python -m bot.evaluate`) and is never trained on;
 - the TRAINING SAMPLE (TRAIN_PER_INTENT of each intent's remaining lines) becomes
-  out_of_scope training data through `bot.nlu_components.OfftopicImporter`, named in
+  out_of_scope training data through `bot.rasa.nlu_components.OfftopicImporter`, named in
   config.yml, so every `rasa train` and `rasa data validate` gets it without a
   generated file.
 
@@ -29,12 +29,10 @@ development split they count only as leaks if they get a career answer.
 
 from __future__ import annotations
 
-import argparse
 import difflib
 import os
 import random
 import re
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
@@ -162,31 +160,3 @@ def default_split(train_per_intent: int = TRAIN_PER_INTENT) -> Split:
 
 def training_examples(train_per_intent: int = TRAIN_PER_INTENT) -> List[str]:
     return [q.text for q in default_split(train_per_intent).train]
-
-
-def to_yaml(texts: Sequence[str]) -> str:
-    return ("version: \"3.1\"\nnlu:\n- intent: out_of_scope\n  examples: |\n"
-            + "".join(f"    - {t}\n" for t in texts))
-
-
-def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--write", type=Path, help="also write the training sample as Rasa NLU YAML (to look at)")
-    args = parser.parse_args(argv)
-    try:
-        result = default_split()
-    except OfftopicDataMissing as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    intents = {(q.source, q.intent) for q in result.dev}
-    print(f"development split: {len(result.dev)} queries over {len(intents)} source intents (never trained on)")
-    print(f"training sample: {len(result.train)} queries, labelled {OUT_OF_SCOPE}")
-    if args.write:
-        args.write.parent.mkdir(parents=True, exist_ok=True)
-        args.write.write_text(to_yaml([q.text for q in result.train]), encoding="utf-8")
-        print(f"wrote {args.write}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,6 +1,6 @@
 """Checks the lock file for known vulnerabilities with pip-audit, and says plainly when it could not.
 
-    python -m bot.audit --pip-audit .venv-audit/bin/pip-audit
+    python -m bot.ops.audit --pip-audit .venv-audit/bin/pip-audit
 
 pip-audit prints "No known vulnerabilities found" even when it could not look
 a single package up (an offline machine: every package is "skipped"). This

@@ -1,18 +1,18 @@
 """Runs the action server, the Rasa server and the widget server, and keeps them running.
 
-    python -m bot.serve
+    python -m bot.launch.serve
 
 Supervision:
 
 - A server that dies is started again, after 1 s, then 2, 4, 8 ... up to
   30 s while it keeps dying, and the log names it and its exit code. When one
-  server has died CRASH_LIMIT times within CRASH_WINDOW_S, bot.serve stops the
+  server has died CRASH_LIMIT times within CRASH_WINDOW_S, bot.launch.serve stops the
   others and exits with code 1, so that systemd or Docker can take over.
 - Ctrl-C, SIGTERM or SIGHUP stops everything. A second signal while stopping
   does not interrupt the stopping: it kills the servers that are still
-  running at once, and bot.serve still waits for each of them.
+  running at once, and bot.launch.serve still waits for each of them.
 - Each server runs in its own process group (anything it starts goes with
-  it) and with a parent-death signal: if bot.serve itself is killed (even by
+  it) and with a parent-death signal: if bot.launch.serve itself is killed (even by
   SIGKILL), the kernel kills its servers, so none is left running without a
   supervisor, holding the ports of the next start.
 - Before starting a server its port is checked: a port already taken (by a
@@ -25,7 +25,7 @@ The Rasa server counts as started when its readiness endpoint
 dependency is not ready yet (a database still starting), the log says which,
 and the server serves as soon as it is.
 
-The end-to-end tests, the benchmark and bot.cluster use :class:`Servers` to
+The end-to-end tests, the benchmark and bot.devtools.cluster use :class:`Servers` to
 run the same processes; the restart loop is :meth:`Servers.supervise`.
 """
 
@@ -48,15 +48,16 @@ from pathlib import Path
 from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
 
 from bot import PROJECT_DIR
-from bot.channel_config import write_enabled
+from bot.launch.channel_config import write_enabled
+from bot.launch.processes import STOP_TIMEOUT_S, signal_group, stop_process, wait_until
 from bot.knowledge import KnowledgeBase, KnowledgeError
 from bot.settings import Settings, SettingsError
 
 BIN_DIR = Path(sys.executable).parent
-# The channels, and endpoints, whose variables are set (see bot/channel_config.py).
+# The channels, and endpoints, whose variables are set (see bot/launch/channel_config.py).
 ENDPOINTS_SOURCE = PROJECT_DIR / "endpoints.yml"
-# `rasa run`, through the project's launcher (bot/rasa_run.py).
-RASA_RUN = [sys.executable, "-m", "bot.rasa_run"]
+# `rasa run`, through the project's launcher (bot/launch/rasa_run.py).
+RASA_RUN = [sys.executable, "-m", "bot.launch.rasa_run"]
 
 # The servers, by the key supervise() and the logs use.
 NAMES = {"actions": "action server", "rasa": "Rasa server", "widget": "widget server"}
@@ -65,14 +66,12 @@ PORT_VARIABLES = {"actions": "CAREERBOT_ACTION_PORT", "rasa": "CAREERBOT_RASA_PO
 # A server that keeps dying is restarted after 1, 2, 4 ... seconds, at most 30.
 BACKOFF_START_S = 1.0
 BACKOFF_MAX_S = 30.0
-# This many deaths of one server within the window, and bot.serve gives up.
+# This many deaths of one server within the window, and bot.launch.serve gives up.
 CRASH_LIMIT = 5
 CRASH_WINDOW_S = 60.0
-# Sanic finishes the requests in flight within 15 s of a SIGTERM.
-STOP_TIMEOUT_S = 20.0
 POLL_S = 0.25
 
-log = logging.getLogger("bot.serve")
+log = logging.getLogger("bot.launch.serve")
 
 
 class StartError(RuntimeError):
@@ -102,7 +101,7 @@ def _die_with(parent: int) -> Callable[[], None]:
 
     Linux sends the signal when the *thread* that started the child ends, so
     servers must be started from a thread that lives as long as the
-    supervisor (bot.serve and the tests use the main thread).
+    supervisor (bot.launch.serve and the tests use the main thread).
     """
 
     def preexec() -> None:
@@ -112,14 +111,6 @@ def _die_with(parent: int) -> Callable[[], None]:
             os.kill(os.getpid(), signal.SIGKILL)
 
     return preexec
-
-
-def _signal_group(pid: int, signum: int) -> None:
-    """Sends `signum` to the process group that the server `pid` leads (see _spawn)."""
-    try:
-        os.killpg(pid, signum)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def check_port_free(host: str, port: int, what: str, variable: str) -> None:
@@ -263,7 +254,7 @@ class Servers:
 
     def start_actions(self, timeout: float = 60) -> None:
         self.check_port("actions")
-        process = self._spawn("actions", [sys.executable, "-m", "bot.action_server"])
+        process = self._spawn("actions", [sys.executable, "-m", "bot.launch.action_server"])
         self._wait(process, f"{self.action_url}/health", "action server", timeout)
 
     def stop_actions(self) -> None:
@@ -274,7 +265,7 @@ class Servers:
         self.check_port("rasa")
         if self.settings.sqlite_path is not None:
             self.settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
-        # One file per port: servers started side by side (tests, bot.cluster)
+        # One file per port: servers started side by side (tests, bot.devtools.cluster)
         # with different variables must not overwrite each other's channels.
         credentials = self.build_dir / f"credentials-{self.settings.rasa_port}.yml"
         disabled = write_enabled(credentials, self.env)
@@ -338,30 +329,24 @@ class Servers:
     def _wait(process: subprocess.Popen, url: str, what: str, timeout: float,
               answered: Callable[[int, bytes], bool] = lambda status, _body: status == 200,
               ) -> Tuple[int, bytes]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def answer() -> Optional[Tuple[int, bytes]]:
             if process.poll() is not None:
                 raise StartError(f"{what} exited with {_describe_exit(process.returncode)} before it answered")
             try:
                 status, body = _probe(url)
-                if answered(status, body):
-                    return status, body
             except (urllib.error.URLError, ConnectionError, OSError):
-                pass
-            time.sleep(0.5)
-        raise StartError(f"{what} did not answer at {url} within {timeout:.0f} s")
+                return None
+            return (status, body) if answered(status, body) else None
+
+        try:
+            return wait_until(answer, timeout, f"{what} answers at {url}", interval=0.5)
+        except TimeoutError:
+            raise StartError(f"{what} did not answer at {url} within {timeout:.0f} s") from None
 
     @staticmethod
     def _stop(process: subprocess.Popen) -> None:
-        if process.poll() is None:
-            _signal_group(process.pid, signal.SIGTERM)  # Sanic shuts down cleanly on SIGTERM
-            try:
-                process.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                _signal_group(process.pid, signal.SIGKILL)
-                process.wait()
-        # Anything the server started in its group and left behind goes too.
-        _signal_group(process.pid, signal.SIGKILL)
+        # Sanic shuts down cleanly on SIGTERM; anything the server started in its group goes too.
+        stop_process(process, STOP_TIMEOUT_S, group=True)
 
     def _forget(self, process: subprocess.Popen) -> None:
         if process in self.processes:
@@ -386,7 +371,7 @@ class Servers:
         """SIGKILL to every running server; safe in a signal handler (stop() still reaps them)."""
         for process in list(self.processes):
             if process.returncode is None:
-                _signal_group(process.pid, signal.SIGKILL)
+                signal_group(process.pid, signal.SIGKILL)
 
     def __enter__(self) -> "Servers":
         try:

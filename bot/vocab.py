@@ -8,9 +8,9 @@ from typing import Dict, List, Optional
 
 import yaml
 
-from bot import PACKAGE_DIR
+from bot import CONTENT_DIR
 
-VOCAB_DIR = PACKAGE_DIR / "vocab"
+VOCAB_DIR = CONTENT_DIR / "vocab"
 
 # Words that may stand before an ambiguous postal code ("in OH", "about OK").
 STATE_PREPOSITIONS = ("in", "about", "for", "from", "of")

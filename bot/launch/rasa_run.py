@@ -1,11 +1,11 @@
 """`rasa run` in a process the project prepares first.
 
-    python -m bot.rasa_run --model ... --endpoints ... (the arguments of `rasa run`)
-    python -m bot.rasa_run shell --model ... (`rasa shell`, for bot.shell)
+    python -m bot.launch.rasa_run --model ... --endpoints ... (the arguments of `rasa run`)
+    python -m bot.launch.rasa_run shell --model ... (`rasa shell`, for bot.launch.shell)
 
 Some of what the Rasa server needs is process-wide and must be in place before
 Rasa builds its app: request limits, log redaction, the action-call timeout.
-Doing it here, in the one entry point every launcher uses (bot.serve, the
+Doing it here, in the one entry point every launcher uses (bot.launch.serve, the
 benchmark, docker-compose), keeps it out of import-time side effects of
 unrelated modules.
 """
@@ -22,7 +22,7 @@ def install_action_timeout(seconds: float) -> None:
 
     ``RemoteAction.run`` passes the module's ``DEFAULT_REQUEST_TIMEOUT`` (300 s)
     as the timeout of each call, read when the call is made; a per-call timeout
-    overrides the session's, so this holds with bot/speedups.py's kept
+    overrides the session's, so this holds with bot/rasa/speedups.py's kept
     sessions too. A call that runs out raises ``asyncio.TimeoutError``; Rasa
     logs it and the turn ends without the action's reply, so the REST channel
     sends the domain's apology (bot/channels/rest.py) within this time; before,
@@ -53,7 +53,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     from rasa.__main__ import main as rasa_main
 
     args = list(sys.argv[1:] if argv is None else argv)
-    # `python -m bot.rasa_run shell ...` runs `rasa shell` (bot.shell) with the same set-up.
+    # `python -m bot.launch.rasa_run shell ...` runs `rasa shell` (bot.launch.shell) with the same set-up.
     command = [args.pop(0)] if args[:1] == ["shell"] else ["run"]
     sys.argv = ["rasa", *command, *args]
     rasa_main()
