@@ -19,8 +19,7 @@ class CareerResponseAction(CareerAction):
 
     response: ClassVar[str]
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         dispatcher.utter_message(response=self.response, career=self.career(tracker).name)
         return []
 
@@ -53,8 +52,7 @@ class ActionFallback(CareerResponseAction):
     def name(self) -> Text:
         return "action_fallback"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         career = self.career(tracker)
         job = other_job(tracker, career)
         if job:
@@ -67,8 +65,7 @@ class ActionFallback(CareerResponseAction):
         if pair:
             dispatcher.utter_message(response="utter_clarify", **clarify_values(domain, pair, message))
             return []
-        response = "utter_fallback_offer_handoff" if previous_bot_action(tracker) == self.name() \
-            else self.response
+        response = "utter_fallback_offer_handoff" if previous_bot_action(tracker) == self.name() else self.response
         dispatcher.utter_message(response=response, career=career.name)
         return []
 
@@ -144,8 +141,7 @@ class ActionAnswerYesNo(CareerAction):
     def name(self) -> Text:
         return "action_answer_yes_no"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         yes = (tracker.latest_message.get("intent") or {}).get("name") == "affirm"
         prompt = previous_prompt(tracker)
         if prompt == FEEDBACK_PROMPT:

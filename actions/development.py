@@ -8,8 +8,7 @@ from actions.base import TopicAction, bullets, capitalise, fill, join_words
 def training_values(career):
     """The on-the-job training placeholders, shared by every answer that mentions it."""
     training = career.section("training")
-    return {"when_cap": capitalise(training["when"]), "provider": training["provider"],
-            "content": training["content"]}
+    return {"when_cap": capitalise(training["when"]), "provider": training["provider"], "content": training["content"]}
 
 
 class ActionAnswerTraining(TopicAction):
@@ -26,8 +25,16 @@ def _certification_lines(domain, certifications) -> str:
         membership = ""
         if cert["membership"]:
             membership = fill(domain, "utter_membership_note", body_short=cert.get("body_short") or cert["body"])
-        lines.append(fill(domain, "utter_certification_line", name=cert["name"], body=cert["body"],
-                          short=short, membership=membership))
+        lines.append(
+            fill(
+                domain,
+                "utter_certification_line",
+                name=cert["name"],
+                body=cert["body"],
+                short=short,
+                membership=membership,
+            )
+        )
     return "\n".join(lines)
 
 

@@ -34,8 +34,7 @@ class ActionRecordFeedback(Action):
     def name(self) -> Text:
         return "action_record_feedback"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         helpful = (tracker.latest_message.get("intent") or {}).get("name") == "feedback_helpful"
         return record_feedback(dispatcher, tracker, helpful)
 

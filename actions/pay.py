@@ -19,8 +19,14 @@ class ActionAnswerPay(TopicAction):
                 "period": pay["period"],
             }
         lines = [
-            fill(domain, "utter_pay_line", level=l.name, low=money(l.low, pay["currency"]),
-                 high=money(l.high, pay["currency"]), period=pay["period"])
+            fill(
+                domain,
+                "utter_pay_line",
+                level=l.name,
+                low=money(l.low, pay["currency"]),
+                high=money(l.high, pay["currency"]),
+                period=pay["period"],
+            )
             for l in career.pay_levels
         ]
         return "utter_answer_pay", {"levels": "\n".join(lines)}

@@ -149,8 +149,13 @@ class Redactor:
 
 def _spellings(value: str) -> List[str]:
     """`value` as logs write it: as is, stripped, inside repr() and inside JSON (ASCII or not)."""
-    spellings = [value, value.strip(), repr(value)[1:-1], json.dumps(value)[1:-1],
-                 json.dumps(value, ensure_ascii=False)[1:-1]]
+    spellings = [
+        value,
+        value.strip(),
+        repr(value)[1:-1],
+        json.dumps(value)[1:-1],
+        json.dumps(value, ensure_ascii=False)[1:-1],
+    ]
     return [s for s in dict.fromkeys(spellings) if len(s.strip()) >= MIN_SECRET_LENGTH]
 
 
@@ -223,8 +228,10 @@ def _thread_excepthook(hook_args: Any) -> None:
     if hook_args.exc_type is SystemExit:
         return
     name = hook_args.thread.name if hook_args.thread is not None else "?"
-    sys.stderr.write(f"Exception in thread {name}:\n" + redact("".join(
-        traceback.format_exception(hook_args.exc_type, hook_args.exc_value, hook_args.exc_traceback))))
+    sys.stderr.write(
+        f"Exception in thread {name}:\n"
+        + redact("".join(traceback.format_exception(hook_args.exc_type, hook_args.exc_value, hook_args.exc_traceback)))
+    )
 
 
 def install(settings: Settings) -> bool:

@@ -56,8 +56,11 @@ def plural(title: str) -> str:
     if last.isupper():
         word = last + "s"
     else:
-        word = None if last.lower() in _REGULAR else next(
-            (last[: -len(s)] + p for s, p in _IRREGULAR.items() if last.lower().endswith(s)), None)
+        word = (
+            None
+            if last.lower() in _REGULAR
+            else next((last[: -len(s)] + p for s, p in _IRREGULAR.items() if last.lower().endswith(s)), None)
+        )
         if word is None:
             if re.search(r"[^aeiou]y$", last):
                 word = last[:-1] + "ies"

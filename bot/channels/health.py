@@ -120,8 +120,10 @@ class Readiness:
         self.failing = failing
         return {
             "status": "unavailable" if failing else "ready",
-            "checks": {name: ({"ok": False, "error": problem[0]} if problem else {"ok": True})
-                       for name, problem in results.items()},
+            "checks": {
+                name: ({"ok": False, "error": problem[0]} if problem else {"ok": True})
+                for name, problem in results.items()
+            },
         }
 
 

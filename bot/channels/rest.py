@@ -124,8 +124,7 @@ def check_caller(request: Request, settings: Settings) -> Optional[Tuple[int, st
 # The store failures of the request being handled. A fresh list is set for
 # every request: a value left in the context would outlive its request, and
 # Sanic serves the requests of one kept-alive connection in one context.
-_store_failures: contextvars.ContextVar[Optional[List[str]]] = contextvars.ContextVar("store_failures",
-                                                                                      default=None)
+_store_failures: contextvars.ContextVar[Optional[List[str]]] = contextvars.ContextVar("store_failures", default=None)
 
 
 def _on_store_error(error: Exception) -> None:
@@ -181,8 +180,9 @@ class ValidatingRestInput(RestInput):
             if _store_failures.get():
                 # The turn could not be saved: tell the client to send it again shortly,
                 # rather than answer from a conversation that will be forgotten.
-                return _error(503, "the conversation store is unavailable; please try again shortly",
-                              {"Retry-After": "5"})
+                return _error(
+                    503, "the conversation store is unavailable; please try again shortly", {"Retry-After": "5"}
+                )
             if reply.body.strip() != b"[]":
                 return None
             logger.error("the bot produced no reply for this turn; sending %s", SILENCE_RESPONSE)

@@ -138,9 +138,12 @@ def load_session_secret(settings: Settings) -> bytes:
     try:
         return _read_or_create_secret(path)
     except OSError as error:
-        logger.warning("cannot keep the socket.io session secret in %s (%s): using one for this process only, "
-                       "so widget sessions start afresh after a restart; set CAREERBOT_SESSION_SECRET",
-                       path, error.strerror or type(error).__name__)
+        logger.warning(
+            "cannot keep the socket.io session secret in %s (%s): using one for this process only, "
+            "so widget sessions start afresh after a restart; set CAREERBOT_SESSION_SECRET",
+            path,
+            error.strerror or type(error).__name__,
+        )
         return secrets.token_urlsafe(32).encode("ascii")
 
 
@@ -271,8 +274,10 @@ class CareerSocketIOInput(SocketIOInput):
         @blueprint.route("/config", methods=["GET"])
         async def config(request: Request) -> HTTPResponse:
             allowed = origin_allowed(request.headers.get("origin"), settings.cors_origins)
-            return response.json({"origin_allowed": allowed, "max_message_length": MAX_MESSAGE_LENGTH},
-                                 headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "no-store"})
+            return response.json(
+                {"origin_allowed": allowed, "max_message_length": MAX_MESSAGE_LENGTH},
+                headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "no-store"},
+            )
 
         async def refuse(sid: Text, event: Optional[str], reason: str) -> Dict[str, str]:
             await sio.emit(ERROR_EVENT, {"event": event, "error": reason}, room=sid, namespace=self.namespace)
@@ -348,14 +353,20 @@ class CareerSocketIOInput(SocketIOInput):
             try:
                 if message_id and await answered_before(sid, sender_id, message_id):
                     return {"message_id": message_id, "status": "duplicate"}
-                message = UserMessage(data["message"], SocketIOOutput(sio, self.bot_message_evt), sender_id,
-                                      input_channel=self.name(), message_id=message_id,
-                                      metadata=_metadata(data, self.metadata_key))
+                message = UserMessage(
+                    data["message"],
+                    SocketIOOutput(sio, self.bot_message_evt),
+                    sender_id,
+                    input_channel=self.name(),
+                    message_id=message_id,
+                    metadata=_metadata(data, self.metadata_key),
+                )
                 await on_new_message(message)
             except Exception as error:  # noqa: BLE001 (whatever failed, the client must hear of it)
                 logger.error("socket.io turn failed: %s", type(error).__name__, exc_info=settings.log_content)
-                return await refuse(sid, self.user_message_evt,
-                                    "the bot could not answer this message; please try again")
+                return await refuse(
+                    sid, self.user_message_evt, "the bot could not answer this message; please try again"
+                )
             finally:
                 answering.discard(key)
             return {"message_id": message_id or message.message_id, "status": "answered"}

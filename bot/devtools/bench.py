@@ -36,9 +36,18 @@ from bot.launch.processes import descendants, free_port, stop_process, wait_unti
 
 BIN_DIR = Path(sys.executable).parent
 QUESTIONS = [
-    "hello", "how much do they earn?", "what are the working hours?", "do I need a license?",
-    "what degree do I need?", "what do they do?", "what's the job outlook?", "thanks",
-    "what are today's mortgage rates?", "tell me a joke", "is this career right for me?", "bye",
+    "hello",
+    "how much do they earn?",
+    "what are the working hours?",
+    "do I need a license?",
+    "what degree do I need?",
+    "what do they do?",
+    "what's the job outlook?",
+    "thanks",
+    "what are today's mortgage rates?",
+    "tell me a joke",
+    "is this career right for me?",
+    "bye",
 ]
 ENV = dict(os.environ, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2", PYTHONWARNINGS="ignore")
 
@@ -92,8 +101,9 @@ def load(url: str, clients: int, per_client: int) -> LoadResult:
                 sender = f"bench-{uuid.uuid4().hex[:8]}-{index}"
             started = time.perf_counter()
             try:
-                response = session.post(url, json={"sender": sender, "message": QUESTIONS[i % len(QUESTIONS)]},
-                                        timeout=60)
+                response = session.post(
+                    url, json={"sender": sender, "message": QUESTIONS[i % len(QUESTIONS)]}, timeout=60
+                )
                 ok, empty = response.status_code == 200, response.status_code == 200 and not response.json()
             except requests.RequestException:
                 ok, empty = False, False
@@ -114,6 +124,7 @@ def load(url: str, clients: int, per_client: int) -> LoadResult:
 
 def wait_for_answer(url: str, processes: List[subprocess.Popen], timeout: float = 300) -> float:
     """The perf_counter() time of the bot's first answer (or raises)."""
+
     def answered() -> Optional[float]:
         if any(p.poll() is not None for p in processes):
             raise RuntimeError("a server exited during start-up")
@@ -143,6 +154,7 @@ def cpu_ms(pids: List[int]) -> float:
 @dataclass
 class Running:
     """A started bot: where to send questions and the processes that serve them."""
+
     url: str
     processes: List[subprocess.Popen]
     first_answer_s: float = 0.0
@@ -196,8 +208,9 @@ def start_bot(start: Callable[[], "tuple[str, List[subprocess.Popen]]"]) -> Runn
     return running
 
 
-def measure_side_by_side(bots: Dict[str, Running], runs: Dict[str, BotRun], concurrency: List[int],
-                         per_client: int, rounds: int) -> None:
+def measure_side_by_side(
+    bots: Dict[str, Running], runs: Dict[str, BotRun], concurrency: List[int], per_client: int, rounds: int
+) -> None:
     """Loads the bots in turn, round after round, swapping who goes first.
 
     The machine's speed drifts over minutes (other tenants, CPU frequency);
@@ -217,38 +230,66 @@ def measure_side_by_side(bots: Dict[str, Running], runs: Dict[str, BotRun], conc
                 run.cpu_ms += cpu_ms(running.pids) - cpu_before
                 run.answered += len(result.latencies) + result.errors
                 run.rounds.setdefault(clients, []).append(result)
-                print(f"  round {round_index + 1}, {clients} client(s), {name}: p50 {result.pct(0.5):.1f} ms, "
-                      f"{result.throughput:.1f} req/s, {result.errors} errors", flush=True)
+                print(
+                    f"  round {round_index + 1}, {clients} client(s), {name}: p50 {result.pct(0.5):.1f} ms, "
+                    f"{result.throughput:.1f} req/s, {result.errors} errors",
+                    flush=True,
+                )
     for name, running in bots.items():
         runs[name].peak_rss_mb = peak_rss_mb(running.pids)
 
 
 def train_stock(workdir: Path) -> float:
     started = time.perf_counter()
-    subprocess.run([str(BIN_DIR / "rasa"), "init", "--no-prompt", "--init-dir", str(workdir)],
-                   cwd=workdir, env=ENV, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [str(BIN_DIR / "rasa"), "init", "--no-prompt", "--init-dir", str(workdir)],
+        cwd=workdir,
+        env=ENV,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     return time.perf_counter() - started
 
 
 def train_ours(out: Path, config: Optional[Path] = None) -> float:
     started = time.perf_counter()
-    subprocess.run([str(BIN_DIR / "rasa"), "train", "--force", "--fixed-model-name", "careerbot", "--out", str(out),
-                    *(["--config", str(config)] if config else [])],
-                   cwd=PROJECT_DIR, env=ENV, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            str(BIN_DIR / "rasa"),
+            "train",
+            "--force",
+            "--fixed-model-name",
+            "careerbot",
+            "--out",
+            str(out),
+            *(["--config", str(config)] if config else []),
+        ],
+        cwd=PROJECT_DIR,
+        env=ENV,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     return time.perf_counter() - started
 
 
 def start_stock(workdir: Path) -> "tuple[str, List[subprocess.Popen]]":
     port = free_port()
     model = next(iter(sorted((workdir / "models").glob("*.tar.gz"))))
-    process = subprocess.Popen([str(BIN_DIR / "rasa"), "run", "--model", str(model), "-i", "127.0.0.1",
-                                "-p", str(port)], cwd=workdir, env=ENV,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [str(BIN_DIR / "rasa"), "run", "--model", str(model), "-i", "127.0.0.1", "-p", str(port)],
+        cwd=workdir,
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     return f"http://127.0.0.1:{port}/webhooks/rest/webhook", [process]
 
 
-def start_ours(model: Path, workdir: Path, env: Optional[Dict[str, str]] = None,
-               endpoints: Optional[Path] = None) -> "tuple[str, List[subprocess.Popen]]":
+def start_ours(
+    model: Path, workdir: Path, env: Optional[Dict[str, str]] = None, endpoints: Optional[Path] = None
+) -> "tuple[str, List[subprocess.Popen]]":
     """Our bot as `make run` starts it (SQLite conversation store), on free ports.
 
     `env` and `endpoints` let bot/devtools/bench_choices.py start variants of it.
@@ -256,17 +297,33 @@ def start_ours(model: Path, workdir: Path, env: Optional[Dict[str, str]] = None,
     from bot.launch.serve import RASA_RUN, Servers
     from bot.settings import Settings
 
-    settings = Settings.from_env({
-        "CAREERBOT_RASA_PORT": str(free_port()), "CAREERBOT_ACTION_PORT": str(free_port()),
-        "CAREERBOT_WIDGET_PORT": str(free_port()), "CAREERBOT_TRACKER_URL": f"sqlite:///{workdir / 'bench.db'}",
-    })
+    settings = Settings.from_env(
+        {
+            "CAREERBOT_RASA_PORT": str(free_port()),
+            "CAREERBOT_ACTION_PORT": str(free_port()),
+            "CAREERBOT_WIDGET_PORT": str(free_port()),
+            "CAREERBOT_TRACKER_URL": f"sqlite:///{workdir / 'bench.db'}",
+        }
+    )
     servers = Servers(settings, model, log_dir=workdir / "logs", extra_env=env)
     # Started without waiting, so that the time to the first answer covers everything.
     servers.actions = servers._spawn("actions", [sys.executable, "-m", "bot.launch.action_server"])
-    servers.rasa = servers._spawn("rasa", [
-        *RASA_RUN, "--model", str(model), "--endpoints", str(endpoints or servers.endpoints_file()),
-        "--credentials", str(_rest_only_credentials(workdir)), "--interface", "127.0.0.1",
-        "--port", str(settings.rasa_port)])
+    servers.rasa = servers._spawn(
+        "rasa",
+        [
+            *RASA_RUN,
+            "--model",
+            str(model),
+            "--endpoints",
+            str(endpoints or servers.endpoints_file()),
+            "--credentials",
+            str(_rest_only_credentials(workdir)),
+            "--interface",
+            "127.0.0.1",
+            "--port",
+            str(settings.rasa_port),
+        ],
+    )
     return f"{servers.rasa_url}/webhooks/rest/webhook", servers.processes
 
 
@@ -281,18 +338,25 @@ def ratio(ours: float, stock: float) -> str:
 
 
 def table(ours: BotRun, stock: BotRun, concurrency: List[int]) -> str:
-    rows = [("Training time (s)", ours.training_s, stock.training_s),
-            ("Time to first answer (s)", ours.first_answer_s, stock.first_answer_s),
-            ("Peak memory, all processes (MB)", ours.peak_rss_mb, stock.peak_rss_mb),
-            ("CPU per answer, all processes (ms)", ours.cpu_ms / max(ours.answered, 1),
-             stock.cpu_ms / max(stock.answered, 1))]
+    rows = [
+        ("Training time (s)", ours.training_s, stock.training_s),
+        ("Time to first answer (s)", ours.first_answer_s, stock.first_answer_s),
+        ("Peak memory, all processes (MB)", ours.peak_rss_mb, stock.peak_rss_mb),
+        (
+            "CPU per answer, all processes (ms)",
+            ours.cpu_ms / max(ours.answered, 1),
+            stock.cpu_ms / max(stock.answered, 1),
+        ),
+    ]
     for clients in concurrency:
         o, s = ours.pooled(clients), stock.pooled(clients)
-        rows += [(f"p50 latency, {clients} client(s) (ms)", o.pct(0.5), s.pct(0.5)),
-                 (f"p95 latency, {clients} client(s) (ms)", o.pct(0.95), s.pct(0.95)),
-                 (f"Throughput, {clients} client(s) (req/s)", ours.throughput(clients), stock.throughput(clients)),
-                 (f"Errors, {clients} client(s)", float(o.errors), float(s.errors)),
-                 (f"Empty replies, {clients} client(s)", float(o.empty), float(s.empty))]
+        rows += [
+            (f"p50 latency, {clients} client(s) (ms)", o.pct(0.5), s.pct(0.5)),
+            (f"p95 latency, {clients} client(s) (ms)", o.pct(0.95), s.pct(0.95)),
+            (f"Throughput, {clients} client(s) (req/s)", ours.throughput(clients), stock.throughput(clients)),
+            (f"Errors, {clients} client(s)", float(o.errors), float(s.errors)),
+            (f"Empty replies, {clients} client(s)", float(o.empty), float(s.empty)),
+        ]
     lines = ["| measure | careerbot | stock rasa init | careerbot / stock |", "|---|---|---|---|"]
     lines += [f"| {name} | {o:.1f} | {s:.1f} | {ratio(o, s)} |" for name, o, s in rows]
     return "\n".join(lines)
@@ -309,17 +373,26 @@ def measure_cluster(model: Path, workdir: Path, concurrency: List[int], per_clie
     try:
         url = f"{cluster.url}/webhooks/rest/webhook"
         load(url, 2, len(QUESTIONS))
-        lines = ["| clients | p50 latency (ms) | p95 latency (ms) | throughput (req/s) | errors | empty replies |",
-                 "|---|---|---|---|---|---|"]
+        lines = [
+            "| clients | p50 latency (ms) | p95 latency (ms) | throughput (req/s) | errors | empty replies |",
+            "|---|---|---|---|---|---|",
+        ]
         for clients in concurrency:
             result = load(url, clients, per_client)
-            print(f"  multi-instance, {clients} clients: p50 {result.pct(0.5):.1f} ms, "
-                  f"{result.throughput:.1f} req/s, {result.errors} errors", flush=True)
-            lines.append(f"| {clients} | {result.pct(0.5):.1f} | {result.pct(0.95):.1f} | {result.throughput:.1f} "
-                         f"| {result.errors} | {result.empty} |")
+            print(
+                f"  multi-instance, {clients} clients: p50 {result.pct(0.5):.1f} ms, "
+                f"{result.throughput:.1f} req/s, {result.errors} errors",
+                flush=True,
+            )
+            lines.append(
+                f"| {clients} | {result.pct(0.5):.1f} | {result.pct(0.95):.1f} | {result.throughput:.1f} "
+                f"| {result.errors} | {result.empty} |"
+            )
         lines.append("")
-        lines.append(f"Peak memory of the bot's processes (2 Rasa instances and the action server): "
-                     f"{peak_rss_mb(cluster.server_pids):.0f} MB; PostgreSQL, Redis and nginx not counted.")
+        lines.append(
+            f"Peak memory of the bot's processes (2 Rasa instances and the action server): "
+            f"{peak_rss_mb(cluster.server_pids):.0f} MB; PostgreSQL, Redis and nginx not counted."
+        )
         return "\n".join(lines)
     finally:
         cluster.close()
@@ -332,8 +405,7 @@ def machine() -> str:
             cpu = line.split(":", 1)[1].strip()
             break
     memory = int(Path("/proc/meminfo").read_text().split()[1]) // 1024 // 1024
-    return (f"{os.cpu_count()} cores ({cpu}), {memory} GiB, Python {sys.version.split()[0]}, "
-            f"{time.strftime('%Y-%m-%d')}")
+    return f"{os.cpu_count()} cores ({cpu}), {memory} GiB, Python {sys.version.split()[0]}, {time.strftime('%Y-%m-%d')}"
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -372,12 +444,14 @@ def main(argv: Optional[List[str]] = None) -> int:
         if not args.no_cluster:
             print("measuring careerbot's multi-instance mode...", flush=True)
             cluster = measure_cluster(model, tmp / "cluster", [8, 32], args.requests)
-    text = (f"Machine: {machine()}\n\n"
-            f"Each client asks {args.requests} questions per round ({len(QUESTIONS)} per visitor); "
-            f"{args.rounds} interleaved rounds.\n\n"
-            f"{table(ours, stock, concurrency)}\n\n"
-            f"Multi-instance mode (careerbot, 2 Rasa instances behind nginx, PostgreSQL, Redis lock store):\n\n"
-            f"{cluster}\n")
+    text = (
+        f"Machine: {machine()}\n\n"
+        f"Each client asks {args.requests} questions per round ({len(QUESTIONS)} per visitor); "
+        f"{args.rounds} interleaved rounds.\n\n"
+        f"{table(ours, stock, concurrency)}\n\n"
+        f"Multi-instance mode (careerbot, 2 Rasa instances behind nginx, PostgreSQL, Redis lock store):\n\n"
+        f"{cluster}\n"
+    )
     print()
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -69,7 +69,10 @@ def _drop_char_ngrams(config: Dict[str, Any]) -> None:
 def _diet_instead_of_logistic_regression(config: Dict[str, Any]) -> None:
     config["pipeline"] = [
         {"name": "DIETClassifier", "epochs": 100, "entity_recognition": False, "constrain_similarities": True}
-        if c["name"] == "LogisticRegressionClassifier" else c for c in config["pipeline"]]
+        if c["name"] == "LogisticRegressionClassifier"
+        else c
+        for c in config["pipeline"]
+    ]
 
 
 def _without_offtopic_sample(config: Dict[str, Any]) -> None:
@@ -81,6 +84,7 @@ def _offtopic_per_intent(count: int) -> Callable[[Dict[str, Any]], None]:
         for importer in config.get("importers", []):
             if importer["name"].endswith("OfftopicImporter"):
                 importer["per_intent"] = count
+
     return edit
 
 
@@ -93,15 +97,18 @@ def _wordllama_scale(scale: float) -> Callable[[Dict[str, Any]], None]:
         for component in config["pipeline"]:
             if component["name"].endswith("WordLlamaFeaturizer"):
                 component["scale"] = scale
+
     return edit
 
 
 def _classifier_option(**options: Any) -> Callable[[Dict[str, Any]], None]:
     """Rasa's logistic regression fixes C and class_weight; bot.rasa.nlu_components' takes them."""
+
     def edit(config: Dict[str, Any]) -> None:
         for component in config["pipeline"]:
             if "LogisticRegression" in component["name"]:
                 component.update(name="bot.rasa.nlu_components.TunedLogisticRegressionClassifier", **options)
+
     return edit
 
 
@@ -114,6 +121,7 @@ def _gate_threshold(threshold: float) -> Callable[[Dict[str, Any]], None]:
         for component in config["pipeline"]:
             if component["name"].endswith("InDomainGate"):
                 component["threshold"] = threshold
+
     return edit
 
 
@@ -149,17 +157,22 @@ VARIANTS = [
     Variant("without the off-topic training sample", config=_without_offtopic_sample),
     Variant("off-topic training sample halved (6 per source intent)", config=_offtopic_per_intent(6)),
     Variant("off-topic training sample doubled (24 per source intent)", config=_offtopic_per_intent(24)),
-    Variant("without the WordLlama featurizer (and its in-domain gate)",
-            config=lambda c: (_without_wordllama(c), _without_gate(c))),
+    Variant(
+        "without the WordLlama featurizer (and its in-domain gate)",
+        config=lambda c: (_without_wordllama(c), _without_gate(c)),
+    ),
     Variant("WordLlama sentence vector weighted 3 instead of 10", config=_wordllama_scale(3.0)),
     Variant("without the in-domain gate", config=_without_gate),
     Variant("in-domain gate at 0.55 instead of 0.5", config=_gate_threshold(0.55)),
     Variant("logistic regression C=0.3 (more regularised)", config=_classifier_option(C=0.3)),
     Variant("logistic regression C=3 (less regularised)", config=_classifier_option(C=3.0)),
-    Variant("DIET (100 epochs) instead of logistic regression", config=_diet_instead_of_logistic_regression,
-            slow=True),
-    Variant("DIET, TensorFlow limited to 1 thread per pool", config=_diet_instead_of_logistic_regression,
-            env={"TF_INTRA_OP_PARALLELISM_THREADS": "1", "TF_INTER_OP_PARALLELISM_THREADS": "1"}, slow=True),
+    Variant("DIET (100 epochs) instead of logistic regression", config=_diet_instead_of_logistic_regression, slow=True),
+    Variant(
+        "DIET, TensorFlow limited to 1 thread per pool",
+        config=_diet_instead_of_logistic_regression,
+        env={"TF_INTRA_OP_PARALLELISM_THREADS": "1", "TF_INTER_OP_PARALLELISM_THREADS": "1"},
+        slow=True,
+    ),
     Variant("TEDPolicy added (max_history 5, 100 epochs)", config=_add_ted, slow=True),
 ]
 
@@ -183,10 +196,15 @@ class Scores:
 
     def cells(self, base: Optional["Scores"]) -> List[str]:
         def cell(value: float, base_value: Optional[float]) -> str:
-            return f"{value * 100:.1f} %" + ("" if base_value is None else
-                                             f" ({(value - base_value) * 100:+.1f} points)")
-        return [cell(self.accuracy, base and base.accuracy), cell(self.leak, base and base.leak),
-                cell(self.clarification, base and base.clarification)]
+            return f"{value * 100:.1f} %" + (
+                "" if base_value is None else f" ({(value - base_value) * 100:+.1f} points)"
+            )
+
+        return [
+            cell(self.accuracy, base and base.accuracy),
+            cell(self.leak, base and base.leak),
+            cell(self.clarification, base and base.clarification),
+        ]
 
 
 # config text -> (model, training seconds, scores): variants that share a config train once.
@@ -246,8 +264,9 @@ def measure(variant: Variant, baseline_model: Path, workdir: Path, requests: int
         (workdir / "baseline").mkdir()
         (workdir / "variant").mkdir()
         bots["baseline"] = bench.start_bot(lambda: bench.start_ours(baseline_model, workdir / "baseline"))
-        bots["variant"] = bench.start_bot(lambda: bench.start_ours(model, workdir / "variant", env=env,
-                                                                   endpoints=endpoints))
+        bots["variant"] = bench.start_bot(
+            lambda: bench.start_ours(model, workdir / "variant", env=env, endpoints=endpoints)
+        )
         for name, running in bots.items():
             runs[name].first_answer_s = running.first_answer_s
         bench.measure_side_by_side(bots, runs, [1, 8], requests, rounds)
@@ -281,8 +300,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--only", help="only variants whose name contains this text (alternatives: a|b)")
     parser.add_argument("--out", type=Path, default=PROJECT_DIR / "build" / "bench-choices.md")
-    parser.add_argument("--nlu-only", action="store_true",
-                        help="only the config variants, scored for understanding (no speed measurement)")
+    parser.add_argument(
+        "--nlu-only",
+        action="store_true",
+        help="only the config variants, scored for understanding (no speed measurement)",
+    )
     args = parser.parse_args(argv)
     os.chdir(PROJECT_DIR)  # the model's SpacyNLP path is relative to the project
     from bot.devtools.evaluate import quiet_rasa
@@ -291,21 +313,28 @@ def main(argv: Optional[List[str]] = None) -> int:
     wanted = args.only.split("|") if args.only else [""]
     variants = [v for v in VARIANTS if (args.slow or not v.slow) and any(w in v.name for w in wanted)]
     if args.nlu_only:  # the policies do not touch understanding
-        return nlu_only([v for v in variants if v.config and v.config is not _add_memoization
-                         and v.config is not _add_ted], args.out)
-    lines = ["| variant (each against the bot as built) | CPU per answer, all processes (ms) | p50, 1 client (ms) "
-             "| throughput, 8 clients (req/s) | peak memory (MB) | errors | dev accuracy | off-topic leak "
-             "| dev clarified | training (s) |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+        return nlu_only(
+            [v for v in variants if v.config and v.config is not _add_memoization and v.config is not _add_ted],
+            args.out,
+        )
+    lines = [
+        "| variant (each against the bot as built) | CPU per answer, all processes (ms) | p50, 1 client (ms) "
+        "| throughput, 8 clients (req/s) | peak memory (MB) | errors | dev accuracy | off-topic leak "
+        "| dev clarified | training (s) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     with tempfile.TemporaryDirectory(prefix="careerbot-choices-") as tmp:
         tmp = Path(tmp)
         print("training the bot as built...", flush=True)
         baseline_model = tmp / "baseline-model" / "careerbot.tar.gz"
         training_s = bench.train_ours(baseline_model.parent)
         baseline_scores = scores(baseline_model)
-        print(f"  dev accuracy {baseline_scores.accuracy * 100:.1f} %, off-topic leak "
-              f"{baseline_scores.leak * 100:.1f} %, dev clarified {baseline_scores.clarification * 100:.1f} %, "
-              f"trained in {training_s:.0f} s", flush=True)
+        print(
+            f"  dev accuracy {baseline_scores.accuracy * 100:.1f} %, off-topic leak "
+            f"{baseline_scores.leak * 100:.1f} %, dev clarified {baseline_scores.clarification * 100:.1f} %, "
+            f"trained in {training_s:.0f} s",
+            flush=True,
+        )
         for index, variant in enumerate(variants):
             print(f"{variant.name}...", flush=True)
             outcome = measure(variant, baseline_model, tmp / f"variant-{index}", args.requests, args.rounds)
@@ -313,13 +342,17 @@ def main(argv: Optional[List[str]] = None) -> int:
             print(lines[-1], flush=True)
     print("conversation stores...", flush=True)
     stores = store_costs()
-    text = (f"Machine: {bench.machine()}\n\n"
-            f"The bot as built: dev accuracy {baseline_scores.accuracy * 100:.1f} %, off-topic leak "
-            f"{baseline_scores.leak * 100:.1f} %, dev clarified {baseline_scores.clarification * 100:.1f} %, "
-            f"trained in {training_s:.0f} s. In brackets: the variant against the bot as built, "
-            f"measured side by side.\n\n"
-            + "\n".join(lines) + "\n" + _payload_note()
-            + f"\nThe conversation stores alone, 12 turns per conversation, in one process:\n\n{stores}")
+    text = (
+        f"Machine: {bench.machine()}\n\n"
+        f"The bot as built: dev accuracy {baseline_scores.accuracy * 100:.1f} %, off-topic leak "
+        f"{baseline_scores.leak * 100:.1f} %, dev clarified {baseline_scores.clarification * 100:.1f} %, "
+        f"trained in {training_s:.0f} s. In brackets: the variant against the bot as built, "
+        f"measured side by side.\n\n"
+        + "\n".join(lines)
+        + "\n"
+        + _payload_note()
+        + f"\nThe conversation stores alone, 12 turns per conversation, in one process:\n\n{stores}"
+    )
     print()
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -329,8 +362,10 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 def nlu_only(variants: List[Variant], out: Path) -> int:
     """Each config variant's dev accuracy, off-topic leak, dev clarification and training time."""
-    lines = ["| variant (each against the bot as built) | dev accuracy | off-topic leak | dev clarified "
-             "| training (s) |", "|---|---|---|---|---|"]
+    lines = [
+        "| variant (each against the bot as built) | dev accuracy | off-topic leak | dev clarified | training (s) |",
+        "|---|---|---|---|---|",
+    ]
     with tempfile.TemporaryDirectory(prefix="careerbot-choices-") as tmp:
         tmp = Path(tmp)
         print("training the bot as built...", flush=True)
@@ -375,9 +410,13 @@ def store_costs(conversations: int = 20, turns: int = 12) -> str:
                 started = time.perf_counter()
                 tracker = await store.get_or_create_tracker(sender)
                 read += time.perf_counter() - started
-                for event in (UserUttered("how much do they earn?", {"name": "ask_pay", "confidence": 0.9}),
-                              ActionExecuted("action_answer_pay"), BotUttered("They earn ..."),
-                              SlotSet("topic", "pay"), ActionExecuted("action_listen")):
+                for event in (
+                    UserUttered("how much do they earn?", {"name": "ask_pay", "confidence": 0.9}),
+                    ActionExecuted("action_answer_pay"),
+                    BotUttered("They earn ..."),
+                    SlotSet("topic", "pay"),
+                    ActionExecuted("action_listen"),
+                ):
                     tracker.update(event)
                 started = time.perf_counter()
                 await store.save(tracker)
@@ -388,10 +427,14 @@ def store_costs(conversations: int = 20, turns: int = 12) -> str:
     with tempfile.TemporaryDirectory(prefix="careerbot-stores-") as tmp:
         stores = [
             ("Rasa's SQL store (ORM), SQLite", lambda: SQLTrackerStore(domain, host=f"sqlite:///{tmp}/a.db")),
-            ("careerbot's, SQLite in journal mode", lambda: CareerSQLTrackerStore(
-                domain, host=f"sqlite:///{tmp}/b.db", sqlite_wal=False)),
-            ("careerbot's, SQLite WAL, full sync (as built)", lambda: CareerSQLTrackerStore(
-                domain, host=f"sqlite:///{tmp}/c.db")),
+            (
+                "careerbot's, SQLite in journal mode",
+                lambda: CareerSQLTrackerStore(domain, host=f"sqlite:///{tmp}/b.db", sqlite_wal=False),
+            ),
+            (
+                "careerbot's, SQLite WAL, full sync (as built)",
+                lambda: CareerSQLTrackerStore(domain, host=f"sqlite:///{tmp}/c.db"),
+            ),
             ("Rasa's in-memory store (not persistent)", lambda: InMemoryTrackerStore(domain)),
         ]
         for name, make in stores:
@@ -410,8 +453,10 @@ def _payload_note() -> str:
         json.loads(json.dumps(domain.as_dict()))
     ms = (time.perf_counter() - started) / 200 * 1000
     size = len(json.dumps(domain.as_dict()))
-    return (f"\nEach action call carries the domain: {size / 1024:.1f} KB of JSON, {ms:.2f} ms to write and read "
-            f"back on this machine. `enable_selective_domain` would leave it out.\n")
+    return (
+        f"\nEach action call carries the domain: {size / 1024:.1f} KB of JSON, {ms:.2f} ms to write and read "
+        f"back on this machine. `enable_selective_domain` would leave it out.\n"
+    )
 
 
 if __name__ == "__main__":

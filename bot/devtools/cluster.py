@@ -58,22 +58,42 @@ class Postgres:
         self.url = f"postgresql://postgres@127.0.0.1:{self.port}/careerbot"
 
     def create(self) -> "Postgres":
-        subprocess.run(self.as_postgres + [str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust",
-                                           "-U", "postgres"], check=True, capture_output=True)
+        subprocess.run(
+            self.as_postgres + [str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres"],
+            check=True,
+            capture_output=True,
+        )
         self.start()
-        subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-c",
-                        "CREATE DATABASE careerbot"], check=True, capture_output=True)
+        subprocess.run(
+            ["psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-c", "CREATE DATABASE careerbot"],
+            check=True,
+            capture_output=True,
+        )
         return self
 
     def start(self) -> None:
-        subprocess.run(self.as_postgres + [str(self.bin / "pg_ctl"), "-D", str(self.data), "-l",
-                                           str(self.root / "log"), "-w", "-o",
-                                           f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1", "start"],
-                       check=True, capture_output=True)
+        subprocess.run(
+            self.as_postgres
+            + [
+                str(self.bin / "pg_ctl"),
+                "-D",
+                str(self.data),
+                "-l",
+                str(self.root / "log"),
+                "-w",
+                "-o",
+                f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1",
+                "start",
+            ],
+            check=True,
+            capture_output=True,
+        )
 
     def stop(self) -> None:
-        subprocess.run(self.as_postgres + [str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "stop"],
-                       capture_output=True)
+        subprocess.run(
+            self.as_postgres + [str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "stop"],
+            capture_output=True,
+        )
 
     def close(self) -> None:
         self.stop()
@@ -92,8 +112,22 @@ class Redis:
 
     def start(self) -> "Redis":
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.dir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.dir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         wait_port(self.port)
         return self
 
@@ -159,8 +193,11 @@ http {{
   }}
 }}
 """)
-        self.process = subprocess.Popen(["nginx", "-c", str(conf), "-p", str(self.workdir), "-g", "daemon off;"],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            ["nginx", "-c", str(conf), "-p", str(self.workdir), "-g", "daemon off;"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         wait_port(self.port)
         return self
 
@@ -195,15 +232,23 @@ class Cluster:
             self.redis = Redis().start()
             action_port, widget_port = free_port(), free_port()
             # One session secret: a widget session issued by one instance is valid on the others.
-            env = {"CAREERBOT_REDIS_HOST": "127.0.0.1", "CAREERBOT_REDIS_PORT": str(self.redis.port),
-                   "CAREERBOT_SESSION_SECRET": secrets.token_urlsafe(32)}
+            env = {
+                "CAREERBOT_REDIS_HOST": "127.0.0.1",
+                "CAREERBOT_REDIS_PORT": str(self.redis.port),
+                "CAREERBOT_SESSION_SECRET": secrets.token_urlsafe(32),
+            }
             for index in range(self.count):
-                settings = Settings.from_env({
-                    "CAREERBOT_RASA_PORT": str(free_port()), "CAREERBOT_ACTION_PORT": str(action_port),
-                    "CAREERBOT_WIDGET_PORT": str(widget_port), "CAREERBOT_TRACKER_URL": self.postgres.url,
-                })
-                self.instances.append(Servers(settings, self.model, log_dir=self.workdir / f"logs-{index}",
-                                              extra_env=env))
+                settings = Settings.from_env(
+                    {
+                        "CAREERBOT_RASA_PORT": str(free_port()),
+                        "CAREERBOT_ACTION_PORT": str(action_port),
+                        "CAREERBOT_WIDGET_PORT": str(widget_port),
+                        "CAREERBOT_TRACKER_URL": self.postgres.url,
+                    }
+                )
+                self.instances.append(
+                    Servers(settings, self.model, log_dir=self.workdir / f"logs-{index}", extra_env=env)
+                )
             self.instances[0].start_actions()
             for servers in self.instances:
                 servers.start_rasa()

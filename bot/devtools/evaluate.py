@@ -94,8 +94,10 @@ def with_fallback(original: Outcome, threshold: float, ambiguity: float) -> Outc
     first = float(ranking[0].get("confidence") or 0.0)
     second = float(ranking[1].get("confidence") or 0.0) if len(ranking) > 1 else 0.0
     if first < threshold or first - second < ambiguity:
-        parsed = {"intent": {"name": FALLBACK_INTENT, "confidence": threshold},
-                  "intent_ranking": [{"name": FALLBACK_INTENT, "confidence": threshold}, *ranking]}
+        parsed = {
+            "intent": {"name": FALLBACK_INTENT, "confidence": threshold},
+            "intent_ranking": [{"name": FALLBACK_INTENT, "confidence": threshold}, *ranking],
+        }
     else:
         parsed = {"intent": ranking[0], "intent_ranking": ranking}
     return outcome(original.text, original.expected, parsed)
@@ -166,16 +168,19 @@ class Report:
             lines.append(f"  in-scope accuracy: {self.in_scope_accuracy:.1%} ({in_right}/{len(self.in_scope)})")
             if self.off_topic:
                 leaked = sum(o.leaked for o in self.off_topic)
-                lines.append(f"  leak rate of its out_of_scope lines: {self.leak_rate:.1%} "
-                             f"({leaked}/{len(self.off_topic)})")
+                lines.append(
+                    f"  leak rate of its out_of_scope lines: {self.leak_rate:.1%} ({leaked}/{len(self.off_topic)})"
+                )
         clarified = sum(o.clarified for o in self._base())
         fallback = sum(o.plain_fallback for o in self._base())
         scope = "" if self.traffic else " of in-scope lines"
         lines.append(f"  clarification rate{scope}: {self.clarification_rate:.1%} ({clarified}/{base})")
         lines.append(f"  plain fallback rate{scope}: {self.fallback_rate:.1%} ({fallback}/{base})")
         if self.confusions():
-            lines.append("  top confusions (expected -> predicted): " + ", ".join(
-                f"{e} -> {p} ({c})" for (e, p), c in self.confusions()))
+            lines.append(
+                "  top confusions (expected -> predicted): "
+                + ", ".join(f"{e} -> {p} ({c})" for (e, p), c in self.confusions())
+            )
         if errors:
             for o in self.errors:
                 lines.append(f"  - {o.text!r}: expected {o.expected}, got {o.shown}")
@@ -209,8 +214,7 @@ class Parser:
         return [outcome(text, expected, await self.agent.parse_message(text)) for text, expected in lines]
 
 
-async def evaluate_lines(parser: Parser, name: str, lines: Sequence[Tuple[str, str]],
-                         traffic: bool = False) -> Report:
+async def evaluate_lines(parser: Parser, name: str, lines: Sequence[Tuple[str, str]], traffic: bool = False) -> Report:
     return Report(name, await parser.parse_all(lines), traffic=traffic)
 
 
@@ -221,9 +225,14 @@ async def evaluate(model: Path, test_set: Path) -> Report:
 
 async def evaluate_all(model: Path, sets: Sequence[Path], offtopic: bool = True) -> List[Report]:
     parser = Parser(model)
-    reports = [await evaluate_lines(parser, str(path.relative_to(PROJECT_DIR) if path.is_absolute()
-                                                and PROJECT_DIR in path.parents else path),
-                                    load_test_set(path)) for path in sets]
+    reports = [
+        await evaluate_lines(
+            parser,
+            str(path.relative_to(PROJECT_DIR) if path.is_absolute() and PROJECT_DIR in path.parents else path),
+            load_test_set(path),
+        )
+        for path in sets
+    ]
     if offtopic:
         reports.append(await evaluate_lines(parser, OFFTOPIC_NAME, offtopic_lines(), traffic=True))
     return reports
@@ -234,7 +243,8 @@ def training_lines(config: Path = PROJECT_DIR / "config.yml") -> List[Tuple[str,
     from rasa.shared.importers.importer import TrainingDataImporter
 
     importer = TrainingDataImporter.load_nlu_importer_from_config(
-        str(config), training_data_paths=[str(PROJECT_DIR / "data")])
+        str(config), training_data_paths=[str(PROJECT_DIR / "data")]
+    )
     return [(m.get("text"), m.get("intent")) for m in importer.get_nlu_data().intent_examples]
 
 
@@ -244,28 +254,39 @@ AMBIGUITIES = (0.0, 0.05, 0.1, 0.15)
 
 def fallback_grid(dev: Report, traffic: Report) -> str:
     """Accuracy, clarification and leak for every pair of FallbackClassifier thresholds."""
-    lines = ["FallbackClassifier thresholds on the dev set and the off-topic dev split:",
-             "| threshold | ambiguity | dev accuracy | dev clarified | dev plain fallback | off-topic leak |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "FallbackClassifier thresholds on the dev set and the off-topic dev split:",
+        "| threshold | ambiguity | dev accuracy | dev clarified | dev plain fallback | off-topic leak |",
+        "|---|---|---|---|---|---|",
+    ]
     for threshold in THRESHOLDS:
         for ambiguity in AMBIGUITIES:
             d = Report(dev.name, [with_fallback(o, threshold, ambiguity) for o in dev.outcomes])
-            t = Report(traffic.name, [with_fallback(o, threshold, ambiguity) for o in traffic.outcomes],
-                       traffic=True)
-            lines.append(f"| {threshold} | {ambiguity} | {d.accuracy:.1%} | {d.clarification_rate:.1%} "
-                         f"| {d.fallback_rate:.1%} | {t.leak_rate:.1%} |")
+            t = Report(traffic.name, [with_fallback(o, threshold, ambiguity) for o in traffic.outcomes], traffic=True)
+            lines.append(
+                f"| {threshold} | {ambiguity} | {d.accuracy:.1%} | {d.clarification_rate:.1%} "
+                f"| {d.fallback_rate:.1%} | {t.leak_rate:.1%} |"
+            )
     return "\n".join(lines)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=MODEL)
-    parser.add_argument("--set", dest="sets", type=Path, action="append",
-                        help=f"an NLU test file (repeatable); default: {TEST_SET.name} and {DEV_SET.name}")
+    parser.add_argument(
+        "--set",
+        dest="sets",
+        type=Path,
+        action="append",
+        help=f"an NLU test file (repeatable); default: {TEST_SET.name} and {DEV_SET.name}",
+    )
     parser.add_argument("--no-offtopic", action="store_true", help="skip the off-topic dev split")
     parser.add_argument("--errors", action="store_true", help="list every wrong line (tune on the dev sets only)")
-    parser.add_argument("--fallback-grid", action="store_true",
-                        help="instead: try FallbackClassifier thresholds on the dev set and the off-topic split")
+    parser.add_argument(
+        "--fallback-grid",
+        action="store_true",
+        help="instead: try FallbackClassifier thresholds on the dev set and the off-topic split",
+    )
     args = parser.parse_args(argv)
     sets = args.sets or [p for p in (TEST_SET, DEV_SET) if p.exists()]
     if args.fallback_grid:

@@ -1,6 +1,6 @@
 """Prints what the seeded off-topic split holds (bot/rasa/offtopic.py), and can write its training sample.
 
-    python -m bot.devtools.offtopic_split [--write build/offtopic.yml]
+python -m bot.devtools.offtopic_split [--write build/offtopic.yml]
 """
 
 from __future__ import annotations
@@ -14,12 +14,11 @@ from bot.rasa.offtopic import OUT_OF_SCOPE, OfftopicDataMissing, default_split
 
 
 def to_yaml(texts: Sequence[str]) -> str:
-    return ("version: \"3.1\"\nnlu:\n- intent: out_of_scope\n  examples: |\n"
-            + "".join(f"    - {t}\n" for t in texts))
+    return 'version: "3.1"\nnlu:\n- intent: out_of_scope\n  examples: |\n' + "".join(f"    - {t}\n" for t in texts)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or '').splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--write", type=Path, help="also write the training sample as Rasa NLU YAML (to look at)")
     args = parser.parse_args(argv)
     try:

@@ -40,13 +40,14 @@ class QuietErrors:
         @app.exception(Exception)
         async def action_failed(request: Request, exception: Exception) -> HTTPResponse:
             logger.error("the action call failed", exc_info=exception)
-            return response.json({"error": "the action failed; the action server's log has the details"},
-                                 status=500)
+            return response.json({"error": "the action failed; the action server's log has the details"}, status=500)
 
 
 def main() -> int:
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "").strip().upper() or logging.INFO,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.basicConfig(
+        level=os.environ.get("LOG_LEVEL", "").strip().upper() or logging.INFO,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
     try:
         settings = Settings.from_env()
         knowledge = default_knowledge()

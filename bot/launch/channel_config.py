@@ -63,8 +63,7 @@ def select(text: str, env: Mapping[str, str]) -> "tuple[str, Dict[str, List[str]
     return "\n".join(kept) + "\n", disabled
 
 
-def write_enabled(target: Path, env: Optional[Mapping[str, str]] = None,
-                  source: Path = SOURCE) -> Dict[str, List[str]]:
+def write_enabled(target: Path, env: Optional[Mapping[str, str]] = None, source: Path = SOURCE) -> Dict[str, List[str]]:
     text, disabled = select(source.read_text(encoding="utf-8"), os.environ if env is None else env)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")

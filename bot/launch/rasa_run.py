@@ -45,6 +45,7 @@ def prepare() -> None:
         sys.exit(f"error: {error}")
     install_action_timeout(settings.action_timeout_s)
     from bot import logs
+
     logs.install_in_rasa_server()
 
 

@@ -173,8 +173,13 @@ def _child(name: str) -> property:
 class Servers:
     """The action server, the Rasa server and the widget server as child processes."""
 
-    def __init__(self, settings: Settings, model: Path, log_dir: Optional[Path] = None,
-                 extra_env: Optional[Dict[str, str]] = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        model: Path,
+        log_dir: Optional[Path] = None,
+        extra_env: Optional[Dict[str, str]] = None,
+    ) -> None:
         self.settings = settings
         self.model = model
         self.log_dir = log_dir
@@ -238,7 +243,11 @@ class Servers:
             out = open(self.log_dir / f"{name}.log", "ab")
         try:
             process = subprocess.Popen(
-                args, cwd=PROJECT_DIR, env=self.env, stdout=out, stderr=subprocess.STDOUT if out else None,
+                args,
+                cwd=PROJECT_DIR,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT if out else None,
                 # Its own process group: stopping it stops what it starts, and a
                 # Ctrl-C in the terminal reaches only the supervisor, which stops
                 # the servers in order.
@@ -272,18 +281,31 @@ class Servers:
         for channel, missing in disabled.items():
             print(f"channel {channel} is off: set {', '.join(missing)} to switch it on", flush=True)
         endpoints = self.endpoints_file()
-        process = self._spawn("rasa", [
-            *RASA_RUN,
-            "--model", str(self.model),
-            "--endpoints", str(endpoints),
-            "--credentials", str(credentials),
-            "--interface", self.settings.rasa_host,
-            "--port", str(self.settings.rasa_port),
-            # The HTTP API can read and rewrite any conversation: on only behind a token.
-            *(["--enable-api", "--auth-token", self.settings.rasa_api_token] if self.settings.rasa_api_token else []),
-        ])
-        status, body = self._wait(process, f"{self.rasa_url}/health/ready", "Rasa server", timeout,
-                                  answered=self._rasa_serves)
+        process = self._spawn(
+            "rasa",
+            [
+                *RASA_RUN,
+                "--model",
+                str(self.model),
+                "--endpoints",
+                str(endpoints),
+                "--credentials",
+                str(credentials),
+                "--interface",
+                self.settings.rasa_host,
+                "--port",
+                str(self.settings.rasa_port),
+                # The HTTP API can read and rewrite any conversation: on only behind a token.
+                *(
+                    ["--enable-api", "--auth-token", self.settings.rasa_api_token]
+                    if self.settings.rasa_api_token
+                    else []
+                ),
+            ],
+        )
+        status, body = self._wait(
+            process, f"{self.rasa_url}/health/ready", "Rasa server", timeout, answered=self._rasa_serves
+        )
         if status != 200:
             problems = "; ".join(f"{name}: {error}" for name, error in failing_checks(body).items())
             log.warning("the Rasa server is up but not ready (%s); it serves as soon as that is fixed", problems)
@@ -326,9 +348,13 @@ class Servers:
         return self
 
     @staticmethod
-    def _wait(process: subprocess.Popen, url: str, what: str, timeout: float,
-              answered: Callable[[int, bytes], bool] = lambda status, _body: status == 200,
-              ) -> Tuple[int, bytes]:
+    def _wait(
+        process: subprocess.Popen,
+        url: str,
+        what: str,
+        timeout: float,
+        answered: Callable[[int, bytes], bool] = lambda status, _body: status == 200,
+    ) -> Tuple[int, bytes]:
         def answer() -> Optional[Tuple[int, bytes]]:
             if process.poll() is not None:
                 raise StartError(f"{what} exited with {_describe_exit(process.returncode)} before it answered")
@@ -403,8 +429,9 @@ class Servers:
             for name, process in list(self.children.items()):
                 if process.poll() is None:
                     continue
-                log.error("the %s (pid %d) exited with %s", NAMES[name], process.pid,
-                          _describe_exit(process.returncode))
+                log.error(
+                    "the %s (pid %d) exited with %s", NAMES[name], process.pid, _describe_exit(process.returncode)
+                )
                 self._stop(process)  # reaps it and anything it left in its group
                 self._forget(process)
                 if not self._restart(name, deaths[name], crash_limit, window_s):
@@ -477,7 +504,7 @@ def main() -> int:
             f"  Action server: {servers.action_url}\n"
             f"  Demo page with the chat widget: {servers.widget_url}/\n"
             f"  Try: curl -s -XPOST {servers.rasa_url}/webhooks/rest/webhook "
-            f"-H 'Content-Type: application/json' -d '{{\"sender\": \"me\", \"message\": \"how much do they earn?\"}}'\n"
+            f'-H \'Content-Type: application/json\' -d \'{{"sender": "me", "message": "how much do they earn?"}}\'\n'
             f"Press Ctrl-C to stop.\n",
             flush=True,
         )

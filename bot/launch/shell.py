@@ -28,7 +28,8 @@ def main() -> int:
         servers.start_actions()
         return subprocess.call(
             [*RASA_RUN, "shell", "--model", str(servers.model), "--endpoints", str(servers.endpoints_file())],
-            cwd=PROJECT_DIR, env=servers.env,
+            cwd=PROJECT_DIR,
+            env=servers.env,
         )
     except (StartError, KnowledgeError) as error:
         print(f"error: {error} (log: build/logs/actions.log)", file=sys.stderr)

@@ -42,8 +42,14 @@ def parse(report: dict) -> AuditResult:
             continue
         result.checked.append(name)
         for vuln in dependency.get("vulns", []):
-            result.vulnerable.append((name, dependency.get("version", "?"), vuln.get("id", "?"),
-                                      ", ".join(vuln.get("fix_versions", [])) or "no fix yet"))
+            result.vulnerable.append(
+                (
+                    name,
+                    dependency.get("version", "?"),
+                    vuln.get("id", "?"),
+                    ", ".join(vuln.get("fix_versions", [])) or "no fix yet",
+                )
+            )
     return result
 
 
@@ -53,9 +59,11 @@ def verdict(result: AuditResult) -> Tuple[int, str]:
         return 2, "audit incomplete: pip-audit reported no packages at all."
     if result.skipped:
         name, reason = result.skipped[0]
-        return 2, (f"audit incomplete: {len(result.skipped)} of {result.total} packages could not be checked, "
-                   f"so nothing is known about their vulnerabilities (first: {name}: {reason}). "
-                   "The advisory service was probably unreachable; run `make audit` where it can be reached.")
+        return 2, (
+            f"audit incomplete: {len(result.skipped)} of {result.total} packages could not be checked, "
+            f"so nothing is known about their vulnerabilities (first: {name}: {reason}). "
+            "The advisory service was probably unreachable; run `make audit` where it can be reached."
+        )
     if result.vulnerable:
         lines = [f"  {n} {v}: {i} (fixed in {f})" for n, v, i, f in result.vulnerable]
         return 1, f"{len(result.vulnerable)} known vulnerabilities in {result.total} packages:\n" + "\n".join(lines)
@@ -66,9 +74,22 @@ def run_pip_audit(pip_audit: str, lock: Path) -> Tuple[Optional[dict], str]:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "audit.json"
         completed = subprocess.run(
-            [pip_audit, "--requirement", str(lock), "--no-deps", "--disable-pip", "--progress-spinner", "off",
-             "--format", "json", "--output", str(out)],
-            capture_output=True, text=True)
+            [
+                pip_audit,
+                "--requirement",
+                str(lock),
+                "--no-deps",
+                "--disable-pip",
+                "--progress-spinner",
+                "off",
+                "--format",
+                "json",
+                "--output",
+                str(out),
+            ],
+            capture_output=True,
+            text=True,
+        )
         if not out.exists() or not out.read_text().strip():
             lines = (completed.stderr or completed.stdout or "no output").strip().splitlines()
             return None, lines[-1] if lines else "no output"

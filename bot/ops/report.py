@@ -87,8 +87,9 @@ def load_rows(tracker_url: str) -> List[Row]:
         with engine.connect() as connection:
             if not sa.inspect(connection).has_table("events"):
                 return []
-            result = connection.execute(sa.text(
-                "SELECT sender_id, type_name, timestamp, action_name, data FROM events ORDER BY sender_id, id"))
+            result = connection.execute(
+                sa.text("SELECT sender_id, type_name, timestamp, action_name, data FROM events ORDER BY sender_id, id")
+            )
             return [Row(r[0], r[1], r[2] or 0.0, r[3], json.loads(r[4] or "{}")) for r in result]
     finally:
         engine.dispose()
@@ -98,8 +99,9 @@ def _day_start(day: Optional[date]) -> Optional[float]:
     return datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp() if day else None
 
 
-def build_report(rows: Iterable[Row], since: Optional[date] = None, until: Optional[date] = None,
-                 channel: Optional[str] = None) -> Report:
+def build_report(
+    rows: Iterable[Row], since: Optional[date] = None, until: Optional[date] = None, channel: Optional[str] = None
+) -> Report:
     """The figures for user messages from `since` (inclusive) to `until` (exclusive), UTC days."""
     start, end = _day_start(since), _day_start(until)
     by_sender: Dict[str, List[Row]] = {}
@@ -157,8 +159,7 @@ def summary(report: Report, top: int = 10) -> str:
     lines = [
         f"Conversations:   {report.conversations}",
         f"Messages:        {report.messages}",
-        f"Deflection rate: {report.deflection_rate:.1%} "
-        f"({report.deflected_conversations} answered without a person)",
+        f"Deflection rate: {report.deflection_rate:.1%} ({report.deflected_conversations} answered without a person)",
         f"Fallback rate:   {report.fallback_rate:.1%} ({report.fallback_messages} messages not understood)",
         f"Handoff rate:    {report.handoff_rate:.1%} ({report.handoff_conversations} handed to a person)",
         "",
@@ -166,8 +167,10 @@ def summary(report: Report, top: int = 10) -> str:
         *(f"  {topic:<24} {count}" for topic, count in report.answers_by_topic.most_common()),
         "",
         "Was it helpful? (by topic)",
-        *(f"  {topic:<24} helpful {votes['helpful']}, not helpful {votes['not helpful']}"
-          for topic, votes in sorted(report.helpful_by_topic.items())),
+        *(
+            f"  {topic:<24} helpful {votes['helpful']}, not helpful {votes['not helpful']}"
+            for topic, votes in sorted(report.helpful_by_topic.items())
+        ),
         "",
         f"Top unanswered messages (of {sum(report.unanswered.values())}):",
         *(f"  {count:>3} x {text!r}" for text, count in report.unanswered.most_common(top)),
@@ -188,22 +191,36 @@ def _bars(items: List[Tuple[str, float]], label_width: int = 190, width: int = 5
         rows.append(
             f"<text x='{label_width - 8}' y='{y + 18}' text-anchor='end'>{html.escape(label)}</text>"
             f"<rect x='{label_width}' y='{y + 5}' width='{length}' height='18' fill='#0b4f8a'/>"
-            f"<text x='{label_width + length + 6}' y='{y + 18}'>{value:g}</text>")
-    return (f"<svg role='img' viewBox='0 0 {width} {len(items) * 28 + 6}' width='{width}' "
-            f"xmlns='http://www.w3.org/2000/svg'>{''.join(rows)}</svg>")
+            f"<text x='{label_width + length + 6}' y='{y + 18}'>{value:g}</text>"
+        )
+    return (
+        f"<svg role='img' viewBox='0 0 {width} {len(items) * 28 + 6}' width='{width}' "
+        f"xmlns='http://www.w3.org/2000/svg'>{''.join(rows)}</svg>"
+    )
 
 
 def to_html(report: Report, title: str, top: int = 20) -> str:
-    rates = [("Deflection", report.deflection_rate), ("Fallback", report.fallback_rate),
-             ("Handoff", report.handoff_rate)]
+    rates = [
+        ("Deflection", report.deflection_rate),
+        ("Fallback", report.fallback_rate),
+        ("Handoff", report.handoff_rate),
+    ]
     rate_bars = _bars([(name, round(rate * 100, 1)) for name, rate in rates])
     topics = _bars(list(report.answers_by_topic.most_common()))
-    feedback_rows = "".join(
-        f"<tr><td>{html.escape(t)}</td><td>{v['helpful']}</td><td>{v['not helpful']}</td></tr>"
-        for t, v in sorted(report.helpful_by_topic.items())) or "<tr><td colspan='3'>No feedback yet.</td></tr>"
-    unanswered_rows = "".join(
-        f"<tr><td>{count}</td><td>{html.escape(text)}</td></tr>"
-        for text, count in report.unanswered.most_common(top)) or "<tr><td colspan='2'>None.</td></tr>"
+    feedback_rows = (
+        "".join(
+            f"<tr><td>{html.escape(t)}</td><td>{v['helpful']}</td><td>{v['not helpful']}</td></tr>"
+            for t, v in sorted(report.helpful_by_topic.items())
+        )
+        or "<tr><td colspan='3'>No feedback yet.</td></tr>"
+    )
+    unanswered_rows = (
+        "".join(
+            f"<tr><td>{count}</td><td>{html.escape(text)}</td></tr>"
+            for text, count in report.unanswered.most_common(top)
+        )
+        or "<tr><td colspan='2'>None.</td></tr>"
+    )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{html.escape(title)}</title>

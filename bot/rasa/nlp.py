@@ -106,8 +106,7 @@ def entity_patterns(nlp, knowledge: KnowledgeBase) -> List[Dict[str, object]]:
         code = {"TEXT": state["code"]}
         if state.get("ambiguous"):
             # "OK" and "HI" alone are words; "in OK" is a state.
-            patterns.append({"label": "us_state",
-                             "pattern": [{"LOWER": {"IN": list(vocab.STATE_PREPOSITIONS)}}, code]})
+            patterns.append({"label": "us_state", "pattern": [{"LOWER": {"IN": list(vocab.STATE_PREPOSITIONS)}}, code]})
         else:
             patterns.append({"label": "us_state", "pattern": [code]})
     return _unique(patterns)
@@ -137,8 +136,11 @@ def build(knowledge: KnowledgeBase, out_dir: Path) -> Path:
 
 def main(argv: List[str] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("out_dir", nargs="?", help="where to write the pipeline "
-                        "(default: CAREERBOT_SPACY_MODEL or build/spacy/careerbot_en)")
+    parser.add_argument(
+        "out_dir",
+        nargs="?",
+        help="where to write the pipeline (default: CAREERBOT_SPACY_MODEL or build/spacy/careerbot_en)",
+    )
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()

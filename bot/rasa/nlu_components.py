@@ -49,9 +49,15 @@ class OfftopicImporter(TrainingDataImporter):
     more similar to one of them is left out, by the rule the tests apply to all training data.
     """
 
-    def __init__(self, config_file: Optional[Text] = None, domain_path: Optional[Text] = None,
-                 training_data_paths: Optional[Any] = None, per_intent: int = offtopic.TRAIN_PER_INTENT,
-                 held_out: Optional[List[Text]] = None, **_: Any) -> None:
+    def __init__(
+        self,
+        config_file: Optional[Text] = None,
+        domain_path: Optional[Text] = None,
+        training_data_paths: Optional[Any] = None,
+        per_intent: int = offtopic.TRAIN_PER_INTENT,
+        held_out: Optional[List[Text]] = None,
+        **_: Any,
+    ) -> None:
         self.per_intent = int(per_intent)
         self.held_out = [_project_path(p) for p in (held_out or [])]
 
@@ -84,8 +90,9 @@ class OfftopicImporter(TrainingDataImporter):
         texts = offtopic.training_examples(self.per_intent)
         held_out = [text for path in self.held_out if path.exists() for text, _ in load_test_set(path)]
         copies = {line for line, _, _ in near_duplicates(texts, held_out)}
-        return TrainingData([Message(data={TEXT: text, INTENT: offtopic.OUT_OF_SCOPE})
-                             for text in texts if text not in copies])
+        return TrainingData(
+            [Message(data={TEXT: text, INTENT: offtopic.OUT_OF_SCOPE}) for text in texts if text not in copies]
+        )
 
 
 class WordLlamaVectors:
@@ -115,7 +122,8 @@ class WordLlamaVectors:
                 missing = [str(p) for p in (weights, tokenizer) if not Path(p).is_file()]
                 if missing:
                     raise InvalidConfigException(
-                        f"WordLlama files missing: {', '.join(missing)}. Run `make embeddings`.")
+                        f"WordLlama files missing: {', '.join(missing)}. Run `make embeddings`."
+                    )
                 cls._loaded[key] = cls(Path(weights), Path(tokenizer))
             return cls._loaded[key]
 
@@ -158,13 +166,19 @@ class WordLlamaFeaturizer(DenseFeaturizer, GraphComponent):
 
     def __init__(self, config: Dict[Text, Any], name: Text) -> None:
         super().__init__(name, {**self.get_default_config(), **config})
-        self.vectors = WordLlamaVectors.load(_project_path(self._config["weights"]),
-                                             _project_path(self._config["tokenizer"]))
+        self.vectors = WordLlamaVectors.load(
+            _project_path(self._config["weights"]), _project_path(self._config["tokenizer"])
+        )
         self.scale = float(self._config["scale"])
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "WordLlamaFeaturizer":
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "WordLlamaFeaturizer":
         return cls(config, execution_context.node_name)
 
     @classmethod
@@ -175,8 +189,11 @@ class WordLlamaFeaturizer(DenseFeaturizer, GraphComponent):
     def features(self, words: List[str]) -> "tuple[np.ndarray, np.ndarray]":
         """(sequence features [tokens, dim], sentence feature [1, dim]) for a list of words."""
         sums = [self.vectors.word(w) for w in words]
-        sequence = np.stack([total / count if count else total for total, count in sums]) if sums else \
-            np.zeros((0, self.vectors.dim), np.float32)
+        sequence = (
+            np.stack([total / count if count else total for total, count in sums])
+            if sums
+            else np.zeros((0, self.vectors.dim), np.float32)
+        )
         count = sum(c for _, c in sums)
         sentence = (sum(t for t, _ in sums) / count) if count else np.zeros(self.vectors.dim, np.float32)
         norm = float(np.linalg.norm(sentence))
@@ -219,8 +236,7 @@ class TunedLogisticRegressionClassifier(LogisticRegressionClassifier):
     def get_default_config() -> Dict[Text, Any]:
         return {**LogisticRegressionClassifier.get_default_config(), "C": 1.0, "class_weight": "balanced"}
 
-    def __init__(self, config: Dict[Text, Any], name: Text, model_storage: ModelStorage,
-                 resource: Resource) -> None:
+    def __init__(self, config: Dict[Text, Any], name: Text, model_storage: ModelStorage, resource: Resource) -> None:
         super().__init__(config, name, model_storage, resource)
         self.clf.set_params(C=float(self.config["C"]), class_weight=self.config["class_weight"])
         self._weights: Optional[np.ndarray] = None
@@ -240,7 +256,7 @@ class TunedLogisticRegressionClassifier(LogisticRegressionClassifier):
         offset = 0
         for block in ordered:
             width = block.features.shape[-1]
-            weights = self._weights[offset:offset + width]
+            weights = self._weights[offset : offset + width]
             offset += width
             if offset > self._weights.shape[0]:
                 return None
@@ -260,8 +276,10 @@ class TunedLogisticRegressionClassifier(LogisticRegressionClassifier):
         if any(p is None for p in fast):
             return super().process(messages)
         for message, probabilities in zip(messages, fast):
-            ranking = sorted(({"name": name, "confidence": float(p)}
-                              for name, p in zip(self.clf.classes_, probabilities)), key=lambda e: -e["confidence"])
+            ranking = sorted(
+                ({"name": name, "confidence": float(p)} for name, p in zip(self.clf.classes_, probabilities)),
+                key=lambda e: -e["confidence"],
+            )
             message.set("intent", ranking[0], add_to_output=True)
             length = self.config["ranking_length"]
             message.set("intent_ranking", ranking[:length] if length > 0 else ranking, add_to_output=True)
@@ -289,16 +307,26 @@ class InDomainGate(GraphComponent):
     def get_default_config() -> Dict[Text, Any]:
         return {"threshold": 0.5}
 
-    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-                 examples: Optional[np.ndarray] = None) -> None:
+    def __init__(
+        self,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        examples: Optional[np.ndarray] = None,
+    ) -> None:
         self.threshold = float({**self.get_default_config(), **config}["threshold"])
         self._model_storage = model_storage
         self._resource = resource
         self.examples = examples
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "InDomainGate":
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "InDomainGate":
         return cls(config, model_storage, resource)
 
     @staticmethod
@@ -313,8 +341,11 @@ class InDomainGate(GraphComponent):
         return vector / norm if norm > 0 else None
 
     def train(self, training_data: TrainingData) -> Resource:
-        vectors = [self._vector(m) for m in training_data.intent_examples
-                   if m.get("intent") and m.get("intent") != offtopic.OUT_OF_SCOPE]
+        vectors = [
+            self._vector(m)
+            for m in training_data.intent_examples
+            if m.get("intent") and m.get("intent") != offtopic.OUT_OF_SCOPE
+        ]
         vectors = [v for v in vectors if v is not None]
         if not vectors:
             raise InvalidConfigException("InDomainGate needs dense sentence features (WordLlamaFeaturizer)")
@@ -324,8 +355,14 @@ class InDomainGate(GraphComponent):
         return self._resource
 
     @classmethod
-    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> "InDomainGate":
+    def load(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> "InDomainGate":
         with model_storage.read_from(resource) as directory:
             return cls(config, model_storage, resource, np.load(directory / "in_domain.npy"))
 

@@ -33,8 +33,9 @@ def normalise(text: str) -> str:
     return " ".join(_ENTITY.sub(r"\1", text).lower().split())
 
 
-def near_duplicates(lines: Iterable[str], training: Iterable[str],
-                    threshold: float = NEAR_DUPLICATE) -> List[Tuple[str, str, float]]:
+def near_duplicates(
+    lines: Iterable[str], training: Iterable[str], threshold: float = NEAR_DUPLICATE
+) -> List[Tuple[str, str, float]]:
     """Every (line, training line, ratio) with difflib's ratio >= threshold, on normalised text."""
     pool = sorted({normalise(t) for t in training}, key=len)
     lengths = [len(t) for t in pool]
@@ -46,7 +47,7 @@ def near_duplicates(lines: Iterable[str], training: Iterable[str],
         low = int(n * threshold / (2 - threshold))
         high = int(n * (2 - threshold) / threshold) + 1
         matcher = difflib.SequenceMatcher(None, b=text, autojunk=False)
-        for other in pool[bisect.bisect_left(lengths, low):bisect.bisect_right(lengths, high)]:
+        for other in pool[bisect.bisect_left(lengths, low) : bisect.bisect_right(lengths, high)]:
             matcher.set_seq1(other)
             if matcher.real_quick_ratio() >= threshold and matcher.quick_ratio() >= threshold:
                 ratio = matcher.ratio()

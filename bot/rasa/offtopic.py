@@ -59,7 +59,9 @@ CONVERSATION_INTENTS = frozenset({"general_praise", "general_affirm", "general_n
 # or ask whether the assistant is a person belong to conversation intents.
 _CONVERSATION_CUES = re.compile(
     r"\b(hi|hello|hey|bye|goodbye|good ?(night|morning|evening|afternoon)|thanks?|thank you|"
-    r"human|person|robot|bot|real|who are you|what can you|can you help|help|yes|no|ok|okay)\b", re.IGNORECASE)
+    r"human|person|robot|bot|real|who are you|what can you|can you help|help|yes|no|ok|okay)\b",
+    re.IGNORECASE,
+)
 
 
 class OfftopicDataMissing(RuntimeError):
@@ -92,7 +94,8 @@ def data_dir() -> Path:
         raise OfftopicDataMissing(
             f"the off-topic corpora are missing: no {', '.join(f'{m}.tsv' for m in missing)} in {directory}. "
             f"Set {ENV_VAR} to the directory that holds hwu64.tsv and banking77.tsv "
-            f"(by default ../shared/data/offtopic next to the project).")
+            f"(by default ../shared/data/offtopic next to the project)."
+        )
     return directory
 
 
@@ -115,14 +118,21 @@ def _near_copy(text: str, others: Sequence[str]) -> bool:
     matcher = difflib.SequenceMatcher(None, b=text.lower(), autojunk=False)
     for other in others:
         matcher.set_seq1(other.lower())
-        if (matcher.real_quick_ratio() >= NEAR_COPY and matcher.quick_ratio() >= NEAR_COPY
-                and matcher.ratio() >= NEAR_COPY):
+        if (
+            matcher.real_quick_ratio() >= NEAR_COPY
+            and matcher.quick_ratio() >= NEAR_COPY
+            and matcher.ratio() >= NEAR_COPY
+        ):
             return True
     return False
 
 
-def split(queries: Sequence[Query], dev_fraction: float = DEV_FRACTION,
-          train_per_intent: int = TRAIN_PER_INTENT, seed: str = SEED) -> Split:
+def split(
+    queries: Sequence[Query],
+    dev_fraction: float = DEV_FRACTION,
+    train_per_intent: int = TRAIN_PER_INTENT,
+    seed: str = SEED,
+) -> Split:
     """Per source intent: a shuffled DEV_FRACTION for development, then a training sample from the rest."""
     groups: Dict[tuple, List[Query]] = {}
     for query in queries:

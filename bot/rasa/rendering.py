@@ -79,7 +79,8 @@ def render(message: Dict[str, Any], channel: Optional[str], sms_options: str = "
             if len(message["text"]) > FACEBOOK_MAX_BUTTON_TEXT:
                 message.pop("buttons")
                 message["quick_replies"] = [
-                    {"content_type": "text", "title": b["title"], "payload": b["payload"]} for b in choices]
+                    {"content_type": "text", "title": b["title"], "payload": b["payload"]} for b in choices
+                ]
             else:
                 message["buttons"] = choices[:FACEBOOK_MAX_BUTTONS]
     elif channel in SMS_CHANNELS:
@@ -108,15 +109,15 @@ class ChannelRenderingNLG(TemplatedNaturalLanguageGenerator):
     Enabled in endpoints.yml: ``nlg: {type: bot.rasa.rendering.ChannelRenderingNLG}``.
     """
 
-    def __init__(self, endpoint_config: Optional[EndpointConfig] = None,
-                 domain: Optional[Domain] = None) -> None:
+    def __init__(self, endpoint_config: Optional[EndpointConfig] = None, domain: Optional[Domain] = None) -> None:
         super().__init__((domain or Domain.empty()).responses)
         # Built once the model is loaded, in the process that runs the actions:
         # the place Rasa's configuration reaches that can switch on bot/rasa/speedups.py.
         speedups.install(Settings.from_env().speedups)
 
-    async def generate(self, utter_action: Text, tracker: DialogueStateTracker, output_channel: Text,
-                       **kwargs: Any) -> Optional[Dict[Text, Any]]:
+    async def generate(
+        self, utter_action: Text, tracker: DialogueStateTracker, output_channel: Text, **kwargs: Any
+    ) -> Optional[Dict[Text, Any]]:
         message = await super().generate(utter_action, tracker, output_channel, **kwargs)
         if message is None or output_channel not in ("slack", "telegram", "facebook") + SMS_CHANNELS:
             return message

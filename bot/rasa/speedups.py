@@ -122,8 +122,11 @@ def kept_session(self: EndpointConfig) -> _KeptSession:
         fresh = RASA_SESSION(self)
         # Rasa's session with its headers, auth and timeout; only the pool differs.
         session = aiohttp.ClientSession(
-            headers=fresh.headers, auth=fresh.auth, timeout=fresh.timeout,
-            connector=aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_S, ttl_dns_cache=300))
+            headers=fresh.headers,
+            auth=fresh.auth,
+            timeout=fresh.timeout,
+            connector=aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_S, ttl_dns_cache=300),
+        )
         loop.create_task(fresh.close())
         sessions[id(loop)] = (loop, session)
     return _KeptSession(session)
@@ -132,9 +135,11 @@ def kept_session(self: EndpointConfig) -> _KeptSession:
 def install(chosen: FrozenSet[str] = frozenset(SPEEDUPS)) -> None:
     """Switches on the chosen speed-ups and puts Rasa's own code back for the others (idempotent)."""
     RemoteAction._validate_action_result = (  # type: ignore[assignment]
-        validate_action_result if "validator" in chosen else RASA_VALIDATE)
+        validate_action_result if "validator" in chosen else RASA_VALIDATE
+    )
     Event.resolve_by_type = staticmethod(  # type: ignore[assignment]
-        resolve_event_type if "events" in chosen else RASA_RESOLVE)
+        resolve_event_type if "events" in chosen else RASA_RESOLVE
+    )
     EndpointConfig.session = kept_session if "http" in chosen else RASA_SESSION  # type: ignore[assignment]
     if "gc" in chosen:
         gc.collect()

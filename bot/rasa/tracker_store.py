@@ -82,8 +82,9 @@ class CareerSQLTrackerStore(SQLTrackerStore):
             .where(table.c.sender_id == sender, table.c.type_name == SessionStarted.type_name)
             .scalar_subquery()
         )
-        latest_session = sa.and_(table.c.sender_id == sender,
-                                 sa.or_(table.c.timestamp >= session_start, session_start.is_(None)))
+        latest_session = sa.and_(
+            table.c.sender_id == sender, sa.or_(table.c.timestamp >= session_start, session_start.is_(None))
+        )
         self._latest_session_events = sa.select(table.c.data).where(latest_session).order_by(table.c.id)
         self._all_events = sa.select(table.c.data).where(table.c.sender_id == sender).order_by(table.c.id)
         self._stored_in_latest_session = sa.select(sa.func.count()).select_from(table).where(latest_session)
@@ -145,8 +146,9 @@ class CareerSQLTrackerStore(SQLTrackerStore):
         self.engine.dispose()
         # Rasa's sessions run on the event loop's thread, one at a time per
         # connection, so a pooled connection may move between threads safely.
-        self.engine = sa.create_engine(url, poolclass=sa.pool.QueuePool, pool_size=4,
-                                       connect_args={"check_same_thread": False})
+        self.engine = sa.create_engine(
+            url, poolclass=sa.pool.QueuePool, pool_size=4, connect_args={"check_same_thread": False}
+        )
 
         @sa.event.listens_for(self.engine, "connect")
         def _write_ahead_log(connection: Any, _record: Any) -> None:
@@ -160,8 +162,7 @@ class CareerSQLTrackerStore(SQLTrackerStore):
 
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
 
-    async def _retrieve(self, sender_id: Text, fetch_events_from_all_sessions: bool
-                        ) -> Optional[DialogueStateTracker]:
+    async def _retrieve(self, sender_id: Text, fetch_events_from_all_sessions: bool) -> Optional[DialogueStateTracker]:
         query = self._all_events if fetch_events_from_all_sessions else self._latest_session_events
 
         def read() -> List[Dict[Text, Any]]:

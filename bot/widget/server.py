@@ -47,7 +47,7 @@ def make_handler(settings: Settings):
             path = self.path.split("?", 1)[0]
             if path in ("/", "/index.html"):
                 self._send(HTTPStatus.OK, demo_page(rasa_url), "text/html; charset=utf-8", cache=False)
-            elif path.startswith("/widget/") and (file := static_file(path[len("/widget/"):])):
+            elif path.startswith("/widget/") and (file := static_file(path[len("/widget/") :])):
                 kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
                 if kind.startswith("text/") or kind.endswith("javascript"):
                     kind += "; charset=utf-8"
