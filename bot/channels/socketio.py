@@ -33,7 +33,8 @@ reaches the bot or the conversation store. A long-polling packet that is not
 UTF-8 cannot be read as any event: it gets a 400 and an `error` event with
 `"event": null`. Over WebSocket, a text frame that is not UTF-8 closes the
 connection with code 1007 (invalid payload data), as RFC 6455 asks; Sanic
-left it open and logged "Task exception was never retrieved". Before, a `user_uttered` with a
+left it open and logged "Task exception was never retrieved" (the fix is in bot/rasa/internals.py,
+websocket_utf8). Before, a `user_uttered` with a
 null, numeric or object message got silence and left "Task exception was never
 retrieved" in the log, and a session id with a lone surrogate made the store
 fail. A packet larger than CAREERBOT_MAX_BODY_BYTES closes that connection.
@@ -269,7 +270,6 @@ class CareerSocketIOInput(SocketIOInput):
             return await handle_request(request, *args, **kwargs)
 
         sio.eio.handle_request = checked_request
-        close_websockets_on_invalid_utf8()
 
         @blueprint.route("/config", methods=["GET"])
         async def config(request: Request) -> HTTPResponse:
@@ -372,24 +372,6 @@ class CareerSocketIOInput(SocketIOInput):
             return {"message_id": message_id or message.message_id, "status": "answered"}
 
         return blueprint
-
-
-def close_websockets_on_invalid_utf8() -> None:
-    """Sanic decodes WebSocket text frames in a task nobody awaits: the UnicodeDecodeError was only logged."""
-    from sanic.server.websockets.impl import WebsocketImplProtocol
-
-    process_events = WebsocketImplProtocol.process_events
-    if getattr(process_events, "_careerbot_checked", False):
-        return
-
-    async def checked(self: Any, events: Any) -> None:
-        try:
-            await process_events(self, events)
-        except UnicodeDecodeError:
-            self.fail_connection(1007, "text frame is not valid UTF-8")
-
-    checked._careerbot_checked = True  # type: ignore[attr-defined]
-    WebsocketImplProtocol.process_events = checked  # type: ignore[method-assign]
 
 
 async def _maybe_await(result: Any) -> None:

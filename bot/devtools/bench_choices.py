@@ -18,7 +18,7 @@ variants: MemoizationPolicy added, without the character n-grams, without the of
 training sample or with less or more of it, without the WordLlama featurizer or
 its weight changed, without the in-domain gate or with another threshold, other
 logistic regression regularisation (FallbackClassifier thresholds: `python -m
-bot.devtools.evaluate --fallback-grid`, no training needed); with
+bot.evaluate --fallback-grid`, no training needed); with
 --slow also DIET instead of logistic regression (with and without TensorFlow
 thread limits) and TED added to the policies, which take minutes to train.
 Last, the conversation stores alone, without Rasa around them: milliseconds
@@ -92,6 +92,11 @@ def _without_wordllama(config: Dict[str, Any]) -> None:
     config["pipeline"] = [c for c in config["pipeline"] if not c["name"].endswith("WordLlamaFeaturizer")]
 
 
+def _without_wordllama_and_gate(config: Dict[str, Any]) -> None:
+    _without_wordllama(config)
+    _without_gate(config)
+
+
 def _wordllama_scale(scale: float) -> Callable[[Dict[str, Any]], None]:
     def edit(config: Dict[str, Any]) -> None:
         for component in config["pipeline"]:
@@ -159,7 +164,7 @@ VARIANTS = [
     Variant("off-topic training sample doubled (24 per source intent)", config=_offtopic_per_intent(24)),
     Variant(
         "without the WordLlama featurizer (and its in-domain gate)",
-        config=lambda c: (_without_wordllama(c), _without_gate(c)),
+        config=_without_wordllama_and_gate,
     ),
     Variant("WordLlama sentence vector weighted 3 instead of 10", config=_wordllama_scale(3.0)),
     Variant("without the in-domain gate", config=_without_gate),
@@ -201,9 +206,9 @@ class Scores:
             )
 
         return [
-            cell(self.accuracy, base and base.accuracy),
-            cell(self.leak, base and base.leak),
-            cell(self.clarification, base and base.clarification),
+            cell(self.accuracy, None if base is None else base.accuracy),
+            cell(self.leak, None if base is None else base.leak),
+            cell(self.clarification, None if base is None else base.clarification),
         ]
 
 
@@ -323,8 +328,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         "| dev clarified | training (s) |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    with tempfile.TemporaryDirectory(prefix="careerbot-choices-") as tmp:
-        tmp = Path(tmp)
+    with tempfile.TemporaryDirectory(prefix="careerbot-choices-") as tmp_name:
+        tmp = Path(tmp_name)
         print("training the bot as built...", flush=True)
         baseline_model = tmp / "baseline-model" / "careerbot.tar.gz"
         training_s = bench.train_ours(baseline_model.parent)
@@ -366,14 +371,15 @@ def nlu_only(variants: List[Variant], out: Path) -> int:
         "| variant (each against the bot as built) | dev accuracy | off-topic leak | dev clarified | training (s) |",
         "|---|---|---|---|---|",
     ]
-    with tempfile.TemporaryDirectory(prefix="careerbot-choices-") as tmp:
-        tmp = Path(tmp)
+    with tempfile.TemporaryDirectory(prefix="careerbot-choices-") as tmp_name:
+        tmp = Path(tmp_name)
         print("training the bot as built...", flush=True)
         model, training_s, baseline = _train_variant(tmp / "baseline", lambda config: None)
         lines.append(f"| the bot as built | {' | '.join(baseline.cells(None))} | {training_s:.0f} |")
         print(lines[-1], flush=True)
         for index, variant in enumerate(variants):
             print(f"{variant.name}...", flush=True)
+            assert variant.config is not None  # nlu_only() gets the config variants only
             _, training_s, variant_scores = _train_variant(tmp / f"variant-{index}", variant.config)
             lines.append(f"| {variant.name} | {' | '.join(variant_scores.cells(baseline))} | {training_s:.0f} |")
             print(lines[-1], flush=True)
@@ -392,10 +398,13 @@ def store_costs(conversations: int = 20, turns: int = 12) -> str:
     from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
     from rasa.shared.core.trackers import DialogueStateTracker
 
-    from bot.rasa import speedups
+    from bot.rasa import internals
     from bot.rasa.tracker_store import CareerSQLTrackerStore
+    from bot.settings import SPEEDUPS
 
-    speedups.install()  # as in the Rasa process: only the store differs below
+    # As in the Rasa process: only the store differs below.
+    internals.install_speedups(frozenset(SPEEDUPS))
+    internals.freeze_long_lived_objects()
     domain = Domain.load(str(PROJECT_DIR / "domain.yml"))
 
     async def per_turn(store: Any) -> "tuple[float, float]":

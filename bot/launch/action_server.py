@@ -22,6 +22,7 @@ from sanic.response import HTTPResponse
 
 from bot import logs
 from bot.knowledge import KnowledgeError, default_knowledge
+from bot.rasa import internals
 from bot.settings import Settings, SettingsError
 
 logger = logging.getLogger(__name__)
@@ -54,7 +55,8 @@ def main() -> int:
     except (KnowledgeError, SettingsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    logs.install_in_action_server(settings)
+    if logs.install(settings):
+        internals.install_in_action_server()
     logging.getLogger(__name__).info(
         "knowledge loaded: %s (default %s)", ", ".join(sorted(knowledge.careers)), knowledge.default_id
     )

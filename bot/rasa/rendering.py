@@ -28,9 +28,6 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
-from bot.rasa import speedups
-from bot.settings import Settings
-
 FACEBOOK_MAX_BUTTONS = 3
 FACEBOOK_MAX_TITLE = 20
 # Messenger's button template holds at most 640 characters of text; longer
@@ -111,9 +108,6 @@ class ChannelRenderingNLG(TemplatedNaturalLanguageGenerator):
 
     def __init__(self, endpoint_config: Optional[EndpointConfig] = None, domain: Optional[Domain] = None) -> None:
         super().__init__((domain or Domain.empty()).responses)
-        # Built once the model is loaded, in the process that runs the actions:
-        # the place Rasa's configuration reaches that can switch on bot/rasa/speedups.py.
-        speedups.install(Settings.from_env().speedups)
 
     async def generate(
         self, utter_action: Text, tracker: DialogueStateTracker, output_channel: Text, **kwargs: Any

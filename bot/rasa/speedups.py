@@ -33,10 +33,10 @@ Profiling `make bench` (py-spy on the Rasa process) found three:
     collected as usual.
 
 Rasa has no setting for any of them, so they replace methods on
-``RemoteAction``, ``Event`` and ``EndpointConfig``. :func:`install` is called by the NLG that
-endpoints.yml names (:class:`bot.rasa.rendering.ChannelRenderingNLG`), which Rasa
-builds once the model is loaded, in the process that runs the actions.
-``CAREERBOT_SPEEDUPS`` chooses them (all, none, or a list), so that
+``RemoteAction``, ``Event`` and ``EndpointConfig`` and wrap the function that
+loads the model. This module only defines them; bot/rasa/internals.py puts
+them in place (``install_speedups``), when bot/launch/rasa_run.py starts the
+Rasa server. ``CAREERBOT_SPEEDUPS`` chooses them (all, none, or a list), so that
 `make bench-choices` can measure each. tests/bot/test_speedups.py compares
 each with Rasa's own behaviour, and fails if a Rasa upgrade changes it.
 """
@@ -45,8 +45,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import gc
-from typing import Any, Dict, FrozenSet, Optional, Type
+from typing import Any, Dict, Optional, Type
 
 import aiohttp
 from jsonschema import ValidationError, exceptions, validators
@@ -55,8 +54,6 @@ from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.events import Event
 from rasa.shared.utils.common import all_subclasses
 from rasa.utils.endpoints import EndpointConfig
-
-from bot.settings import SPEEDUPS
 
 RASA_VALIDATE = RemoteAction._validate_action_result
 RASA_RESOLVE = Event.resolve_by_type
@@ -130,17 +127,3 @@ def kept_session(self: EndpointConfig) -> _KeptSession:
         loop.create_task(fresh.close())
         sessions[id(loop)] = (loop, session)
     return _KeptSession(session)
-
-
-def install(chosen: FrozenSet[str] = frozenset(SPEEDUPS)) -> None:
-    """Switches on the chosen speed-ups and puts Rasa's own code back for the others (idempotent)."""
-    RemoteAction._validate_action_result = (  # type: ignore[assignment]
-        validate_action_result if "validator" in chosen else RASA_VALIDATE
-    )
-    Event.resolve_by_type = staticmethod(  # type: ignore[assignment]
-        resolve_event_type if "events" in chosen else RASA_RESOLVE
-    )
-    EndpointConfig.session = kept_session if "http" in chosen else RASA_SESSION  # type: ignore[assignment]
-    if "gc" in chosen:
-        gc.collect()
-        gc.freeze()

@@ -47,8 +47,8 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Dict, Generator, List, Optional, Text, TypeVar
 
-import sqlalchemy as sa
 import rasa.shared.utils.cli
+import sqlalchemy as sa
 from rasa.core.tracker_store import POSTGRESQL_SCHEMA, SQLTrackerStore, create_engine_kwargs, ensure_schema_exists
 from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -64,6 +64,8 @@ DB_THREADS = 4
 
 class CareerSQLTrackerStore(SQLTrackerStore):
     """:class:`rasa.core.tracker_store.SQLTrackerStore` with Core queries on the per-message path."""
+
+    engine: sa.engine.Engine
 
     def __init__(self, *args: Any, sqlite_wal: bool = True, **kwargs: Any) -> None:
         """As Rasa's store; ``sqlite_wal: false`` under ``tracker_store`` keeps SQLite in Rasa's journal mode."""
@@ -162,8 +164,14 @@ class CareerSQLTrackerStore(SQLTrackerStore):
 
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
 
-    async def _retrieve(self, sender_id: Text, fetch_events_from_all_sessions: bool) -> Optional[DialogueStateTracker]:
-        query = self._all_events if fetch_events_from_all_sessions else self._latest_session_events
+    # Rasa's public reads, as Rasa defines them: the latest session, or every session.
+    async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
+        return await self._read(sender_id, self._latest_session_events)
+
+    async def retrieve_full_tracker(self, conversation_id: Text) -> Optional[DialogueStateTracker]:
+        return await self._read(conversation_id, self._all_events)
+
+    async def _read(self, sender_id: Text, query: Any) -> Optional[DialogueStateTracker]:
 
         def read() -> List[Dict[Text, Any]]:
             self._ensure_tables()
