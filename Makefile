@@ -39,7 +39,7 @@ WORDLLAMA_SHA256 := 42c2c88907ace0b0681ac6f9092d6a300a6409a5d2d61071a3fb5e715937
 WORDLLAMA_DIR := build/wordllama
 WORDLLAMA := $(WORDLLAMA_DIR)/.fetched-$(WORDLLAMA_VERSION)
 
-.PHONY: help install spacy embeddings train run shell report audit bench bench-choices validate browser services test test-stories test-python lock clean
+.PHONY: help install spacy embeddings train run shell report audit bench bench-choices validate lint browser services test test-stories test-python lock clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -142,7 +142,16 @@ services: $(SERVICES_STAMP) ## Install PostgreSQL, Redis and nginx (Debian) for 
 test-python: $(MODEL) $(CHROMIUM) $(SERVICES_STAMP) $(RASA_WEBCHAT) ## Run the Python tests (knowledge, actions, NLU accuracy, end to end, widget)
 	$(PY) -m pytest
 
-test: validate test-stories test-python ## Set up and run every test
+# The code checked as it is written, in seconds: no model, no server. Settings in pyproject.toml.
+LINTED := bot actions
+
+lint: $(INSTALLED) ## Lint, format check and type check of bot/ and actions/ (ruff, mypy), and the import rules of docs/architecture.md
+	$(VENV)/bin/ruff check $(LINTED)
+	$(VENV)/bin/ruff format --check $(LINTED)
+	$(VENV)/bin/mypy $(LINTED)
+	$(PY) -m pytest -q -p no:cacheprovider tests/test_architecture.py
+
+test: lint validate test-stories test-python ## Set up and run every test (make lint first)
 
 AUDIT_VENV := .venv-audit
 

@@ -15,11 +15,13 @@ from typing import Any, ClassVar, Dict, Iterable, List, Optional, Text, Tuple
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from bot.knowledge import Career, KnowledgeBase, PayLevel, Source, default_knowledge
 from bot.vocab import background_cues, occupation_plural, resolve_state, this_career_cues
 
-DomainDict = Dict[Text, Any]
+# What a topic action's compose() returns: the response to send and its placeholder values.
+Composed = Tuple[str, Dict[str, Any]]
 
 CURRENCY_SYMBOLS = {"USD": "$"}
 
@@ -189,7 +191,7 @@ class TopicAction(CareerAction):
     # Knowledge sections the answer draws on; the first one's name by default.
     sections: ClassVar[tuple] = ()
 
-    def name(self) -> Text:  # type: ignore[override]
+    def name(self) -> Text:
         return f"action_answer_{self.topic}"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
@@ -238,7 +240,5 @@ class TopicAction(CareerAction):
         return [career.source_of(section) for section in (self.sections or (self.topic,))]
 
     @abc.abstractmethod
-    def compose(
-        self, domain: DomainDict, career: Career, mentions: Mentions, tracker: Tracker
-    ) -> "tuple[str, Dict[str, Any]]":
+    def compose(self, domain: DomainDict, career: Career, mentions: Mentions, tracker: Tracker) -> Composed:
         """The response to send and its values."""

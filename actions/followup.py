@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import List, Optional, Text
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from actions.base import CareerAction, Mentions, TopicAction, answer_other_job, ask_feedback_after, other_job
 from actions.development import (
@@ -26,6 +27,7 @@ from actions.overview import (
 )
 from actions.pay import ActionAnswerPay
 from actions.work import ActionAnswerDuties, ActionAnswerEmployers, ActionAnswerHours, ActionAnswerWorkEnvironment
+from bot.knowledge import KnowledgeBase
 
 TOPIC_ACTIONS = (
     ActionAnswerOverview,
@@ -49,14 +51,14 @@ TOPIC_ACTIONS = (
 )
 
 
-def topic_action(topic: str, knowledge=None) -> TopicAction:
+def topic_action(topic: str, knowledge: Optional[KnowledgeBase] = None) -> TopicAction:
     for action_class in TOPIC_ACTIONS:
         if action_class.topic == topic:
             return action_class(knowledge)
     raise KeyError(topic)
 
 
-def topic_action_for_intent(intent: str, knowledge=None) -> Optional[TopicAction]:
+def topic_action_for_intent(intent: str, knowledge: Optional[KnowledgeBase] = None) -> Optional[TopicAction]:
     """The action that answers a topic intent (data/rules/topics.yml), or None."""
     topic = INTENT_TOPICS.get(intent, intent[len("ask_") :] if intent.startswith("ask_") else None)
     try:
@@ -94,7 +96,7 @@ class ActionAnswerFollowup(CareerAction):
     def topic_action(self, topic: str) -> TopicAction:
         return topic_action(topic, self._knowledge)
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         topic = self.choose_topic(tracker)
         job = other_job(tracker, self.career(tracker))
         if job:

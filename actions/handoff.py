@@ -14,6 +14,7 @@ from typing import Any, Dict, List, Text
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from actions.followup import topic_action_for_intent
 from bot.clarify import is_topic
@@ -29,7 +30,7 @@ class ValidateHandoffForm(FormValidationAction):
         return "validate_handoff_form"
 
     def validate_handoff_email(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
         email = str(value or "").strip().strip("<>.,;")
         if EMAIL.match(email):
@@ -46,7 +47,7 @@ class ValidateHandoffForm(FormValidationAction):
         return {"handoff_email": None}
 
     def validate_handoff_question(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
         question = str(value or "").strip()
         return {"handoff_question": question or None}
@@ -58,7 +59,7 @@ class ActionSubmitHandoff(Action):
     def name(self) -> Text:
         return "action_submit_handoff"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         route = Settings.from_env().handoff_route
         email = tracker.get_slot("handoff_email")
         record = {
@@ -75,7 +76,7 @@ class ActionCancelHandoff(Action):
     def name(self) -> Text:
         return "action_cancel_handoff"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         dispatcher.utter_message(response="utter_handoff_cancelled")
         return [
             ActiveLoop(None),

@@ -14,7 +14,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Mapping, Optional
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
 
 import jsonschema
 import yaml
@@ -115,7 +115,7 @@ class Career:
         self.aliases: List[str] = list(data["career"].get("aliases", []))
         self.sources = self._build_sources(data["sources"])
         self.pay_levels = [
-            PayLevel(l["id"], l["name"], l["low"], l["high"], tuple(l["aliases"])) for l in data["pay"]["levels"]
+            PayLevel(lv["id"], lv["name"], lv["low"], lv["high"], tuple(lv["aliases"])) for lv in data["pay"]["levels"]
         ]
         self._check_rules()
 
@@ -168,7 +168,7 @@ class Career:
         if outlook["period_start"] > outlook["period_end"]:
             raise self._fail("outlook.period_start", f"expected a year not after period_end ({outlook['period_end']})")
 
-    def _source_refs(self):
+    def _source_refs(self) -> Iterator[Tuple[str, Any]]:
         for name, section in self.data.items():
             if name in ("career", "sources") or not isinstance(section, Mapping):
                 continue

@@ -53,6 +53,7 @@ _REGULAR = {"human", "shaman"}
 def plural(title: str) -> str:
     """The plural of a job title: its last word inflected ('police officers', 'salespeople', 'CEOs')."""
     head, _, last = title.rpartition(" ")
+    word: Optional[str]
     if last.isupper():
         word = last + "s"
     else:

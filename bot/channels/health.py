@@ -35,6 +35,7 @@ from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.core.tracker_store import FailSafeTrackerStore, TrackerStore
 from sanic import Blueprint, Sanic, response
 from sanic.request import Request
+from sanic.response import BaseHTTPResponse
 
 logger = logging.getLogger(__name__)
 
@@ -127,7 +128,7 @@ class Readiness:
         }
 
 
-async def neutral_root(request: Request, reply: response.HTTPResponse) -> Optional[response.HTTPResponse]:
+async def neutral_root(request: Request, reply: BaseHTTPResponse) -> Optional[response.HTTPResponse]:
     """Replaces the body of Rasa's ``GET /`` (which names the Rasa version)."""
     if request.path == "/" and request.method == "GET" and reply.status == 200:
         return response.text(NEUTRAL_ROOT_BODY)

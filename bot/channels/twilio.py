@@ -86,7 +86,7 @@ def check_request(request: Request, auth_token: str) -> Optional[HTTPResponse]:
     if not signature or not any(validator.validate(url, fields, signature) for url in urls):
         logger.warning("Twilio request refused: no valid X-Twilio-Signature for %s", urls[0])
         return response.json({"error": "the request has no valid X-Twilio-Signature"}, status=403)
-    problem = id_problem((fields.get("From") or [None])[0], "From")
+    problem = id_problem(next(iter(fields.get("From") or []), None), "From")
     if problem:
         return response.json({"error": problem}, status=400)
     body = (fields.get("Body") or [""])[0]

@@ -416,8 +416,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--out", type=Path, default=PROJECT_DIR / "build" / "bench.md")
     args = parser.parse_args(argv)
     concurrency = [1, 8]
-    with tempfile.TemporaryDirectory(prefix="careerbot-bench-") as tmp:
-        tmp = Path(tmp)
+    with tempfile.TemporaryDirectory(prefix="careerbot-bench-") as tmp_name:
+        tmp = Path(tmp_name)
         stock_dir, ours_dir = tmp / "stock", tmp / "ours"
         stock_dir.mkdir()
         ours_dir.mkdir()

@@ -48,9 +48,9 @@ from pathlib import Path
 from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
 
 from bot import PROJECT_DIR
+from bot.knowledge import KnowledgeBase, KnowledgeError
 from bot.launch.channel_config import write_enabled
 from bot.launch.processes import STOP_TIMEOUT_S, signal_group, stop_process, wait_until
-from bot.knowledge import KnowledgeBase, KnowledgeError
 from bot.settings import Settings, SettingsError
 
 BIN_DIR = Path(sys.executable).parent

@@ -229,7 +229,8 @@ body {{ font: 16px/1.5 system-ui, sans-serif; color: #1f1f1f; max-width: 62rem; 
 .figures {{ display: flex; flex-wrap: wrap; gap: 12px; }}
 .figure {{ border: 1px solid #c5ccd6; border-radius: 8px; padding: 12px 16px; min-width: 9rem; }}
 .figure b {{ display: block; font-size: 1.6rem; }}
-table {{ border-collapse: collapse; }} td, th {{ border-bottom: 1px solid #c5ccd6; padding: 4px 12px; text-align: left; }}
+table {{ border-collapse: collapse; }}
+td, th {{ border-bottom: 1px solid #c5ccd6; padding: 4px 12px; text-align: left; }}
 svg text {{ font: 13px system-ui, sans-serif; fill: #1f1f1f; }}
 </style></head><body>
 <h1>{html.escape(title)}</h1>

@@ -16,12 +16,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Dict, Iterable, List
+from typing import Any, Dict, Iterable, List, Optional
 
 import spacy
+from spacy.language import Language
+from spacy.pipeline import EntityRuler
 
 from bot import vocab
-from bot.knowledge import KnowledgeBase, KnowledgeError
+from bot.knowledge import Career, KnowledgeBase, KnowledgeError
 from bot.settings import Settings, SettingsError
 
 ENTITY_LABELS = ("job_level", "us_state", "degree_field", "other_career")
@@ -36,14 +38,14 @@ SOURCE_LABEL = "knowledge_source"
 _DETERMINERS = ("all", "the", "a", "an", "most", "many", "some")
 
 
-def _words(nlp, text: str) -> List[str]:
+def _words(nlp: Language, text: str) -> List[str]:
     return [t.text.lower() for t in nlp.make_doc(text)]
 
 
-def _phrase(nlp, label: str, text: str, plural: bool = True) -> Dict[str, object]:
+def _phrase(nlp: Language, label: str, text: str, plural: bool = True) -> Dict[str, Any]:
     """A case-insensitive token pattern: whole words only; the last may be plural."""
     words = _words(nlp, text)
-    tokens: List[Dict[str, object]] = [{"LOWER": w} for w in words]
+    tokens: List[Dict[str, Any]] = [{"LOWER": w} for w in words]
     if plural and words[-1].isalpha():
         forms = sorted({words[-1], words[-1] + "s", vocab.plural(words[-1]).lower(), _singular(words[-1])})
         tokens[-1] = {"LOWER": {"IN": forms}}
@@ -59,7 +61,7 @@ def _singular(word: str) -> str:
     return word
 
 
-def own_roles(career) -> List[str]:
+def own_roles(career: Career) -> List[str]:
     """The jobs a career's knowledge names: the career itself, its levels, entry and later roles."""
     names = [career.name, career.plural, *career.aliases]
     for level in career.pay_levels:
@@ -76,8 +78,8 @@ def own_roles(career) -> List[str]:
     return roles
 
 
-def entity_patterns(nlp, knowledge: KnowledgeBase) -> List[Dict[str, object]]:
-    patterns: List[Dict[str, object]] = []
+def entity_patterns(nlp: Language, knowledge: KnowledgeBase) -> List[Dict[str, Any]]:
+    patterns: List[Dict[str, Any]] = []
     own_forms = set()  # every own job, singular and plural, as lower-case words
     for career in knowledge.careers.values():
         level_words = set()
@@ -112,7 +114,7 @@ def entity_patterns(nlp, knowledge: KnowledgeBase) -> List[Dict[str, object]]:
     return _unique(patterns)
 
 
-def _unique(patterns: Iterable[Dict[str, object]]) -> List[Dict[str, object]]:
+def _unique(patterns: Iterable[Dict[str, Any]]) -> List[Dict[str, Any]]:
     seen, out = set(), []
     for pattern in patterns:
         key = repr(pattern)
@@ -127,6 +129,7 @@ def build(knowledge: KnowledgeBase, out_dir: Path) -> Path:
     nlp.meta["name"] = "careerbot_en"
     nlp.meta["description"] = "Blank English with entity rules generated from careerbot's knowledge"
     ruler = nlp.add_pipe("entity_ruler", config={"overwrite_ents": True})
+    assert isinstance(ruler, EntityRuler)
     ruler.add_patterns(entity_patterns(nlp, knowledge))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -134,7 +137,7 @@ def build(knowledge: KnowledgeBase, out_dir: Path) -> Path:
     return out_dir
 
 
-def main(argv: List[str] = None) -> int:
+def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "out_dir",

@@ -195,7 +195,7 @@ class WordLlamaFeaturizer(DenseFeaturizer, GraphComponent):
             else np.zeros((0, self.vectors.dim), np.float32)
         )
         count = sum(c for _, c in sums)
-        sentence = (sum(t for t, _ in sums) / count) if count else np.zeros(self.vectors.dim, np.float32)
+        sentence = np.asarray(sum(t for t, _ in sums) / count) if count else np.zeros(self.vectors.dim, np.float32)
         norm = float(np.linalg.norm(sentence))
         if norm > 0:
             sentence = sentence / norm * self.scale
@@ -275,9 +275,13 @@ class TunedLogisticRegressionClassifier(LogisticRegressionClassifier):
         fast = [self.probabilities(m) for m in messages]
         if any(p is None for p in fast):
             return super().process(messages)
-        for message, probabilities in zip(messages, fast):
+        for message, probabilities in zip(messages, fast, strict=True):
+            assert probabilities is not None  # checked above
             ranking = sorted(
-                ({"name": name, "confidence": float(p)} for name, p in zip(self.clf.classes_, probabilities)),
+                (
+                    {"name": name, "confidence": float(p)}
+                    for name, p in zip(self.clf.classes_, probabilities, strict=True)
+                ),
                 key=lambda e: -e["confidence"],
             )
             message.set("intent", ranking[0], add_to_output=True)
@@ -346,10 +350,10 @@ class InDomainGate(GraphComponent):
             for m in training_data.intent_examples
             if m.get("intent") and m.get("intent") != offtopic.OUT_OF_SCOPE
         ]
-        vectors = [v for v in vectors if v is not None]
-        if not vectors:
+        found: List[np.ndarray] = [v for v in vectors if v is not None]
+        if not found:
             raise InvalidConfigException("InDomainGate needs dense sentence features (WordLlamaFeaturizer)")
-        self.examples = np.stack(vectors)
+        self.examples = np.stack(found)
         with self._model_storage.write_to(self._resource) as directory:
             np.save(directory / "in_domain.npy", self.examples)
         return self._resource
