@@ -111,3 +111,37 @@ def test_config_comment_quotes_the_off_topic_sample_size():
     config = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
     importer = next(i for i in config["importers"] if i["name"].endswith("OfftopicImporter"))
     assert quoted(CONFIG, r"as out_of_scope examples: (\d+) lines of each source intent") == [importer["per_intent"]]
+
+
+def layout_paths() -> List[str]:
+    """The paths the README's Layout block names, one a line, nested by indentation."""
+    text = README.read_text(encoding="utf-8").split("## Layout", 1)[1]
+    block = text.split("```text\n", 1)[1].split("```", 1)[0]
+    paths, parents = [], []  # parents: (indent, path) of the enclosing folders
+    for line in block.splitlines():
+        indent = len(line) - len(line.lstrip())
+        name = line.split()[0]
+        while parents and parents[-1][0] >= indent:
+            parents.pop()
+        path = (parents[-1][1] if parents else "") + name
+        paths.append(path)
+        if name.endswith("/"):
+            parents.append((indent, path))
+    return paths
+
+
+def test_every_path_of_the_readme_layout_exists():
+    assert [p for p in layout_paths() if not (PROJECT_DIR / p).exists()] == []
+
+
+def test_the_readme_layout_names_every_module_and_package_of_bot():
+    named = set(layout_paths())
+    in_tree = set()
+    for path in (PROJECT_DIR / "bot").iterdir():
+        if path.suffix == ".py" or (path.is_dir() and not path.name.startswith((".", "__"))):
+            in_tree.add(f"bot/{path.name}" + ("/" if path.is_dir() else ""))
+    for package in ("channels", "rasa", "launch", "ops", "devtools"):
+        for module in (PROJECT_DIR / "bot" / package).glob("*.py"):
+            if module.name != "__init__.py":
+                in_tree.add(f"bot/{package}/{module.name}")
+    assert in_tree - named == set()
