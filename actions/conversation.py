@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar, Dict, List, Text, Tuple
+from typing import Any, ClassVar, Dict, Iterator, List, Text, Tuple
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, FollowupAction
@@ -98,15 +98,22 @@ def clarify_values(domain: DomainDict, pair: Tuple[str, str], message: Dict[str,
 _HOUSEKEEPING = {"action_listen", "action_extract_slots", "action_session_start"}
 
 
-def previous_bot_action(tracker: Tracker) -> "str | None":
-    """The last action the bot ran before the current user message."""
+def _previous_turn(tracker: Tracker) -> Iterator[Dict[str, Any]]:
+    """The events between the previous user message and the current one, the latest first."""
     seen_user = False
     for event in reversed(tracker.events):
         if event.get("event") == "user":
             if seen_user:
-                return None
+                return
             seen_user = True
-        elif seen_user and event.get("event") == "action" and event.get("name") not in _HOUSEKEEPING:
+        elif seen_user:
+            yield event
+
+
+def previous_bot_action(tracker: Tracker) -> "str | None":
+    """The last action the bot ran before the current user message."""
+    for event in _previous_turn(tracker):
+        if event.get("event") == "action" and event.get("name") not in _HOUSEKEEPING:
             return event.get("name")
     return None
 
@@ -120,13 +127,8 @@ class ActionAnythingElse(CareerResponseAction):
 
 def previous_prompt(tracker: Tracker) -> "str | None":
     """The response the bot ended on before the current user message ("utter_ask_feedback")."""
-    seen_user = False
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            if seen_user:
-                return None
-            seen_user = True
-        elif seen_user and event.get("event") == "bot":
+    for event in _previous_turn(tracker):
+        if event.get("event") == "bot":
             return (event.get("metadata") or {}).get("utter_action")
     return None
 

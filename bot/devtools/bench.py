@@ -239,39 +239,20 @@ def measure_side_by_side(
         runs[name].peak_rss_mb = peak_rss_mb(running.pids)
 
 
-def train_stock(workdir: Path) -> float:
+def _timed(args: List[str], cwd: Path) -> float:
+    """Seconds `args` took to run (quietly; it must succeed)."""
     started = time.perf_counter()
-    subprocess.run(
-        [str(BIN_DIR / "rasa"), "init", "--no-prompt", "--init-dir", str(workdir)],
-        cwd=workdir,
-        env=ENV,
-        check=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    subprocess.run(args, cwd=cwd, env=ENV, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - started
+
+
+def train_stock(workdir: Path) -> float:
+    return _timed([str(BIN_DIR / "rasa"), "init", "--no-prompt", "--init-dir", str(workdir)], workdir)
 
 
 def train_ours(out: Path, config: Optional[Path] = None) -> float:
-    started = time.perf_counter()
-    subprocess.run(
-        [
-            str(BIN_DIR / "rasa"),
-            "train",
-            "--force",
-            "--fixed-model-name",
-            "careerbot",
-            "--out",
-            str(out),
-            *(["--config", str(config)] if config else []),
-        ],
-        cwd=PROJECT_DIR,
-        env=ENV,
-        check=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    return time.perf_counter() - started
+    rasa_train = [str(BIN_DIR / "rasa"), "train", "--force", "--fixed-model-name", "careerbot", "--out", str(out)]
+    return _timed([*rasa_train, *(["--config", str(config)] if config else [])], PROJECT_DIR)
 
 
 def start_stock(workdir: Path) -> "tuple[str, List[subprocess.Popen]]":

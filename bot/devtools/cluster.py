@@ -100,7 +100,22 @@ class Postgres:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-class Redis:
+class _Daemon:
+    """A server of the set-up run as a quiet child process on a loopback port, stopped by :meth:`close`."""
+
+    port: int
+    process: Optional[subprocess.Popen] = None
+
+    def _run(self, args: List[str]) -> None:
+        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(self.port)
+
+    def close(self) -> None:
+        if self.process is not None:
+            stop_process(self.process, timeout=10)
+
+
+class Redis(_Daemon):
     """A Redis server without persistence, for Rasa's lock store."""
 
     def __init__(self, port: Optional[int] = None) -> None:
@@ -108,36 +123,31 @@ class Redis:
             raise ServiceMissing("Redis is not installed: run `make services`")
         self.port = port or free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="careerbot-redis-"))
-        self.process: Optional[subprocess.Popen] = None
 
     def start(self) -> "Redis":
-        self.process = subprocess.Popen(
+        self._run(
             [
                 "redis-server",
                 "--port",
                 str(self.port),
                 "--bind",
-                "127.0.0.1",
+                LOOPBACK,
                 "--save",
                 "",
                 "--appendonly",
                 "no",
                 "--dir",
                 str(self.dir),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            ]
         )
-        wait_port(self.port)
         return self
 
     def close(self) -> None:
-        if self.process is not None:
-            stop_process(self.process, timeout=10)
+        super().close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-class Nginx:
+class Nginx(_Daemon):
     """nginx over the given local ports: round-robin for REST, sticky by client address for socket.io
     (as deploy/nginx.conf). Every socket.io request is logged with the instance that answered it."""
 
@@ -146,7 +156,6 @@ class Nginx:
             raise ServiceMissing("nginx is not installed: run `make services`")
         self.workdir, self.upstream_ports = workdir, upstream_ports
         self.port = port or free_port()
-        self.process: Optional[subprocess.Popen] = None
 
     @property
     def url(self) -> str:
@@ -193,17 +202,8 @@ http {{
   }}
 }}
 """)
-        self.process = subprocess.Popen(
-            ["nginx", "-c", str(conf), "-p", str(self.workdir), "-g", "daemon off;"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_port(self.port)
+        self._run(["nginx", "-c", str(conf), "-p", str(self.workdir), "-g", "daemon off;"])
         return self
-
-    def close(self) -> None:
-        if self.process is not None:
-            stop_process(self.process, timeout=10)
 
 
 class Cluster:

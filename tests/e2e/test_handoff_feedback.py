@@ -2,22 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
-import sqlalchemy as sa
-
 from bot.ops.report import build_report, load_rows
-from tests.support.servers import say, text
-
-
-def slot_values(servers, sender, slot):
-    engine = sa.create_engine(servers.settings.tracker_url)
-    with engine.connect() as connection:
-        rows = connection.execute(sa.text(
-            "SELECT data FROM events WHERE sender_id = :s AND type_name = 'slot' ORDER BY id"), {"s": sender})
-        values = [json.loads(r[0]) for r in rows]
-    engine.dispose()
-    return [v["value"] for v in values if v.get("name") == slot]
+from tests.support.servers import say, slot_values, text
 
 
 def test_handoff_collects_a_valid_email_and_the_question(servers):

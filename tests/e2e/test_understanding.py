@@ -8,23 +8,9 @@ being tested, so these tests do not hang on one model's guesses.
 
 from __future__ import annotations
 
-import json
-
 import pytest
-import sqlalchemy as sa
 
-from tests.support.servers import buttons, say, text
-
-
-def slot_values(servers, sender, slot):
-    engine = sa.create_engine(servers.settings.tracker_url)
-    with engine.connect() as connection:
-        rows = connection.execute(sa.text(
-            "SELECT data FROM events WHERE sender_id = :s AND type_name = 'slot' ORDER BY id"), {"s": sender})
-        values = [json.loads(r[0]) for r in rows]
-    engine.dispose()
-    return [v["value"] for v in values if v.get("name") == slot]
-
+from tests.support.servers import buttons, say, slot_values, text
 
 # --- Other jobs and the jobs the knowledge names ------------------------------------
 

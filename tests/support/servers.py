@@ -50,6 +50,25 @@ def buttons(messages: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     return [b for m in messages for b in m.get("buttons", [])]
 
 
+def slot_values(servers: Servers, sender: str, slot: str) -> List[Any]:
+    """Every value the conversation store holds for `slot` in `sender`'s conversation, in order."""
+    import json
+
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(servers.settings.tracker_url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                sa.text("SELECT data FROM events WHERE sender_id = :s AND type_name = 'slot' ORDER BY id"),
+                {"s": sender},
+            )
+            values = [json.loads(r[0]) for r in rows]
+    finally:
+        engine.dispose()
+    return [v["value"] for v in values if v.get("name") == slot]
+
+
 def chattr(flag: str, path: Path) -> None:
     """Sets or clears an ext4 attribute (`+i`: immutable, even for root)."""
     subprocess.run(["chattr", flag, str(path)], check=True, capture_output=True)

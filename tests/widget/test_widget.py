@@ -296,14 +296,20 @@ def test_a_message_typed_offline_survives_a_reload_and_is_sent_once_when_the_ser
 # --- Many tabs ---------------------------------------------------------------------------
 
 
+def two_tabs(context, servers):
+    """The demo page in two tabs of one browser, the chat opened in the first and seen open in the second."""
+    first, second = context.new_page(), context.new_page()
+    first.goto(f"{servers.widget_url}/")
+    open_chat(first)
+    second.goto(f"{servers.widget_url}/")
+    open_in_another_tab(second)
+    return first, second
+
+
 def test_two_tabs_show_one_conversation_and_lose_nothing_across_reloads(browser, servers):
     context = browser.new_context(viewport={"width": 1024, "height": 800})
     try:
-        first, second = context.new_page(), context.new_page()
-        first.goto(f"{servers.widget_url}/")
-        open_chat(first)
-        second.goto(f"{servers.widget_url}/")
-        open_in_another_tab(second)
+        first, second = two_tabs(context, servers)
         ask(first, "what are the working hours?")
         # The question asked in the first tab, and its answer, appear in the second.
         second.locator(".cb-from-user", has_text="what are the working hours?").wait_for()
@@ -483,11 +489,7 @@ def test_colours_position_and_every_string_come_from_attributes(page, servers, s
 def test_start_over_clears_the_transcript_in_every_tab_and_starts_a_new_session(browser, servers):
     context = browser.new_context(viewport={"width": 1024, "height": 800})
     try:
-        page, other = context.new_page(), context.new_page()
-        page.goto(f"{servers.widget_url}/")
-        open_chat(page)
-        other.goto(f"{servers.widget_url}/")
-        open_in_another_tab(other)
+        page, other = two_tabs(context, servers)
         ask(page, "how much do they earn?")
         old = conversation_of(page)
         other.get_by_role("button", name="Start over").click()
