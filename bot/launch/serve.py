@@ -520,6 +520,11 @@ def main() -> int:
     finally:
         stopping = True  # a signal from here on hurries the stop instead of interrupting it
         servers.stop()
+        # Everything is stopped: a later signal has nothing left to do. Ignored, not handled, because
+        # Python puts back the default action (die by the signal) while it shuts down, and a
+        # SIGTERM landing then would turn this clean exit into "killed by SIGTERM".
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_IGN)
 
 
 if __name__ == "__main__":
