@@ -40,6 +40,22 @@ def rasa_domain():
     return Domain.load(str(PROJECT_DIR / "domain.yml"))
 
 
+@pytest.fixture(autouse=True)
+def rasa_as_installed():
+    """Every test leaves Rasa's code and the garbage collector as it found them.
+
+    A test that switches a replacement of bot/rasa/internals.py on (a speed-up, a log
+    hook) or freezes the collector would otherwise change every test after it.
+    """
+    import gc
+
+    from bot.rasa import internals
+
+    yield
+    internals.restore()
+    gc.unfreeze()
+
+
 @pytest.fixture(scope="session")
 def free_ports():
     return free_port

@@ -61,7 +61,7 @@ def _nlu_numbers() -> List[float]:
 CHECKS: List[Tuple[str, str, Callable[[], List[float]]]] = [
     (r"longer than (\d+) characters \| 400", "the conversation id limit", lambda: [validation.MAX_ID_LENGTH]),
     (r"nested more than (\d+) levels deep", "the JSON depth limit", lambda: [rest.MAX_JSON_DEPTH]),
-    (r"a message over \*\*([\d,]+) characters\*\*", "the message length limit", lambda: [rest.MAX_MESSAGE_LENGTH]),
+    (r"a message over \*\*([\d,]+) characters\*\*", "the message length limit", lambda: [validation.MAX_MESSAGE_LENGTH]),
     (r"\(default ([\d,]+) bytes;", "the body size limit", lambda: [Settings.from_env({}).max_body_bytes]),
     (r"at most (\d+), titles of at most (\d+) characters; over (\d+) characters", "Messenger's limits",
      lambda: [rendering.FACEBOOK_MAX_BUTTONS, rendering.FACEBOOK_MAX_TITLE, rendering.FACEBOOK_MAX_BUTTON_TEXT]),

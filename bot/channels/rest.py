@@ -34,7 +34,7 @@ from sanic import Blueprint, Sanic, response
 from sanic.exceptions import PayloadTooLarge
 from sanic.request import Request
 
-from bot.channels.validation import id_problem
+from bot.channels.validation import MAX_MESSAGE_LENGTH, id_problem
 from bot.rasa import internals
 from bot.settings import Settings
 
@@ -42,10 +42,6 @@ logger = logging.getLogger(__name__)
 
 # Said when a turn produced no reply at all; its wording is in domain.yml.
 SILENCE_RESPONSE = "utter_technical_problem"
-
-# Longer messages are refused with 413: no career question needs more, and it
-# bounds the work one request can cause.
-MAX_MESSAGE_LENGTH = 2000
 
 # A webhook body is an object with a few fields and, at most, shallow
 # metadata. Deeper JSON is refused before it is parsed: Python's parser

@@ -96,8 +96,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import PROJECT_DIR
-from bot.channels.rest import MAX_MESSAGE_LENGTH
-from bot.channels.validation import id_problem
+from bot.channels.validation import MAX_MESSAGE_LENGTH, id_problem
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)

@@ -142,7 +142,7 @@ def _replace(key: str, replacement: Any) -> None:
 
 def restore(keys: Optional[List[str]] = None) -> None:
     """Puts the installed code's own attributes back (all of them, or `keys`); for tests."""
-    for key in list(keys or _originals):
+    for key in list(_originals if keys is None else keys):
         if key in _originals:
             owner, name = REPLACEMENTS[key].owner_and_name()
             setattr(owner, name, _originals.pop(key))

@@ -11,7 +11,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs, urlsplit
@@ -22,6 +21,7 @@ import sqlalchemy as sa
 
 from bot import PROJECT_DIR
 from bot.devtools.cluster import Cluster
+from bot.launch.processes import wait_until
 from tests.support.browser import chromium
 
 MODEL = PROJECT_DIR / "models" / "careerbot.tar.gz"
@@ -145,13 +145,12 @@ def test_tracker_store_outage_is_reported_and_recovered(cluster):
             engine.dispose()
 
     before = stored()
-    deadline = time.monotonic() + 30
-    while True:
-        status, _, body = kept.post(sender, "what do they do?")
-        if status == 200 or time.monotonic() > deadline:
-            break
-        time.sleep(1)
-    assert status == 200 and "duties" in "\n".join(m.get("text", "") for m in body)
+    def answered():
+        reply = kept.post(sender, "what do they do?")
+        return reply if reply[0] == 200 else None
+
+    _, _, body = wait_until(answered, 30, "a turn is answered once PostgreSQL is back", interval=1)
+    assert "duties" in "\n".join(m.get("text", "") for m in body)
     assert stored() == before + 1
     # Every later turn on the same connection is answered too.
     status, _, body = kept.post(sender, "and the pay?")
@@ -255,10 +254,9 @@ def test_the_widget_through_nginx_keeps_each_session_on_one_instance_and_fails_o
             instances[serving].start_rasa()
 
     # A WebSocket's line is written when it closes.
-    deadline = time.monotonic() + 60
-    while len({sid for sid, transport, _, _ in socketio_requests(whole_cluster) if transport == "websocket"}) < 2:
-        assert time.monotonic() < deadline, list(socketio_requests(whole_cluster))
-        time.sleep(0.2)
+    wait_until(
+        lambda: len({sid for sid, transport, _, _ in socketio_requests(whole_cluster) if transport == "websocket"}) >= 2,
+        60, "nginx logs both WebSocket sessions")
     requests_seen = list(socketio_requests(whole_cluster))
     by_session = {}
     for sid, _, _, upstream in requests_seen:
