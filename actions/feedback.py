@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import List, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 # Ask after the 2nd answer of a session, then after every 4th: often enough to
 # learn something, rare enough not to nag.
@@ -34,8 +35,7 @@ class ActionRecordFeedback(Action):
     def name(self) -> Text:
         return "action_record_feedback"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         helpful = (tracker.latest_message.get("intent") or {}).get("name") == "feedback_helpful"
         return record_feedback(dispatcher, tracker, helpful)
 

@@ -14,6 +14,7 @@ from typing import Any, Dict, List, Text
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from actions.followup import topic_action_for_intent
 from bot.clarify import is_topic
@@ -28,8 +29,9 @@ class ValidateHandoffForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_handoff_form"
 
-    def validate_handoff_email(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                               domain: Dict[Text, Any]) -> Dict[Text, Any]:
+    def validate_handoff_email(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         email = str(value or "").strip().strip("<>.,;")
         if EMAIL.match(email):
             return {"handoff_email": email}
@@ -44,8 +46,9 @@ class ValidateHandoffForm(FormValidationAction):
         dispatcher.utter_message(response="utter_invalid_email")
         return {"handoff_email": None}
 
-    def validate_handoff_question(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                  domain: Dict[Text, Any]) -> Dict[Text, Any]:
+    def validate_handoff_question(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         question = str(value or "").strip()
         return {"handoff_question": question or None}
 
@@ -56,12 +59,15 @@ class ActionSubmitHandoff(Action):
     def name(self) -> Text:
         return "action_submit_handoff"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         route = Settings.from_env().handoff_route
         email = tracker.get_slot("handoff_email")
-        record = {"email": email, "question": tracker.get_slot("handoff_question"),
-                  "route": route, "topic": tracker.get_slot("topic")}
+        record = {
+            "email": email,
+            "question": tracker.get_slot("handoff_question"),
+            "route": route,
+            "topic": tracker.get_slot("topic"),
+        }
         dispatcher.utter_message(response="utter_handoff_done", route=route, email=email)
         return [SlotSet("handoff", record), SlotSet("handoff_email", None), SlotSet("handoff_question", None)]
 
@@ -70,8 +76,11 @@ class ActionCancelHandoff(Action):
     def name(self) -> Text:
         return "action_cancel_handoff"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         dispatcher.utter_message(response="utter_handoff_cancelled")
-        return [ActiveLoop(None), SlotSet("requested_slot", None),
-                SlotSet("handoff_email", None), SlotSet("handoff_question", None)]
+        return [
+            ActiveLoop(None),
+            SlotSet("requested_slot", None),
+            SlotSet("handoff_email", None),
+            SlotSet("handoff_question", None),
+        ]

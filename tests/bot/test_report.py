@@ -10,7 +10,7 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.report import build_report, load_rows, main, summary, to_html
+from bot.ops.report import build_report, load_rows, main, summary, to_html
 
 NOV_1 = datetime(2026, 11, 1, 12, tzinfo=timezone.utc).timestamp()
 NOV_20 = datetime(2026, 11, 20, 12, tzinfo=timezone.utc).timestamp()
