@@ -44,6 +44,19 @@ class QuietErrors:
                                  status=500)
 
 
+class HandoffWorker:
+    """A rasa-sdk plugin: the handoff outbox worker runs in the action server's event loop."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @pluggy.HookimplMarker("rasa_sdk")
+    def attach_sanic_app_extensions(self, app: Sanic) -> None:
+        from bot.handoff import worker
+
+        worker.start(app, self.settings.tracker_url, self.settings.handoff)
+
+
 def main() -> int:
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "").strip().upper() or logging.INFO,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -64,6 +77,7 @@ def main() -> int:
     from rasa_sdk.plugin import plugin_manager
 
     plugin_manager().register(QuietErrors())
+    plugin_manager().register(HandoffWorker(settings))
     run("actions", port=settings.action_port, cors_origins=None)
     return 0
 

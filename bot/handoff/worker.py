@@ -1,0 +1,128 @@
+"""The outbox worker: runs inside the action server and delivers pending handoffs.
+
+A handoff that could not be delivered is tried again after 1 s, 2 s, 4 s ...
+up to CAREERBOT_HANDOFF_RETRY_MAX_S, for as long as it takes: an SMTP server
+that is down delays the e-mail and it goes out when the server is back. A
+destination that accepted the handoff is marked at once and never sent it
+again; only what is left is retried. The worker wakes when this process
+stores a handoff, and otherwise every CAREERBOT_HANDOFF_POLL_S, which also
+picks up what another process stored or what a restart left pending.
+
+Log lines name the handoff by its id, never the visitor's address.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Optional
+
+from bot.handoff.delivery import PermanentError, post_webhook, send_email
+from bot.handoff.outbox import Handoff, Outbox
+from bot.redaction import redact_contacts
+from bot.settings import HandoffDelivery
+
+logger = logging.getLogger(__name__)
+
+
+def _describe(error: BaseException) -> str:
+    return redact_contacts(f"{type(error).__name__}: {error}")[:500]
+
+
+class OutboxWorker:
+    def __init__(self, outbox: Outbox, delivery: HandoffDelivery) -> None:
+        self.outbox = outbox
+        self.delivery = delivery
+        self._wake: Optional[asyncio.Event] = None
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+
+    def backoff(self, attempts: int) -> float:
+        return min(self.delivery.retry_max_s, 2.0 ** max(0, attempts - 1))
+
+    def deliver(self, handoff: Handoff) -> str:
+        """One attempt at every destination not yet done; returns the new status."""
+        attempts = handoff.attempts + 1
+        errors = []
+        refused = False
+        steps = []
+        if self.delivery.smtp is not None and handoff.email_sent_at is None:
+            steps.append(("email", lambda: send_email(self.delivery.smtp, self.delivery.email_from,
+                                                      self.delivery.email_to, handoff)))
+        if self.delivery.webhook_url is not None and handoff.webhook_sent_at is None:
+            steps.append(("webhook", lambda: post_webhook(self.delivery.webhook_url, self.delivery.webhook_secret,
+                                                          handoff)))
+        for destination, send in steps:
+            try:
+                send()
+            except PermanentError as error:
+                refused = True
+                errors.append(f"{destination}: {_describe(error)}")
+            except Exception as error:  # noqa: BLE001 - anything else may work on the next try
+                errors.append(f"{destination}: {_describe(error)}")
+            else:
+                self.outbox.delivered(handoff.id, destination)
+                logger.info("handoff %s delivered by %s", handoff.id, destination)
+        if not errors:
+            self.outbox.finish(handoff.id, "sent", attempts)
+            return "sent"
+        error = "; ".join(errors)
+        if refused:
+            self.outbox.finish(handoff.id, "failed", attempts, error)
+            logger.error("handoff %s failed for good after %d attempts: %s", handoff.id, attempts, error)
+            return "failed"
+        delay = self.backoff(attempts)
+        self.outbox.finish(handoff.id, "pending", attempts, error, next_attempt_at=time.time() + delay)
+        logger.warning("handoff %s not delivered yet (attempt %d, next in %.0f s): %s",
+                       handoff.id, attempts, delay, error)
+        return "pending"
+
+    def run_once(self) -> int:
+        """Delivers what is due now; returns how many handoffs it tried."""
+        due = self.outbox.claim_due()
+        for handoff in due:
+            self.deliver(handoff)
+        return len(due)
+
+    def wake(self) -> None:
+        """Called from any thread of this process after a handoff was stored."""
+        if self._loop is not None and self._wake is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def run(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        logger.info("handoff outbox worker started")
+        while True:
+            self._wake.clear()
+            try:
+                busy = await self._loop.run_in_executor(None, self.run_once)
+            except Exception as error:  # noqa: BLE001 - the database may be away; try again later
+                logger.warning("handoff outbox not readable: %s", _describe(error))
+                busy = 0
+            if busy:
+                continue
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self.delivery.poll_s)
+            except asyncio.TimeoutError:
+                pass
+
+
+_worker: Optional[OutboxWorker] = None
+
+
+def current() -> Optional[OutboxWorker]:
+    return _worker
+
+
+def start(app, tracker_url: str, delivery: HandoffDelivery) -> None:
+    """Runs the worker as a task of the action server's Sanic app, when delivery is configured."""
+    global _worker
+    if not delivery.configured:
+        logger.info("handoff delivery is not configured: the bot gives CAREERBOT_HANDOFF_CONTACT instead")
+        return
+    worker = _worker = OutboxWorker(Outbox(tracker_url), delivery)
+
+    @app.listener("after_server_start")
+    async def run_worker(app_, loop) -> None:
+        app_.add_task(worker.run())
