@@ -133,3 +133,53 @@ def fake_platform():
     yield make
     for fake in created:
         fake.close()
+
+
+def age_conversation(tracker_url: str, sender: str, seconds: float) -> None:
+    """Moves a stored conversation `seconds` into the past, as if it had happened then.
+
+    Rasa decides that a session expired from the timestamps of the stored
+    events (the column and the event's JSON), so a real Rasa server treats the
+    visitor's next message as a return after that long.
+    """
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(tracker_url)
+    with engine.begin() as connection:
+        connection.execute(sa.text(
+            "UPDATE events SET timestamp = timestamp - :s, "
+            "data = json_set(data, '$.timestamp', json_extract(data, '$.timestamp') - :s) "
+            "WHERE sender_id = :sender"), {"s": seconds, "sender": sender})
+    engine.dispose()
+
+
+def say(rasa_url: str, sender: str, message: str):
+    """One REST turn; the bot's messages."""
+    import requests
+
+    response = requests.post(f"{rasa_url}/webhooks/rest/webhook", json={"sender": sender, "message": message},
+                             timeout=30)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def wait_for(condition, timeout: float = 60.0, what: str = "the condition"):
+    """Polls `condition` until it returns something truthy; fails after `timeout` seconds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="session")
+def helpers():
+    """age_conversation, say and wait_for, for tests that drive real servers."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(age_conversation=age_conversation, say=say, wait_for=wait_for)
