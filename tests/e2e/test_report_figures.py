@@ -1,0 +1,261 @@
+"""The report on conversations that real servers stored: every figure checked exactly.
+
+Real Rasa and action servers, driven over REST (and one visitor over the
+widget's socket.io channel), write a real SQLite store. A visitor's earlier
+session is moved 10 days back in the store (tests/conftest.py
+age_conversation), so that Rasa's own session expiry starts a new session
+when the visitor returns. Feedback is given by sending the payloads of the
+buttons the bot sent, including a late click under an earlier answer and a
+second click on an answer already rated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from bot import PROJECT_DIR
+from bot.report import build_report, load_rows, main
+
+DAY = 86400
+HELPFUL = "Was this helpful?"
+
+
+def texts(messages):
+    return "\n".join(m.get("text", "") for m in messages)
+
+
+def feedback_buttons(messages):
+    [prompt] = [m for m in messages if m.get("text") == HELPFUL]
+    return {b["title"]: b["payload"] for b in prompt["buttons"]}
+
+
+async def socketio_turn(servers, message):
+    import socketio
+
+    client = socketio.AsyncClient(reconnection=False)
+    confirmed, replies = [], []
+    client.on("session_confirm", lambda data: confirmed.append(data))
+    client.on("bot_uttered", lambda data: replies.append(data))
+    await client.connect(servers.rasa_url, transports=["polling"], socketio_path="socket.io",
+                         headers={"Origin": servers.widget_url}, wait_timeout=30)
+    await client.emit("session_request")
+    for _ in range(600):
+        if confirmed:
+            break
+        await asyncio.sleep(0.05)
+    await client.emit("user_uttered", {"message": message, "session_id": confirmed[-1]})
+    for _ in range(600):
+        if replies:
+            break
+        await asyncio.sleep(0.05)
+    await client.eio.disconnect(abort=True)
+    return confirmed[-1].split(".", 1)[0], replies
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory, free_ports, fake_platform, helpers):
+    from bot.serve import Servers
+    from bot.settings import Settings
+
+    workdir = tmp_path_factory.mktemp("report")
+    hook = fake_platform({})
+    settings = Settings.from_env({
+        "CAREERBOT_RASA_PORT": str(free_ports()), "CAREERBOT_ACTION_PORT": str(free_ports()),
+        "CAREERBOT_WIDGET_PORT": str(free_ports()),
+        "CAREERBOT_TRACKER_URL": f"sqlite:///{workdir / 'tracker.db'}",
+    })
+    env = {"CAREERBOT_HANDOFF_WEBHOOK_URL": f"{hook.url}/hook", "CAREERBOT_HANDOFF_WEBHOOK_SECRET": "x" * 24}
+    model = PROJECT_DIR / "models" / "careerbot.tar.gz"
+    with Servers(settings, model, log_dir=workdir / "logs", extra_env=env) as servers:
+        url = settings.tracker_url
+        say = lambda sender, message: helpers.say(servers.rasa_url, sender, message)  # noqa: E731
+
+        # ann, 10 days ago: pay, then hours with "Was this helpful?"; Yes clicked twice.
+        assert HELPFUL not in texts(say("ann", "how much do they earn?"))
+        hours = say("ann", "what are the hours?")
+        yes_hours = feedback_buttons(hours)["Yes"]
+        assert "Thanks for letting me know" in texts(say("ann", yes_hours))
+        assert "already" in texts(say("ann", yes_hours))
+        helpers.age_conversation(url, "ann", 10 * DAY)
+        # ann returns today: a new session. The first answer gets no prompt; the second does.
+        assert HELPFUL not in texts(say("ann", "how much do they earn?"))
+        duties = say("ann", "what do they do?")
+        no_duties, yes_duties = feedback_buttons(duties)["No"], feedback_buttons(duties)["Yes"]
+        assert "job growth" in texts(say("ann", "what is the job outlook?"))
+        assert "Sorry about that" in texts(say("ann", no_duties))  # late: rates duties, not the outlook
+        assert "already" in texts(say("ann", yes_duties))  # a second click changes nothing
+
+        # bob, 3 days ago: two fallbacks (one with contact details), then an answer.
+        assert "Sorry, I can't help with that" in texts(say(
+            "bob", "what are today's mortgage rates? mail me at bob@example.com or call +1 555 123 4567"))
+        assert "ask a person instead" in texts(say("bob", "tell me a joke"))
+        assert "9am to 5pm" in texts(say("bob", "what are the hours?"))
+        helpers.age_conversation(url, "bob", 3 * DAY)
+
+        # cat, 3 days ago: an answer, then a handoff.
+        assert "Mortgage Loan Originator License" in texts(say("cat", "do I need a license?"))
+        say("cat", "/request_human")
+        say("cat", "cat@example.com")
+        assert "they will reply to cat@example.com" in texts(say("cat", "Are the rules in Ohio different?"))
+        helpers.age_conversation(url, "cat", 3 * DAY)
+
+        # dan, today, on the widget's channel: one answer.
+        dan, replies = asyncio.run(socketio_turn(servers, "what should I study?"))
+        assert "bachelor" in " ".join(r.get("text", "") for r in replies)
+
+        # eve, today: gives an address, then cancels: an abandoned handoff.
+        say("eve", "/request_human")
+        say("eve", "eve@example.com")
+        assert "cancelled" in texts(say("eve", "/cancel"))
+        yield url, dan
+
+
+def today():
+    return datetime.now(timezone.utc).date()
+
+
+def test_every_figure(store):
+    url, dan = store
+    report = build_report(load_rows(url))
+    t = report.totals
+    # ann twice (two sessions), bob, cat, dan, eve.
+    assert (t.conversations, t.visitors) == (6, 5)
+    assert t.messages == 4 + 5 + 3 + 4 + 1 + 3
+    assert t.answers == 2 + 3 + 1 + 1 + 1
+    assert t.answered_conversations == 5
+    assert t.deflected_conversations == 3  # ann's first, bob, dan
+    assert t.rated_unhelpful_conversations == 1  # ann's second: duties rated not helpful
+    assert (t.handoff_conversations, t.handoffs, t.abandoned_handoffs) == (1, 1, 1)
+    assert t.fallback_messages == 2
+    assert t.deflection_rate == pytest.approx(3 / 6)
+    assert t.fallback_rate == pytest.approx(2 / 20)
+    assert t.handoff_rate == pytest.approx(1 / 6)
+    topics = {tf.topic: (tf.label, tf.answers, tf.helpful, tf.not_helpful, tf.unrated) for tf in report.topics}
+    assert topics == {
+        "pay": ("The pay", 2, 0, 0, 2), "hours": ("The working hours", 2, 1, 0, 1),
+        "duties": ("The daily duties", 1, 0, 1, 0), "outlook": ("The job outlook", 1, 0, 0, 1),
+        "licensing": ("The licence", 1, 0, 0, 1), "education": ("The degree you need", 1, 0, 0, 1)}
+    assert {name: (f.conversations, f.messages, f.deflected_conversations) for name, f in report.channels} == {
+        "rest": (5, 19, 2), "socketio": (1, 1, 1)}
+    assert [(text, n) for text, n, _ in report.unanswered] == [
+        ("tell me a joke", 1),
+        ("what are today's mortgage rates? mail me at [e-mail redacted] or call [phone redacted]", 1)]
+    assert [(label, question) for label, question, _ in report.not_helpful] == [("The daily duties",
+                                                                                 "what do they do?")]
+    by_day = {name: (f.conversations, f.deflected_conversations, f.handoff_conversations)
+              for name, f in report.trend}
+    assert report.granularity == "day" and len(by_day) == 11
+    assert by_day[(today() - timedelta(days=10)).isoformat()] == (1, 1, 0)
+    assert by_day[(today() - timedelta(days=3)).isoformat()] == (2, 1, 1)
+    assert by_day[today().isoformat()] == (3, 1, 0)
+    assert sum(c for c, _, _ in by_day.values()) == 6
+
+
+def test_a_returning_visitor_is_counted_once_per_period(store):
+    url, _ = store
+    recent = build_report(load_rows(url), since=today() - timedelta(days=3))
+    assert (recent.totals.conversations, recent.totals.answers) == (5, 6)
+    assert {tf.topic: tf.answers for tf in recent.topics}["pay"] == 1  # ann's old pay answer stays in its day
+    assert {tf.topic: tf.helpful for tf in recent.topics}["hours"] == 0
+    only_today = build_report(load_rows(url), since=today(), until=today() + timedelta(days=1))
+    assert (only_today.totals.conversations, only_today.totals.handoffs, only_today.totals.abandoned_handoffs) == (
+        3, 0, 1)
+
+
+def test_channel_filter_and_weeks(store):
+    url, _ = store
+    widget = build_report(load_rows(url), channel="socketio")
+    assert (widget.totals.conversations, widget.totals.deflection_rate) == (1, 1.0)
+    weekly = build_report(load_rows(url), granularity="week")
+    assert sum(f.conversations for _, f in weekly.trend) == 6
+    assert all(datetime.fromisoformat(name).weekday() == 0 for name, _ in weekly.trend)
+
+
+def test_command_line_html_and_csv(store, tmp_path, monkeypatch, capsys):
+    url, _ = store
+    monkeypatch.setenv("CAREERBOT_TRACKER_URL", url)
+    out, csv_dir = tmp_path / "report.html", tmp_path / "csv"
+    assert main(["--out", str(out), "--csv", str(csv_dir)]) == 0
+    printed = capsys.readouterr().out
+    assert "Conversations:   6 (5 visitors)" in printed and "Deflection rate: 50.0 %" in printed
+    assert f"Store: {url}" in printed
+    page = out.read_text()
+    for forbidden in ("bob@example.com", "555 123 4567", "cat@example.com", "eve@example.com", "<script", "http://",
+                      "https://"):
+        assert forbidden not in page, forbidden
+    assert page.count("class='chart'") == 4 and "0 %" in page and "100 %" in page
+    assert "href='#c" in page and "id='c" in page
+    with open(csv_dir / "topics.csv", newline="") as handle:
+        rows = {r["topic"]: r for r in csv.DictReader(handle)}
+    assert (rows["duties"]["not_helpful"], rows["pay"]["unrated"]) == ("1", "2")
+    with open(csv_dir / "totals.csv", newline="") as handle:
+        [totals] = list(csv.DictReader(handle))
+    assert (totals["conversations"], totals["deflection_rate"]) == ("6", "0.5")
+
+
+def test_errors_are_one_line_and_a_non_zero_exit(store, tmp_path, monkeypatch, capsys):
+    url, _ = store
+    monkeypatch.setenv("CAREERBOT_TRACKER_URL", url)
+    cases = [
+        (["--channel", "telegram"], "unknown channel 'telegram'; channels in the store: rest, socketio"),
+        (["--since", "2026-11-10", "--until", "2026-11-10"], "is not after --since"),
+        (["--out", "/proc/report.html"], "cannot write"),
+    ]
+    for args, message in cases:
+        assert main(args + ["--out", str(tmp_path / "r.html")] if "--out" not in args else args) == 2
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1, err
+    missing = tmp_path / "typo.db"
+    monkeypatch.setenv("CAREERBOT_TRACKER_URL", f"sqlite:///{missing}")
+    assert main(["--out", str(tmp_path / "r.html")]) == 2
+    assert "does not exist" in capsys.readouterr().err and not missing.exists()
+    monkeypatch.setenv("CAREERBOT_TRACKER_URL", "postgresql://bot:secret@127.0.0.1:1/careerbot")
+    assert main(["--out", str(tmp_path / "r.html")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot read the conversation store postgresql://bot:***@127.0.0.1:1/careerbot" in err
+    assert "secret" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_an_empty_period_says_so(store, tmp_path, monkeypatch, capsys):
+    url, _ = store
+    monkeypatch.setenv("CAREERBOT_TRACKER_URL", url)
+    future = today() + timedelta(days=5)
+    out = tmp_path / "empty.html"
+    assert main(["--since", future.isoformat(), "--out", str(out)]) == 0
+    assert "No conversations in this period." in capsys.readouterr().out
+    assert "No conversations in this period." in out.read_text()
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+def test_the_page_in_chromium(store, tmp_path, monkeypatch, width):
+    from pathlib import Path
+
+    from playwright.sync_api import sync_playwright
+
+    from tests.widget.conftest import CHROMIUM, CHROMIUM_ARGS
+
+    url, _ = store
+    monkeypatch.setenv("CAREERBOT_TRACKER_URL", url)
+    out = tmp_path / "report.html"
+    assert main(["--out", str(out)]) == 0
+    assert Path(CHROMIUM).exists(), f"no Chromium at {CHROMIUM}: `make browser` installs Debian's chromium"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": width, "height": 900})
+        page.goto(out.as_uri())
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        charts = page.locator("svg.chart")
+        assert charts.count() == 4
+        for i in range(4):
+            box = charts.nth(i).bounding_box()
+            assert box["width"] > 0 and box["x"] + box["width"] <= width
+            # Each chart is followed by its table.
+            assert page.evaluate(f"document.querySelectorAll('svg.chart')[{i}].closest('figure')"
+                                 ".nextElementSibling.querySelector('table') !== null")
+        assert page.locator("table").count() >= 6
+        page.screenshot(path=str(tmp_path / f"report-{width}.png"), full_page=True)
+        browser.close()
