@@ -396,7 +396,7 @@ def _e(text: Any) -> str:
 
 def rate_chart(title: str, rows: Sequence[Tuple[str, float]], chart_id: str) -> str:
     """Horizontal bars on a fixed 0-100 % axis (SVG scaled to the page), with the same numbers as a table."""
-    label_w, bar_w, row_h = 150, 300, 26
+    label_w, bar_w, row_h = 120, 200, 26
     width, height = label_w + bar_w + 60, len(rows) * row_h + 30
     parts = []
     for tick in (0, 25, 50, 75, 100):
@@ -420,17 +420,17 @@ def trend_chart(report: Report) -> str:
     rows = report.trend
     if not rows:
         return ""
-    width, height, left, bottom = 560, 240, 46, 40
-    plot_w, plot_h = width - left - 12, height - bottom - 10
+    width, height, left, bottom = 380, 220, 46, 40
+    plot_w, plot_h = width - left - 28, height - bottom - 10
     step = plot_w / max(1, len(rows) - 1)
     series = (("Deflection", "deflection_rate", "#0b4f8a", ""), ("Fallback", "fallback_rate", "#b3261e", "6 3"),
               ("Handoff", "handoff_rate", "#1e7b34", "2 3"))
     parts = []
     for tick in (0, 25, 50, 75, 100):
         y = 10 + plot_h * (1 - tick / 100)
-        parts.append(f"<line x1='{left}' y1='{y}' x2='{width - 12}' y2='{y}' stroke='#c5ccd6'/>"
+        parts.append(f"<line x1='{left}' y1='{y}' x2='{left + plot_w}' y2='{y}' stroke='#c5ccd6'/>"
                      f"<text x='{left - 6}' y='{y + 4}' text-anchor='end'>{tick} %</text>")
-    every = max(1, len(rows) // 6)
+    every = max(1, -(-len(rows) // 4))
     for i, (name, _) in enumerate(rows):
         if i % every == 0:
             parts.append(f"<text x='{left + i * step:.1f}' y='{height - 16}' text-anchor='middle'>{_e(name[5:])}</text>")
@@ -442,7 +442,7 @@ def trend_chart(report: Report) -> str:
         for i, (_, f) in enumerate(rows):
             parts.append(f"<circle cx='{left + i * step:.1f}' cy='{10 + plot_h * (1 - getattr(f, attr)):.1f}' "
                          f"r='3' fill='{colour}'/>")
-        parts.append(f"<text x='{left + legend * 130}' y='{height - 1}' fill='{colour}'>— {name}</text>")
+        parts.append(f"<text x='{left + legend * 105}' y='{height - 1}' fill='{colour}'>— {name}</text>")
     table = _table([report.granularity.capitalize() + " from", "Conversations", "Deflection", "Fallback", "Handoff"],
                    [(name, f.conversations, _pct(f.deflection_rate), _pct(f.fallback_rate), _pct(f.handoff_rate))
                     for name, f in rows])
@@ -512,7 +512,7 @@ def to_html(report: Report, meta: Mapping[str, str]) -> str:
 <style>
 *, *::before, *::after {{ box-sizing: border-box; }}
 body {{ font: 16px/1.5 system-ui, sans-serif; color: #1f1f1f; max-width: 62rem; margin: 0 auto; padding: 16px;
-        overflow-wrap: anywhere; }}
+        overflow-wrap: break-word; }}
 dl.meta {{ display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; margin: 0 0 16px; }}
 dl.meta dt {{ font-weight: 600; }} dl.meta dd {{ margin: 0; }}
 .figures {{ display: grid; grid-template-columns: repeat(auto-fill, minmax(9rem, 1fr)); gap: 8px; }}
@@ -526,6 +526,7 @@ td, th {{ border-bottom: 1px solid #c5ccd6; padding: 4px 8px; text-align: left; 
 .transcript {{ border-left: 3px solid #c5ccd6; padding-left: 12px; margin: 12px 0; }}
 .transcript p {{ margin: 4px 0; white-space: pre-wrap; }}
 a {{ color: #0b4f8a; }}
+@media (max-width: 480px) {{ body {{ padding: 12px; }} td, th {{ padding: 4px; font-size: 14px; }} }}
 </style></head><body>
 <h1>careerbot deflection report</h1>
 <dl class="meta">{header}</dl>

@@ -259,3 +259,35 @@ def test_the_page_in_chromium(store, tmp_path, monkeypatch, width):
         assert page.locator("table").count() >= 6
         page.screenshot(path=str(tmp_path / f"report-{width}.png"), full_page=True)
         browser.close()
+
+
+def test_the_sql_views_give_the_reports_figures(store, tmp_path):
+    import sqlite3
+
+    import sqlalchemy as sa
+
+    from bot.report_views import create_views
+
+    url, _ = store
+    copy = tmp_path / "copy.db"  # the views are created in a copy: the other tests read the store as stored
+    with sqlite3.connect(url[len("sqlite:///"):]) as source, sqlite3.connect(copy) as target:
+        source.backup(target)  # the store runs in WAL mode: copying the file alone would miss the log
+    views = create_views(f"sqlite:///{copy}")
+    assert "careerbot_daily" in views
+    report = build_report(load_rows(url))
+    engine = sa.create_engine(f"sqlite:///{copy}")
+    with engine.connect() as connection:
+        names = ["conversations", "visitors", "messages", "answers", "deflected_conversations",
+                 "rated_unhelpful_conversations", "handoff_conversations", "abandoned_handoffs", "fallback_messages"]
+        sums = connection.execute(sa.text(
+            f"SELECT {', '.join(f'SUM({n})' for n in names if n != 'visitors')} FROM careerbot_daily")).one()
+        t = report.totals
+        assert list(sums) == [getattr(t, n) for n in names if n != "visitors"]
+        by_day = {(day, channel): (n, d) for day, channel, n, d in connection.execute(sa.text(
+            "SELECT day, channel, conversations, deflected_conversations FROM careerbot_daily"))}
+        assert sum(n for n, _ in by_day.values()) == t.conversations
+        topics = {topic: (n, h, nh, u) for topic, n, h, nh, u in connection.execute(sa.text(
+            "SELECT topic, COUNT(*), SUM(rating = 'helpful'), SUM(rating = 'not helpful'), SUM(rating = 'unrated') "
+            "FROM careerbot_answers GROUP BY topic"))}
+        assert topics == {tf.topic: (tf.answers, tf.helpful, tf.not_helpful, tf.unrated) for tf in report.topics}
+    engine.dispose()
