@@ -291,3 +291,69 @@ def test_the_sql_views_give_the_reports_figures(store, tmp_path):
             "FROM careerbot_answers GROUP BY topic"))}
         assert topics == {tf.topic: (tf.answers, tf.helpful, tf.not_helpful, tf.unrated) for tf in report.topics}
     engine.dispose()
+
+
+def _copy(url, tmp_path):
+    import sqlite3
+
+    copy = tmp_path / "copy.db"
+    with sqlite3.connect(url[len("sqlite:///"):]) as source, sqlite3.connect(copy) as target:
+        source.backup(target)
+    return f"sqlite:///{copy}"
+
+
+def test_make_handoffs_lists_them_with_their_status(store, tmp_path, monkeypatch, capsys, helpers):
+    from bot.handoff import cli
+    from bot.handoff.outbox import Outbox
+
+    url, _ = store
+    monkeypatch.setenv("CAREERBOT_TRACKER_URL", url)
+    helpers.wait_for(lambda: [h for h in Outbox(url).list() if h.status == "sent"], what="cat's handoff sent")
+    assert cli.main([]) == 0
+    printed = capsys.readouterr().out
+    assert "cat@example.com" in printed and "2 handoffs: 1 sent, 1 abandoned" in printed
+    assert cli.main(["--status", "abandoned"]) == 0
+    [line] = [x for x in capsys.readouterr().out.splitlines() if "abandoned" in x and "[" in x]
+    assert "rest" in line and "cat@" not in line
+    assert cli.main(["--since", (today() + timedelta(days=1)).isoformat()]) == 0
+    assert "No handoffs." in capsys.readouterr().out
+    out = tmp_path / "handoffs.csv"
+    assert cli.main(["--csv", str(out)]) == 0
+    with open(out, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert sorted((r["status"], r["email"], r["question"]) for r in rows) == [
+        ("abandoned", "", ""), ("sent", "cat@example.com", "Are the rules in Ohio different?")]
+
+
+def test_purge_deletes_old_conversations_and_finished_handoffs(store, tmp_path, monkeypatch, capsys):
+    from bot import privacy
+
+    url, _ = store
+    copy = _copy(url, tmp_path)
+    monkeypatch.setenv("CAREERBOT_TRACKER_URL", copy)
+    assert privacy.main(["purge", "--days", "5"]) == 0
+    assert "deleted 1 conversations older than 5 days" in capsys.readouterr().out
+    left = build_report(load_rows(copy))
+    assert (left.totals.conversations, left.totals.visitors) == (5, 5)  # ann's first session is gone, not ann
+    assert privacy.main(["purge", "--days", "0"]) == 0
+    printed = capsys.readouterr().out
+    assert "deleted 5 conversations older than 0 days" in printed and "and 2 sent or abandoned handoffs" in printed
+    assert build_report(load_rows(copy)).totals.conversations == 0
+
+
+def test_forget_deletes_one_visitors_data(store, tmp_path, monkeypatch, capsys):
+    from bot import privacy
+    from bot.handoff.outbox import Outbox
+
+    url, _ = store
+    copy = _copy(url, tmp_path)
+    monkeypatch.setenv("CAREERBOT_TRACKER_URL", copy)
+    stored = len([r for r in load_rows(copy) if r.sender_id == "cat"])
+    assert privacy.main(["forget", "--sender", "cat"]) == 0
+    assert f"deleted {stored} events and 1 handoffs of conversation 'cat'" in capsys.readouterr().out
+    assert not [r for r in load_rows(copy) if r.sender_id == "cat"]
+    assert not [h for h in Outbox(copy).list() if h.sender_id == "cat"]
+    assert build_report(load_rows(copy)).totals.conversations == 5
+    monkeypatch.setenv("CAREERBOT_TRACKER_URL", f"sqlite:///{tmp_path / 'typo.db'}")
+    assert privacy.main(["forget", "--sender", "cat"]) == 2
+    assert "does not exist" in capsys.readouterr().err and not (tmp_path / "typo.db").exists()
