@@ -51,8 +51,12 @@ def free_ports():
 
 
 @pytest.fixture(scope="module")
-def servers(tmp_path_factory, free_ports):
-    """The real action server, Rasa server and widget server, on free loopback ports."""
+def servers(tmp_path_factory, free_ports, fake_platform):
+    """The real action server, Rasa server and widget server, on free loopback ports.
+
+    Handoffs are delivered to a local webhook receiver (`servers.handoff_hook`),
+    so the handoff form is on as on a configured site.
+    """
     from bot.serve import Servers
     from bot.settings import Settings
 
@@ -65,7 +69,11 @@ def servers(tmp_path_factory, free_ports):
     })
     model = PROJECT_DIR / "models" / "careerbot.tar.gz"
     assert model.exists(), f"no trained model at {model}: run `make train`"
-    with Servers(settings, model, log_dir=workdir / "logs") as running:
+    hook = fake_platform({})
+    env = {"CAREERBOT_HANDOFF_WEBHOOK_URL": f"{hook.url}/handoffs",
+           "CAREERBOT_HANDOFF_WEBHOOK_SECRET": "test-secret-for-the-webhook"}
+    with Servers(settings, model, log_dir=workdir / "logs", extra_env=env) as running:
+        running.handoff_hook = hook
         yield running
 
 
