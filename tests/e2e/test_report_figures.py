@@ -357,3 +357,45 @@ def test_forget_deletes_one_visitors_data(store, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("CAREERBOT_TRACKER_URL", f"sqlite:///{tmp_path / 'typo.db'}")
     assert privacy.main(["forget", "--sender", "cat"]) == 2
     assert "does not exist" in capsys.readouterr().err and not (tmp_path / "typo.db").exists()
+
+
+def test_the_same_figures_from_postgresql(store):
+    """The store copied row by row into a real PostgreSQL: the report and the PostgreSQL views agree."""
+    import sqlalchemy as sa
+    from rasa.core.tracker_store import SQLTrackerStore
+
+    from bot.cluster import Postgres
+    from bot.report_views import create_views
+
+    url, _ = store
+    expected = build_report(load_rows(url))
+    postgres = Postgres().create()
+    try:
+        source, target = sa.create_engine(url), sa.create_engine(postgres.url)
+        table = SQLTrackerStore.SQLEvent.__table__
+        table.metadata.create_all(target, tables=[table])
+        with source.connect() as reading, target.begin() as writing:
+            rows = [dict(r._mapping) for r in reading.execute(sa.select(table))]
+            writing.execute(table.insert(), rows)
+        source.dispose()
+        report = build_report(load_rows(postgres.url))
+        assert report.totals == expected.totals
+        assert [(t.topic, t.answers, t.helpful, t.not_helpful, t.unrated) for t in report.topics] == [
+            (t.topic, t.answers, t.helpful, t.not_helpful, t.unrated) for t in expected.topics]
+        create_views(postgres.url)
+        with target.connect() as connection:
+            sums = connection.execute(sa.text(
+                "SELECT SUM(conversations), SUM(messages), SUM(answers), SUM(deflected_conversations), "
+                "SUM(rated_unhelpful_conversations), SUM(handoff_conversations), SUM(abandoned_handoffs), "
+                "SUM(fallback_messages) FROM careerbot_daily")).one()
+            t = expected.totals
+            assert [int(v) for v in sums] == [t.conversations, t.messages, t.answers, t.deflected_conversations,
+                                              t.rated_unhelpful_conversations, t.handoff_conversations,
+                                              t.abandoned_handoffs, t.fallback_messages]
+            topics = {topic: (n, h) for topic, n, h in connection.execute(sa.text(
+                "SELECT topic, COUNT(*), SUM(CASE WHEN rating = 'helpful' THEN 1 ELSE 0 END) "
+                "FROM careerbot_answers GROUP BY topic"))}
+            assert topics == {tf.topic: (tf.answers, tf.helpful) for tf in expected.topics}
+        target.dispose()
+    finally:
+        postgres.close()
