@@ -222,3 +222,23 @@ def test_no_handoff_address_reaches_the_logs(setup):
     assert "handoff" in text  # the worker did log its deliveries, by id
     for address in ("ann@", "bob@", "cy@", "dee@", "eve@"):
         assert f"{address}visitors.example.org" not in text
+
+
+def test_without_delivery_the_bot_gives_the_contact_route_and_promises_nothing(tmp_path, free_ports, helpers):
+    from bot.serve import Servers
+    from bot.settings import Settings
+
+    settings = Settings.from_env({
+        "CAREERBOT_RASA_PORT": str(free_ports()), "CAREERBOT_ACTION_PORT": str(free_ports()),
+        "CAREERBOT_WIDGET_PORT": str(free_ports()), "CAREERBOT_TRACKER_URL": f"sqlite:///{tmp_path / 'tracker.db'}",
+    })
+    env = {"CAREERBOT_HANDOFF_CONTACT": "careers@company.example.com or +1 555 010 0000"}
+    with Servers(settings, PROJECT_DIR / "models" / "careerbot.tar.gz", log_dir=tmp_path / "logs",
+                 extra_env=env) as servers:
+        reply = "\n".join(m.get("text", "") for m in helpers.say(servers.rasa_url, "no-route", "/request_human"))
+        assert "careers@company.example.com or +1 555 010 0000" in reply
+        assert "email address" not in reply and "will reply" not in reply
+        # The next message is a question, not an address for a form.
+        assert "9am to 5pm" in "\n".join(
+            m.get("text", "") for m in helpers.say(servers.rasa_url, "no-route", "what are the hours?"))
+    assert Outbox(settings.tracker_url).list() == []
