@@ -54,7 +54,9 @@ def mark_answer(dispatcher: CollectingDispatcher, start: int, topic: str) -> Opt
     """Gives the answer among the messages sent since `start` its id; None when none is an answer."""
     for message in dispatcher.messages[start:]:
         if str(message.get("response") or "").startswith("utter_answer_"):
-            message[ANSWER_ID] = uuid.uuid4().hex
+            # 12 hex digits: unique within a conversation, and the button's payload stays
+            # within Telegram's 64 bytes of callback data.
+            message[ANSWER_ID] = uuid.uuid4().hex[:12]
             message["topic"] = topic
             return message[ANSWER_ID]
     return None

@@ -61,3 +61,14 @@ def test_a_click_on_an_answer_of_an_earlier_session_keeps_its_id(run_action):
 
 def test_feedback_without_an_answer_records_nothing(run_action):
     assert run_action(ActionRecordFeedback(), intent="feedback_helpful").events == []
+
+
+def test_the_buttons_carry_the_answer_id_within_telegrams_64_bytes(run_action, knowledge):
+    from actions.work import ActionAnswerHours
+
+    events = [user(), answer("a1", "pay")]
+    outcome = run_action(ActionAnswerHours(knowledge), text="what are the hours?", intent="ask_hours", events=events)
+    [prompt] = [r for r in outcome.replies if r.response == "utter_ask_feedback"]
+    payloads = [b["payload"] for b in prompt.buttons]
+    assert all(len(p.encode()) <= 64 for p in payloads)
+    assert len({p.split("{", 1)[1] for p in payloads}) == 1  # both name the same answer

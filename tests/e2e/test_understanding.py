@@ -137,7 +137,7 @@ def test_a_typed_answer_to_was_this_helpful_is_recorded(servers, typed, helpful)
     assert ("Thanks for letting me know" in reply) is helpful
     assert ("Sorry about that" in reply) is not helpful
     vote = slot_values(servers, sender, "feedback")[-1]
-    assert (vote["topic"], vote["helpful"], len(vote["answer_id"])) == ("hours", helpful, 32)
+    assert (vote["topic"], vote["helpful"], len(vote["answer_id"])) == ("hours", helpful, 12)
 
 
 def offer_a_person(servers, sender):
