@@ -396,7 +396,9 @@ def _e(text: Any) -> str:
 
 def rate_chart(title: str, rows: Sequence[Tuple[str, float]], chart_id: str) -> str:
     """Horizontal bars on a fixed 0-100 % axis (SVG scaled to the page), with the same numbers as a table."""
-    label_w, bar_w, row_h = 120, 200, 26
+    # Room for the longest label at about 7.5 px a character, within reason.
+    label_w = int(max(90, min(210, 7.5 * max((len(name) for name, _ in rows), default=0) + 12)))
+    bar_w, row_h = 200, 26
     width, height = label_w + bar_w + 60, len(rows) * row_h + 30
     parts = []
     for tick in (0, 25, 50, 75, 100):
@@ -435,16 +437,23 @@ def trend_chart(report: Report) -> str:
         if i % every == 0:
             parts.append(f"<text x='{left + i * step:.1f}' y='{height - 16}' text-anchor='middle'>{_e(name[5:])}</text>")
     for legend, (name, attr, colour, dash) in enumerate(series):
-        points = " ".join(f"{left + i * step:.1f},{10 + plot_h * (1 - getattr(f, attr)):.1f}"
-                          for i, (_, f) in enumerate(rows))
-        parts.append(f"<polyline points='{points}' fill='none' stroke='{colour}' stroke-width='2.5' "
-                     f"stroke-dasharray='{dash}'/>")
+        # A period without conversations has no rate: the line breaks there instead of dropping to 0.
+        runs: List[List[str]] = [[]]
         for i, (_, f) in enumerate(rows):
-            parts.append(f"<circle cx='{left + i * step:.1f}' cy='{10 + plot_h * (1 - getattr(f, attr)):.1f}' "
-                         f"r='3' fill='{colour}'/>")
+            if not f.conversations:
+                runs.append([])
+                continue
+            x, y = left + i * step, 10 + plot_h * (1 - getattr(f, attr))
+            runs[-1].append(f"{x:.1f},{y:.1f}")
+            parts.append(f"<circle cx='{x:.1f}' cy='{y:.1f}' r='3' fill='{colour}'/>")
+        for run in runs:
+            if len(run) > 1:
+                parts.append(f"<polyline points='{' '.join(run)}' fill='none' stroke='{colour}' "
+                             f"stroke-width='2.5' stroke-dasharray='{dash}'/>")
         parts.append(f"<text x='{left + legend * 105}' y='{height - 1}' fill='{colour}'>— {name}</text>")
     table = _table([report.granularity.capitalize() + " from", "Conversations", "Deflection", "Fallback", "Handoff"],
-                   [(name, f.conversations, _pct(f.deflection_rate), _pct(f.fallback_rate), _pct(f.handoff_rate))
+                   [(name, f.conversations, *((_pct(f.deflection_rate), _pct(f.fallback_rate), _pct(f.handoff_rate))
+                                              if f.conversations else ("–", "–", "–")))
                     for name, f in rows])
     title = f"Rates per {report.granularity}"
     return (f"<figure><svg id='trend' class='chart' role='img' aria-labelledby='trend-t' "
