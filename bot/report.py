@@ -46,7 +46,6 @@ import csv
 import html
 import json
 import sys
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
