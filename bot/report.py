@@ -59,6 +59,21 @@ FALLBACK_ACTION = "action_fallback"
 FALLBACK_RESPONSES = {"utter_fallback", "utter_fallback_offer_handoff", "utter_other_career", "utter_clarify"}
 
 
+ANSWER_PREFIX = "utter_answer_"
+
+
+def legacy_topic(response: str) -> str:
+    """utter_answer_licensing_state -> licensing: the longest prefix that names a topic in the domain."""
+    from bot import domain_text
+
+    parts = response[len(ANSWER_PREFIX):].split("_")
+    for end in range(len(parts), 0, -1):
+        candidate = "_".join(parts[:end])
+        if f"utter_topic_ask_{candidate}" in domain_text.responses():
+            return candidate
+    return "_".join(parts)
+
+
 class ReportError(Exception):
     """A problem the site owner can fix: one line, and a non-zero exit."""
 
@@ -187,9 +202,14 @@ def conversations_of(rows: Iterable[Row]) -> List[Conversation]:
                 if meta.get("utter_action") in FALLBACK_RESPONSES and not counted:
                     counted = True
                     current.fallbacks.append(last_user)
-                answer_id = meta.get("answer_id")
+                answer_id, topic = meta.get("answer_id"), meta.get("topic")
+                response = str(meta.get("utter_action") or "")
+                if not answer_id and response.startswith(ANSWER_PREFIX):
+                    # Stored before answers had ids: the bot message still shows the answer
+                    # (never re-written at a session start), keyed by its row.
+                    answer_id, topic = f"row-{event.id}", legacy_topic(response)
                 if answer_id and answer_id not in answers:
-                    answers[answer_id] = Answer(answer_id, meta.get("topic") or "unknown", event.timestamp, last_user)
+                    answers[answer_id] = Answer(answer_id, topic or "unknown", event.timestamp, last_user)
                     current.answers.append(answers[answer_id])
             elif event.type_name == "action" and event.action_name == FALLBACK_ACTION:
                 pass  # its reply (a FALLBACK_RESPONSES message) is what counts the turn

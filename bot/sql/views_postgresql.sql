@@ -17,8 +17,13 @@ SELECT id, sender_id, type_name, timestamp, action_name,
            OVER (PARTITION BY sender_id ORDER BY id ROWS UNBOUNDED PRECEDING) AS session_no,
        CASE WHEN type_name = 'user' THEN (data::json)->>'input_channel' END AS channel,
        CASE WHEN type_name = 'bot' THEN (data::json)->'metadata'->>'utter_action' END AS utter_action,
-       CASE WHEN type_name = 'bot' THEN (data::json)->'metadata'->>'answer_id' END AS answer_id,
-       CASE WHEN type_name = 'bot' THEN (data::json)->'metadata'->>'topic' END AS topic,
+       -- Answers stored before answers had ids are keyed by their row (their topic: the response's name).
+       CASE WHEN type_name = 'bot' THEN COALESCE((data::json)->'metadata'->>'answer_id',
+            CASE WHEN (data::json)->'metadata'->>'utter_action' LIKE 'utter_answer_%' THEN 'row-' || id END)
+            END AS answer_id,
+       CASE WHEN type_name = 'bot' THEN COALESCE((data::json)->'metadata'->>'topic',
+            CASE WHEN (data::json)->'metadata'->>'utter_action' LIKE 'utter_answer_%'
+                 THEN substr((data::json)->'metadata'->>'utter_action', 14) END) END AS topic,
        CASE WHEN type_name = 'slot' THEN (data::json)->>'name' END AS slot_name,
        CASE WHEN type_name = 'slot' AND (data::json)->>'name' = 'handoff'
             THEN (data::json)->'value'->>'id' END AS handoff_id,

@@ -42,3 +42,25 @@ def test_an_unreachable_database_is_one_line_without_the_password():
     message = str(raised.value)
     assert "postgresql://bot:***@127.0.0.1:1/careerbot" in message and "hunter2" not in message
     assert "\n" not in message
+
+
+def test_answers_stored_before_answers_had_ids_count_once_by_their_message():
+    """Rows as the previous version stored them: Rasa's carry-over wrote the topic slot again in the new
+    session; the answers are counted from the bot messages, once each."""
+    from bot.report import Row, build_report
+
+    def row(i, kind, at, **data):
+        return Row(i, "old", kind, at, data.get("name"), data)
+
+    rows = [
+        row(1, "user", 1000.0, text="how much?", input_channel="rest"),
+        row(2, "bot", 1000.1, text="The annual pay...", metadata={"utter_action": "utter_answer_pay"}),
+        row(3, "slot", 1000.1, name="topic", value="pay"),
+        row(4, "bot", 1000.2, text="Licensing...", metadata={"utter_action": "utter_answer_licensing_state"}),
+        row(5, "session_started", 9000.0),
+        row(6, "slot", 9000.0, name="topic", value="pay"),
+        row(7, "user", 9000.1, text="hi", input_channel="rest"),
+    ]
+    report = build_report(rows)
+    assert (report.totals.conversations, report.totals.answers, report.totals.deflected_conversations) == (2, 2, 1)
+    assert {t.topic: t.answers for t in report.topics} == {"pay": 1, "licensing": 1}
