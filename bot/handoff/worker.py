@@ -77,12 +77,20 @@ class OutboxWorker:
                        handoff.id, attempts, delay, error)
         return "pending"
 
-    def run_once(self) -> int:
-        """Delivers what is due now; returns how many handoffs it tried."""
-        due = self.outbox.claim_due()
-        for handoff in due:
-            self.deliver(handoff)
-        return len(due)
+    def run_once(self, most: int = 10) -> int:
+        """Delivers what is due now, one claimed row at a time; returns how many handoffs it tried.
+
+        One at a time: a lease (LEASE_S) must outlast the attempt it covers, and
+        one attempt is bounded by the delivery timeouts, a batch would not be.
+        """
+        tried = 0
+        while tried < most:
+            due = self.outbox.claim_due(limit=1)
+            if not due:
+                break
+            self.deliver(due[0])
+            tried += 1
+        return tried
 
     def wake(self) -> None:
         """Called from any thread of this process after a handoff was stored."""
