@@ -24,10 +24,11 @@ export PYTHONDONTWRITEBYTECODE := 1
 # Rasa 3.6 and its dependencies print pages of deprecation warnings on every start.
 export PYTHONWARNINGS := ignore
 
-KNOWLEDGE := $(wildcard bot/knowledge/*.yml) bot/knowledge_schema.yml bot/knowledge.py
-# bot/offtopic.py samples out_of_scope examples from the off-topic corpora at training
-# time; bot/nlu_components.py holds the custom pipeline components.
-TRAINING_INPUTS := $(shell find data -name '*.yml') config.yml domain.yml bot/offtopic.py bot/nlu_components.py
+KNOWLEDGE := $(wildcard bot/content/knowledge/*.yml) bot/content/knowledge_schema.yml bot/knowledge.py
+# bot/rasa/offtopic.py samples out_of_scope examples from the off-topic corpora at training
+# time (bot/rasa/nlu_data.py drops near-copies of test lines); bot/rasa/nlu_components.py
+# holds the custom pipeline components.
+TRAINING_INPUTS := $(shell find data -name '*.yml') config.yml domain.yml bot/rasa/offtopic.py bot/rasa/nlu_data.py bot/rasa/nlu_components.py
 
 # WordLlama's static token embeddings (256 dimensions) and its Llama-2 tokenizer file,
 # taken out of the wordllama wheel (MIT licence): pinned by version and the wheel's
@@ -38,7 +39,7 @@ WORDLLAMA_SHA256 := 42c2c88907ace0b0681ac6f9092d6a300a6409a5d2d61071a3fb5e715937
 WORDLLAMA_DIR := build/wordllama
 WORDLLAMA := $(WORDLLAMA_DIR)/.fetched-$(WORDLLAMA_VERSION)
 
-.PHONY: help install spacy embeddings train run shell report audit bench bench-choices validate browser services test test-stories test-python lock clean
+.PHONY: help install spacy embeddings train run shell report audit bench bench-choices validate lint browser services test test-stories test-python lock clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -54,8 +55,8 @@ $(INSTALLED): requirements.lock scripts/find-python310
 
 install: $(INSTALLED) ## Create the Python 3.10 venv and install the lock file
 
-$(SPACY_STAMP): $(INSTALLED) bot/nlp.py $(KNOWLEDGE) $(wildcard bot/vocab/*)
-	$(PY) -m bot.nlp $(SPACY_MODEL)
+$(SPACY_STAMP): $(INSTALLED) bot/rasa/nlp.py bot/vocab.py $(KNOWLEDGE) $(wildcard bot/content/vocab/*)
+	$(PY) -m bot.rasa.nlp $(SPACY_MODEL)
 	@touch $@
 
 spacy: $(SPACY_STAMP) ## Build the spaCy pipeline (blank English + entity rules from the knowledge)
@@ -84,29 +85,29 @@ $(MODEL): $(SPACY_STAMP) $(WORDLLAMA) $(TRAINING_INPUTS) $(KNOWLEDGE)
 train: $(MODEL) ## Train the model, only when data, config, domain or knowledge changed
 
 run: $(MODEL) ## Set up and run the bot: REST on 127.0.0.1:5005, widget demo on :8080; Ctrl-C stops
-	$(PY) -m bot.serve
+	$(PY) -m bot.launch.serve
 
 shell: $(MODEL) ## Chat in the terminal (starts the action server too)
-	$(PY) -m bot.shell
+	$(PY) -m bot.launch.shell
 
 report: $(INSTALLED) ## Deflection report (HTML + summary): SINCE=YYYY-MM-DD UNTIL=... CHANNEL=... BY=day|week CSV=DIR
-	$(PY) -m bot.report $(if $(SINCE),--since $(SINCE)) $(if $(UNTIL),--until $(UNTIL)) $(if $(CHANNEL),--channel $(CHANNEL)) \
+	$(PY) -m bot.ops.report $(if $(SINCE),--since $(SINCE)) $(if $(UNTIL),--until $(UNTIL)) $(if $(CHANNEL),--channel $(CHANNEL)) \
 	  $(if $(BY),--by $(BY)) $(if $(CSV),--csv $(CSV))
 
 .PHONY: report-views handoffs purge forget
 report-views: $(INSTALLED) ## Create the report's SQL views in the tracker store (for Metabase, Grafana, Superset)
-	$(PY) -m bot.report_views
+	$(PY) -m bot.ops.report_views
 
 handoffs: $(INSTALLED) ## List handoffs and their delivery: STATUS=pending|sent|failed|abandoned SINCE=YYYY-MM-DD CSV=FILE
-	$(PY) -m bot.handoff.cli $(if $(STATUS),--status $(STATUS)) $(if $(SINCE),--since $(SINCE)) $(if $(CSV),--csv $(CSV))
+	$(PY) -m bot.ops.handoffs $(if $(STATUS),--status $(STATUS)) $(if $(SINCE),--since $(SINCE)) $(if $(CSV),--csv $(CSV))
 
 purge: $(INSTALLED) ## Delete conversations and sent/abandoned handoffs older than DAYS=N days
 	@[ -n "$(DAYS)" ] || { echo "usage: make purge DAYS=N" >&2; exit 2; }
-	$(PY) -m bot.privacy purge --days "$(DAYS)"
+	$(PY) -m bot.ops.privacy purge --days "$(DAYS)"
 
 forget: $(INSTALLED) ## Delete everything of one visitor: SENDER=<conversation id>
 	@[ -n "$(SENDER)" ] || { echo "usage: make forget SENDER=<conversation id>" >&2; exit 2; }
-	$(PY) -m bot.privacy forget --sender "$(SENDER)"
+	$(PY) -m bot.ops.privacy forget --sender "$(SENDER)"
 
 validate: $(INSTALLED) $(WORDLLAMA) ## Check the training data and domain (rasa data validate)
 	$(RASA) data validate --fail-on-warnings
@@ -157,7 +158,16 @@ services: $(SERVICES_STAMP) ## Install PostgreSQL, Redis and nginx (Debian) for 
 test-python: $(MODEL) $(CHROMIUM) $(SERVICES_STAMP) $(RASA_WEBCHAT) ## Run the Python tests (knowledge, actions, NLU accuracy, end to end, widget)
 	$(PY) -m pytest
 
-test: validate test-stories test-python ## Set up and run every test
+# The code checked as it is written, in seconds: no model, no server. Settings in pyproject.toml.
+LINTED := bot actions
+
+lint: $(INSTALLED) ## Lint, format check and type check of bot/ and actions/ (ruff, mypy), and the import rules of docs/architecture.md
+	$(VENV)/bin/ruff check $(LINTED)
+	$(VENV)/bin/ruff format --check $(LINTED)
+	$(VENV)/bin/mypy $(LINTED)
+	$(PY) -m pytest -q -p no:cacheprovider tests/test_architecture.py
+
+test: lint validate test-stories test-python ## Set up and run every test (make lint first)
 
 AUDIT_VENV := .venv-audit
 
@@ -167,13 +177,13 @@ $(AUDIT_VENV)/.installed: requirements-audit.lock scripts/find-python310
 	@touch $@
 
 audit: $(INSTALLED) $(AUDIT_VENV)/.installed ## pip-audit over the lock file; fails unless every package could be checked
-	$(PY) -m bot.audit --pip-audit $(AUDIT_VENV)/bin/pip-audit
+	$(PY) -m bot.ops.audit --pip-audit $(AUDIT_VENV)/bin/pip-audit
 
 bench: $(MODEL) $(SERVICES_STAMP) ## Benchmark against the stock `rasa init` bot, then the multi-instance mode (prints tables; a few minutes)
-	$(PY) -m bot.bench
+	$(PY) -m bot.devtools.bench
 
 bench-choices: $(MODEL) $(SERVICES_STAMP) ## Each design choice's effect on speed, dev accuracy and off-topic leak (SLOW=1 adds DIET and TED; NLU=1: understanding only; ONLY=a|b: those variants)
-	$(PY) -m bot.bench_choices $(if $(SLOW),--slow) $(if $(NLU),--nlu-only) $(if $(ONLY),--only "$(ONLY)")
+	$(PY) -m bot.devtools.bench_choices $(if $(SLOW),--slow) $(if $(NLU),--nlu-only) $(if $(ONLY),--only "$(ONLY)")
 
 lock: ## Re-resolve the lock file from the direct dependencies (needs the network)
 	@python=$$(scripts/find-python310) || exit 1; tmp=$$(mktemp -d); \

@@ -1,5 +1,15 @@
 """Custom actions: one module per feature. rasa-sdk registers every Action subclass here."""
 
 from actions import (  # noqa: F401
-    conversation, development, education, feedback, followup, handoff, licensing, overview, pay, session, work,
+    conversation,
+    development,
+    education,
+    feedback,
+    followup,
+    handoff,
+    licensing,
+    overview,
+    pay,
+    session,
+    work,
 )

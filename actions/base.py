@@ -15,11 +15,13 @@ from typing import Any, ClassVar, Dict, Iterable, List, Optional, Text, Tuple
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from bot.knowledge import Career, KnowledgeBase, PayLevel, Source, default_knowledge
 from bot.vocab import background_cues, occupation_plural, resolve_state, this_career_cues
 
-DomainDict = Dict[Text, Any]
+# What a topic action's compose() returns: the response to send and its placeholder values.
+Composed = Tuple[str, Dict[str, Any]]
 
 CURRENCY_SYMBOLS = {"USD": "$"}
 
@@ -79,8 +81,12 @@ class Mentions:
         levels.sort(key=lambda pair: (-len(str(pair[1]["value"]).split()), -pair[1].get("start", pair[0])))
         text = str(message.get("text") or "")
         others = [e for e in entities if e.get("entity") == "other_career" and not _is_background(text, e)]
-        return cls(tuple(str(e["value"]) for _, e in levels), first("us_state"), first("degree_field"),
-                   str(others[0]["value"]) if others else None)
+        return cls(
+            tuple(str(e["value"]) for _, e in levels),
+            first("us_state"),
+            first("degree_field"),
+            str(others[0]["value"]) if others else None,
+        )
 
     @property
     def job_level(self) -> Optional[str]:
@@ -107,14 +113,16 @@ def _is_background(text: str, entity: Dict[str, Any]) -> bool:
     before = _words(text[:start])
     while before and before[-1] in ("a", "an"):
         before = before[:-1]
-    return any(before[-len(cue):] == cue for cue in (_words(c) for c in background_cues()) if cue)
+    return any(before[-len(cue) :] == cue for cue in (_words(c) for c in background_cues()) if cue)
 
 
 def names_career(text: str, career: Career) -> bool:
     """Whether the message names this career itself ("can a teacher become a mortgage specialist?")."""
     words = " ".join(_words(text))
-    return any(re.search(rf"\b{re.escape(' '.join(_words(name)))}s?\b", words)
-               for name in (career.name, career.plural, *career.aliases, *this_career_cues()))
+    return any(
+        re.search(rf"\b{re.escape(' '.join(_words(name)))}s?\b", words)
+        for name in (career.name, career.plural, *career.aliases, *this_career_cues())
+    )
 
 
 def other_job(tracker: Tracker, career: Career) -> Optional[str]:
@@ -175,16 +183,15 @@ class TopicAction(CareerAction):
     # Knowledge sections the answer draws on; the first one's name by default.
     sections: ClassVar[tuple] = ()
 
-    def name(self) -> Text:  # type: ignore[override]
+    def name(self) -> Text:
         return f"action_answer_{self.topic}"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         return self.respond(dispatcher, tracker, domain)
 
-    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict,
-                ask_feedback: bool = True) -> List[EventType]:
+    def respond(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict, ask_feedback: bool = True
+    ) -> List[EventType]:
         """Answers the latest message, whichever topic intent the classifier picked."""
         career = self.career(tracker)
         job = other_job(tracker, career)
@@ -201,13 +208,20 @@ class TopicAction(CareerAction):
             ask_feedback_after(dispatcher, tracker, answer_id)
         return [SlotSet("topic", self.topic)]
 
-    def answer(self, dispatcher: CollectingDispatcher, domain: DomainDict, career: Career,
-               mentions: Mentions, tracker: Tracker) -> None:
+    def answer(
+        self, dispatcher: CollectingDispatcher, domain: DomainDict, career: Career, mentions: Mentions, tracker: Tracker
+    ) -> None:
         response, values = self.compose(domain, career, mentions, tracker)
         self.send(dispatcher, domain, career, response, values)
 
-    def send(self, dispatcher: CollectingDispatcher, domain: DomainDict, career: Career,
-             response: str, values: Dict[str, Any]) -> None:
+    def send(
+        self,
+        dispatcher: CollectingDispatcher,
+        domain: DomainDict,
+        career: Career,
+        response: str,
+        values: Dict[str, Any],
+    ) -> None:
         dispatcher.utter_message(
             response=response,
             career=career.name,
@@ -222,6 +236,5 @@ class TopicAction(CareerAction):
         return [career.source_of(section) for section in (self.sections or (self.topic,))]
 
     @abc.abstractmethod
-    def compose(self, domain: DomainDict, career: Career, mentions: Mentions,
-                tracker: Tracker) -> "tuple[str, Dict[str, Any]]":
+    def compose(self, domain: DomainDict, career: Career, mentions: Mentions, tracker: Tracker) -> Composed:
         """The response to send and its values."""

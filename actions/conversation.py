@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar, Dict, List, Text
+from typing import Any, ClassVar, Dict, Iterator, List, Text, Tuple
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from actions.base import CareerAction, answer_other_job, capitalise, fill, other_job
 from actions.feedback import record_feedback
@@ -19,8 +20,7 @@ class CareerResponseAction(CareerAction):
 
     response: ClassVar[str]
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         dispatcher.utter_message(response=self.response, career=self.career(tracker).name)
         return []
 
@@ -53,8 +53,7 @@ class ActionFallback(CareerResponseAction):
     def name(self) -> Text:
         return "action_fallback"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         career = self.career(tracker)
         job = other_job(tracker, career)
         if job:
@@ -67,8 +66,7 @@ class ActionFallback(CareerResponseAction):
         if pair:
             dispatcher.utter_message(response="utter_clarify", **clarify_values(domain, pair, message))
             return []
-        response = "utter_fallback_offer_handoff" if previous_bot_action(tracker) == self.name() \
-            else self.response
+        response = "utter_fallback_offer_handoff" if previous_bot_action(tracker) == self.name() else self.response
         dispatcher.utter_message(response=response, career=career.name)
         return []
 
@@ -77,18 +75,18 @@ class ActionFallback(CareerResponseAction):
 _CARRIED_ENTITIES = ("job_level", "us_state", "degree_field")
 
 
-def topic_label(domain: Dict[Text, Any], intent: str) -> str:
+def topic_label(domain: DomainDict, intent: str) -> str:
     """How the bot names a topic to people ("the pay"): the domain's utter_topic_<intent>."""
     return fill(domain, f"utter_topic_{intent}")
 
 
-def clarify_values(domain: Dict[Text, Any], pair, message: Dict[str, Any]) -> Dict[str, str]:
-    entities = {}
+def clarify_values(domain: DomainDict, pair: Tuple[str, str], message: Dict[str, Any]) -> Dict[str, str]:
+    entities: Dict[str, Any] = {}
     for entity in message.get("entities") or []:
         if entity.get("entity") in _CARRIED_ENTITIES and entity.get("value"):
             entities.setdefault(entity["entity"], entity["value"])
     values: Dict[str, str] = {}
-    for key, intent in zip(("first", "second"), pair):
+    for key, intent in zip(("first", "second"), pair, strict=True):
         label = topic_label(domain, intent)
         values[key] = label
         values[f"{key}_title"] = capitalise(label)
@@ -100,15 +98,22 @@ def clarify_values(domain: Dict[Text, Any], pair, message: Dict[str, Any]) -> Di
 _HOUSEKEEPING = {"action_listen", "action_extract_slots", "action_session_start"}
 
 
-def previous_bot_action(tracker: Tracker) -> "str | None":
-    """The last action the bot ran before the current user message."""
+def _previous_turn(tracker: Tracker) -> Iterator[Dict[str, Any]]:
+    """The events between the previous user message and the current one, the latest first."""
     seen_user = False
     for event in reversed(tracker.events):
         if event.get("event") == "user":
             if seen_user:
-                return None
+                return
             seen_user = True
-        elif seen_user and event.get("event") == "action" and event.get("name") not in _HOUSEKEEPING:
+        elif seen_user:
+            yield event
+
+
+def previous_bot_action(tracker: Tracker) -> "str | None":
+    """The last action the bot ran before the current user message."""
+    for event in _previous_turn(tracker):
+        if event.get("event") == "action" and event.get("name") not in _HOUSEKEEPING:
             return event.get("name")
     return None
 
@@ -122,13 +127,8 @@ class ActionAnythingElse(CareerResponseAction):
 
 def previous_prompt(tracker: Tracker) -> "str | None":
     """The response the bot ended on before the current user message ("utter_ask_feedback")."""
-    seen_user = False
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            if seen_user:
-                return None
-            seen_user = True
-        elif seen_user and event.get("event") == "bot":
+    for event in _previous_turn(tracker):
+        if event.get("event") == "bot":
             return (event.get("metadata") or {}).get("utter_action")
     return None
 
@@ -144,8 +144,7 @@ class ActionAnswerYesNo(CareerAction):
     def name(self) -> Text:
         return "action_answer_yes_no"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         yes = (tracker.latest_message.get("intent") or {}).get("name") == "affirm"
         prompt = previous_prompt(tracker)
         if prompt == FEEDBACK_PROMPT:

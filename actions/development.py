@@ -2,32 +2,45 @@
 
 from __future__ import annotations
 
-from actions.base import TopicAction, bullets, capitalise, fill, join_words
+from typing import Any, Dict, List
+
+from rasa_sdk import Tracker
+from rasa_sdk.types import DomainDict
+
+from actions.base import Composed, Mentions, TopicAction, bullets, capitalise, fill, join_words
+from bot.knowledge import Career, Source
 
 
-def training_values(career):
+def training_values(career: Career) -> Dict[str, Any]:
     """The on-the-job training placeholders, shared by every answer that mentions it."""
     training = career.section("training")
-    return {"when_cap": capitalise(training["when"]), "provider": training["provider"],
-            "content": training["content"]}
+    return {"when_cap": capitalise(training["when"]), "provider": training["provider"], "content": training["content"]}
 
 
 class ActionAnswerTraining(TopicAction):
     topic = "training"
 
-    def compose(self, domain, career, mentions, tracker):
+    def compose(self, domain: DomainDict, career: Career, mentions: Mentions, tracker: Tracker) -> Composed:
         return "utter_answer_training", training_values(career)
 
 
-def _certification_lines(domain, certifications) -> str:
+def _certification_lines(domain: DomainDict, certifications: List[Dict[str, Any]]) -> str:
     lines = []
     for cert in certifications:
         short = f" ({cert['body_short']})" if cert.get("body_short") else ""
         membership = ""
         if cert["membership"]:
             membership = fill(domain, "utter_membership_note", body_short=cert.get("body_short") or cert["body"])
-        lines.append(fill(domain, "utter_certification_line", name=cert["name"], body=cert["body"],
-                          short=short, membership=membership))
+        lines.append(
+            fill(
+                domain,
+                "utter_certification_line",
+                name=cert["name"],
+                body=cert["body"],
+                short=short,
+                membership=membership,
+            )
+        )
     return "\n".join(lines)
 
 
@@ -35,7 +48,7 @@ class ActionAnswerCareerDevelopment(TopicAction):
     topic = "career_development"
     sections = ("career_development", "training")
 
-    def compose(self, domain, career, mentions, tracker):
+    def compose(self, domain: DomainDict, career: Career, mentions: Mentions, tracker: Tracker) -> Composed:
         development = career.section("career_development")
         options = bullets(development["further_education"])
         options += "\n" + _certification_lines(domain, development["certifications"])
@@ -46,7 +59,7 @@ class ActionAnswerCertification(TopicAction):
     topic = "certification"
     sections = ("career_development",)
 
-    def compose(self, domain, career, mentions, tracker):
+    def compose(self, domain: DomainDict, career: Career, mentions: Mentions, tracker: Tracker) -> Composed:
         certifications = career.section("career_development")["certifications"]
         return "utter_answer_certification", {"certifications": _certification_lines(domain, certifications)}
 
@@ -54,7 +67,7 @@ class ActionAnswerCertification(TopicAction):
 class ActionAnswerAdvancement(TopicAction):
     topic = "advancement"
 
-    def compose(self, domain, career, mentions, tracker):
+    def compose(self, domain: DomainDict, career: Career, mentions: Mentions, tracker: Tracker) -> Composed:
         advancement = career.section("advancement")
         own = advancement.get("own_business")
         return "utter_answer_advancement", {
@@ -67,11 +80,11 @@ class ActionAnswerAdvancement(TopicAction):
 class ActionAnswerOutlook(TopicAction):
     topic = "outlook"
 
-    def sources(self, career):
+    def sources(self, career: Career) -> List[Source]:
         note = career.section("outlook").get("note")
         return super().sources(career) + ([career.sources[note["source"]]] if note else [])
 
-    def compose(self, domain, career, mentions, tracker):
+    def compose(self, domain: DomainDict, career: Career, mentions: Mentions, tracker: Tracker) -> Composed:
         outlook = career.section("outlook")
         note = outlook.get("note")
         return "utter_answer_outlook", {

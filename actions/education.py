@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from actions.base import TopicAction, join_words
+from rasa_sdk import Tracker
+from rasa_sdk.types import DomainDict
+
+from actions.base import Composed, Mentions, TopicAction, join_words
+from bot.knowledge import Career
 
 
 class ActionAnswerEducation(TopicAction):
     topic = "education"
 
-    def compose(self, domain, career, mentions, tracker):
+    def compose(self, domain: DomainDict, career: Career, mentions: Mentions, tracker: Tracker) -> Composed:
         education = career.section("education")
         values = {"degree": education["degree"], "fields": join_words(education["fields"], "or")}
         if not mentions.degree_field:
@@ -23,7 +27,7 @@ class ActionAnswerNoDegree(TopicAction):
     topic = "no_degree"
     sections = ("no_degree", "education")
 
-    def compose(self, domain, career, mentions, tracker):
+    def compose(self, domain: DomainDict, career: Career, mentions: Mentions, tracker: Tracker) -> Composed:
         section = career.section("no_degree")
         return "utter_answer_no_degree", {
             "degree": career.section("education")["degree"],

@@ -16,6 +16,7 @@ from typing import Any, Dict, List, Optional, Text
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 # Ask after the 2nd answer of a session, then after every 4th: often enough to
 # learn something, rare enough not to nag.
@@ -92,8 +93,7 @@ class ActionRecordFeedback(Action):
     def name(self) -> Text:
         return "action_record_feedback"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         helpful = (tracker.latest_message.get("intent") or {}).get("name") == "feedback_helpful"
         return record_feedback(dispatcher, tracker, helpful)
 
@@ -101,8 +101,12 @@ class ActionRecordFeedback(Action):
 def record_feedback(dispatcher: CollectingDispatcher, tracker: Tracker, helpful: bool) -> List[EventType]:
     answer_id = _rated_answer(tracker)
     already = answer_id is not None and any(
-        e.get("event") == "slot" and e.get("name") == "feedback" and isinstance(e.get("value"), dict)
-        and e["value"].get(ANSWER_ID) == answer_id for e in tracker.events)
+        e.get("event") == "slot"
+        and e.get("name") == "feedback"
+        and isinstance(e.get("value"), dict)
+        and e["value"].get(ANSWER_ID) == answer_id
+        for e in tracker.events
+    )
     if already:
         dispatcher.utter_message(response="utter_feedback_already")
         return []
@@ -110,6 +114,7 @@ def record_feedback(dispatcher: CollectingDispatcher, tracker: Tracker, helpful:
     if answer_id is None:
         return []
     # An answer of an earlier session is not in this tracker: the report finds its topic by the id.
-    topic = next((m.get("topic") for m in map(_answer_meta, tracker.events)
-                  if m and m.get(ANSWER_ID) == answer_id), None)
+    topic = next(
+        (m.get("topic") for m in map(_answer_meta, tracker.events) if m and m.get(ANSWER_ID) == answer_id), None
+    )
     return [SlotSet("feedback", {ANSWER_ID: answer_id, "topic": topic, "helpful": helpful})]

@@ -2,42 +2,66 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import List, Optional, Text
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from actions.base import CareerAction, Mentions, TopicAction, answer_other_job, other_job
-from actions.feedback import ask_feedback_after, mark_answer
-from actions.development import (ActionAnswerAdvancement, ActionAnswerCareerDevelopment,
-                                 ActionAnswerCertification, ActionAnswerOutlook, ActionAnswerTraining)
+from actions.development import (
+    ActionAnswerAdvancement,
+    ActionAnswerCareerDevelopment,
+    ActionAnswerCertification,
+    ActionAnswerOutlook,
+    ActionAnswerTraining,
+)
 from actions.education import ActionAnswerEducation, ActionAnswerNoDegree
+from actions.feedback import ask_feedback_after, mark_answer
 from actions.licensing import ActionAnswerLicensing, ActionAnswerLicensingRequirements
-from actions.overview import (ActionAnswerHowToBecome, ActionAnswerOverview, ActionAnswerQualities,
-                              ActionAnswerSuitability)
+from actions.overview import (
+    ActionAnswerHowToBecome,
+    ActionAnswerOverview,
+    ActionAnswerQualities,
+    ActionAnswerSuitability,
+)
 from actions.pay import ActionAnswerPay
-from actions.work import (ActionAnswerDuties, ActionAnswerEmployers, ActionAnswerHours,
-                          ActionAnswerWorkEnvironment)
+from actions.work import ActionAnswerDuties, ActionAnswerEmployers, ActionAnswerHours, ActionAnswerWorkEnvironment
+from bot.knowledge import KnowledgeBase
 
 TOPIC_ACTIONS = (
-    ActionAnswerOverview, ActionAnswerDuties, ActionAnswerHours, ActionAnswerWorkEnvironment,
-    ActionAnswerPay, ActionAnswerEducation, ActionAnswerNoDegree, ActionAnswerLicensing,
-    ActionAnswerLicensingRequirements, ActionAnswerQualities, ActionAnswerCareerDevelopment,
-    ActionAnswerCertification, ActionAnswerTraining, ActionAnswerEmployers, ActionAnswerAdvancement,
-    ActionAnswerOutlook, ActionAnswerSuitability, ActionAnswerHowToBecome,
+    ActionAnswerOverview,
+    ActionAnswerDuties,
+    ActionAnswerHours,
+    ActionAnswerWorkEnvironment,
+    ActionAnswerPay,
+    ActionAnswerEducation,
+    ActionAnswerNoDegree,
+    ActionAnswerLicensing,
+    ActionAnswerLicensingRequirements,
+    ActionAnswerQualities,
+    ActionAnswerCareerDevelopment,
+    ActionAnswerCertification,
+    ActionAnswerTraining,
+    ActionAnswerEmployers,
+    ActionAnswerAdvancement,
+    ActionAnswerOutlook,
+    ActionAnswerSuitability,
+    ActionAnswerHowToBecome,
 )
 
-def topic_action(topic: str, knowledge=None) -> TopicAction:
+
+def topic_action(topic: str, knowledge: Optional[KnowledgeBase] = None) -> TopicAction:
     for action_class in TOPIC_ACTIONS:
         if action_class.topic == topic:
             return action_class(knowledge)
     raise KeyError(topic)
 
 
-def topic_action_for_intent(intent: str, knowledge=None) -> Optional[TopicAction]:
+def topic_action_for_intent(intent: str, knowledge: Optional[KnowledgeBase] = None) -> Optional[TopicAction]:
     """The action that answers a topic intent (data/rules/topics.yml), or None."""
-    topic = INTENT_TOPICS.get(intent, intent[len("ask_"):] if intent.startswith("ask_") else None)
+    topic = INTENT_TOPICS.get(intent, intent[len("ask_") :] if intent.startswith("ask_") else None)
     try:
         return topic_action(topic, knowledge) if topic else None
     except KeyError:
@@ -73,8 +97,7 @@ class ActionAnswerFollowup(CareerAction):
     def topic_action(self, topic: str) -> TopicAction:
         return topic_action(topic, self._knowledge)
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         topic = self.choose_topic(tracker)
         job = other_job(tracker, self.career(tracker))
         if job:

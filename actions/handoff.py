@@ -23,6 +23,7 @@ from typing import Any, Dict, List, Optional, Text
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from actions.followup import topic_action_for_intent
 from bot.clarify import is_topic
@@ -39,8 +40,9 @@ class ValidateHandoffForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_handoff_form"
 
-    def validate_handoff_email(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                               domain: Dict[Text, Any]) -> Dict[Text, Any]:
+    def validate_handoff_email(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         email = str(value or "").strip().strip("<>.,;")
         if EMAIL.match(email):
             return {"handoff_email": email}
@@ -55,8 +57,9 @@ class ValidateHandoffForm(FormValidationAction):
         dispatcher.utter_message(response="utter_invalid_email")
         return {"handoff_email": None}
 
-    def validate_handoff_question(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                  domain: Dict[Text, Any]) -> Dict[Text, Any]:
+    def validate_handoff_question(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         question = str(value or "").strip()
         return {"handoff_question": question or None}
 
@@ -67,8 +70,9 @@ HANDOFF_FORM = "handoff_form"
 def say_contact_route(dispatcher: CollectingDispatcher, settings: Settings) -> None:
     """No delivery configured: how to reach a person, without promising a reply."""
     if settings.handoff_contact:
-        dispatcher.utter_message(response="utter_handoff_contact", route=settings.handoff_route,
-                                 contact=settings.handoff_contact)
+        dispatcher.utter_message(
+            response="utter_handoff_contact", route=settings.handoff_route, contact=settings.handoff_contact
+        )
     else:
         dispatcher.utter_message(response="utter_handoff_unavailable")
 
@@ -79,8 +83,7 @@ class ActionRequestHuman(Action):
     def name(self) -> Text:
         return "action_request_human"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         settings = Settings.from_env()
         if settings.handoff.configured:
             return [FollowupAction(HANDOFF_FORM)]
@@ -94,13 +97,18 @@ def _latest_user_event(tracker: Tracker) -> Dict[str, Any]:
 
 def transcript(tracker: Tracker) -> List[Dict[str, Any]]:
     """The conversation so far (this session), as the person taking over reads it."""
-    lines = []
+    lines: List[Dict[str, Any]] = []
     for event in tracker.events:
         if event.get("event") == "session_started":
             lines = []
         elif event.get("event") in ("user", "bot") and event.get("text"):
-            lines.append({"from": "visitor" if event["event"] == "user" else "bot", "text": event["text"],
-                          "at": event.get("timestamp")})
+            lines.append(
+                {
+                    "from": "visitor" if event["event"] == "user" else "bot",
+                    "text": event["text"],
+                    "at": event.get("timestamp"),
+                }
+            )
     return lines
 
 
@@ -118,16 +126,24 @@ def abandoned(tracker: Tracker, settings: Settings) -> Optional[Handoff]:
     if not tracker.get_slot("handoff_email"):
         return None
     turn = _latest_user_event(tracker)
-    return Handoff(id=handoff_id(tracker.sender_id, f"abandoned:{turn.get('timestamp')}:{turn.get('message_id')}"),
-                   sender_id=tracker.sender_id, created_at=time.time(), status="abandoned",
-                   topic=tracker.get_slot("topic"), channel=tracker.get_latest_input_channel(),
-                   route=settings.handoff_route)
+    return Handoff(
+        id=handoff_id(tracker.sender_id, f"abandoned:{turn.get('timestamp')}:{turn.get('message_id')}"),
+        sender_id=tracker.sender_id,
+        created_at=time.time(),
+        status="abandoned",
+        topic=tracker.get_slot("topic"),
+        channel=tracker.get_latest_input_channel(),
+        route=settings.handoff_route,
+    )
 
 
 def record_event(handoff: Handoff, reason: Optional[str] = None) -> SlotSet:
     """What the conversation keeps of a handoff: its id and outcome, never the address."""
-    value = {"id": handoff.id, "status": "abandoned" if handoff.status == "abandoned" else "submitted",
-             "topic": handoff.topic}
+    value = {
+        "id": handoff.id,
+        "status": "abandoned" if handoff.status == "abandoned" else "submitted",
+        "topic": handoff.topic,
+    }
     if reason:
         value["reason"] = reason
     return SlotSet("handoff", value)
@@ -139,8 +155,7 @@ class ActionSubmitHandoff(Action):
     def name(self) -> Text:
         return "action_submit_handoff"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         settings = Settings.from_env()
         cleared = [SlotSet("handoff_email", None), SlotSet("handoff_question", None)]
         if not settings.handoff.configured:
@@ -150,10 +165,16 @@ class ActionSubmitHandoff(Action):
         turn = _latest_user_event(tracker)
         handoff = Handoff(
             id=handoff_id(tracker.sender_id, f"{turn.get('timestamp')}:{turn.get('message_id')}"),
-            sender_id=tracker.sender_id, created_at=time.time(), status="pending", email=email,
-            question=tracker.get_slot("handoff_question"), topic=tracker.get_slot("topic"),
-            channel=tracker.get_latest_input_channel(), route=settings.handoff_route,
-            transcript=transcript(tracker))
+            sender_id=tracker.sender_id,
+            created_at=time.time(),
+            status="pending",
+            email=email,
+            question=tracker.get_slot("handoff_question"),
+            topic=tracker.get_slot("topic"),
+            channel=tracker.get_latest_input_channel(),
+            route=settings.handoff_route,
+            transcript=transcript(tracker),
+        )
         await store(settings, handoff)
         dispatcher.utter_message(response="utter_handoff_done", route=settings.handoff_route, email=email)
         return [record_event(handoff), *cleared]
@@ -163,8 +184,7 @@ class ActionCancelHandoff(Action):
     def name(self) -> Text:
         return "action_cancel_handoff"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         settings = Settings.from_env()
         events: List[EventType] = []
         left = abandoned(tracker, settings)
@@ -172,5 +192,9 @@ class ActionCancelHandoff(Action):
             await store(settings, left)
             events.append(record_event(left, "cancelled"))
         dispatcher.utter_message(response="utter_handoff_cancelled")
-        return events + [ActiveLoop(None), SlotSet("requested_slot", None),
-                         SlotSet("handoff_email", None), SlotSet("handoff_question", None)]
+        return events + [
+            ActiveLoop(None),
+            SlotSet("requested_slot", None),
+            SlotSet("handoff_email", None),
+            SlotSet("handoff_question", None),
+        ]

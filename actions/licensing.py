@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import Optional
 
-from actions.base import Mentions, TopicAction, bullets
+from rasa_sdk import Tracker
+from rasa_sdk.types import DomainDict
+
+from actions.base import Composed, Mentions, TopicAction, bullets
+from bot.knowledge import Career
 from bot.vocab import resolve_state
 
 
-def _state(mentions: Mentions, tracker) -> Optional[str]:
+def _state(mentions: Mentions, tracker: Tracker) -> Optional[str]:
     """The state named now, or earlier in the conversation."""
     return mentions.state or resolve_state(tracker.get_slot("us_state"))
 
@@ -16,7 +20,7 @@ def _state(mentions: Mentions, tracker) -> Optional[str]:
 class ActionAnswerLicensing(TopicAction):
     topic = "licensing"
 
-    def compose(self, domain, career, mentions, tracker):
+    def compose(self, domain: DomainDict, career: Career, mentions: Mentions, tracker: Tracker) -> Composed:
         licensing = career.section("licensing")
         values = {
             "licence": licensing["licence"],
@@ -34,7 +38,7 @@ class ActionAnswerLicensingRequirements(TopicAction):
     topic = "licensing_requirements"
     sections = ("licensing",)
 
-    def compose(self, domain, career, mentions, tracker):
+    def compose(self, domain: DomainDict, career: Career, mentions: Mentions, tracker: Tracker) -> Composed:
         licensing = career.section("licensing")
         values = {
             "licence": licensing["licence"],

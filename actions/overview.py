@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from actions.base import Mentions, TopicAction, bullets, join_words
+from rasa_sdk import Tracker
+from rasa_sdk.types import DomainDict
+
+from actions.base import Composed, Mentions, TopicAction, bullets, join_words
 from actions.development import training_values
+from bot.knowledge import Career
 
 
 class ActionAnswerOverview(TopicAction):
     topic = "overview"
 
-    def compose(self, domain, career, mentions: Mentions, tracker):
+    def compose(self, domain: DomainDict, career: Career, mentions: Mentions, tracker: Tracker) -> Composed:
         section = career.section("overview")
         return "utter_answer_overview", {
             "summary": section["summary"],
@@ -20,14 +24,14 @@ class ActionAnswerOverview(TopicAction):
 class ActionAnswerQualities(TopicAction):
     topic = "qualities"
 
-    def compose(self, domain, career, mentions, tracker):
+    def compose(self, domain: DomainDict, career: Career, mentions: Mentions, tracker: Tracker) -> Composed:
         return "utter_answer_qualities", {"qualities": bullets(career.section("qualities")["items"])}
 
 
 class ActionAnswerSuitability(TopicAction):
     topic = "suitability"
 
-    def compose(self, domain, career, mentions, tracker):
+    def compose(self, domain: DomainDict, career: Career, mentions: Mentions, tracker: Tracker) -> Composed:
         return "utter_answer_suitability", {
             "traits": join_words(career.section("suitability")["traits"], "and"),
         }
@@ -39,7 +43,7 @@ class ActionAnswerHowToBecome(TopicAction):
     topic = "how_to_become"
     sections = ("education", "licensing", "training")
 
-    def compose(self, domain, career, mentions, tracker):
+    def compose(self, domain: DomainDict, career: Career, mentions: Mentions, tracker: Tracker) -> Composed:
         education = career.section("education")
         return "utter_answer_how_to_become", dict(
             training_values(career),

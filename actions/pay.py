@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from actions.base import TopicAction, fill, money
+from rasa_sdk import Tracker
+from rasa_sdk.types import DomainDict
+
+from actions.base import Composed, Mentions, TopicAction, fill, money
+from bot.knowledge import Career
 
 
 class ActionAnswerPay(TopicAction):
     topic = "pay"
 
-    def compose(self, domain, career, mentions, tracker):
+    def compose(self, domain: DomainDict, career: Career, mentions: Mentions, tracker: Tracker) -> Composed:
         pay = career.section("pay")
         level = mentions.level(career)
         if level is not None:
@@ -19,8 +23,14 @@ class ActionAnswerPay(TopicAction):
                 "period": pay["period"],
             }
         lines = [
-            fill(domain, "utter_pay_line", level=l.name, low=money(l.low, pay["currency"]),
-                 high=money(l.high, pay["currency"]), period=pay["period"])
-            for l in career.pay_levels
+            fill(
+                domain,
+                "utter_pay_line",
+                level=level.name,
+                low=money(level.low, pay["currency"]),
+                high=money(level.high, pay["currency"]),
+                period=pay["period"],
+            )
+            for level in career.pay_levels
         ]
         return "utter_answer_pay", {"levels": "\n".join(lines)}

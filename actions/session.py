@@ -12,11 +12,12 @@ abandoned (bot/handoff/), and nothing of it carries over.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import List, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from actions.handoff import HANDOFF_FORM, abandoned, record_event, store
 from bot.settings import Settings
@@ -28,8 +29,7 @@ class ActionSessionStart(Action):
     def name(self) -> Text:
         return "action_session_start"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         events: List[EventType] = []
         # The tracker still holds the old session here (nothing, for a new visitor).
         if (tracker.active_loop or {}).get("name") == HANDOFF_FORM:
@@ -39,7 +39,8 @@ class ActionSessionStart(Action):
                 await store(settings, left)
                 events.append(record_event(left, "session ended"))
         events.append(SessionStarted())
-        events += [SlotSet(name, tracker.get_slot(name)) for name in CONTEXT_SLOTS
-                   if tracker.get_slot(name) is not None]
+        events += [
+            SlotSet(name, tracker.get_slot(name)) for name in CONTEXT_SLOTS if tracker.get_slot(name) is not None
+        ]
         events.append(ActionExecuted("action_listen"))
         return events

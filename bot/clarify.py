@@ -1,4 +1,4 @@
-"""When to ask instead of guess: the one rule the action server and `bot.evaluate` share.
+"""When to ask instead of guess: the one rule the action server and `bot.devtools.evaluate` share.
 
 Rasa's FallbackClassifier turns a turn into `nlu_fallback` when the classifier is unsure
 or its two best intents are within `ambiguity_threshold`. Such a turn is *clarified*
@@ -15,10 +15,17 @@ FALLBACK_INTENT = "nlu_fallback"
 _NOT_TOPICS = {"ask_without"}
 # Below this, the second intent is noise, not a rival reading worth a button.
 MIN_SECOND_CONFIDENCE = 0.2
+# Follow-ups answer with a career fact too, from the previous topic or a default one.
+_FOLLOW_UPS = {"inform", "ask_without"}
 
 
 def is_topic(intent: str) -> bool:
     return intent.startswith("ask_") and intent not in _NOT_TOPICS
+
+
+def gives_career_answer(intent: str) -> bool:
+    """Whether the bot answers `intent` with a career fact (a topic, or a follow-up of one)."""
+    return is_topic(intent) or intent in _FOLLOW_UPS
 
 
 def clarification_pair(ranking: Iterable[Mapping[str, Any]]) -> Optional[Tuple[str, str]]:

@@ -14,14 +14,14 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Mapping, Optional
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
 
 import jsonschema
 import yaml
 
-from bot import PACKAGE_DIR
+from bot import CONTENT_DIR
 
-SCHEMA_PATH = PACKAGE_DIR / "knowledge_schema.yml"
+SCHEMA_PATH = CONTENT_DIR / "knowledge_schema.yml"
 
 logger = logging.getLogger(__name__)
 
@@ -59,8 +59,7 @@ class PayLevel:
 def _normalise(text: str) -> str:
     """Lower-case, hyphens as spaces, single spaces, no trailing plural 's'."""
     words = re.sub(r"[^a-z0-9 ]+", " ", text.lower().replace("-", " ")).split()
-    return " ".join(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w
-                    for w in words)
+    return " ".join(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in words)
 
 
 def _field_path(parts: Iterable[Any]) -> str:
@@ -116,8 +115,7 @@ class Career:
         self.aliases: List[str] = list(data["career"].get("aliases", []))
         self.sources = self._build_sources(data["sources"])
         self.pay_levels = [
-            PayLevel(l["id"], l["name"], l["low"], l["high"], tuple(l["aliases"]))
-            for l in data["pay"]["levels"]
+            PayLevel(lv["id"], lv["name"], lv["low"], lv["high"], tuple(lv["aliases"])) for lv in data["pay"]["levels"]
         ]
         self._check_rules()
 
@@ -135,11 +133,16 @@ class Career:
             entry = raw[source_id]
             parent = entry.get("cited_in")
             if parent is not None and parent not in raw:
-                raise self._fail(f"sources.{source_id}.cited_in",
-                                 f"expected one of {', '.join(sorted(raw))}, got {parent!r}")
+                raise self._fail(
+                    f"sources.{source_id}.cited_in", f"expected one of {', '.join(sorted(raw))}, got {parent!r}"
+                )
             built[source_id] = Source(
-                id=source_id, name=entry["name"], kind=entry["kind"],
-                reference=entry.get("reference"), url=entry.get("url"), as_of=entry.get("as_of"),
+                id=source_id,
+                name=entry["name"],
+                kind=entry["kind"],
+                reference=entry.get("reference"),
+                url=entry.get("url"),
+                as_of=entry.get("as_of"),
                 cited_in=build(parent, seen + (source_id,)) if parent else None,
             )
             return built[source_id]
@@ -151,22 +154,21 @@ class Career:
     def _check_rules(self) -> None:
         for field, source_id in self._source_refs():
             if source_id not in self.sources:
-                raise self._fail(field, f"expected a source id, one of "
-                                        f"{', '.join(sorted(self.sources))}; got {source_id!r}")
+                raise self._fail(
+                    field, f"expected a source id, one of {', '.join(sorted(self.sources))}; got {source_id!r}"
+                )
         seen_ids = set()
         for i, level in enumerate(self.pay_levels):
             if level.low > level.high:
-                raise self._fail(f"pay.levels[{i}].low",
-                                 f"expected at most high ({level.high}), got {level.low}")
+                raise self._fail(f"pay.levels[{i}].low", f"expected at most high ({level.high}), got {level.low}")
             if level.id in seen_ids:
                 raise self._fail(f"pay.levels[{i}].id", f"expected a unique id, got {level.id!r} again")
             seen_ids.add(level.id)
         outlook = self.data["outlook"]
         if outlook["period_start"] > outlook["period_end"]:
-            raise self._fail("outlook.period_start",
-                             f"expected a year not after period_end ({outlook['period_end']})")
+            raise self._fail("outlook.period_start", f"expected a year not after period_end ({outlook['period_end']})")
 
-    def _source_refs(self):
+    def _source_refs(self) -> Iterator[Tuple[str, Any]]:
         for name, section in self.data.items():
             if name in ("career", "sources") or not isinstance(section, Mapping):
                 continue
@@ -252,18 +254,22 @@ class KnowledgeBase:
         for path in files:
             career = load_career(path)
             if career.id in careers:
-                raise KnowledgeError(path, "career.id",
-                                     f"expected a unique id; {career.id!r} is also in {careers[career.id].path}")
+                raise KnowledgeError(
+                    path, "career.id", f"expected a unique id; {career.id!r} is also in {careers[career.id].path}"
+                )
             careers[career.id] = career
         if default_id is None:
             if len(careers) > 1:
-                raise KnowledgeError(directory, "(directory)",
-                                     "several careers found; expected CAREERBOT_CAREER to name one of "
-                                     + ", ".join(sorted(careers)))
+                raise KnowledgeError(
+                    directory,
+                    "(directory)",
+                    "several careers found; expected CAREERBOT_CAREER to name one of " + ", ".join(sorted(careers)),
+                )
             default_id = next(iter(careers))
         if default_id not in careers:
-            raise KnowledgeError(directory, "CAREERBOT_CAREER",
-                                 f"expected one of {', '.join(sorted(careers))}, got {default_id!r}")
+            raise KnowledgeError(
+                directory, "CAREERBOT_CAREER", f"expected one of {', '.join(sorted(careers))}, got {default_id!r}"
+            )
         return cls(careers, default_id)
 
     def career(self, career_id: Optional[str] = None) -> Career:

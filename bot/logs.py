@@ -19,7 +19,8 @@ rewritten when it is created:
 The turn is known through a context variable that the one door every channel
 goes through sets: ``Agent.handle_message`` in the Rasa server (the earlier
 texts are added when it loads the conversation, ``MessageProcessor.get_tracker``),
-``ActionExecutor.run`` in the action server (from the request). It is set without being reset:
+``ActionExecutor.run`` in the action server (from the request); bot/rasa/internals.py
+hooks both and calls :func:`remember`. It is set without being reset:
 channels log a failed turn after handle_message has raised (Rasa's REST
 channel does). A value left behind lasts until the next turn on the same
 connection replaces it, and can only make lines say less. Texts and
@@ -34,7 +35,6 @@ record whatever handler ends up writing it.
 from __future__ import annotations
 
 import contextvars
-import functools
 import hashlib
 import hmac
 import json
@@ -149,8 +149,13 @@ class Redactor:
 
 def _spellings(value: str) -> List[str]:
     """`value` as logs write it: as is, stripped, inside repr() and inside JSON (ASCII or not)."""
-    spellings = [value, value.strip(), repr(value)[1:-1], json.dumps(value)[1:-1],
-                 json.dumps(value, ensure_ascii=False)[1:-1]]
+    spellings = [
+        value,
+        value.strip(),
+        repr(value)[1:-1],
+        json.dumps(value)[1:-1],
+        json.dumps(value, ensure_ascii=False)[1:-1],
+    ]
     return [s for s in dict.fromkeys(spellings) if len(s.strip()) >= MIN_SECRET_LENGTH]
 
 
@@ -223,8 +228,10 @@ def _thread_excepthook(hook_args: Any) -> None:
     if hook_args.exc_type is SystemExit:
         return
     name = hook_args.thread.name if hook_args.thread is not None else "?"
-    sys.stderr.write(f"Exception in thread {name}:\n" + redact("".join(
-        traceback.format_exception(hook_args.exc_type, hook_args.exc_value, hook_args.exc_traceback))))
+    sys.stderr.write(
+        f"Exception in thread {name}:\n"
+        + redact("".join(traceback.format_exception(hook_args.exc_type, hook_args.exc_value, hook_args.exc_traceback)))
+    )
 
 
 def install(settings: Settings) -> bool:
@@ -260,76 +267,32 @@ def uninstall() -> None:
     _turn.set(None)
 
 
-def install_in_rasa_server(settings: Optional[Settings] = None) -> None:
-    """Log redaction in the Rasa server, with each turn's text and id taken where every channel hands it over."""
-    if not install(settings or Settings.from_env()):
-        return
-    from rasa.core.agent import Agent
-
-    handle_message = Agent.handle_message
-    if getattr(handle_message, "_careerbot_remembers", False):
-        return
-
-    @functools.wraps(handle_message)
-    async def remembering(self: Agent, message: Any) -> Any:
-        remember([message.text], [message.sender_id])
-        return await handle_message(self, message)
-
-    remembering._careerbot_remembers = True  # type: ignore[attr-defined]
-    Agent.handle_message = remembering  # type: ignore[method-assign]
-    _remember_earlier_texts()
-
-
-def _remember_earlier_texts() -> None:
-    """The conversation's earlier user texts join the turn's when Rasa loads its tracker.
+def remember_history(conversation_id: str, events: Iterable[Any]) -> None:
+    """The conversation's earlier user texts join the turn's, once Rasa has loaded its events.
 
     Rasa's lines dump slot values and events of the whole conversation session
     (the question typed into the handoff form, say), not only the turn's text.
+    Called by the Rasa server's replacement of ``MessageProcessor.get_tracker``
+    (bot/rasa/internals.py).
     """
-    from rasa.core.processor import MessageProcessor
-    from rasa.shared.core.events import UserUttered
-
-    get_tracker = MessageProcessor.get_tracker
-
-    @functools.wraps(get_tracker)
-    async def remembering(self: MessageProcessor, conversation_id: str) -> Any:
-        tracker = await get_tracker(self, conversation_id)
-        turn = _turn.get()
-        if turn is not None and conversation_id in turn.senders:
-            earlier = [event.text for event in reversed(tracker.events) if isinstance(event, UserUttered)]
-            remember([*turn.texts, *earlier], turn.senders)
-        return tracker
-
-    MessageProcessor.get_tracker = remembering  # type: ignore[method-assign]
+    turn = _turn.get()
+    if turn is not None and conversation_id in turn.senders:
+        earlier = [
+            getattr(event, "text", None)
+            for event in reversed(list(events))
+            if getattr(event, "type_name", None) == "user"
+        ]
+        remember([*turn.texts, *earlier], turn.senders)
 
 
-def action_call_secrets(action_call: Any) -> Tuple[List[str], List[str]]:
-    """The user texts and conversation ids of an action server request."""
+def action_call_secrets(action_call: Any) -> Tuple[List[Any], List[Any]]:
+    """The user texts and conversation ids of an action server request (what is not a string is dropped later)."""
     if not isinstance(action_call, dict):
         return [], []
-    tracker = action_call.get("tracker") if isinstance(action_call.get("tracker"), dict) else {}
+    tracker: Dict[str, Any] = action_call["tracker"] if isinstance(action_call.get("tracker"), dict) else {}
     senders = [action_call.get("sender_id"), tracker.get("sender_id")]
-    latest = tracker.get("latest_message") if isinstance(tracker.get("latest_message"), dict) else {}
-    events = tracker.get("events") if isinstance(tracker.get("events"), list) else []
+    latest: Dict[str, Any] = tracker["latest_message"] if isinstance(tracker.get("latest_message"), dict) else {}
+    events: List[Any] = tracker["events"] if isinstance(tracker.get("events"), list) else []
     texts = [e.get("text") for e in events if isinstance(e, dict) and e.get("event") == "user"]
     texts = [latest.get("text"), *reversed(texts)][:MAX_TEXTS]
     return texts, senders
-
-
-def install_in_action_server(settings: Settings) -> None:
-    """Log redaction in the action server, with the conversation's texts and id taken from each request."""
-    if not install(settings):
-        return
-    from rasa_sdk.executor import ActionExecutor
-
-    run = ActionExecutor.run
-    if getattr(run, "_careerbot_remembers", False):
-        return
-
-    @functools.wraps(run)
-    async def remembering(self: ActionExecutor, action_call: Any) -> Any:
-        remember(*action_call_secrets(action_call))
-        return await run(self, action_call)
-
-    remembering._careerbot_remembers = True  # type: ignore[attr-defined]
-    ActionExecutor.run = remembering  # type: ignore[method-assign]

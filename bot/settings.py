@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import FrozenSet, List, Mapping, Optional, Tuple
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from bot import PACKAGE_DIR, PROJECT_DIR
+from bot import KNOWLEDGE_DIR, PROJECT_DIR
 
 
 class SettingsError(ValueError):
@@ -64,8 +64,10 @@ def _speedups(env: Mapping[str, str], name: str) -> FrozenSet[str]:
     chosen = {part.strip() for part in raw.split(",") if part.strip()}
     unknown = sorted(chosen - set(SPEEDUPS))
     if unknown:
-        raise SettingsError(f"{name}: unknown {', '.join(unknown)}; expected all, none or a comma-separated "
-                            f"list of {', '.join(SPEEDUPS)}")
+        raise SettingsError(
+            f"{name}: unknown {', '.join(unknown)}; expected all, none or a comma-separated "
+            f"list of {', '.join(SPEEDUPS)}"
+        )
     return frozenset(chosen)
 
 
@@ -138,8 +140,10 @@ def _smtp(env: Mapping[str, str], name: str) -> Optional[SmtpServer]:
     if starttls and parts.scheme == "smtps":
         raise SettingsError(f"{name}: smtps:// is already TLS; ?starttls=true is for smtp://")
     return SmtpServer(
-        host=parts.hostname, port=port or (465 if parts.scheme == "smtps" else 25),
-        tls=parts.scheme == "smtps", starttls=starttls,
+        host=parts.hostname,
+        port=port or (465 if parts.scheme == "smtps" else 25),
+        tls=parts.scheme == "smtps",
+        starttls=starttls,
         username=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password is not None else None,
     )
@@ -187,23 +191,32 @@ class HandoffDelivery:
         if len(email_from) > 1:
             raise SettingsError("CAREERBOT_HANDOFF_EMAIL_FROM: expected one e-mail address")
         if smtp and not (email_to and email_from):
-            raise SettingsError("CAREERBOT_HANDOFF_SMTP_URL is set: CAREERBOT_HANDOFF_EMAIL_TO and "
-                                "CAREERBOT_HANDOFF_EMAIL_FROM must be set too")
+            raise SettingsError(
+                "CAREERBOT_HANDOFF_SMTP_URL is set: CAREERBOT_HANDOFF_EMAIL_TO and "
+                "CAREERBOT_HANDOFF_EMAIL_FROM must be set too"
+            )
         if (email_to or email_from) and not smtp:
             raise SettingsError("CAREERBOT_HANDOFF_EMAIL_TO/_FROM are set but CAREERBOT_HANDOFF_SMTP_URL is not")
         webhook_url = _http_url(env, "CAREERBOT_HANDOFF_WEBHOOK_URL")
         secret = env.get("CAREERBOT_HANDOFF_WEBHOOK_SECRET", "").strip() or None
         if webhook_url and not secret:
-            raise SettingsError("CAREERBOT_HANDOFF_WEBHOOK_URL is set: CAREERBOT_HANDOFF_WEBHOOK_SECRET must be "
-                                "set too (at least 16 characters), so that the receiver can check the signature")
+            raise SettingsError(
+                "CAREERBOT_HANDOFF_WEBHOOK_URL is set: CAREERBOT_HANDOFF_WEBHOOK_SECRET must be "
+                "set too (at least 16 characters), so that the receiver can check the signature"
+            )
         if secret and len(secret) < 16:
             raise SettingsError("CAREERBOT_HANDOFF_WEBHOOK_SECRET: expected at least 16 characters")
         if secret and not webhook_url:
             raise SettingsError("CAREERBOT_HANDOFF_WEBHOOK_SECRET is set but CAREERBOT_HANDOFF_WEBHOOK_URL is not")
-        return cls(smtp=smtp, email_to=email_to, email_from=email_from[0] if email_from else None,
-                   webhook_url=webhook_url, webhook_secret=secret,
-                   retry_max_s=_positive(env, "CAREERBOT_HANDOFF_RETRY_MAX_S", 300.0),
-                   poll_s=_positive(env, "CAREERBOT_HANDOFF_POLL_S", 5.0))
+        return cls(
+            smtp=smtp,
+            email_to=email_to,
+            email_from=email_from[0] if email_from else None,
+            webhook_url=webhook_url,
+            webhook_secret=secret,
+            retry_max_s=_positive(env, "CAREERBOT_HANDOFF_RETRY_MAX_S", 300.0),
+            poll_s=_positive(env, "CAREERBOT_HANDOFF_POLL_S", 5.0),
+        )
 
 
 @dataclass(frozen=True)
@@ -226,7 +239,7 @@ class Settings:
     handoff_route: str
     # Rasa's HTTP API (tracker, model, events endpoints) is enabled only with this token.
     rasa_api_token: Optional[str] = None
-    # Rasa hot paths done once instead of per message (bot/speedups.py); all by default.
+    # Rasa hot paths done once instead of per message (bot/rasa/speedups.py); all by default.
     speedups: FrozenSet[str] = frozenset(SPEEDUPS)
     # Larger request bodies are refused with 413 before they are read in full.
     max_body_bytes: int = 64 * 1024
@@ -251,17 +264,21 @@ class Settings:
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Settings":
         env = os.environ if env is None else env
         career = env.get("CAREERBOT_CAREER", "").strip() or None
-        tracker_url = env.get("CAREERBOT_TRACKER_URL", "").strip() or f"sqlite:///{PROJECT_DIR / 'var' / 'careerbot.db'}"
+        tracker_url = (
+            env.get("CAREERBOT_TRACKER_URL", "").strip() or f"sqlite:///{PROJECT_DIR / 'var' / 'careerbot.db'}"
+        )
         if not re.match(r"^(sqlite|postgresql(\+\w+)?)://", tracker_url):
-            raise SettingsError("CAREERBOT_TRACKER_URL: expected sqlite:///path/to/file.db or "
-                                "postgresql://user:password@host:port/database")
+            raise SettingsError(
+                "CAREERBOT_TRACKER_URL: expected sqlite:///path/to/file.db or "
+                "postgresql://user:password@host:port/database"
+            )
         return cls(
-            knowledge_dir=_directory(
-                env, "CAREERBOT_KNOWLEDGE_DIR", PACKAGE_DIR / "knowledge", must_exist=True
-            ),
+            knowledge_dir=_directory(env, "CAREERBOT_KNOWLEDGE_DIR", KNOWLEDGE_DIR, must_exist=True),
             career=career,
             spacy_model_dir=_directory(
-                env, "CAREERBOT_SPACY_MODEL", PROJECT_DIR / "build" / "spacy" / "careerbot_en",
+                env,
+                "CAREERBOT_SPACY_MODEL",
+                PROJECT_DIR / "build" / "spacy" / "careerbot_en",
                 must_exist=False,
             ),
             models_dir=_directory(env, "CAREERBOT_MODELS_DIR", PROJECT_DIR / "models", must_exist=False),
@@ -272,11 +289,15 @@ class Settings:
             action_port=_port(env, "CAREERBOT_ACTION_PORT", 5055),
             widget_host=env.get("CAREERBOT_WIDGET_HOST", "").strip() or "127.0.0.1",
             widget_port=_port(env, "CAREERBOT_WIDGET_PORT", 8080),
-            cors_origins=_origins(env, "CAREERBOT_CORS_ORIGINS", (
-                # The demo page of `make run`, by either local name.
-                f"http://127.0.0.1:{_port(env, 'CAREERBOT_WIDGET_PORT', 8080)}",
-                f"http://localhost:{_port(env, 'CAREERBOT_WIDGET_PORT', 8080)}",
-            )),
+            cors_origins=_origins(
+                env,
+                "CAREERBOT_CORS_ORIGINS",
+                (
+                    # The demo page of `make run`, by either local name.
+                    f"http://127.0.0.1:{_port(env, 'CAREERBOT_WIDGET_PORT', 8080)}",
+                    f"http://localhost:{_port(env, 'CAREERBOT_WIDGET_PORT', 8080)}",
+                ),
+            ),
             tracker_url=tracker_url,
             handoff_route=env.get("CAREERBOT_HANDOFF_ROUTE", "").strip() or "our careers team",
             rasa_api_token=_token(env, "CAREERBOT_RASA_API_TOKEN"),
@@ -298,4 +319,4 @@ class Settings:
     @property
     def sqlite_path(self) -> Optional[Path]:
         """The database file when the tracker store is SQLite."""
-        return Path(self.tracker_url[len("sqlite:///"):]) if self.tracker_url.startswith("sqlite:///") else None
+        return Path(self.tracker_url[len("sqlite:///") :]) if self.tracker_url.startswith("sqlite:///") else None

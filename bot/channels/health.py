@@ -10,7 +10,7 @@ the model is loaded, the action server answers its ``/health`` within
 within the same time. Otherwise it answers 503, and the JSON body says which
 check failed. Stock Rasa offers only ``GET /``, which says 200 while the action
 server is frozen and users wait for an apology. The store's read runs where
-the store runs its queries (bot/tracker_store.py: in worker threads), so a
+the store runs its queries (bot/rasa/tracker_store.py: in worker threads), so a
 slow database never stalls the event loop through this probe.
 
 ``GET /`` stays (start-up scripts poll it), but its body no longer names the
@@ -35,6 +35,7 @@ from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.core.tracker_store import FailSafeTrackerStore, TrackerStore
 from sanic import Blueprint, Sanic, response
 from sanic.request import Request
+from sanic.response import BaseHTTPResponse
 
 logger = logging.getLogger(__name__)
 
@@ -120,12 +121,14 @@ class Readiness:
         self.failing = failing
         return {
             "status": "unavailable" if failing else "ready",
-            "checks": {name: ({"ok": False, "error": problem[0]} if problem else {"ok": True})
-                       for name, problem in results.items()},
+            "checks": {
+                name: ({"ok": False, "error": problem[0]} if problem else {"ok": True})
+                for name, problem in results.items()
+            },
         }
 
 
-async def neutral_root(request: Request, reply: response.HTTPResponse) -> Optional[response.HTTPResponse]:
+async def neutral_root(request: Request, reply: BaseHTTPResponse) -> Optional[response.HTTPResponse]:
     """Replaces the body of Rasa's ``GET /`` (which names the Rasa version)."""
     if request.path == "/" and request.method == "GET" and reply.status == 200:
         return response.text(NEUTRAL_ROOT_BODY)

@@ -22,31 +22,26 @@ Registered in credentials.yml; same webhook path as the stock channel:
 
 from __future__ import annotations
 
-import contextvars
 import hmac
 import json
 import logging
-from typing import Any, Awaitable, Callable, List, Optional, Text, Tuple
+from typing import Any, Awaitable, Callable, Optional, Text, Tuple
 
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.rest import RestInput
-from rasa.core.tracker_store import FailSafeTrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Blueprint, Sanic, response
 from sanic.exceptions import PayloadTooLarge
 from sanic.request import Request
 
-from bot.channels.validation import id_problem
+from bot.channels.validation import MAX_MESSAGE_LENGTH, id_problem
+from bot.rasa import internals
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 # Said when a turn produced no reply at all; its wording is in domain.yml.
 SILENCE_RESPONSE = "utter_technical_problem"
-
-# Longer messages are refused with 413: no career question needs more, and it
-# bounds the work one request can cause.
-MAX_MESSAGE_LENGTH = 2000
 
 # A webhook body is an object with a few fields and, at most, shallow
 # metadata. Deeper JSON is refused before it is parsed: Python's parser
@@ -121,22 +116,6 @@ def check_caller(request: Request, settings: Settings) -> Optional[Tuple[int, st
     return None
 
 
-# The store failures of the request being handled. A fresh list is set for
-# every request: a value left in the context would outlive its request, and
-# Sanic serves the requests of one kept-alive connection in one context.
-_store_failures: contextvars.ContextVar[Optional[List[str]]] = contextvars.ContextVar("store_failures",
-                                                                                      default=None)
-
-
-def _on_store_error(error: Exception) -> None:
-    """Rasa's fail-safe store calls this when saving fails; it then keeps the turn in memory only."""
-    cause = (str(error).splitlines() or [type(error).__name__])[0]
-    logger.error("conversation store unavailable, this turn is not saved: %s: %s", type(error).__name__, cause)
-    failures = _store_failures.get()
-    if failures is not None:
-        failures.append(cause)
-
-
 def _error(status: int, reason: str, headers: Optional[dict] = None) -> response.HTTPResponse:
     return response.json({"error": reason}, status=status, headers=headers)
 
@@ -164,10 +143,7 @@ class ValidatingRestInput(RestInput):
         async def validate(request: Request) -> Optional[response.HTTPResponse]:
             if not _is_webhook_post(request):
                 return None
-            _store_failures.set([])
-            store = request.app.ctx.agent.tracker_store
-            if isinstance(store, FailSafeTrackerStore) and store._on_tracker_store_error is not _on_store_error:
-                store._on_tracker_store_error = _on_store_error  # Rasa offers no other way to hook it
+            request.ctx.store_failures = internals.track_store_failures()
             problem = check_caller(request, settings) or check_payload(request.body or b"")
             if problem is None:
                 return None
@@ -178,12 +154,13 @@ class ValidatingRestInput(RestInput):
         async def never_silent(request: Request, reply: response.HTTPResponse) -> Optional[response.HTTPResponse]:
             if not _is_webhook_post(request) or reply.status != 200:
                 return None
-            if _store_failures.get():
+            if getattr(request.ctx, "store_failures", None):
                 # The turn could not be saved: tell the client to send it again shortly,
                 # rather than answer from a conversation that will be forgotten.
-                return _error(503, "the conversation store is unavailable; please try again shortly",
-                              {"Retry-After": "5"})
-            if reply.body.strip() != b"[]":
+                return _error(
+                    503, "the conversation store is unavailable; please try again shortly", {"Retry-After": "5"}
+                )
+            if (reply.body or b"").strip() != b"[]":
                 return None
             logger.error("the bot produced no reply for this turn; sending %s", SILENCE_RESPONSE)
             agent = request.app.ctx.agent

@@ -9,7 +9,7 @@ an empty body and `X-Slack-No-Retry: 1`, and nothing is processed. A 200
 rather than an error, because the replay may be a duplicate delivery on the
 way from Slack, whose original was answered: Slack should not retry it.
 
-What a reply looks like on each platform is bot/rendering.py's job.
+What a reply looks like on each platform is bot/rasa/rendering.py's job.
 """
 
 from __future__ import annotations
@@ -68,8 +68,13 @@ class SeenSignatures:
 
 
 class CareerSlackBot(SlackBot):
-    def __init__(self, token: Text, slack_channel: Optional[Text] = None,
-                 thread_id: Optional[Text] = None, proxy: Optional[Text] = None) -> None:
+    def __init__(
+        self,
+        token: Text,
+        slack_channel: Optional[Text] = None,
+        thread_id: Optional[Text] = None,
+        proxy: Optional[Text] = None,
+    ) -> None:
         super().__init__(token, slack_channel, thread_id, proxy)
         base_url = os.environ.get("CAREERBOT_SLACK_API_URL")
         if base_url:
@@ -103,14 +108,19 @@ class CareerSlackInput(SlackInput):
 
         return blueprint
 
-    async def process_message(self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[Any]],
-                              text: Text, sender_id: Optional[Text], metadata: Optional[Dict]) -> Any:
+    async def process_message(
+        self,
+        request: Request,
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+        text: Text,
+        sender_id: Optional[Text],
+        metadata: Optional[Dict],
+    ) -> Any:
         problem = id_problem(sender_id, "user")
         if problem:
             return response.json({"error": problem}, status=400)
         logs.remember([text], [sender_id])
         return await super().process_message(request, on_new_message, text, sender_id, metadata)
 
-    def get_output_channel(self, channel: Optional[Text] = None,
-                           thread_id: Optional[Text] = None) -> OutputChannel:
+    def get_output_channel(self, channel: Optional[Text] = None, thread_id: Optional[Text] = None) -> OutputChannel:
         return CareerSlackBot(self.slack_token, channel or self.slack_channel, thread_id, self.proxy)

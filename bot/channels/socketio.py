@@ -33,7 +33,8 @@ reaches the bot or the conversation store. A long-polling packet that is not
 UTF-8 cannot be read as any event: it gets a 400 and an `error` event with
 `"event": null`. Over WebSocket, a text frame that is not UTF-8 closes the
 connection with code 1007 (invalid payload data), as RFC 6455 asks; Sanic
-left it open and logged "Task exception was never retrieved". Before, a `user_uttered` with a
+left it open and logged "Task exception was never retrieved" (the fix is in bot/rasa/internals.py,
+websocket_utf8). Before, a `user_uttered` with a
 null, numeric or object message got silence and left "Task exception was never
 retrieved" in the log, and a session id with a lone surrogate made the store
 fail. A packet larger than CAREERBOT_MAX_BODY_BYTES closes that connection.
@@ -95,8 +96,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import PROJECT_DIR
-from bot.channels.rest import MAX_MESSAGE_LENGTH
-from bot.channels.validation import id_problem
+from bot.channels.validation import MAX_MESSAGE_LENGTH, id_problem
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -138,9 +138,12 @@ def load_session_secret(settings: Settings) -> bytes:
     try:
         return _read_or_create_secret(path)
     except OSError as error:
-        logger.warning("cannot keep the socket.io session secret in %s (%s): using one for this process only, "
-                       "so widget sessions start afresh after a restart; set CAREERBOT_SESSION_SECRET",
-                       path, error.strerror or type(error).__name__)
+        logger.warning(
+            "cannot keep the socket.io session secret in %s (%s): using one for this process only, "
+            "so widget sessions start afresh after a restart; set CAREERBOT_SESSION_SECRET",
+            path,
+            error.strerror or type(error).__name__,
+        )
         return secrets.token_urlsafe(32).encode("ascii")
 
 
@@ -266,13 +269,14 @@ class CareerSocketIOInput(SocketIOInput):
             return await handle_request(request, *args, **kwargs)
 
         sio.eio.handle_request = checked_request
-        close_websockets_on_invalid_utf8()
 
         @blueprint.route("/config", methods=["GET"])
         async def config(request: Request) -> HTTPResponse:
             allowed = origin_allowed(request.headers.get("origin"), settings.cors_origins)
-            return response.json({"origin_allowed": allowed, "max_message_length": MAX_MESSAGE_LENGTH},
-                                 headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "no-store"})
+            return response.json(
+                {"origin_allowed": allowed, "max_message_length": MAX_MESSAGE_LENGTH},
+                headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "no-store"},
+            )
 
         async def refuse(sid: Text, event: Optional[str], reason: str) -> Dict[str, str]:
             await sio.emit(ERROR_EVENT, {"event": event, "error": reason}, room=sid, namespace=self.namespace)
@@ -348,37 +352,25 @@ class CareerSocketIOInput(SocketIOInput):
             try:
                 if message_id and await answered_before(sid, sender_id, message_id):
                     return {"message_id": message_id, "status": "duplicate"}
-                message = UserMessage(data["message"], SocketIOOutput(sio, self.bot_message_evt), sender_id,
-                                      input_channel=self.name(), message_id=message_id,
-                                      metadata=_metadata(data, self.metadata_key))
+                message = UserMessage(
+                    data["message"],
+                    SocketIOOutput(sio, self.bot_message_evt),
+                    sender_id,
+                    input_channel=self.name(),
+                    message_id=message_id,
+                    metadata=_metadata(data, self.metadata_key),
+                )
                 await on_new_message(message)
             except Exception as error:  # noqa: BLE001 (whatever failed, the client must hear of it)
                 logger.error("socket.io turn failed: %s", type(error).__name__, exc_info=settings.log_content)
-                return await refuse(sid, self.user_message_evt,
-                                    "the bot could not answer this message; please try again")
+                return await refuse(
+                    sid, self.user_message_evt, "the bot could not answer this message; please try again"
+                )
             finally:
                 answering.discard(key)
             return {"message_id": message_id or message.message_id, "status": "answered"}
 
         return blueprint
-
-
-def close_websockets_on_invalid_utf8() -> None:
-    """Sanic decodes WebSocket text frames in a task nobody awaits: the UnicodeDecodeError was only logged."""
-    from sanic.server.websockets.impl import WebsocketImplProtocol
-
-    process_events = WebsocketImplProtocol.process_events
-    if getattr(process_events, "_careerbot_checked", False):
-        return
-
-    async def checked(self: Any, events: Any) -> None:
-        try:
-            await process_events(self, events)
-        except UnicodeDecodeError:
-            self.fail_connection(1007, "text frame is not valid UTF-8")
-
-    checked._careerbot_checked = True  # type: ignore[attr-defined]
-    WebsocketImplProtocol.process_events = checked  # type: ignore[method-assign]
 
 
 async def _maybe_await(result: Any) -> None:

@@ -36,8 +36,14 @@ class CareerTelegramOutput(TelegramOutput):
         else:
             super().__init__(access_token)
 
-    async def send_text_with_buttons(self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]],
-                                     button_type: Optional[Text] = "inline", **kwargs: Any) -> None:
+    async def send_text_with_buttons(
+        self,
+        recipient_id: Text,
+        text: Text,
+        buttons: List[Dict[Text, Any]],
+        button_type: Optional[Text] = "inline",
+        **kwargs: Any,
+    ) -> None:
         """Like plain text, a message with buttons is split on blank lines; the buttons go last."""
         *parts, last = text.strip().split("\n\n")
         for part in parts:
@@ -50,8 +56,11 @@ def update_message(update: Any) -> Optional[Dict[str, Any]]:
     if not isinstance(update, dict):
         return None
     callback = update.get("callback_query")
-    candidates = [callback.get("message") if isinstance(callback, dict) else None,
-                  update.get("edited_message"), update.get("message")]
+    candidates = [
+        callback.get("message") if isinstance(callback, dict) else None,
+        update.get("edited_message"),
+        update.get("message"),
+    ]
     return next((m for m in candidates if isinstance(m, dict)), None)
 
 
@@ -75,8 +84,7 @@ def check_update(update: Any) -> Optional[HTTPResponse]:
     if problem:
         return response.json({"error": problem}, status=400)
     callback = update.get("callback_query")
-    logs.remember([message.get("text"), callback.get("data") if isinstance(callback, dict) else None],
-                  [str(chat_id)])
+    logs.remember([message.get("text"), callback.get("data") if isinstance(callback, dict) else None], [str(chat_id)])
     return None
 
 

@@ -39,8 +39,7 @@ logger = logging.getLogger(__name__)
 class CareerTwilioOutput(TwilioOutput):
     """Rasa's Twilio output; CAREERBOT_TWILIO_API_URL points it at another API base URL (the tests' fake)."""
 
-    def __init__(self, account_sid: Optional[Text], auth_token: Optional[Text],
-                 twilio_number: Optional[Text]) -> None:
+    def __init__(self, account_sid: Optional[Text], auth_token: Optional[Text], twilio_number: Optional[Text]) -> None:
         super().__init__(account_sid, auth_token, twilio_number)
         base_url = os.environ.get("CAREERBOT_TWILIO_API_URL")
         if base_url:
@@ -54,8 +53,7 @@ class FormFields(Dict[str, List[str]]):
         return self[name]
 
 
-def signed_urls(headers: Mapping[str, str], scheme: str, path: str, query: str,
-                public_url: Optional[str]) -> List[str]:
+def signed_urls(headers: Mapping[str, str], scheme: str, path: str, query: str, public_url: Optional[str]) -> List[str]:
     """The URLs Twilio may have signed for this request (see the module docstring)."""
     tail = path + (f"?{query}" if query else "")
     if public_url:
@@ -77,13 +75,18 @@ def check_request(request: Request, auth_token: str) -> Optional[HTTPResponse]:
         fields = FormFields(parse_qs((request.body or b"").decode("utf-8"), keep_blank_values=True))
     except UnicodeDecodeError:
         return response.json({"error": "the body is not valid UTF-8"}, status=400)
-    urls = signed_urls(request.headers, request.scheme, request.path, request.query_string,
-                       os.environ.get("CAREERBOT_TWILIO_PUBLIC_URL"))
+    urls = signed_urls(
+        request.headers,
+        request.scheme,
+        request.path,
+        request.query_string,
+        os.environ.get("CAREERBOT_TWILIO_PUBLIC_URL"),
+    )
     validator = RequestValidator(auth_token)
     if not signature or not any(validator.validate(url, fields, signature) for url in urls):
         logger.warning("Twilio request refused: no valid X-Twilio-Signature for %s", urls[0])
         return response.json({"error": "the request has no valid X-Twilio-Signature"}, status=403)
-    problem = id_problem((fields.get("From") or [None])[0], "From")
+    problem = id_problem(next(iter(fields.get("From") or []), None), "From")
     if problem:
         return response.json({"error": problem}, status=400)
     body = (fields.get("Body") or [""])[0]
@@ -157,7 +160,7 @@ async def numbered_option(agent: Any, sender_id: Text, text: Text) -> Optional[T
         return None
     from rasa.shared.core.events import BotUttered
 
-    from bot.rendering import option_payload
+    from bot.rasa.rendering import option_payload
 
     tracker = await agent.tracker_store.retrieve(sender_id)
     if tracker is None:

@@ -13,6 +13,9 @@ import unicodedata
 from typing import Any, Optional
 
 MAX_ID_LENGTH = 128
+# Longer messages are refused (413 on REST): no career question needs more, and it
+# bounds the work one request can cause.
+MAX_MESSAGE_LENGTH = 2000
 
 
 def id_problem(value: Any, field: str) -> Optional[str]:

@@ -53,8 +53,10 @@ def payload(handoff: Handoff) -> Dict[str, Any]:
         "topic": handoff.topic,
         "topic_label": domain_text.topic_label(handoff.topic),
         "route": handoff.route,
-        "transcript": [dict(line, at=_iso(line["at"])) if isinstance(line.get("at"), (int, float)) else line
-                       for line in handoff.transcript],
+        "transcript": [
+            dict(line, at=_iso(line["at"])) if isinstance(line.get("at"), (int, float)) else line
+            for line in handoff.transcript
+        ],
     }
 
 
@@ -64,10 +66,17 @@ def signature(body: bytes, secret: str) -> str:
 
 def post_webhook(url: str, secret: str, handoff: Handoff) -> None:
     body = json.dumps(payload(handoff), ensure_ascii=False, separators=(",", ":")).encode()
-    request = urllib.request.Request(url, data=body, method="POST", headers={
-        "Content-Type": "application/json", "User-Agent": "careerbot-handoff/1",
-        ID_HEADER: handoff.id, SIGNATURE_HEADER: signature(body, secret),
-    })
+    request = urllib.request.Request(
+        url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": "careerbot-handoff/1",
+            ID_HEADER: handoff.id,
+            SIGNATURE_HEADER: signature(body, secret),
+        },
+    )
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
             response.read()
@@ -89,12 +98,19 @@ def transcript_text(handoff: Handoff) -> str:
 
 
 def email_message(handoff: Handoff, sender: str, recipients: "tuple[str, ...]") -> EmailMessage:
-    values = dict(id=handoff.id, question=handoff.question or "", email=handoff.email or "",
-                  topic=domain_text.topic_label(handoff.topic), channel=handoff.channel or "",
-                  time=_iso(handoff.created_at), route=handoff.route or "",
-                  conversation_id=handoff.sender_id, transcript=transcript_text(handoff))
+    values = dict(
+        id=handoff.id,
+        question=handoff.question or "",
+        email=handoff.email or "",
+        topic=domain_text.topic_label(handoff.topic),
+        channel=handoff.channel or "",
+        time=_iso(handoff.created_at),
+        route=handoff.route or "",
+        conversation_id=handoff.sender_id,
+        transcript=transcript_text(handoff),
+    )
     message = EmailMessage()
-    message["Subject"] = domain_text.text("utter_handoff_email_subject", **values)
+    message["Subject"] = domain_text.text("utter_handoff_email_subject", domain_text.DOMAIN_FILE, **values)
     message["From"] = sender
     message["To"] = ", ".join(recipients)
     if handoff.email:
@@ -103,7 +119,7 @@ def email_message(handoff: Handoff, sender: str, recipients: "tuple[str, ...]") 
     # Stable per handoff: should a crash make the worker send it again, mail clients show one.
     message["Message-ID"] = make_msgid(idstring=handoff.id, domain="careerbot.handoff")
     message[ID_HEADER] = handoff.id
-    message.set_content(domain_text.text("utter_handoff_email_body", **values))
+    message.set_content(domain_text.text("utter_handoff_email_body", domain_text.DOMAIN_FILE, **values))
     return message
 
 
@@ -111,8 +127,9 @@ def send_email(server: SmtpServer, sender: str, recipients: "tuple[str, ...]", h
     message = email_message(handoff, sender, recipients)
     try:
         if server.tls:
-            client: smtplib.SMTP = smtplib.SMTP_SSL(server.host, server.port, timeout=TIMEOUT_S,
-                                                    context=ssl.create_default_context())
+            client: smtplib.SMTP = smtplib.SMTP_SSL(
+                server.host, server.port, timeout=TIMEOUT_S, context=ssl.create_default_context()
+            )
         else:
             client = smtplib.SMTP(server.host, server.port, timeout=TIMEOUT_S)
         with client:

@@ -26,7 +26,8 @@ LEASE_S = 120.0
 
 metadata = sa.MetaData()
 handoffs = sa.Table(
-    TABLE, metadata,
+    TABLE,
+    metadata,
     sa.Column("id", sa.String(36), primary_key=True),
     sa.Column("sender_id", sa.String(255), nullable=False, index=True),
     sa.Column("created_at", sa.Float, nullable=False, index=True),
@@ -110,16 +111,21 @@ class Outbox:
         """Stores a new handoff; False when a row with its id is already there (nothing changes)."""
         self.ensure_table()
         values = {
-            "id": handoff.id, "sender_id": handoff.sender_id, "created_at": handoff.created_at,
-            "status": handoff.status, "attempts": 0,
+            "id": handoff.id,
+            "sender_id": handoff.sender_id,
+            "created_at": handoff.created_at,
+            "status": handoff.status,
+            "attempts": 0,
             "next_attempt_at": handoff.created_at if handoff.status == "pending" else None,
-            "email": handoff.email, "question": handoff.question, "topic": handoff.topic,
-            "channel": handoff.channel, "route": handoff.route,
+            "email": handoff.email,
+            "question": handoff.question,
+            "topic": handoff.topic,
+            "channel": handoff.channel,
+            "route": handoff.route,
             "transcript": json.dumps(list(handoff.transcript), ensure_ascii=False),
         }
         with self.engine.begin() as connection:
-            exists = connection.execute(
-                sa.select(handoffs.c.id).where(handoffs.c.id == handoff.id)).first()
+            exists = connection.execute(sa.select(handoffs.c.id).where(handoffs.c.id == handoff.id)).first()
             if exists:
                 return False
             connection.execute(handoffs.insert().values(**values))
@@ -131,19 +137,32 @@ class Outbox:
         now = time.time() if now is None else now
         claimed: List[Handoff] = []
         with self.engine.begin() as connection:
-            rows = connection.execute(
-                sa.select(handoffs.c.id)
-                .where(handoffs.c.status == "pending", handoffs.c.next_attempt_at <= now,
-                       sa.or_(handoffs.c.lease_until.is_(None), handoffs.c.lease_until < now))
-                .order_by(handoffs.c.created_at).limit(limit)).scalars().all()
+            rows = (
+                connection.execute(
+                    sa.select(handoffs.c.id)
+                    .where(
+                        handoffs.c.status == "pending",
+                        handoffs.c.next_attempt_at <= now,
+                        sa.or_(handoffs.c.lease_until.is_(None), handoffs.c.lease_until < now),
+                    )
+                    .order_by(handoffs.c.created_at)
+                    .limit(limit)
+                )
+                .scalars()
+                .all()
+            )
         for row_id in rows:
             # The lease is taken by a conditional UPDATE: of two workers, one changes the row.
             with self.engine.begin() as connection:
                 taken = connection.execute(
                     handoffs.update()
-                    .where(handoffs.c.id == row_id, handoffs.c.status == "pending",
-                           sa.or_(handoffs.c.lease_until.is_(None), handoffs.c.lease_until < now))
-                    .values(lease_until=now + LEASE_S)).rowcount
+                    .where(
+                        handoffs.c.id == row_id,
+                        handoffs.c.status == "pending",
+                        sa.or_(handoffs.c.lease_until.is_(None), handoffs.c.lease_until < now),
+                    )
+                    .values(lease_until=now + LEASE_S)
+                ).rowcount
                 if taken:
                     row = connection.execute(sa.select(handoffs).where(handoffs.c.id == row_id)).first()
                     claimed.append(Handoff.from_row(row))
@@ -153,21 +172,36 @@ class Outbox:
         """Marks one destination done, at once, so a later failure elsewhere never sends it again."""
         assert destination in DESTINATIONS
         with self.engine.begin() as connection:
-            connection.execute(handoffs.update().where(handoffs.c.id == handoff_id_)
-                               .values({f"{destination}_sent_at": time.time() if at is None else at}))
+            connection.execute(
+                handoffs.update()
+                .where(handoffs.c.id == handoff_id_)
+                .values({f"{destination}_sent_at": time.time() if at is None else at})
+            )
 
-    def finish(self, handoff_id_: str, status: str, attempts: int, error: Optional[str] = None,
-               next_attempt_at: Optional[float] = None) -> None:
+    def finish(
+        self,
+        handoff_id_: str,
+        status: str,
+        attempts: int,
+        error: Optional[str] = None,
+        next_attempt_at: Optional[float] = None,
+    ) -> None:
         assert status in STATUSES
-        values: Dict[str, Any] = {"status": status, "attempts": attempts, "lease_until": None,
-                                  "last_error": error, "next_attempt_at": next_attempt_at}
+        values: Dict[str, Any] = {
+            "status": status,
+            "attempts": attempts,
+            "lease_until": None,
+            "last_error": error,
+            "next_attempt_at": next_attempt_at,
+        }
         if status == "sent":
             values["sent_at"] = time.time()
         with self.engine.begin() as connection:
             connection.execute(handoffs.update().where(handoffs.c.id == handoff_id_).values(**values))
 
-    def list(self, status: Optional[str] = None, since: Optional[float] = None,
-             until: Optional[float] = None) -> List[Handoff]:
+    def list(
+        self, status: Optional[str] = None, since: Optional[float] = None, until: Optional[float] = None
+    ) -> List[Handoff]:
         if not sa.inspect(self.engine).has_table(TABLE):
             return []
         query = sa.select(handoffs).order_by(handoffs.c.created_at)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Optional
+from typing import Callable, List, Optional, Tuple
 
 from bot.handoff.delivery import PermanentError, post_webhook, send_email
 from bot.handoff.outbox import Handoff, Outbox
@@ -43,15 +43,16 @@ class OutboxWorker:
     def deliver(self, handoff: Handoff) -> str:
         """One attempt at every destination not yet done; returns the new status."""
         attempts = handoff.attempts + 1
-        errors = []
+        errors: List[str] = []
         refused = False
-        steps = []
-        if self.delivery.smtp is not None and handoff.email_sent_at is None:
-            steps.append(("email", lambda: send_email(self.delivery.smtp, self.delivery.email_from,
-                                                      self.delivery.email_to, handoff)))
-        if self.delivery.webhook_url is not None and handoff.webhook_sent_at is None:
-            steps.append(("webhook", lambda: post_webhook(self.delivery.webhook_url, self.delivery.webhook_secret,
-                                                          handoff)))
+        steps: List[Tuple[str, Callable[[], None]]] = []
+        # The settings refuse SMTP without a sender and a webhook without a secret.
+        smtp, sender = self.delivery.smtp, self.delivery.email_from
+        if smtp is not None and sender is not None and handoff.email_sent_at is None:
+            steps.append(("email", lambda: send_email(smtp, sender, self.delivery.email_to, handoff)))
+        url, secret = self.delivery.webhook_url, self.delivery.webhook_secret
+        if url is not None and secret is not None and handoff.webhook_sent_at is None:
+            steps.append(("webhook", lambda: post_webhook(url, secret, handoff)))
         for destination, send in steps:
             try:
                 send()
@@ -66,15 +67,16 @@ class OutboxWorker:
         if not errors:
             self.outbox.finish(handoff.id, "sent", attempts)
             return "sent"
-        error = "; ".join(errors)
+        summary = "; ".join(errors)
         if refused:
-            self.outbox.finish(handoff.id, "failed", attempts, error)
-            logger.error("handoff %s failed for good after %d attempts: %s", handoff.id, attempts, error)
+            self.outbox.finish(handoff.id, "failed", attempts, summary)
+            logger.error("handoff %s failed for good after %d attempts: %s", handoff.id, attempts, summary)
             return "failed"
         delay = self.backoff(attempts)
-        self.outbox.finish(handoff.id, "pending", attempts, error, next_attempt_at=time.time() + delay)
-        logger.warning("handoff %s not delivered yet (attempt %d, next in %.0f s): %s",
-                       handoff.id, attempts, delay, error)
+        self.outbox.finish(handoff.id, "pending", attempts, summary, next_attempt_at=time.time() + delay)
+        logger.warning(
+            "handoff %s not delivered yet (attempt %d, next in %.0f s): %s", handoff.id, attempts, delay, summary
+        )
         return "pending"
 
     def run_once(self, most: int = 10) -> int:
@@ -123,14 +125,11 @@ def current() -> Optional[OutboxWorker]:
     return _worker
 
 
-def start(app, tracker_url: str, delivery: HandoffDelivery) -> None:
-    """Runs the worker as a task of the action server's Sanic app, when delivery is configured."""
+def start(tracker_url: str, delivery: HandoffDelivery) -> Optional[OutboxWorker]:
+    """The worker of this process, when delivery is configured; its owner runs `run()` in its event loop."""
     global _worker
     if not delivery.configured:
         logger.info("handoff delivery is not configured: the bot gives CAREERBOT_HANDOFF_CONTACT instead")
-        return
-    worker = _worker = OutboxWorker(Outbox(tracker_url), delivery)
-
-    @app.listener("after_server_start")
-    async def run_worker(app_, loop) -> None:
-        app_.add_task(worker.run())
+        return None
+    _worker = OutboxWorker(Outbox(tracker_url), delivery)
+    return _worker

@@ -15,6 +15,7 @@ import sys
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any, Type
 
 from bot.settings import Settings, SettingsError
 
@@ -37,7 +38,7 @@ def static_file(path: str) -> "Path | None":
     return candidate
 
 
-def make_handler(settings: Settings):
+def make_handler(settings: Settings) -> Type[BaseHTTPRequestHandler]:
     rasa_url = f"http://{settings.rasa_host}:{settings.rasa_port}"
 
     class Handler(BaseHTTPRequestHandler):
@@ -47,7 +48,7 @@ def make_handler(settings: Settings):
             path = self.path.split("?", 1)[0]
             if path in ("/", "/index.html"):
                 self._send(HTTPStatus.OK, demo_page(rasa_url), "text/html; charset=utf-8", cache=False)
-            elif path.startswith("/widget/") and (file := static_file(path[len("/widget/"):])):
+            elif path.startswith("/widget/") and (file := static_file(path[len("/widget/") :])):
                 kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
                 if kind.startswith("text/") or kind.endswith("javascript"):
                     kind += "; charset=utf-8"
@@ -66,7 +67,7 @@ def make_handler(settings: Settings):
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, fmt: str, *args) -> None:
+        def log_message(self, fmt: str, *args: Any) -> None:
             logger.info("%s %s", self.address_string(), fmt % args)
 
     return Handler

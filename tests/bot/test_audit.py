@@ -1,6 +1,6 @@
 """`make audit` never claims "no known vulnerabilities" unless every package was checked."""
 
-from bot.audit import parse, verdict
+from bot.ops.audit import parse, verdict
 
 CHECKED = {"name": "rasa", "version": "3.6.21", "vulns": []}
 SKIPPED = {"name": "spacy", "skip_reason": "Dependency not found on PyPI and could not be audited: spacy (3.4.4)"}

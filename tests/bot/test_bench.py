@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from bot import bench
+from bot.devtools import bench
+from bot.launch.processes import stop_process
+from tests.support.http import LocalServer, QuietHandler
 
 
-class FakeBot(BaseHTTPRequestHandler):
+class FakeBot(QuietHandler):
     """Answers like Rasa's REST channel; 'boom' gets a 500, 'silence' an empty list."""
 
     seen = []
 
-    def do_POST(self):
+    def do_POST(self):  # noqa: N802 (http.server's naming)
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         FakeBot.seen.append((body["sender"], body["message"]))
         status, reply = 200, [{"recipient_id": body["sender"], "text": "ok"}]
@@ -26,26 +28,15 @@ class FakeBot(BaseHTTPRequestHandler):
             status, reply = 500, {"error": "boom"}
         elif body["message"] == "silence":
             reply = []
-        data = json.dumps(reply).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
+        self.reply(status, json.dumps(reply).encode(), "application/json")
 
 
 @pytest.fixture
 def fake_bot():
     FakeBot.seen = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeBot)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/webhooks/rest/webhook"
-    server.shutdown()
-    server.server_close()
+    server = LocalServer(FakeBot)
+    yield f"{server.url}/webhooks/rest/webhook"
+    server.close()
 
 
 def test_each_client_asks_the_mix_as_one_visitor_after_another(fake_bot):
@@ -81,17 +72,28 @@ def test_percentiles_pooling_and_the_median_round():
     assert bench.ratio(1.0, 4.0) == "0.25x" and bench.ratio(1.0, 0.0) == "n/a"
 
 
+# The child spends this much CPU by its own clock before it reports its pid.
+CHILD_CPU_S = 0.5
+
+
 def test_memory_and_cpu_count_a_process_and_its_children():
+    child_code = ("import sys, time\n"
+                  f"while time.process_time() < {CHILD_CPU_S}: pass\n"
+                  "print('busy', flush=True); time.sleep(30)")
     parent = subprocess.Popen([sys.executable, "-c",
                                "import subprocess, sys, time; "
-                               "c = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)']); "
-                               "print(c.pid, flush=True); time.sleep(30)"], stdout=subprocess.PIPE, text=True)
+                               f"c = subprocess.Popen([sys.executable, '-c', {child_code!r}], stdout=subprocess.PIPE); "
+                               "c.stdout.readline(); print(c.pid, flush=True); time.sleep(30)"],
+                              stdout=subprocess.PIPE, text=True)
     try:
         child = int(parent.stdout.readline())
         assert set(bench.family([parent.pid])) == {parent.pid, child}
         assert bench.peak_rss_mb([parent.pid]) > bench.peak_rss_mb([child]) > 0
-        assert bench.cpu_ms([parent.pid]) >= 0
+        # /proc counts CPU in clock ticks (10 ms): allow one tick of rounding per process.
+        ticks_ms = 1000 / os.sysconf("SC_CLK_TCK")
+        assert bench.cpu_ms([child]) >= CHILD_CPU_S * 1000 - ticks_ms
+        assert bench.cpu_ms([parent.pid]) >= bench.cpu_ms([child])  # the child's CPU counts for its parent
     finally:
-        subprocess.run(["pkill", "-P", str(parent.pid)])
-        parent.kill()
-        parent.wait()
+        for pid in bench.family([parent.pid])[1:]:
+            os.kill(pid, signal.SIGKILL)
+        stop_process(parent)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.channel_config import SOURCE, parse_channels, select, write_enabled
+from bot.launch.channel_config import SOURCE, parse_channels, select, write_enabled
 
 SLACK = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"}
 

@@ -1,8 +1,8 @@
-"""bot.evaluate's counting, fed with parse results in Rasa's shape, and its similarity rule."""
+"""bot.devtools.evaluate's counting, fed with parse results in Rasa's shape, and its similarity rule."""
 
 from __future__ import annotations
 
-from bot.evaluate import (FALLBACK_INTENT, Report, fallback_grid, near_duplicates, normalise, outcome,
+from bot.devtools.evaluate import (FALLBACK_INTENT, Report, fallback_grid, near_duplicates, normalise, outcome,
                           with_fallback)
 
 

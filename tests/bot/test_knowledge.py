@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot import PACKAGE_DIR
+from bot import KNOWLEDGE_DIR
 from bot.knowledge import KnowledgeBase, KnowledgeError, load_career
 
-REAL_FILE = PACKAGE_DIR / "knowledge" / "mortgage_servicing_specialist.yml"
+REAL_FILE = KNOWLEDGE_DIR / "mortgage_servicing_specialist.yml"
 
 
 def test_real_file_has_the_article_pay_levels(career):

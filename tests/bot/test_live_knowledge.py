@@ -7,10 +7,10 @@ import shutil
 
 import pytest
 
-from bot import PACKAGE_DIR
+from bot import KNOWLEDGE_DIR
 from bot.knowledge import KnowledgeError, LiveKnowledge
 
-REAL = PACKAGE_DIR / "knowledge" / "mortgage_servicing_specialist.yml"
+REAL = KNOWLEDGE_DIR / "mortgage_servicing_specialist.yml"
 
 
 def edit(path, old, new):

@@ -11,6 +11,7 @@ import warnings
 import pytest
 
 from bot import logs
+from bot.rasa import internals
 from bot.settings import Settings
 
 TEXT = "my name is Zoltan Quaxley and I hate my job"
@@ -32,6 +33,7 @@ def captured():
     yield log, stream
     log.removeHandler(handler)
     logs.uninstall()
+    internals.restore()
 
 
 def test_the_turns_text_and_sender_are_replaced_however_they_are_written():
@@ -147,7 +149,7 @@ def test_the_rasa_door_remembers_every_turn(captured):
     from rasa.core.channels.channel import UserMessage
 
     log, stream = captured
-    logs.install_in_rasa_server(Settings.from_env({}))
+    internals.install_log_turns()
 
     async def failed_turn() -> None:
         # An agent without a model ignores the message; the turn is known all the same.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import spacy
 
-from bot.nlp import build
+from bot.rasa.nlp import build
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +73,7 @@ def test_a_knowledge_role_is_found_in_the_singular_and_plural(nlp):
 
 
 def test_the_extracted_labels_leave_the_knowledge_roles_and_sources_out(nlp):
-    from bot.nlp import ENTITY_LABELS, OWN_ROLE_LABEL, SOURCE_LABEL
+    from bot.rasa.nlp import ENTITY_LABELS, OWN_ROLE_LABEL, SOURCE_LABEL
 
     # Rasa's SpacyEntityExtractor keeps only these dimensions (config.yml): a role or
     # source span only stops shorter patterns inside it from firing.

@@ -9,8 +9,8 @@ from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from bot import offtopic
-from bot.nlu_components import WORDLLAMA_TOKENIZER, WORDLLAMA_WEIGHTS, OfftopicImporter, WordLlamaFeaturizer
+from bot.rasa import offtopic
+from bot.rasa.nlu_components import WORDLLAMA_TOKENIZER, WORDLLAMA_WEIGHTS, OfftopicImporter, WordLlamaFeaturizer
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +75,7 @@ def test_in_domain_gate_sends_what_is_unlike_every_career_question_out_of_scope(
     from rasa.engine.storage.resource import Resource
     from rasa.shared.nlu.training_data.training_data import TrainingData
 
-    from bot.nlu_components import InDomainGate
+    from bot.rasa.nlu_components import InDomainGate
 
     def example(text, intent):
         message = featurize(featurizer, text)
@@ -111,7 +111,7 @@ def test_tuned_logistic_regression_predicts_as_scikit_learn_does(featurizer, tmp
     from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
     from rasa.shared.nlu.training_data.training_data import TrainingData
 
-    from bot.nlu_components import TunedLogisticRegressionClassifier
+    from bot.rasa.nlu_components import TunedLogisticRegressionClassifier
 
     from rasa.engine.graph import ExecutionContext, GraphSchema
 

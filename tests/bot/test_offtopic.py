@@ -6,7 +6,8 @@ from collections import Counter
 
 import pytest
 
-from bot import offtopic
+from bot.devtools import offtopic_split
+from bot.rasa import offtopic
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +64,7 @@ def test_missing_data_is_named(tmp_path, monkeypatch):
     monkeypatch.setenv(offtopic.ENV_VAR, str(tmp_path))
     with pytest.raises(offtopic.OfftopicDataMissing, match=offtopic.ENV_VAR):
         offtopic.data_dir()
-    assert offtopic.main([]) == 1
+    assert offtopic_split.main([]) == 1
 
 
 def test_the_header_is_not_a_query(queries):

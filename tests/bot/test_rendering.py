@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bot.rendering import ChannelRenderingNLG, option_payload, render
+from bot.rasa.rendering import ChannelRenderingNLG, option_payload, render
 
 ANSWER = {
     "text": "**Pay** by level:\n- Starting: $24,000\n\nSee [Payscale](https://www.payscale.com/x).",

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from bot.redaction import redact_contacts
-from bot.report import ReportError, load_rows, rate_chart
+from bot.ops.report import ReportError, load_rows, rate_chart
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -47,7 +47,7 @@ def test_an_unreachable_database_is_one_line_without_the_password():
 def test_answers_stored_before_answers_had_ids_count_once_by_their_message():
     """Rows as the previous version stored them: Rasa's carry-over wrote the topic slot again in the new
     session; the answers are counted from the bot messages, once each."""
-    from bot.report import Row, build_report
+    from bot.ops.report import Row, build_report
 
     def row(i, kind, at, **data):
         return Row(i, "old", kind, at, data.get("name"), data)

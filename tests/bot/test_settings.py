@@ -2,13 +2,13 @@ from __future__ import annotations
 
 import pytest
 
-from bot import PACKAGE_DIR
+from bot import KNOWLEDGE_DIR
 from bot.settings import Settings, SettingsError
 
 
 def test_defaults_are_loopback_and_module_relative():
     settings = Settings.from_env({})
-    assert settings.knowledge_dir == PACKAGE_DIR / "knowledge"
+    assert settings.knowledge_dir == KNOWLEDGE_DIR
     assert (settings.rasa_host, settings.rasa_port) == ("127.0.0.1", 5005)
     assert settings.action_endpoint_url == "http://127.0.0.1:5055/webhook"
 

@@ -1,9 +1,10 @@
-"""bot/speedups.py does what Rasa's own code does, only once instead of per message."""
+"""bot/rasa/speedups.py does what Rasa's own code does, only once instead of per message."""
 
 from __future__ import annotations
 
 import asyncio
 import gc
+from types import SimpleNamespace
 
 import pytest
 from jsonschema import ValidationError
@@ -12,8 +13,10 @@ from rasa.shared.core.events import Event
 from rasa.shared.utils.common import all_subclasses
 from rasa.utils.endpoints import EndpointConfig
 
-from bot import speedups
-from bot.settings import SPEEDUPS
+from bot import PROJECT_DIR
+from bot.rasa import internals, speedups
+
+MODEL = PROJECT_DIR / "models" / "careerbot.tar.gz"
 
 ACTION = RemoteAction("action_answer_pay", None)
 
@@ -81,29 +84,45 @@ def test_an_event_class_defined_later_is_found():
 @pytest.fixture
 def restore_rasa():
     yield
-    speedups.install(frozenset())
+    internals.restore()
     gc.unfreeze()
 
 
-def test_install_switches_each_speedup_on_and_off(restore_rasa):
-    speedups.install(frozenset(SPEEDUPS))
-    assert RemoteAction._validate_action_result is speedups.validate_action_result
-    assert Event.resolve_by_type is speedups.resolve_event_type
+def test_switched_on_the_table_serves_rasas_own_lookups(restore_rasa):
+    """Through Rasa's own entry point (Event.resolve_by_type), as Rasa's code calls it."""
+    internals.install_speedups(frozenset({"events"}))
+    for name in ("user", "bot", "action", "slot", "session_started"):
+        assert Event.resolve_by_type(name) is speedups.RASA_RESOLVE(name)
+    assert Event.resolve_by_type("no_such_event", default=Event) is Event
+    assert RemoteAction("action_x", None)._validate_action_result({"events": []}) is True
+
+    internals.install_speedups(frozenset())
+    assert Event.resolve_by_type("user") is speedups.RASA_RESOLVE("user")
+
+
+def test_switched_on_the_validator_rejects_what_rasa_rejects(restore_rasa):
+    internals.install_speedups(frozenset({"validator"}))
+    for reply in ACTION_REPLIES:
+        assert _outcome(type(ACTION)._validate_action_result, reply) == _outcome(speedups.RASA_VALIDATE, reply)
+
+
+def test_gc_freeze_comes_once_the_model_is_loaded_through_rasas_loader(restore_rasa):
+    """Rasa's server calls rasa.core.run.load_agent_on_start by its module name; so does this test."""
+    import rasa.core.run
+    from rasa.core.utils import AvailableEndpoints
+
+    assert MODEL.exists(), f"no trained model at {MODEL}: run `make train`"
+    gc.unfreeze()
+    internals.install_speedups(frozenset({"gc"}))
+    app = SimpleNamespace(ctx=SimpleNamespace())
+
+    async def start() -> None:
+        await rasa.core.run.load_agent_on_start(str(MODEL), AvailableEndpoints(), None, app,
+                                                asyncio.get_running_loop())
+
+    asyncio.run(start())
+    assert app.ctx.agent.is_ready()
     assert gc.get_freeze_count() > 0
-
-    gc.unfreeze()
-    assert EndpointConfig.session is speedups.kept_session
-
-    gc.unfreeze()
-    speedups.install(frozenset({"events"}))
-    assert RemoteAction._validate_action_result is speedups.RASA_VALIDATE
-    assert Event.resolve_by_type is speedups.resolve_event_type
-    assert EndpointConfig.session is speedups.RASA_SESSION
-    assert gc.get_freeze_count() == 0
-
-    speedups.install(frozenset())
-    assert RemoteAction._validate_action_result is speedups.RASA_VALIDATE
-    assert Event.resolve_by_type is speedups.RASA_RESOLVE
 
 
 def test_an_endpoint_keeps_one_session_configured_as_rasa_configures_it():
@@ -165,16 +184,16 @@ def test_an_action_server_is_called_over_one_kept_connection():
         await site.start()
         port = site._server.sockets[0].getsockname()[1]
         try:
-            speedups.install(frozenset({"http"}))
+            internals.install_speedups(frozenset({"http"}))
             endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook")
             assert await endpoint.request(json={"next_action": "a"}) == {"events": [], "responses": []}
             assert await endpoint.request(json={"next_action": "b"}) == {"events": [], "responses": []}
             assert len(peers) == 2 and peers[0] == peers[1]
-            speedups.install(frozenset())
+            internals.restore(["http"])
             await endpoint.request(json={"next_action": "c"})
             assert peers[2] != peers[0]  # Rasa's own session: a new connection per call
         finally:
-            speedups.install(frozenset())
+            internals.restore(["http"])
             for _, session in endpoint.__dict__.get("_careerbot_sessions", {}).values():
                 await session.close()
             await runner.cleanup()

@@ -1,4 +1,4 @@
-"""bot/tracker_store.py reads and writes the very rows Rasa's SQL tracker store does."""
+"""bot/rasa/tracker_store.py reads and writes the very rows Rasa's SQL tracker store does."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.tracker_store import CareerSQLTrackerStore
+from bot.rasa.tracker_store import CareerSQLTrackerStore
 
 
 def run(coroutine):

@@ -18,8 +18,10 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 
-from bot import PROJECT_DIR
 from bot.handoff.outbox import Outbox
+from bot.launch.processes import wait_until
+from bot.launch.serve import Servers
+from tests.support.servers import MODEL, age_conversation, local_settings, say
 
 SECRET = "test-webhook-secret-0123456789"
 
@@ -81,9 +83,6 @@ class SmtpServer:
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory, free_ports):
-    from bot.serve import Servers
-    from bot.settings import Settings
-
     workdir = tmp_path_factory.mktemp("delivery")
     smtp_port = free_ports()
     receiver = Receiver()
@@ -97,29 +96,24 @@ def setup(tmp_path_factory, free_ports):
         "CAREERBOT_HANDOFF_POLL_S": "0.3",
         "LOG_LEVEL": "DEBUG",
     }
-    settings = Settings.from_env({
-        "CAREERBOT_RASA_PORT": str(free_ports()), "CAREERBOT_ACTION_PORT": str(free_ports()),
-        "CAREERBOT_WIDGET_PORT": str(free_ports()),
-        "CAREERBOT_TRACKER_URL": f"sqlite:///{workdir / 'tracker.db'}",
-    })
-    model = PROJECT_DIR / "models" / "careerbot.tar.gz"
-    assert model.exists(), f"no trained model at {model}: run `make train`"
+    settings = local_settings(f"sqlite:///{workdir / 'tracker.db'}")
+    assert MODEL.exists(), f"no trained model at {MODEL}: run `make train`"
     inbox = Inbox()
     smtp = SmtpServer(inbox, smtp_port)
     logs = workdir / "logs"
-    with Servers(settings, model, log_dir=logs, extra_env=env) as servers:
+    with Servers(settings, MODEL, log_dir=logs, extra_env=env) as servers:
         servers.smtp = smtp
         yield servers, inbox, receiver, Outbox(settings.tracker_url), logs
     smtp.stop()
     receiver.server.shutdown()
 
 
-def handoff(helpers, servers, sender, address, question):
+def handoff(servers, sender, address, question):
     text = lambda messages: "\n".join(m.get("text", "") for m in messages)  # noqa: E731
-    assert "$24,000" in text(helpers.say(servers.rasa_url, sender, "how much do they earn?"))
-    assert "What email address" in text(helpers.say(servers.rasa_url, sender, "/request_human"))
-    assert "What would you like to ask them?" in text(helpers.say(servers.rasa_url, sender, address))
-    done = text(helpers.say(servers.rasa_url, sender, question))
+    assert "$24,000" in text(say(servers, sender, "how much do they earn?"))
+    assert "What email address" in text(say(servers, sender, "/request_human"))
+    assert "What would you like to ask them?" in text(say(servers, sender, address))
+    done = text(say(servers, sender, question))
     assert f"they will reply to {address}" in done
 
 
@@ -133,20 +127,20 @@ def check_signature(headers, body):
     assert hmac.compare_digest(headers["X-Careerbot-Signature"], expected)
 
 
-def test_with_smtp_down_the_email_waits_and_goes_out_when_it_is_back(setup, helpers):
+def test_with_smtp_down_the_email_waits_and_goes_out_when_it_is_back(setup):
     servers, inbox, receiver, outbox, _ = setup
-    handoff(helpers, servers, "visitor-a", "ann@visitors.example.org", "Is the licence exam hard?")
+    handoff(servers, "visitor-a", "ann@visitors.example.org", "Is the licence exam hard?")
     row = only_row(outbox, "visitor-a")
     # The webhook is up: it gets the handoff; SMTP is down: the row waits with the error.
-    helpers.wait_for(lambda: receiver.with_id(row.id), what="the webhook")
-    waiting = helpers.wait_for(lambda: (lambda r: r if r.attempts >= 2 else None)(outbox.get(row.id)),
-                               what="a retry")
+    wait_until(lambda: receiver.with_id(row.id), 60, what="the webhook")
+    waiting = wait_until(lambda: (lambda r: r if r.attempts >= 2 else None)(outbox.get(row.id)),
+                               60, what="a retry")
     assert waiting.status == "pending" and waiting.webhook_sent_at and not waiting.email_sent_at
     assert "ConnectionRefusedError" in waiting.last_error
     assert inbox.messages == []
     pid = servers.actions.pid
     servers.smtp.start()
-    helpers.wait_for(lambda: outbox.get(row.id).status == "sent", what="the e-mail after SMTP came back")
+    wait_until(lambda: outbox.get(row.id).status == "sent", 60, what="the e-mail after SMTP came back")
     assert servers.actions.pid == pid  # no restart
     [message] = inbox.with_id(row.id)
     body = message.get_content()
@@ -157,11 +151,11 @@ def test_with_smtp_down_the_email_waits_and_goes_out_when_it_is_back(setup, help
     assert len(receiver.with_id(row.id)) == 1
 
 
-def test_each_handoff_arrives_once_with_its_transcript_and_a_valid_signature(setup, helpers):
+def test_each_handoff_arrives_once_with_its_transcript_and_a_valid_signature(setup):
     servers, inbox, receiver, outbox, _ = setup
-    handoff(helpers, servers, "visitor-b", "bob@visitors.example.org", "Can I work part time?")
+    handoff(servers, "visitor-b", "bob@visitors.example.org", "Can I work part time?")
     row = only_row(outbox, "visitor-b")
-    helpers.wait_for(lambda: outbox.get(row.id).status == "sent", what="delivery")
+    wait_until(lambda: outbox.get(row.id).status == "sent", 60, what="delivery")
     [(headers, body)] = receiver.with_id(row.id)
     check_signature(headers, body)
     payload = json.loads(body)
@@ -180,36 +174,36 @@ def test_each_handoff_arrives_once_with_its_transcript_and_a_valid_signature(set
     assert (len(inbox.with_id(first.id)), len(receiver.with_id(first.id))) == (1, 1)
 
 
-def test_a_restart_of_the_action_server_loses_nothing(setup, helpers):
+def test_a_restart_of_the_action_server_loses_nothing(setup):
     servers, inbox, receiver, outbox, _ = setup
     servers.smtp.stop()
-    handoff(helpers, servers, "visitor-c", "cy@visitors.example.org", "Do you hire in Texas?")
+    handoff(servers, "visitor-c", "cy@visitors.example.org", "Do you hire in Texas?")
     row = only_row(outbox, "visitor-c")
-    helpers.wait_for(lambda: outbox.get(row.id).attempts >= 1, what="a first attempt")
+    wait_until(lambda: outbox.get(row.id).attempts >= 1, 60, what="a first attempt")
     servers.stop_actions()
     servers.smtp.start()
     assert outbox.get(row.id).status == "pending"
     servers.start_actions()
-    helpers.wait_for(lambda: outbox.get(row.id).status == "sent", what="delivery after the restart")
+    wait_until(lambda: outbox.get(row.id).status == "sent", 60, what="delivery after the restart")
     assert len(inbox.with_id(row.id)) == 1 and len(receiver.with_id(row.id)) == 1
 
 
-def test_an_abandoned_form_is_recorded_and_never_takes_a_later_question(setup, helpers):
+def test_an_abandoned_form_is_recorded_and_never_takes_a_later_question(setup):
     servers, inbox, receiver, outbox, _ = setup
     text = lambda messages: "\n".join(m.get("text", "") for m in messages)  # noqa: E731
     # Cancelled after the address.
-    helpers.say(servers.rasa_url, "visitor-d", "/request_human")
-    helpers.say(servers.rasa_url, "visitor-d", "dee@visitors.example.org")
-    assert "cancelled" in text(helpers.say(servers.rasa_url, "visitor-d", "/cancel"))
+    say(servers, "visitor-d", "/request_human")
+    say(servers, "visitor-d", "dee@visitors.example.org")
+    assert "cancelled" in text(say(servers, "visitor-d", "/cancel"))
     # Left waiting for the question; the visitor comes back two hours later.
-    helpers.say(servers.rasa_url, "visitor-e", "/request_human")
-    helpers.say(servers.rasa_url, "visitor-e", "eve@visitors.example.org")
-    helpers.age_conversation(servers.settings.tracker_url, "visitor-e", 2 * 3600)
-    assert "9am to 5pm" in text(helpers.say(servers.rasa_url, "visitor-e", "what are the hours?"))
+    say(servers, "visitor-e", "/request_human")
+    say(servers, "visitor-e", "eve@visitors.example.org")
+    age_conversation(servers.settings.tracker_url, "visitor-e", 2 * 3600)
+    assert "9am to 5pm" in text(say(servers, "visitor-e", "what are the hours?"))
     rows = {h.sender_id: h for h in outbox.list() if h.sender_id in ("visitor-d", "visitor-e")}
     assert {s: (h.status, h.email, h.question) for s, h in rows.items()} == {
         "visitor-d": ("abandoned", None, None), "visitor-e": ("abandoned", None, None)}
-    from bot.report import build_report, load_store
+    from bot.ops.report import build_report, load_store
 
     report = build_report(load_store(servers.settings.tracker_url))
     assert report.totals.abandoned_handoffs == 2
@@ -224,21 +218,15 @@ def test_no_handoff_address_reaches_the_logs(setup):
         assert f"{address}visitors.example.org" not in text
 
 
-def test_without_delivery_the_bot_gives_the_contact_route_and_promises_nothing(tmp_path, free_ports, helpers):
-    from bot.serve import Servers
-    from bot.settings import Settings
-
-    settings = Settings.from_env({
-        "CAREERBOT_RASA_PORT": str(free_ports()), "CAREERBOT_ACTION_PORT": str(free_ports()),
-        "CAREERBOT_WIDGET_PORT": str(free_ports()), "CAREERBOT_TRACKER_URL": f"sqlite:///{tmp_path / 'tracker.db'}",
-    })
+def test_without_delivery_the_bot_gives_the_contact_route_and_promises_nothing(tmp_path):
+    settings = local_settings(f"sqlite:///{tmp_path / 'tracker.db'}")
     env = {"CAREERBOT_HANDOFF_CONTACT": "careers@company.example.com or +1 555 010 0000"}
-    with Servers(settings, PROJECT_DIR / "models" / "careerbot.tar.gz", log_dir=tmp_path / "logs",
+    with Servers(settings, MODEL, log_dir=tmp_path / "logs",
                  extra_env=env) as servers:
-        reply = "\n".join(m.get("text", "") for m in helpers.say(servers.rasa_url, "no-route", "/request_human"))
+        reply = "\n".join(m.get("text", "") for m in say(servers, "no-route", "/request_human"))
         assert "careers@company.example.com or +1 555 010 0000" in reply
         assert "email address" not in reply and "will reply" not in reply
         # The next message is a question, not an address for a form.
         assert "9am to 5pm" in "\n".join(
-            m.get("text", "") for m in helpers.say(servers.rasa_url, "no-route", "what are the hours?"))
+            m.get("text", "") for m in say(servers, "no-route", "what are the hours?"))
     assert Outbox(settings.tracker_url).list() == []

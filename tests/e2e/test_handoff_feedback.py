@@ -2,33 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
-import requests
-import sqlalchemy as sa
-
-from bot.report import build_report, load_rows
-
-
-def say(servers, sender, message):
-    response = requests.post(f"{servers.rasa_url}/webhooks/rest/webhook",
-                             json={"sender": sender, "message": message}, timeout=30)
-    assert response.status_code == 200
-    return response.json()
-
-
-def text(messages):
-    return "\n".join(m.get("text", "") for m in messages)
-
-
-def slot_values(servers, sender, slot):
-    engine = sa.create_engine(servers.settings.tracker_url)
-    with engine.connect() as connection:
-        rows = connection.execute(sa.text(
-            "SELECT data FROM events WHERE sender_id = :s AND type_name = 'slot' ORDER BY id"), {"s": sender})
-        values = [json.loads(r[0]) for r in rows]
-    engine.dispose()
-    return [v["value"] for v in values if v.get("name") == slot]
+from bot.ops.report import build_report, load_rows
+from tests.support.servers import say, slot_values, text
 
 
 def test_handoff_collects_a_valid_email_and_the_question(servers):

@@ -1,6 +1,6 @@
 """Health that tells the truth, and action calls that time out in seconds.
 
-The real Rasa and action servers (bot.serve.Servers) on loopback ports, a
+The real Rasa and action servers (bot.launch.serve.Servers) on loopback ports, a
 real SQLite file. The findings: `GET /` said 200 (and named the Rasa version)
 while a frozen action server made users wait a minute for an apology, and
 nothing reported an unreachable conversation store. The store is made
@@ -14,25 +14,20 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import time
 import uuid
-from pathlib import Path
+from typing import Optional, Tuple
 
 import pytest
 import requests
 import yaml
 
 from bot import PROJECT_DIR
-from bot.serve import Servers
-from bot.settings import Settings
+from bot.launch.serve import Servers
+from bot.launch.processes import wait_until
+from tests.support.servers import chattr, immutable_dir, running
 
-MODEL = PROJECT_DIR / "models" / "careerbot.tar.gz"
 ACTION_TIMEOUT_S = 2.0
-
-
-def chattr(flag: str, path: Path) -> None:
-    subprocess.run(["chattr", flag, str(path)], check=True, capture_output=True)
 
 
 def apology() -> str:
@@ -41,33 +36,23 @@ def apology() -> str:
 
 
 def wait_for_status(url: str, status: int, timeout: float = 30) -> requests.Response:
-    deadline = time.monotonic() + timeout
-    while True:
-        answer = requests.get(url, timeout=10)
-        if answer.status_code == status or time.monotonic() > deadline:
-            return answer
-        time.sleep(0.2)
+    def answer() -> Optional[Tuple[requests.Response]]:
+        got = requests.get(url, timeout=10)
+        return (got,) if got.status_code == status else None  # a Response is falsy for 4xx and 5xx
+
+    return wait_until(answer, timeout, f"{url} answers {status}")[0]
 
 
 @pytest.fixture(scope="module")
 def store_dir(tmp_path_factory):
     """A directory in which no database file can be created until a test allows it."""
-    directory = tmp_path_factory.mktemp("store")
-    chattr("+i", directory)
-    yield directory
-    chattr("-i", directory)
+    yield from immutable_dir(tmp_path_factory.mktemp("store"))
 
 
 @pytest.fixture(scope="module")
-def servers(store_dir, free_ports, tmp_path_factory):
-    settings = Settings.from_env({
-        "CAREERBOT_RASA_PORT": str(free_ports()), "CAREERBOT_ACTION_PORT": str(free_ports()),
-        "CAREERBOT_WIDGET_PORT": str(free_ports()),
-        "CAREERBOT_TRACKER_URL": f"sqlite:///{store_dir / 'tracker.db'}",
-    })
-    with Servers(settings, MODEL, log_dir=tmp_path_factory.mktemp("logs"),
-                 extra_env={"CAREERBOT_ACTION_TIMEOUT": str(ACTION_TIMEOUT_S)}) as running:
-        yield running
+def servers(store_dir, tmp_path_factory):
+    yield from running(tmp_path_factory.mktemp("servers"), f"sqlite:///{store_dir / 'tracker.db'}",
+                       extra_env={"CAREERBOT_ACTION_TIMEOUT": str(ACTION_TIMEOUT_S)})
 
 
 def say(servers: Servers, message: str) -> requests.Response:

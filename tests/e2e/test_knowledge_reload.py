@@ -8,27 +8,20 @@ import time
 import pytest
 import requests
 
-from bot import PACKAGE_DIR, PROJECT_DIR
-from bot.serve import Servers
-from bot.settings import Settings
+from bot import KNOWLEDGE_DIR
+from bot.launch.processes import wait_until
+from tests.support.servers import running as running_servers
 
-REAL = PACKAGE_DIR / "knowledge" / "mortgage_servicing_specialist.yml"
+REAL = KNOWLEDGE_DIR / "mortgage_servicing_specialist.yml"
 
 
 @pytest.fixture(scope="module")
-def running(tmp_path_factory, free_ports):
+def running(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("live")
     knowledge_dir = workdir / "knowledge"
     knowledge_dir.mkdir()
     shutil.copy(REAL, knowledge_dir / REAL.name)
-    settings = Settings.from_env({
-        "CAREERBOT_RASA_PORT": str(free_ports()),
-        "CAREERBOT_ACTION_PORT": str(free_ports()),
-        "CAREERBOT_WIDGET_PORT": str(free_ports()),
-        "CAREERBOT_TRACKER_URL": f"sqlite:///{workdir / 'tracker.db'}",
-        "CAREERBOT_KNOWLEDGE_DIR": str(knowledge_dir),
-    })
-    with Servers(settings, PROJECT_DIR / "models" / "careerbot.tar.gz", log_dir=workdir / "logs") as servers:
+    for servers in running_servers(workdir, CAREERBOT_KNOWLEDGE_DIR=str(knowledge_dir)):
         yield servers, knowledge_dir / REAL.name, workdir / "logs" / "actions.log"
 
 
@@ -44,26 +37,18 @@ def edit(path, old, new):
     path.write_text(text.replace(old, new))
 
 
-def eventually(check, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.5)
-    return False
-
-
 def test_edits_apply_without_restart_and_bad_edits_are_refused(running):
     servers, knowledge_file, actions_log = running
     assert "Loan managers earn $59,000 to $87,000" in ask(servers, "what do loan managers earn?")
 
     edit(knowledge_file, "high: 87000", "high: 91000")
-    assert eventually(lambda: "$59,000 to $91,000" in ask(servers, "what do loan managers earn?"))
+    wait_until(lambda: "$59,000 to $91,000" in ask(servers, "what do loan managers earn?"), 10, "the edit applies",
+               interval=0.5)
 
     edit(knowledge_file, "high: 91000", "high: 100")  # below its low: invalid
     answers = []
     # The knowledge is checked when an answer needs it: keep asking until the edit was seen.
-    assert eventually(lambda: answers.append(ask(servers, "what do loan managers earn?"))
-                      or "pay.levels[2].low" in actions_log.read_text())
+    wait_until(lambda: answers.append(ask(servers, "what do loan managers earn?"))
+               or "pay.levels[2].low" in actions_log.read_text(), 10, "the bad edit is refused", interval=0.5)
     assert "knowledge edit rejected" in actions_log.read_text()
     assert all("$59,000 to $91,000" in answer for answer in answers)  # the last good knowledge, every time

@@ -11,10 +11,8 @@ import json
 import os
 import subprocess
 import sys
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -22,7 +20,9 @@ import requests
 import sqlalchemy as sa
 
 from bot import PROJECT_DIR
-from bot.cluster import Cluster
+from bot.devtools.cluster import Cluster
+from bot.launch.processes import wait_until
+from tests.support.browser import chromium
 
 MODEL = PROJECT_DIR / "models" / "careerbot.tar.gz"
 
@@ -145,13 +145,12 @@ def test_tracker_store_outage_is_reported_and_recovered(cluster):
             engine.dispose()
 
     before = stored()
-    deadline = time.monotonic() + 30
-    while True:
-        status, _, body = kept.post(sender, "what do they do?")
-        if status == 200 or time.monotonic() > deadline:
-            break
-        time.sleep(1)
-    assert status == 200 and "duties" in "\n".join(m.get("text", "") for m in body)
+    def answered():
+        reply = kept.post(sender, "what do they do?")
+        return reply if reply[0] == 200 else None
+
+    _, _, body = wait_until(answered, 30, "a turn is answered once PostgreSQL is back", interval=1)
+    assert "duties" in "\n".join(m.get("text", "") for m in body)
     assert stored() == before + 1
     # Every later turn on the same connection is answered too.
     status, _, body = kept.post(sender, "and the pay?")
@@ -182,7 +181,7 @@ def test_the_store_itself_reports_hostile_ids_as_errors_not_a_missing_schema(clu
     from rasa.core.tracker_store import FailSafeTrackerStore
     from rasa.shared.core.trackers import DialogueStateTracker
 
-    from bot.tracker_store import CareerSQLTrackerStore
+    from bot.rasa.tracker_store import CareerSQLTrackerStore
 
     store = CareerSQLTrackerStore(rasa_domain, host=cluster[3].url)
     errors = []
@@ -197,21 +196,13 @@ def test_the_store_itself_reports_hostile_ids_as_errors_not_a_missing_schema(clu
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    from tests.widget.conftest import CHROMIUM, CHROMIUM_ARGS
-
-    assert Path(CHROMIUM).exists(), f"no Chromium at {CHROMIUM}: `make browser` installs Debian's chromium"
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield launched
-        launched.close()
+    yield from chromium()
 
 
 @pytest.fixture(scope="module")
 def demo_through_nginx(whole_cluster):
     """The widget's demo page, on the origin the instances allow, with the widget pointed at nginx."""
-    from bot.cluster import wait_port
+    from bot.devtools.cluster import wait_port
 
     widget_port = whole_cluster.instances[0].settings.widget_port
     env = dict(os.environ, CAREERBOT_WIDGET_PORT=str(widget_port), CAREERBOT_RASA_PORT=str(whole_cluster.nginx.port),
@@ -263,10 +254,9 @@ def test_the_widget_through_nginx_keeps_each_session_on_one_instance_and_fails_o
             instances[serving].start_rasa()
 
     # A WebSocket's line is written when it closes.
-    deadline = time.monotonic() + 60
-    while len({sid for sid, transport, _, _ in socketio_requests(whole_cluster) if transport == "websocket"}) < 2:
-        assert time.monotonic() < deadline, list(socketio_requests(whole_cluster))
-        time.sleep(0.2)
+    wait_until(
+        lambda: len({sid for sid, transport, _, _ in socketio_requests(whole_cluster) if transport == "websocket"}) >= 2,
+        60, "nginx logs both WebSocket sessions")
     requests_seen = list(socketio_requests(whole_cluster))
     by_session = {}
     for sid, _, _, upstream in requests_seen:

@@ -16,11 +16,10 @@ import pytest
 import requests
 from twilio.request_validator import RequestValidator
 
-from bot import PROJECT_DIR
 from bot.channels.slack import SeenSignatures
 from bot.channels.twilio import signed_urls
-from bot.serve import Servers
-from bot.settings import Settings
+from bot.launch.processes import wait_until
+from tests.support.servers import running
 
 SLACK_SECRET = "test-signing-secret"
 TELEGRAM_TOKEN = "123456:TEST-token-for-the-fake-api"
@@ -32,6 +31,9 @@ TWILIO_WHATSAPP_NUMBER = "whatsapp:+15550000002"
 # The public base URL Twilio calls (behind a proxy); signatures are made for it.
 PUBLIC_URL = "https://bot.example.com"
 
+# Replies go out to the platform's API after the webhook has answered.
+REPLY_TIMEOUT_S = 20.0
+
 
 @pytest.fixture(scope="module")
 def twilio_api(fake_platform):
@@ -39,7 +41,7 @@ def twilio_api(fake_platform):
 
 
 @pytest.fixture(scope="module")
-def platforms(tmp_path_factory, free_ports, fake_platform, twilio_api):
+def platforms(tmp_path_factory, fake_platform, twilio_api):
     slack = fake_platform({"chat.postMessage": {"ok": True, "channel": "D1", "ts": "1.0"}})
     telegram = fake_platform({
         "/getMe": {"ok": True, "result": {"id": 1, "is_bot": True, "first_name": "Careerbot",
@@ -47,13 +49,6 @@ def platforms(tmp_path_factory, free_ports, fake_platform, twilio_api):
         "/setWebhook": {"ok": True, "result": True},
         "/sendMessage": {"ok": True, "result": {"message_id": 1, "date": 0,
                                                 "chat": {"id": 42, "type": "private"}, "text": "ok"}},
-    })
-    workdir = tmp_path_factory.mktemp("platforms")
-    settings = Settings.from_env({
-        "CAREERBOT_RASA_PORT": str(free_ports()),
-        "CAREERBOT_ACTION_PORT": str(free_ports()),
-        "CAREERBOT_WIDGET_PORT": str(free_ports()),
-        "CAREERBOT_TRACKER_URL": f"sqlite:///{workdir / 'tracker.db'}",
     })
     env = {
         "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SLACK_SECRET,
@@ -65,19 +60,13 @@ def platforms(tmp_path_factory, free_ports, fake_platform, twilio_api):
         "TWILIO_SMS_NUMBER": TWILIO_SMS_NUMBER, "TWILIO_WHATSAPP_NUMBER": TWILIO_WHATSAPP_NUMBER,
         "CAREERBOT_TWILIO_API_URL": twilio_api.url, "CAREERBOT_TWILIO_PUBLIC_URL": PUBLIC_URL,
     }
-    servers = Servers(settings, PROJECT_DIR / "models" / "careerbot.tar.gz", log_dir=workdir / "logs",
-                      extra_env=env)
-    with servers:
+    for servers in running(tmp_path_factory.mktemp("platforms"), extra_env=env):
         yield servers, slack, telegram
 
 
-def wait_for(predicate, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
+def delivered(check) -> None:
+    """Waits until the fake platform has received what `check` looks for (replies are sent after the webhook answers)."""
+    wait_until(check, REPLY_TIMEOUT_S, "the platform receives the reply")
 
 
 def slack_event(text: str, user: str) -> bytes:
@@ -108,7 +97,7 @@ def test_signed_slack_event_is_answered_in_slack(platforms):
     before = len(slack.calls("chat.postMessage"))
     response = post_slack(servers, slack_event("how much do they earn?", "U1"))
     assert response.status_code == 200
-    assert wait_for(lambda: len(slack.calls("chat.postMessage")) > before)
+    delivered(lambda: len(slack.calls("chat.postMessage")) > before)
     posts = slack.calls("chat.postMessage")[before:]
     text = "\n".join(p.get("text", "") for p in posts)
     assert "$59,000 to $87,000" in text
@@ -127,7 +116,7 @@ def test_unsigned_or_wrongly_signed_slack_request_is_rejected(platforms, secret,
     # A later signed message of the same user is handled after anything the
     # refused one could have started; once it is answered, nothing else was.
     assert post_slack(servers, slack_event("do I need a license?", user)).status_code == 200
-    assert wait_for(lambda: "Mortgage Loan Originator License" in slack_texts(slack, before))
+    delivered(lambda: "Mortgage Loan Originator License" in slack_texts(slack, before))
     assert "$59,000" not in slack_texts(slack, before)
 
 
@@ -139,7 +128,7 @@ def test_telegram_update_is_answered_in_telegram(platforms):
         "chat": {"id": 42, "type": "private"}, "from": {"id": 42, "is_bot": False, "first_name": "Ann"}}}
     response = requests.post(f"{servers.rasa_url}/webhooks/telegram/webhook", json=update, timeout=30)
     assert response.status_code == 200 and response.text == "success"
-    assert wait_for(lambda: len(telegram.calls("/sendMessage")) > before)
+    delivered(lambda: len(telegram.calls("/sendMessage")) > before)
     sent = telegram.calls("/sendMessage")[before:]
     # Split on blank lines: the answer, then the source with the buttons.
     assert len(sent) >= 2
@@ -171,7 +160,7 @@ def test_a_replayed_slack_request_is_answered_once(platforms):
     url = f"{servers.rasa_url}/webhooks/slack/webhook"
     first = requests.post(url, data=body, headers=headers, timeout=30)
     assert first.status_code == 200
-    assert wait_for(lambda: "$59,000 to $87,000" in slack_texts(slack, before))
+    delivered(lambda: "$59,000 to $87,000" in slack_texts(slack, before))
     replay = requests.post(url, data=body, headers=headers, timeout=30)
     assert replay.status_code == 200 and replay.text == ""
     assert replay.headers.get("X-Slack-No-Retry") == "1"
@@ -179,7 +168,7 @@ def test_a_replayed_slack_request_is_answered_once(platforms):
     # started (one conversation's turns are queued in order): once it is
     # answered, a processed replay would have been answered too.
     assert post_slack(servers, slack_event("do I need a license?", "U3")).status_code == 200
-    assert wait_for(lambda: "Mortgage Loan Originator License" in slack_texts(slack, before))
+    delivered(lambda: "Mortgage Loan Originator License" in slack_texts(slack, before))
     assert slack_texts(slack, before).count("$59,000 to $87,000") == 1
 
 
@@ -253,7 +242,7 @@ def test_a_signed_twilio_sms_is_answered_by_sms(platforms, twilio_api):
     sender = "+15557654321"
     response = post_twilio(servers, "twilio", twilio_fields(sender, "how much do they earn?"))
     assert response.status_code == 204
-    assert wait_for(lambda: "$59,000 to $87,000" in "\n".join(c["Body"] for c in sent_to(twilio_api, sender)))
+    delivered(lambda: "$59,000 to $87,000" in "\n".join(c["Body"] for c in sent_to(twilio_api, sender)))
     sent = sent_to(twilio_api, sender)
     assert all(call["From"] == TWILIO_SMS_NUMBER for call in sent)
     assert twilio_api.requests[0][0] == f"/2010-04-01/Accounts/{TWILIO_SID}/Messages.json"
@@ -267,8 +256,8 @@ def test_a_signed_whatsapp_message_is_answered_on_whatsapp(platforms, twilio_api
     sender = "whatsapp:+15557654322"
     fields = twilio_fields(sender, "do I need a license?", to=TWILIO_WHATSAPP_NUMBER)
     assert post_twilio(servers, "twilio_whatsapp", fields).status_code == 204
-    assert wait_for(lambda: "Mortgage Loan Originator License" in
-                    "\n".join(c["Body"] for c in sent_to(twilio_api, sender)))
+    delivered(lambda: "Mortgage Loan Originator License" in
+              "\n".join(c["Body"] for c in sent_to(twilio_api, sender)))
     assert all(call["From"] == TWILIO_WHATSAPP_NUMBER for call in sent_to(twilio_api, sender))
 
 

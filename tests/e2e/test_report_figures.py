@@ -2,7 +2,7 @@
 
 Real Rasa and action servers, driven over REST (and one visitor over the
 widget's socket.io channel), write a real SQLite store. A visitor's earlier
-session is moved 10 days back in the store (tests/conftest.py
+session is moved 10 days back in the store (tests/support/servers.py
 age_conversation), so that Rasa's own session expiry starts a new session
 when the visitor returns. Feedback is given by sending the payloads of the
 buttons the bot sent, including a late click under an earlier answer and a
@@ -17,8 +17,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bot import PROJECT_DIR
-from bot.report import build_report, load_rows, main
+from bot.launch.processes import wait_until
+from bot.launch.serve import Servers
+from bot.ops.report import build_report, load_rows, main
+from tests.support.servers import MODEL, age_conversation, local_settings
+from tests.support.servers import say as rest_say
 
 DAY = 86400
 HELPFUL = "Was this helpful?"
@@ -57,22 +60,14 @@ async def socketio_turn(servers, message):
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory, free_ports, fake_platform, helpers):
-    from bot.serve import Servers
-    from bot.settings import Settings
-
+def store(tmp_path_factory, fake_platform):
     workdir = tmp_path_factory.mktemp("report")
     hook = fake_platform({})
-    settings = Settings.from_env({
-        "CAREERBOT_RASA_PORT": str(free_ports()), "CAREERBOT_ACTION_PORT": str(free_ports()),
-        "CAREERBOT_WIDGET_PORT": str(free_ports()),
-        "CAREERBOT_TRACKER_URL": f"sqlite:///{workdir / 'tracker.db'}",
-    })
+    settings = local_settings(f"sqlite:///{workdir / 'tracker.db'}")
     env = {"CAREERBOT_HANDOFF_WEBHOOK_URL": f"{hook.url}/hook", "CAREERBOT_HANDOFF_WEBHOOK_SECRET": "x" * 24}
-    model = PROJECT_DIR / "models" / "careerbot.tar.gz"
-    with Servers(settings, model, log_dir=workdir / "logs", extra_env=env) as servers:
+    with Servers(settings, MODEL, log_dir=workdir / "logs", extra_env=env) as servers:
         url = settings.tracker_url
-        say = lambda sender, message: helpers.say(servers.rasa_url, sender, message)  # noqa: E731
+        say = lambda sender, message: rest_say(servers, sender, message)  # noqa: E731
 
         # ann, 10 days ago: pay, then hours with "Was this helpful?"; Yes clicked twice.
         assert HELPFUL not in texts(say("ann", "how much do they earn?"))
@@ -80,7 +75,7 @@ def store(tmp_path_factory, free_ports, fake_platform, helpers):
         yes_hours = feedback_buttons(hours)["Yes"]
         assert "Thanks for letting me know" in texts(say("ann", yes_hours))
         assert "already" in texts(say("ann", yes_hours))
-        helpers.age_conversation(url, "ann", 10 * DAY)
+        age_conversation(url, "ann", 10 * DAY)
         # ann returns today: a new session. The first answer gets no prompt; the second does.
         assert HELPFUL not in texts(say("ann", "how much do they earn?"))
         duties = say("ann", "what do they do?")
@@ -94,14 +89,14 @@ def store(tmp_path_factory, free_ports, fake_platform, helpers):
             "bob", "what are today's mortgage rates? mail me at bob@example.com or call +1 555 123 4567"))
         assert "ask a person instead" in texts(say("bob", "tell me a joke"))
         assert "9am to 5pm" in texts(say("bob", "what are the hours?"))
-        helpers.age_conversation(url, "bob", 3 * DAY)
+        age_conversation(url, "bob", 3 * DAY)
 
         # cat, 3 days ago: an answer, then a handoff.
         assert "Mortgage Loan Originator License" in texts(say("cat", "do I need a license?"))
         say("cat", "/request_human")
         say("cat", "cat@example.com")
         assert "they will reply to cat@example.com" in texts(say("cat", "Are the rules in Ohio different?"))
-        helpers.age_conversation(url, "cat", 3 * DAY)
+        age_conversation(url, "cat", 3 * DAY)
 
         # dan, today, on the widget's channel: one answer.
         dan, replies = asyncio.run(socketio_turn(servers, "what should I study?"))
@@ -236,7 +231,7 @@ def test_the_page_in_chromium(store, tmp_path, monkeypatch, width):
 
     from playwright.sync_api import sync_playwright
 
-    from tests.widget.conftest import CHROMIUM, CHROMIUM_ARGS
+    from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 
     url, _ = store
     monkeypatch.setenv("CAREERBOT_TRACKER_URL", url)
@@ -266,7 +261,7 @@ def test_the_sql_views_give_the_reports_figures(store, tmp_path):
 
     import sqlalchemy as sa
 
-    from bot.report_views import create_views
+    from bot.ops.report_views import create_views
 
     url, _ = store
     copy = tmp_path / "copy.db"  # the views are created in a copy: the other tests read the store as stored
@@ -302,13 +297,13 @@ def _copy(url, tmp_path):
     return f"sqlite:///{copy}"
 
 
-def test_make_handoffs_lists_them_with_their_status(store, tmp_path, monkeypatch, capsys, helpers):
-    from bot.handoff import cli
+def test_make_handoffs_lists_them_with_their_status(store, tmp_path, monkeypatch, capsys):
+    from bot.ops import handoffs as cli
     from bot.handoff.outbox import Outbox
 
     url, _ = store
     monkeypatch.setenv("CAREERBOT_TRACKER_URL", url)
-    helpers.wait_for(lambda: [h for h in Outbox(url).list() if h.status == "sent"], what="cat's handoff sent")
+    wait_until(lambda: [h for h in Outbox(url).list() if h.status == "sent"], 60, what="cat's handoff sent")
     assert cli.main([]) == 0
     printed = capsys.readouterr().out
     assert "cat@example.com" in printed and "2 handoffs: 1 sent, 1 abandoned" in printed
@@ -326,7 +321,7 @@ def test_make_handoffs_lists_them_with_their_status(store, tmp_path, monkeypatch
 
 
 def test_purge_deletes_old_conversations_and_finished_handoffs(store, tmp_path, monkeypatch, capsys):
-    from bot import privacy
+    from bot.ops import privacy
 
     url, _ = store
     copy = _copy(url, tmp_path)
@@ -342,7 +337,7 @@ def test_purge_deletes_old_conversations_and_finished_handoffs(store, tmp_path, 
 
 
 def test_forget_deletes_one_visitors_data(store, tmp_path, monkeypatch, capsys):
-    from bot import privacy
+    from bot.ops import privacy
     from bot.handoff.outbox import Outbox
 
     url, _ = store
@@ -364,8 +359,8 @@ def test_the_same_figures_from_postgresql(store):
     import sqlalchemy as sa
     from rasa.core.tracker_store import SQLTrackerStore
 
-    from bot.cluster import Postgres
-    from bot.report_views import create_views
+    from bot.devtools.cluster import Postgres
+    from bot.ops.report_views import create_views
 
     url, _ = store
     expected = build_report(load_rows(url))

@@ -9,7 +9,7 @@ from typing import Any, Dict, List
 import pytest
 import requests
 
-from bot.serve import Servers
+from bot.launch.serve import Servers
 
 
 class Chat:

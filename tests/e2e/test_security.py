@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import socket
+from pathlib import Path
+from typing import Set
+
 import pytest
 import requests
 
-from bot import PROJECT_DIR
-from bot.serve import Servers
 from bot.settings import Settings, SettingsError
+from tests.support.servers import running
 
 TOKEN = "test-token-0123456789abcdef"
 
@@ -18,13 +21,8 @@ def test_the_http_api_is_off_by_default(servers):
     assert requests.get(f"{servers.rasa_url}/status", timeout=10).status_code == 404
 
 
-def test_with_a_token_the_api_needs_it(tmp_path, free_ports):
-    settings = Settings.from_env({
-        "CAREERBOT_RASA_PORT": str(free_ports()), "CAREERBOT_ACTION_PORT": str(free_ports()),
-        "CAREERBOT_WIDGET_PORT": str(free_ports()), "CAREERBOT_TRACKER_URL": f"sqlite:///{tmp_path / 't.db'}",
-        "CAREERBOT_RASA_API_TOKEN": TOKEN,
-    })
-    with Servers(settings, PROJECT_DIR / "models" / "careerbot.tar.gz", log_dir=tmp_path / "logs") as servers:
+def test_with_a_token_the_api_needs_it(tmp_path):
+    for servers in running(tmp_path, CAREERBOT_RASA_API_TOKEN=TOKEN):
         assert requests.get(f"{servers.rasa_url}/status", timeout=10).status_code == 401
         assert requests.get(f"{servers.rasa_url}/status", params={"token": "wrong-token-0123456789"},
                             timeout=10).status_code == 401
@@ -36,11 +34,25 @@ def test_a_short_token_is_refused_at_start():
         Settings.from_env({"CAREERBOT_RASA_API_TOKEN": "secret"})
 
 
-def test_the_action_server_listens_on_loopback_only(servers):
-    assert servers.settings.action_host == "127.0.0.1"
-    import socket
+def listening_addresses(port: int) -> Set[str]:
+    """The IPv4 and IPv6 addresses on which some process listens on TCP `port`, as the kernel lists them."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.rsplit(":", 1)
+            if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                found.add(address)
+    return found
 
+
+@pytest.mark.parametrize("server", ["actions", "rasa", "widget"])
+def test_every_server_listens_on_loopback_only(servers, server):
+    port = {"actions": servers.settings.action_port, "rasa": servers.settings.rasa_port,
+            "widget": servers.settings.widget_port}[server]
+    # 127.0.0.1 as /proc/net/tcp writes it (little-endian hex); 0.0.0.0 or :: would be every interface.
+    assert listening_addresses(port) == {"0100007F"}
     with socket.socket() as s:
         s.settimeout(1)
-        # Not reachable on another local address than loopback.
-        assert s.connect_ex(("127.0.0.2", servers.settings.action_port)) != 0
+        # Every 127.x address reaches this machine, so a server bound to all interfaces would answer here.
+        assert s.connect_ex(("127.0.0.2", port)) != 0

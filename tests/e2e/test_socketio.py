@@ -16,7 +16,6 @@ import hmac
 import json
 import sqlite3
 import stat
-import time
 from base64 import urlsafe_b64encode
 from typing import Any, Callable, List, Optional, Tuple
 
@@ -24,8 +23,9 @@ import pytest
 import socketio
 
 from bot.channels import socketio as channel
-from bot.channels.rest import MAX_MESSAGE_LENGTH
+from bot.channels.validation import MAX_MESSAGE_LENGTH
 from bot.settings import Settings
+from tests.support.polling import until
 
 DEADLINE_S = 90
 
@@ -55,15 +55,13 @@ class Visitor:
         return self
 
     async def wait_for(self, what: str, check: Callable[[], Any]) -> Any:
-        deadline = time.monotonic() + DEADLINE_S
-        while time.monotonic() < deadline:
-            found = check()
-            if found:
-                return found
-            if not self.sio.connected:
+        def found() -> Any:
+            value = check()
+            if not value and not self.sio.connected:
                 raise AssertionError(f"disconnected while waiting for {what}; received {self.received}")
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"no {what} within {DEADLINE_S} s; received {self.received}")
+            return value
+
+        return await until(found, DEADLINE_S, f"{what}; received {self.received}")
 
     def of(self, event: str) -> List[Any]:
         return [data for name, data in self.received if name == event]
@@ -129,11 +127,8 @@ def stored_sender_ids(servers: Any) -> List[str]:
 
 async def stored(servers: Any, sender_id: str, texts: List[str]) -> None:
     """Waits until the conversation holds exactly these user messages: Rasa saves a turn after it replies."""
-    deadline = time.monotonic() + DEADLINE_S
-    while stored_user_texts(servers, sender_id) != texts:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"stored {stored_user_texts(servers, sender_id)}, expected {texts}")
-        await asyncio.sleep(0.05)
+    await until(lambda: stored_user_texts(servers, sender_id) == texts, DEADLINE_S,
+                f"the store holds {texts} (it holds {stored_user_texts(servers, sender_id)})")
 
 
 def rasa_log(servers: Any) -> str:
@@ -585,10 +580,7 @@ def test_an_oversized_packet_closes_only_that_connection(servers):
             await flooder.join({"session_id": None})
             await other.join({"session_id": None})
             await flooder.sio.emit("user_uttered", {"message": "x" * (servers.settings.max_body_bytes + 1)})
-            deadline = time.monotonic() + DEADLINE_S
-            while flooder.sio.connected and time.monotonic() < deadline:
-                await asyncio.sleep(0.05)
-            assert not flooder.sio.connected
+            await until(lambda: not flooder.sio.connected, DEADLINE_S, "the flooding client is disconnected")
             assert await other.say("what are the working hours?", wait_text="9am to 5pm")
         finally:
             await flooder.close()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import http.client
 import json
 import sqlite3
-import subprocess
 import threading
 import time
 import uuid
@@ -19,35 +18,20 @@ from pathlib import Path
 import pytest
 import requests
 
-from bot import PROJECT_DIR
-from bot.serve import Servers
-from bot.settings import Settings
+from bot.launch.serve import Servers
+from tests.support.servers import chattr, immutable_dir, running
 
-MODEL = PROJECT_DIR / "models" / "careerbot.tar.gz"
-
-
-def chattr(flag: str, path: Path) -> None:
-    subprocess.run(["chattr", flag, str(path)], check=True, capture_output=True)
 
 
 @pytest.fixture(scope="module")
 def store_dir(tmp_path_factory):
     """A directory in which no database file can be created until the test allows it."""
-    directory = tmp_path_factory.mktemp("store")
-    chattr("+i", directory)
-    yield directory
-    chattr("-i", directory)
+    yield from immutable_dir(tmp_path_factory.mktemp("store"))
 
 
 @pytest.fixture(scope="module")
-def servers(store_dir, free_ports, tmp_path_factory):
-    settings = Settings.from_env({
-        "CAREERBOT_RASA_PORT": str(free_ports()), "CAREERBOT_ACTION_PORT": str(free_ports()),
-        "CAREERBOT_WIDGET_PORT": str(free_ports()),
-        "CAREERBOT_TRACKER_URL": f"sqlite:///{store_dir / 'tracker.db'}",
-    })
-    with Servers(settings, MODEL, log_dir=tmp_path_factory.mktemp("logs")) as running:
-        yield running
+def servers(store_dir, tmp_path_factory):
+    yield from running(tmp_path_factory.mktemp("servers"), f"sqlite:///{store_dir / 'tracker.db'}")
 
 
 class KeptConnection:

@@ -1,15 +1,15 @@
-"""bot.serve keeps the service up: what the fault probe of `make run` broke, run again.
+"""bot.launch.serve keeps the service up: what the fault probe of `make run` broke, run again.
 
-Each test runs the real `python -m bot.serve` (what `make run` runs) on free
+Each test runs the real `python -m bot.launch.serve` (what `make run` runs) on free
 loopback ports, and kills or signals real processes by their ids:
 
 - `kill -9` of each server under a light load of REST turns: it is started
   again, and the service answers without a hand restart (before: everything
   stopped within 15 s and stayed down);
-- a server that cannot start again: bot.serve gives up, exits non-zero and
+- a server that cannot start again: bot.launch.serve gives up, exits non-zero and
   leaves nothing running;
 - SIGTERMs in a row (before: the second one left the action server running);
-- SIGKILL of bot.serve itself (before: all three servers kept running and
+- SIGKILL of bot.launch.serve itself (before: all three servers kept running and
   held the ports, so the next `make run` took them for its own);
 - a port taken at start: an error naming the port, before anything starts.
 """
@@ -32,9 +32,10 @@ import pytest
 import requests
 
 from bot import PROJECT_DIR
-from bot.serve import PortTaken, check_port_free
+from bot.launch.processes import children_of, descendants, stop_process, wait_until
+from bot.launch.serve import PortTaken, check_port_free
 
-SERVERS = {"actions": "bot.action_server", "rasa": "bot.rasa_run", "widget": "bot.widget.server"}
+SERVERS = {"actions": "bot.launch.action_server", "rasa": "bot.launch.rasa_run", "widget": "bot.widget.server"}
 NAMES = {"actions": "action server", "rasa": "Rasa server", "widget": "widget server"}
 
 
@@ -47,36 +48,8 @@ def alive(pid: int) -> bool:
     return not re.search(r"^State:\s+[ZX]", status, re.MULTILINE)
 
 
-def children_of(pid: int) -> List[int]:
-    found: List[int] = []
-    for task in Path(f"/proc/{pid}/task").glob("*/children"):
-        try:
-            found += [int(child) for child in task.read_text().split()]
-        except OSError:
-            pass
-    return found
-
-
-def descendants(pid: int) -> List[int]:
-    found, todo = [], children_of(pid)
-    while todo:
-        child = todo.pop()
-        found.append(child)
-        todo += children_of(child)
-    return found
-
-
-def wait_for(condition: Callable[[], bool], timeout: float, what: str, interval: float = 0.2) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(interval)
-    raise AssertionError(f"not within {timeout:.0f} s: {what}")
-
-
 class Supervisor:
-    """`python -m bot.serve` as `make run` starts it, on free ports, with its output in a file."""
+    """`python -m bot.launch.serve` as `make run` starts it, on free ports, with its output in a file."""
 
     def __init__(self, workdir: Path, free_port: Callable[[], int]) -> None:
         self.ports = {"rasa": free_port(), "actions": free_port(), "widget": free_port()}
@@ -100,10 +73,10 @@ class Supervisor:
 
     def start(self, timeout: float = 240) -> "Supervisor":
         with open(self.log, "wb") as out:
-            self.process = subprocess.Popen([sys.executable, "-m", "bot.serve"], cwd=PROJECT_DIR, env=self.env,
+            self.process = subprocess.Popen([sys.executable, "-m", "bot.launch.serve"], cwd=PROJECT_DIR, env=self.env,
                                             stdout=out, stderr=subprocess.STDOUT)
-        wait_for(lambda: "careerbot is running" in self.output() or self.process.poll() is not None,
-                 timeout, "bot.serve says it is running")
+        wait_until(lambda: "careerbot is running" in self.output() or self.process.poll() is not None,
+                 timeout, "bot.launch.serve says it is running")
         assert self.process.poll() is None, self.output()[-3000:]
         return self
 
@@ -111,7 +84,7 @@ class Supervisor:
         return self.log.read_text(errors="replace")
 
     def servers(self) -> Dict[str, int]:
-        """{server key: pid} of bot.serve's current children."""
+        """{server key: pid} of bot.launch.serve's current children."""
         found = {}
         for pid in children_of(self.process.pid):
             try:
@@ -130,14 +103,9 @@ class Supervisor:
         return pids
 
     def close(self) -> None:
-        """Clean-up after a failed test: stop bot.serve, then any server it left (by pid)."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        """Clean-up after a failed test: stop bot.launch.serve, then any server it left (by pid)."""
+        if self.process is not None:
+            stop_process(self.process, timeout=60)
         for pid in self.known:
             if alive(pid):
                 os.kill(pid, signal.SIGKILL)
@@ -210,14 +178,14 @@ def usable(supervisor: Supervisor, key: str) -> bool:
 def test_a_killed_server_is_restarted_and_the_service_answers_again(running, key):
     assert usable(running, key)
     with Load(running.rasa_url) as load:
-        wait_for(lambda: load.answered_since(0) > 0, 60, "the load gets answers")
+        wait_until(lambda: load.answered_since(0) > 0, 60, "the load gets answers")
         old = running.servers()[key]
         os.kill(old, signal.SIGKILL)
         killed_at = time.monotonic()
-        wait_for(lambda: running.servers().get(key, old) != old, 120, f"a new {NAMES[key]} process")
-        wait_for(lambda: usable(running, key), 180, f"the {NAMES[key]} serves again")
+        wait_until(lambda: running.servers().get(key, old) != old, 120, f"a new {NAMES[key]} process")
+        wait_until(lambda: usable(running, key), 180, f"the {NAMES[key]} serves again")
         # The load goes on being answered, with nobody restarting anything by hand.
-        wait_for(lambda: load.answered_since(killed_at) > 0, 60, "the load is answered after the kill")
+        wait_until(lambda: load.answered_since(killed_at) > 0, 60, "the load is answered after the kill")
     assert f"the {NAMES[key]} (pid {old}) exited with code -9 (killed by SIGKILL)" in running.output()
     assert running.process.poll() is None
     assert set(running.servers()) == set(SERVERS)
@@ -227,7 +195,7 @@ def test_sigterms_in_a_row_stop_everything_and_leave_no_server(running):
     """The finding: a second SIGTERM interrupted the clean-up and left the action server running."""
     pids = running.tree()
     assert len(pids) >= 3
-    # SIGTERM every 50 ms until bot.serve exits (bounded): later ones arrive while it stops the servers.
+    # SIGTERM every 50 ms until bot.launch.serve exits (bounded): later ones arrive while it stops the servers.
     for _ in range(600):
         if running.process.poll() is not None:
             break
@@ -247,7 +215,7 @@ def port_free(port: int) -> bool:
 
 
 def test_a_killed_supervisor_leaves_no_server_running(tmp_path, free_ports):
-    """The finding: after SIGKILL of bot.serve its servers ran on, unsupervised, holding the ports."""
+    """The finding: after SIGKILL of bot.launch.serve its servers ran on, unsupervised, holding the ports."""
     supervisor = Supervisor(tmp_path, free_ports)
     try:
         supervisor.start()
@@ -255,17 +223,17 @@ def test_a_killed_supervisor_leaves_no_server_running(tmp_path, free_ports):
         assert len(pids) >= 3
         supervisor.process.kill()
         supervisor.process.wait(timeout=10)
-        wait_for(lambda: not any(alive(pid) for pid in pids), 20, "every server of the killed bot.serve exits")
+        wait_until(lambda: not any(alive(pid) for pid in pids), 20, "every server of the killed bot.launch.serve exits")
         # A new start would get the ports. Waited for, not checked once: the kernel
         # closes a killed server's connections a moment after the process is gone.
-        wait_for(lambda: all(port_free(port) for port in supervisor.ports.values()), 20,
+        wait_until(lambda: all(port_free(port) for port in supervisor.ports.values()), 20,
                  "the killed servers' ports are free again")
     finally:
         supervisor.close()
 
 
 def test_a_server_that_cannot_come_back_makes_bot_serve_give_up(tmp_path, free_ports):
-    """After repeated failures in a short time bot.serve exits non-zero, for systemd or Docker to take over."""
+    """After repeated failures in a short time bot.launch.serve exits non-zero, for systemd or Docker to take over."""
     supervisor = Supervisor(tmp_path, free_ports)
     try:
         supervisor.start()
@@ -276,7 +244,7 @@ def test_a_server_that_cannot_come_back_makes_bot_serve_give_up(tmp_path, free_p
         try:
             os.kill(widget, signal.SIGKILL)
             # Its port is taken as soon as it is free: every restart fails.
-            wait_for(lambda: _listen(blocker, supervisor.ports["widget"]), 10, "the widget port is taken")
+            wait_until(lambda: _listen(blocker, supervisor.ports["widget"]), 10, "the widget port is taken")
             assert supervisor.process.wait(timeout=90) == 1
         finally:
             blocker.close()
@@ -306,7 +274,7 @@ def test_a_taken_port_at_start_is_named_and_nothing_starts(tmp_path, free_ports)
     taken.bind(("127.0.0.1", supervisor.ports["rasa"]))
     taken.listen()
     try:
-        result = subprocess.run([sys.executable, "-m", "bot.serve"], cwd=PROJECT_DIR, env=supervisor.env,
+        result = subprocess.run([sys.executable, "-m", "bot.launch.serve"], cwd=PROJECT_DIR, env=supervisor.env,
                                 capture_output=True, text=True, timeout=120)
     finally:
         taken.close()

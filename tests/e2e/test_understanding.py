@@ -8,37 +8,9 @@ being tested, so these tests do not hang on one model's guesses.
 
 from __future__ import annotations
 
-import json
-
 import pytest
-import requests
-import sqlalchemy as sa
 
-
-def say(servers, sender, message):
-    response = requests.post(f"{servers.rasa_url}/webhooks/rest/webhook",
-                             json={"sender": sender, "message": message}, timeout=30)
-    assert response.status_code == 200
-    return response.json()
-
-
-def text(messages):
-    return "\n".join(m.get("text", "") for m in messages)
-
-
-def buttons(messages):
-    return [b for m in messages for b in m.get("buttons", [])]
-
-
-def slot_values(servers, sender, slot):
-    engine = sa.create_engine(servers.settings.tracker_url)
-    with engine.connect() as connection:
-        rows = connection.execute(sa.text(
-            "SELECT data FROM events WHERE sender_id = :s AND type_name = 'slot' ORDER BY id"), {"s": sender})
-        values = [json.loads(r[0]) for r in rows]
-    engine.dispose()
-    return [v["value"] for v in values if v.get("name") == slot]
-
+from tests.support.servers import buttons, say, slot_values, text
 
 # --- Other jobs and the jobs the knowledge names ------------------------------------
 

@@ -3,7 +3,7 @@
 tests/nlu/test_set.yml was written blind to the training data, from the article and
 docs/intents.md only; it is measured, never tuned on (tune on tests/nlu/dev_set.yml and
 the off-topic dev split). The off-topic dev split is the held-apart part of the real
-off-topic corpora (bot/offtopic.py).
+off-topic corpora (bot/rasa/offtopic.py).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 
 from bot import PROJECT_DIR
 from bot.clarify import is_topic
-from bot.evaluate import (DEV_SET, NEAR_DUPLICATE, TEST_SET, evaluate_all, load_test_set, near_duplicates,
+from bot.devtools.evaluate import (DEV_SET, NEAR_DUPLICATE, TEST_SET, evaluate_all, load_test_set, near_duplicates,
                           training_lines)
 
 MODEL = PROJECT_DIR / "models" / "careerbot.tar.gz"

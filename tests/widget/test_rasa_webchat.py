@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Iterator
+from typing import Iterator
 
 import pytest
 
 from bot import PROJECT_DIR
+from tests.support.http import LocalServer, QuietHandler
+from tests.support.servers import running
 
 WEBCHAT_DIR = PROJECT_DIR / "build" / "rasa-webchat"
 WEBCHAT_JS = WEBCHAT_DIR / "lib" / "index.js"
@@ -39,7 +39,7 @@ PAGE = """<!doctype html>
 """
 
 
-class SitePage:
+class SitePage(LocalServer):
     """A site owner's web server on 127.0.0.1: the page with rasa-webchat, and its script."""
 
     def __init__(self) -> None:
@@ -47,28 +47,14 @@ class SitePage:
         self.rasa_url = ""
         site = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
                 if self.path == "/rasa-webchat.js":
-                    body, kind = WEBCHAT_JS.read_bytes(), "application/javascript"
+                    self.reply(200, WEBCHAT_JS.read_bytes(), "application/javascript")
                 else:
-                    body, kind = (PAGE % {"rasa_url": site.rasa_url}).encode(), "text/html; charset=utf-8"
-                self.send_response(200)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                    self.reply(200, (PAGE % {"rasa_url": site.rasa_url}).encode(), "text/html; charset=utf-8")
 
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)
 
 
 @pytest.fixture(scope="module")
@@ -79,22 +65,11 @@ def site() -> Iterator[SitePage]:
 
 
 @pytest.fixture(scope="module")
-def servers(tmp_path_factory, free_ports, site):
+def servers(tmp_path_factory, site):
     """The real servers, with the site's page origin allowed."""
-    from bot.serve import Servers
-    from bot.settings import Settings
-
-    workdir = tmp_path_factory.mktemp("servers")
-    settings = Settings.from_env({
-        "CAREERBOT_RASA_PORT": str(free_ports()),
-        "CAREERBOT_ACTION_PORT": str(free_ports()),
-        "CAREERBOT_WIDGET_PORT": str(free_ports()),
-        "CAREERBOT_TRACKER_URL": f"sqlite:///{workdir / 'tracker.db'}",
-        "CAREERBOT_CORS_ORIGINS": site.url,
-    })
-    with Servers(settings, PROJECT_DIR / "models" / "careerbot.tar.gz", log_dir=workdir / "logs") as running:
-        site.rasa_url = running.rasa_url
-        yield running
+    for servers in running(tmp_path_factory.mktemp("servers"), CAREERBOT_CORS_ORIGINS=site.url):
+        site.rasa_url = servers.rasa_url
+        yield servers
 
 
 @pytest.fixture

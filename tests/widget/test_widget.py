@@ -13,31 +13,20 @@ from typing import Any, Dict, List
 import pytest
 
 from bot import PROJECT_DIR
+from bot.launch.processes import free_port, wait_until
+from tests.support.servers import running
 
 SCREENSHOTS = PROJECT_DIR / "build" / "screenshots"
 SHADOW = "document.querySelector('careerbot-chat').shadowRoot"
 
 
 @pytest.fixture(scope="module")
-def servers(tmp_path_factory, free_ports, site_pages):
+def servers(tmp_path_factory, site_pages):
     """The real servers; allowed origins: the demo page's, and a site owner's pages on 127.0.0.1
     (site_pages). The same pages as http://localhost:<port> are another origin, not allowed."""
-    from bot.serve import Servers
-    from bot.settings import Settings
-
-    workdir = tmp_path_factory.mktemp("servers")
-    widget_port = free_ports()
-    settings = Settings.from_env({
-        "CAREERBOT_RASA_PORT": str(free_ports()),
-        "CAREERBOT_ACTION_PORT": str(free_ports()),
-        "CAREERBOT_WIDGET_PORT": str(widget_port),
-        "CAREERBOT_TRACKER_URL": f"sqlite:///{workdir / 'tracker.db'}",
-        "CAREERBOT_CORS_ORIGINS": f"http://127.0.0.1:{widget_port},{site_pages.origin}",
-    })
-    model = PROJECT_DIR / "models" / "careerbot.tar.gz"
-    assert model.exists(), f"no trained model at {model}: run `make train`"
-    with Servers(settings, model, log_dir=workdir / "logs") as running:
-        yield running
+    widget_port = free_port()
+    yield from running(tmp_path_factory.mktemp("servers"), CAREERBOT_WIDGET_PORT=str(widget_port),
+                       CAREERBOT_CORS_ORIGINS=f"http://127.0.0.1:{widget_port},{site_pages.origin}")
 
 
 @pytest.fixture
@@ -307,14 +296,20 @@ def test_a_message_typed_offline_survives_a_reload_and_is_sent_once_when_the_ser
 # --- Many tabs ---------------------------------------------------------------------------
 
 
+def two_tabs(context, servers):
+    """The demo page in two tabs of one browser, the chat opened in the first and seen open in the second."""
+    first, second = context.new_page(), context.new_page()
+    first.goto(f"{servers.widget_url}/")
+    open_chat(first)
+    second.goto(f"{servers.widget_url}/")
+    open_in_another_tab(second)
+    return first, second
+
+
 def test_two_tabs_show_one_conversation_and_lose_nothing_across_reloads(browser, servers):
     context = browser.new_context(viewport={"width": 1024, "height": 800})
     try:
-        first, second = context.new_page(), context.new_page()
-        first.goto(f"{servers.widget_url}/")
-        open_chat(first)
-        second.goto(f"{servers.widget_url}/")
-        open_in_another_tab(second)
+        first, second = two_tabs(context, servers)
         ask(first, "what are the working hours?")
         # The question asked in the first tab, and its answer, appear in the second.
         second.locator(".cb-from-user", has_text="what are the working hours?").wait_for()
@@ -364,8 +359,12 @@ def test_a_long_conversation_reopens_at_its_latest_message_with_no_unstyled_flas
         page.route("**/widget/careerbot.css", lambda route: held.append(route))
         page.reload(wait_until="domcontentloaded")
         page.wait_for_function("() => document.querySelector('careerbot-chat')")
-        while not held:
-            page.wait_for_function("() => true")
+
+        def stylesheet_held() -> bool:
+            page.wait_for_timeout(50)  # Playwright runs the route handler only inside one of its calls
+            return bool(held)
+
+        wait_until(stylesheet_held, 30, "the widget asks for its stylesheet", interval=0)
         # Until its stylesheet is in, the widget shows nothing at all.
         assert in_widget(page, "root.querySelector('.cb-root').getBoundingClientRect().height") == 0
         held[0].continue_()
@@ -490,11 +489,7 @@ def test_colours_position_and_every_string_come_from_attributes(page, servers, s
 def test_start_over_clears_the_transcript_in_every_tab_and_starts_a_new_session(browser, servers):
     context = browser.new_context(viewport={"width": 1024, "height": 800})
     try:
-        page, other = context.new_page(), context.new_page()
-        page.goto(f"{servers.widget_url}/")
-        open_chat(page)
-        other.goto(f"{servers.widget_url}/")
-        open_in_another_tab(other)
+        page, other = two_tabs(context, servers)
         ask(page, "how much do they earn?")
         old = conversation_of(page)
         other.get_by_role("button", name="Start over").click()

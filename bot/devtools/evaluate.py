@@ -1,0 +1,306 @@
+"""Measures what the trained model understands: on the test set, the dev set and the real off-topic traffic.
+
+    python -m bot.evaluate [--model models/careerbot.tar.gz] [--set tests/nlu/dev_set.yml ...] [--no-offtopic]
+                           [--errors]
+
+For each set it prints:
+
+- intent accuracy: the share of lines whose intent is right. An out_of_scope line is
+  right when the model says out_of_scope or gives the plain fallback. A line the bot
+  would answer with a clarifying question (bot.clarify) is NOT counted right; it is
+  counted apart as the clarification rate.
+- the leak rate: of the off-topic lines, the share that would get a career answer
+  (a topic intent, `inform` or `ask_without`);
+- the clarification rate and the plain fallback rate, over the in-scope lines (over
+  every line for the off-topic traffic);
+- the most frequent confusion pairs (expected -> predicted).
+
+The off-topic traffic is the development split of bot/rasa/offtopic.py (never trained on).
+`--errors` lists every wrong line; use it on the dev set only: the test set is
+measured, never tuned on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, List, Mapping, Optional, Sequence, Tuple
+
+from bot import PROJECT_DIR
+from bot.clarify import clarification_pair, gives_career_answer
+from bot.rasa.nlu_data import NEAR_DUPLICATE as NEAR_DUPLICATE
+from bot.rasa.nlu_data import load_test_set
+from bot.rasa.nlu_data import near_duplicates as near_duplicates
+from bot.rasa.nlu_data import normalise as normalise
+
+FALLBACK_INTENT = "nlu_fallback"
+OUT_OF_SCOPE = "out_of_scope"
+TEST_SET = PROJECT_DIR / "tests" / "nlu" / "test_set.yml"
+DEV_SET = PROJECT_DIR / "tests" / "nlu" / "dev_set.yml"
+MODEL = PROJECT_DIR / "models" / "careerbot.tar.gz"
+OFFTOPIC_NAME = "off-topic dev split"
+
+
+@dataclass
+class Outcome:
+    text: str
+    expected: str  # an intent; for the off-topic traffic always out_of_scope
+    predicted: str
+    clarified: bool = False  # predicted nlu_fallback and the bot asks which of two topics
+    # The classifier's own ranking (nlu_fallback left out), to try other fallback thresholds.
+    ranking: List[Mapping[str, Any]] = field(default_factory=list, repr=False)
+
+    @property
+    def off_topic(self) -> bool:
+        return self.expected == OUT_OF_SCOPE
+
+    @property
+    def plain_fallback(self) -> bool:
+        return self.predicted == FALLBACK_INTENT and not self.clarified
+
+    @property
+    def right(self) -> bool:
+        if self.off_topic:
+            return self.predicted == OUT_OF_SCOPE or self.plain_fallback
+        return self.predicted == self.expected
+
+    @property
+    def leaked(self) -> bool:
+        return self.off_topic and gives_career_answer(self.predicted)
+
+    @property
+    def shown(self) -> str:
+        """The prediction as the visitor sees it: clarified turns are told apart from plain fallbacks."""
+        return "clarify" if self.clarified else self.predicted
+
+
+def outcome(text: str, expected: str, parsed: Mapping[str, Any]) -> Outcome:
+    predicted = (parsed.get("intent") or {}).get("name") or FALLBACK_INTENT
+    ranking = parsed.get("intent_ranking") or []
+    clarified = predicted == FALLBACK_INTENT and clarification_pair(ranking) is not None
+    return Outcome(text, expected, predicted, clarified, [r for r in ranking if r.get("name") != FALLBACK_INTENT])
+
+
+def with_fallback(original: Outcome, threshold: float, ambiguity: float) -> Outcome:
+    """The outcome had Rasa's FallbackClassifier used these thresholds (its rule, on the same ranking)."""
+    ranking = original.ranking
+    if not ranking:
+        return original
+    first = float(ranking[0].get("confidence") or 0.0)
+    second = float(ranking[1].get("confidence") or 0.0) if len(ranking) > 1 else 0.0
+    if first < threshold or first - second < ambiguity:
+        parsed = {
+            "intent": {"name": FALLBACK_INTENT, "confidence": threshold},
+            "intent_ranking": [{"name": FALLBACK_INTENT, "confidence": threshold}, *ranking],
+        }
+    else:
+        parsed = {"intent": ranking[0], "intent_ranking": ranking}
+    return outcome(original.text, original.expected, parsed)
+
+
+def _rate(part: int, whole: int) -> float:
+    return part / whole if whole else 0.0
+
+
+@dataclass
+class Report:
+    name: str
+    outcomes: List[Outcome] = field(default_factory=list)
+    # The off-topic traffic: every line is off-topic and the conversation intents
+    # (thanks, yes, no...) are fine too, as long as no career fact is given.
+    traffic: bool = False
+
+    @property
+    def in_scope(self) -> List[Outcome]:
+        return [o for o in self.outcomes if not o.off_topic]
+
+    @property
+    def off_topic(self) -> List[Outcome]:
+        return [o for o in self.outcomes if o.off_topic]
+
+    @property
+    def accuracy(self) -> float:
+        return _rate(sum(o.right for o in self.outcomes), len(self.outcomes))
+
+    @property
+    def in_scope_accuracy(self) -> float:
+        return _rate(sum(o.right for o in self.in_scope), len(self.in_scope))
+
+    @property
+    def leak_rate(self) -> float:
+        return _rate(sum(o.leaked for o in self.off_topic), len(self.off_topic))
+
+    def _base(self) -> List[Outcome]:
+        return self.outcomes if self.traffic else self.in_scope
+
+    @property
+    def clarification_rate(self) -> float:
+        return _rate(sum(o.clarified for o in self._base()), len(self._base()))
+
+    @property
+    def fallback_rate(self) -> float:
+        return _rate(sum(o.plain_fallback for o in self._base()), len(self._base()))
+
+    @property
+    def errors(self) -> List[Outcome]:
+        return [o for o in self.outcomes if (o.leaked if self.traffic else not o.right)]
+
+    def confusions(self, top: int = 10) -> List[Tuple[Tuple[str, str], int]]:
+        pairs = Counter((o.expected, o.shown) for o in self.errors)
+        return pairs.most_common(top)
+
+    def summary(self, errors: bool = False) -> str:
+        n, base = len(self.outcomes), len(self._base())
+        lines = [f"{self.name}: {n} lines"]
+        if self.traffic:
+            refused = sum(o.predicted == OUT_OF_SCOPE or o.plain_fallback for o in self.outcomes)
+            lines.append(f"  leak rate (a career answer): {self.leak_rate:.1%} ({len(self.errors)}/{n})")
+            lines.append(f"  refused (out_of_scope or fallback): {_rate(refused, n):.1%} ({refused}/{n})")
+        else:
+            right = sum(o.right for o in self.outcomes)
+            lines.append(f"  intent accuracy: {self.accuracy:.1%} ({right}/{n})")
+            in_right = sum(o.right for o in self.in_scope)
+            lines.append(f"  in-scope accuracy: {self.in_scope_accuracy:.1%} ({in_right}/{len(self.in_scope)})")
+            if self.off_topic:
+                leaked = sum(o.leaked for o in self.off_topic)
+                lines.append(
+                    f"  leak rate of its out_of_scope lines: {self.leak_rate:.1%} ({leaked}/{len(self.off_topic)})"
+                )
+        clarified = sum(o.clarified for o in self._base())
+        fallback = sum(o.plain_fallback for o in self._base())
+        scope = "" if self.traffic else " of in-scope lines"
+        lines.append(f"  clarification rate{scope}: {self.clarification_rate:.1%} ({clarified}/{base})")
+        lines.append(f"  plain fallback rate{scope}: {self.fallback_rate:.1%} ({fallback}/{base})")
+        if self.confusions():
+            lines.append(
+                "  top confusions (expected -> predicted): "
+                + ", ".join(f"{e} -> {p} ({c})" for (e, p), c in self.confusions())
+            )
+        if errors:
+            for o in self.errors:
+                lines.append(f"  - {o.text!r}: expected {o.expected}, got {o.shown}")
+        return "\n".join(lines)
+
+
+def offtopic_lines() -> List[Tuple[str, str]]:
+    from bot.rasa import offtopic
+
+    return [(q.text, OUT_OF_SCOPE) for q in offtopic.default_split().dev]
+
+
+def quiet_rasa() -> None:
+    """Rasa logs every parse at debug level through structlog unless told otherwise."""
+    import logging
+
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)
+
+
+class Parser:
+    """The trained model's NLU, loaded once for all the sets."""
+
+    def __init__(self, model: Path) -> None:
+        from rasa.core.agent import Agent
+
+        self.agent = Agent.load(str(model))
+
+    async def parse_all(self, lines: Sequence[Tuple[str, str]]) -> List[Outcome]:
+        return [outcome(text, expected, await self.agent.parse_message(text)) for text, expected in lines]
+
+
+async def evaluate_lines(parser: Parser, name: str, lines: Sequence[Tuple[str, str]], traffic: bool = False) -> Report:
+    return Report(name, await parser.parse_all(lines), traffic=traffic)
+
+
+async def evaluate(model: Path, test_set: Path) -> Report:
+    parser = Parser(model)
+    return await evaluate_lines(parser, test_set.name, load_test_set(test_set))
+
+
+async def evaluate_all(model: Path, sets: Sequence[Path], offtopic: bool = True) -> List[Report]:
+    parser = Parser(model)
+    reports = [
+        await evaluate_lines(
+            parser,
+            str(path.relative_to(PROJECT_DIR) if path.is_absolute() and PROJECT_DIR in path.parents else path),
+            load_test_set(path),
+        )
+        for path in sets
+    ]
+    if offtopic:
+        reports.append(await evaluate_lines(parser, OFFTOPIC_NAME, offtopic_lines(), traffic=True))
+    return reports
+
+
+def training_lines(config: Path = PROJECT_DIR / "config.yml") -> List[Tuple[str, str]]:
+    """(text, intent) of every NLU training example as `rasa train` sees it, the off-topic sample included."""
+    from rasa.shared.importers.importer import TrainingDataImporter
+
+    importer = TrainingDataImporter.load_nlu_importer_from_config(
+        str(config), training_data_paths=[str(PROJECT_DIR / "data")]
+    )
+    return [(m.get("text"), m.get("intent")) for m in importer.get_nlu_data().intent_examples]
+
+
+THRESHOLDS = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
+AMBIGUITIES = (0.0, 0.05, 0.1, 0.15)
+
+
+def fallback_grid(dev: Report, traffic: Report) -> str:
+    """Accuracy, clarification and leak for every pair of FallbackClassifier thresholds."""
+    lines = [
+        "FallbackClassifier thresholds on the dev set and the off-topic dev split:",
+        "| threshold | ambiguity | dev accuracy | dev clarified | dev plain fallback | off-topic leak |",
+        "|---|---|---|---|---|---|",
+    ]
+    for threshold in THRESHOLDS:
+        for ambiguity in AMBIGUITIES:
+            d = Report(dev.name, [with_fallback(o, threshold, ambiguity) for o in dev.outcomes])
+            t = Report(traffic.name, [with_fallback(o, threshold, ambiguity) for o in traffic.outcomes], traffic=True)
+            lines.append(
+                f"| {threshold} | {ambiguity} | {d.accuracy:.1%} | {d.clarification_rate:.1%} "
+                f"| {d.fallback_rate:.1%} | {t.leak_rate:.1%} |"
+            )
+    return "\n".join(lines)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=MODEL)
+    parser.add_argument(
+        "--set",
+        dest="sets",
+        type=Path,
+        action="append",
+        help=f"an NLU test file (repeatable); default: {TEST_SET.name} and {DEV_SET.name}",
+    )
+    parser.add_argument("--no-offtopic", action="store_true", help="skip the off-topic dev split")
+    parser.add_argument("--errors", action="store_true", help="list every wrong line (tune on the dev sets only)")
+    parser.add_argument(
+        "--fallback-grid",
+        action="store_true",
+        help="instead: try FallbackClassifier thresholds on the dev set and the off-topic split",
+    )
+    args = parser.parse_args(argv)
+    sets = args.sets or [p for p in (TEST_SET, DEV_SET) if p.exists()]
+    if args.fallback_grid:
+        sets = [DEV_SET]
+    os.chdir(PROJECT_DIR)  # the model's SpacyNLP path is relative to the project
+    quiet_rasa()
+    reports = asyncio.run(evaluate_all(args.model, sets, offtopic=args.fallback_grid or not args.no_offtopic))
+    if args.fallback_grid:
+        print(fallback_grid(*reports))
+        return 0
+    for report in reports:
+        print(report.summary(errors=args.errors))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
