@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from bot.ops.report import build_report, load_rows
 from tests.support.servers import say, slot_values, text
 
