@@ -116,8 +116,24 @@ run: $(MODEL) ## Set up and run the bot: REST on 127.0.0.1:5005, widget demo on 
 shell: $(MODEL) ## Chat in the terminal (starts the action server too)
 	$(PY) -m bot.launch.shell
 
-report: $(INSTALLED) ## Deflection report from the tracker store: SINCE=YYYY-MM-DD UNTIL=... CHANNEL=...
-	$(PY) -m bot.ops.report $(if $(SINCE),--since $(SINCE)) $(if $(UNTIL),--until $(UNTIL)) $(if $(CHANNEL),--channel $(CHANNEL))
+report: $(INSTALLED) ## Deflection report (HTML + summary): SINCE=YYYY-MM-DD UNTIL=... CHANNEL=... BY=day|week CSV=DIR
+	$(PY) -m bot.ops.report $(if $(SINCE),--since $(SINCE)) $(if $(UNTIL),--until $(UNTIL)) $(if $(CHANNEL),--channel $(CHANNEL)) \
+	  $(if $(BY),--by $(BY)) $(if $(CSV),--csv $(CSV))
+
+.PHONY: report-views handoffs purge forget
+report-views: $(INSTALLED) ## Create the report's SQL views in the tracker store (for Metabase, Grafana, Superset)
+	$(PY) -m bot.ops.report_views
+
+handoffs: $(INSTALLED) ## List handoffs and their delivery: STATUS=pending|sent|failed|abandoned SINCE=YYYY-MM-DD CSV=FILE
+	$(PY) -m bot.ops.handoffs $(if $(STATUS),--status $(STATUS)) $(if $(SINCE),--since $(SINCE)) $(if $(CSV),--csv $(CSV))
+
+purge: $(INSTALLED) ## Delete conversations and sent/abandoned handoffs older than DAYS=N days
+	@[ -n "$(DAYS)" ] || { echo "usage: make purge DAYS=N" >&2; exit 2; }
+	$(PY) -m bot.ops.privacy purge --days "$(DAYS)"
+
+forget: $(INSTALLED) ## Delete everything of one visitor: SENDER=<conversation id>
+	@[ -n "$(SENDER)" ] || { echo "usage: make forget SENDER=<conversation id>" >&2; exit 2; }
+	$(PY) -m bot.ops.privacy forget --sender "$(SENDER)"
 
 validate: $(INSTALLED) $(WORDLLAMA) $(MINILM) ## Check the training data and domain (rasa data validate)
 	$(RASA) data validate --fail-on-warnings

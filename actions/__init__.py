@@ -10,5 +10,6 @@ from actions import (  # noqa: F401
     licensing,
     overview,
     pay,
+    session,
     work,
 )

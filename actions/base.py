@@ -171,14 +171,6 @@ class CareerAction(Action, abc.ABC):
         return "; ".join(labels)
 
 
-def ask_feedback_after(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
-    """Adds "Was this helpful?" to this answer when it is time to ask."""
-    from actions.feedback import answers_this_session, should_ask_feedback
-
-    if should_ask_feedback(answers_this_session(tracker) + 1):
-        dispatcher.utter_message(response="utter_ask_feedback")
-
-
 class TopicAction(CareerAction):
     """Answers one topic: ``action_answer_<topic>`` sends ``utter_answer_<topic>``.
 
@@ -207,9 +199,13 @@ class TopicAction(CareerAction):
             # A question about another job: this career's facts would be wrong there.
             answer_other_job(dispatcher, career, job)
             return []
+        from actions.feedback import ask_feedback_after, mark_answer
+
+        start = len(dispatcher.messages)
         self.answer(dispatcher, domain, career, Mentions.latest(tracker), tracker)
+        answer_id = mark_answer(dispatcher, start, self.topic)
         if ask_feedback:
-            ask_feedback_after(dispatcher, tracker)
+            ask_feedback_after(dispatcher, tracker, answer_id)
         return [SlotSet("topic", self.topic)]
 
     def answer(

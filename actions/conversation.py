@@ -150,7 +150,7 @@ class ActionAnswerYesNo(CareerAction):
         if prompt == FEEDBACK_PROMPT:
             return record_feedback(dispatcher, tracker, helpful=yes)
         if prompt == HANDOFF_OFFER and yes:
-            return [FollowupAction(HANDOFF_FORM)]
+            return [FollowupAction(REQUEST_HUMAN)]
         if yes:
             dispatcher.utter_message(response="utter_anything_else", career=self.career(tracker).name)
         else:
@@ -160,4 +160,4 @@ class ActionAnswerYesNo(CareerAction):
 
 FEEDBACK_PROMPT = "utter_ask_feedback"
 HANDOFF_OFFER = "utter_fallback_offer_handoff"
-HANDOFF_FORM = "handoff_form"
+REQUEST_HUMAN = "action_request_human"

@@ -9,7 +9,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.base import CareerAction, Mentions, TopicAction, answer_other_job, ask_feedback_after, other_job
+from actions.base import CareerAction, Mentions, TopicAction, answer_other_job, other_job
 from actions.development import (
     ActionAnswerAdvancement,
     ActionAnswerCareerDevelopment,
@@ -18,6 +18,7 @@ from actions.development import (
     ActionAnswerTraining,
 )
 from actions.education import ActionAnswerEducation, ActionAnswerNoDegree
+from actions.feedback import ask_feedback_after, mark_answer
 from actions.licensing import ActionAnswerLicensing, ActionAnswerLicensingRequirements
 from actions.overview import (
     ActionAnswerHowToBecome,
@@ -110,8 +111,9 @@ class ActionAnswerFollowup(CareerAction):
                 dispatcher.utter_message(response="utter_followup_unclear")
             return []
         action = self.topic_action(topic)
+        start = len(dispatcher.messages)
         action.answer(dispatcher, domain, self.career(tracker), Mentions.latest(tracker), tracker)
-        ask_feedback_after(dispatcher, tracker)
+        ask_feedback_after(dispatcher, tracker, mark_answer(dispatcher, start, topic))
         return [SlotSet("topic", topic)]
 
     @staticmethod

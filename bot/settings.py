@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import FrozenSet, List, Mapping, Optional, Tuple
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from bot import KNOWLEDGE_DIR, PROJECT_DIR
 
@@ -99,6 +100,125 @@ def _token(env: Mapping[str, str], name: str) -> Optional[str]:
     return raw or None
 
 
+_ADDRESS = re.compile(r"^[^@\s,<>]+@[^@\s,<>]+\.[A-Za-z]{2,}$")
+
+
+@dataclass(frozen=True)
+class SmtpServer:
+    """Where handoff e-mails go: CAREERBOT_HANDOFF_SMTP_URL, parsed."""
+
+    host: str
+    port: int
+    # smtps://: TLS from the first byte; ?starttls=true: upgraded after EHLO.
+    tls: bool = False
+    starttls: bool = False
+    username: Optional[str] = None
+    password: Optional[str] = None
+
+    def __repr__(self) -> str:  # never the password, wherever the settings get printed
+        scheme = "smtps" if self.tls else "smtp"
+        user = f"{self.username}@" if self.username else ""
+        return f"SmtpServer({scheme}://{user}{self.host}:{self.port}{'?starttls=true' if self.starttls else ''})"
+
+
+def _smtp(env: Mapping[str, str], name: str) -> Optional[SmtpServer]:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    expected = f"{name}: expected smtp://[user:password@]host:port, smtps://... or smtp://...?starttls=true"
+    try:
+        parts = urlsplit(raw)
+        port = parts.port
+    except ValueError:
+        raise SettingsError(expected) from None
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname or parts.path not in ("", "/"):
+        raise SettingsError(expected)
+    query = parse_qs(parts.query, keep_blank_values=True)
+    if set(query) - {"starttls"}:
+        raise SettingsError(f"{expected} (unknown option {', '.join(sorted(set(query) - {'starttls'}))})")
+    starttls = _flag({name: query.get("starttls", [""])[-1]}, name)
+    if starttls and parts.scheme == "smtps":
+        raise SettingsError(f"{name}: smtps:// is already TLS; ?starttls=true is for smtp://")
+    return SmtpServer(
+        host=parts.hostname,
+        port=port or (465 if parts.scheme == "smtps" else 25),
+        tls=parts.scheme == "smtps",
+        starttls=starttls,
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password is not None else None,
+    )
+
+
+def _addresses(env: Mapping[str, str], name: str) -> Tuple[str, ...]:
+    raw = env.get(name, "").strip()
+    addresses = tuple(a.strip() for a in raw.split(",") if a.strip())
+    for address in addresses:
+        if not _ADDRESS.match(address):
+            raise SettingsError(f"{name}: {address!r}: expected an e-mail address such as team@example.com")
+    return addresses
+
+
+def _http_url(env: Mapping[str, str], name: str) -> Optional[str]:
+    raw = env.get(name, "").strip()
+    if raw and not re.match(r"^https?://[^/\s?#]+(/\S*)?$", raw):
+        raise SettingsError(f"{name}={raw!r}: expected an http:// or https:// URL")
+    return raw or None
+
+
+@dataclass(frozen=True)
+class HandoffDelivery:
+    """Where a visitor's question for a person goes. Neither set: nowhere, and the bot says so."""
+
+    smtp: Optional[SmtpServer] = None
+    email_to: Tuple[str, ...] = ()
+    email_from: Optional[str] = None
+    webhook_url: Optional[str] = None
+    webhook_secret: Optional[str] = field(default=None, repr=False)
+    # The outbox worker's retries: 1 s, 2 s, 4 s ... up to this many seconds between attempts.
+    retry_max_s: float = 300.0
+    # How often the worker looks for due handoffs written by another action server.
+    poll_s: float = 5.0
+
+    @property
+    def configured(self) -> bool:
+        return self.smtp is not None or self.webhook_url is not None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> "HandoffDelivery":
+        smtp = _smtp(env, "CAREERBOT_HANDOFF_SMTP_URL")
+        email_to = _addresses(env, "CAREERBOT_HANDOFF_EMAIL_TO")
+        email_from = _addresses(env, "CAREERBOT_HANDOFF_EMAIL_FROM")
+        if len(email_from) > 1:
+            raise SettingsError("CAREERBOT_HANDOFF_EMAIL_FROM: expected one e-mail address")
+        if smtp and not (email_to and email_from):
+            raise SettingsError(
+                "CAREERBOT_HANDOFF_SMTP_URL is set: CAREERBOT_HANDOFF_EMAIL_TO and "
+                "CAREERBOT_HANDOFF_EMAIL_FROM must be set too"
+            )
+        if (email_to or email_from) and not smtp:
+            raise SettingsError("CAREERBOT_HANDOFF_EMAIL_TO/_FROM are set but CAREERBOT_HANDOFF_SMTP_URL is not")
+        webhook_url = _http_url(env, "CAREERBOT_HANDOFF_WEBHOOK_URL")
+        secret = env.get("CAREERBOT_HANDOFF_WEBHOOK_SECRET", "").strip() or None
+        if webhook_url and not secret:
+            raise SettingsError(
+                "CAREERBOT_HANDOFF_WEBHOOK_URL is set: CAREERBOT_HANDOFF_WEBHOOK_SECRET must be "
+                "set too (at least 16 characters), so that the receiver can check the signature"
+            )
+        if secret and len(secret) < 16:
+            raise SettingsError("CAREERBOT_HANDOFF_WEBHOOK_SECRET: expected at least 16 characters")
+        if secret and not webhook_url:
+            raise SettingsError("CAREERBOT_HANDOFF_WEBHOOK_SECRET is set but CAREERBOT_HANDOFF_WEBHOOK_URL is not")
+        return cls(
+            smtp=smtp,
+            email_to=email_to,
+            email_from=email_from[0] if email_from else None,
+            webhook_url=webhook_url,
+            webhook_secret=secret,
+            retry_max_s=_positive(env, "CAREERBOT_HANDOFF_RETRY_MAX_S", 300.0),
+            poll_s=_positive(env, "CAREERBOT_HANDOFF_POLL_S", 5.0),
+        )
+
+
 @dataclass(frozen=True)
 class Settings:
     knowledge_dir: Path
@@ -131,6 +251,10 @@ class Settings:
     log_content: bool = False
     # Signs the widget's conversation ids; several Rasa instances must share it.
     session_secret: Optional[str] = None
+    # Where handoffs are delivered (e-mail, webhook); neither: the bot gives handoff_contact instead.
+    handoff: HandoffDelivery = HandoffDelivery()
+    # How visitors reach a person when the bot cannot pass their question on (an address, a page, a phone).
+    handoff_contact: Optional[str] = None
 
     @property
     def action_endpoint_url(self) -> str:
@@ -183,7 +307,14 @@ class Settings:
             action_timeout_s=_positive(env, "CAREERBOT_ACTION_TIMEOUT", 5.0),
             log_content=_flag(env, "CAREERBOT_LOG_CONTENT"),
             session_secret=_token(env, "CAREERBOT_SESSION_SECRET"),
+            handoff=HandoffDelivery.from_env(env),
+            handoff_contact=env.get("CAREERBOT_HANDOFF_CONTACT", "").strip() or None,
         )
+
+    @property
+    def tracker_url_display(self) -> str:
+        """The store's URL without its password, for reports and logs."""
+        return re.sub(r"(://[^/:@]*):[^@/]*@", r"\1:***@", self.tracker_url)
 
     @property
     def sqlite_path(self) -> Optional[Path]:

@@ -62,9 +62,18 @@ def free_ports():
 
 
 @pytest.fixture(scope="module")
-def servers(tmp_path_factory):
-    """The real action server, Rasa server and widget server, on free loopback ports."""
-    yield from running(tmp_path_factory.mktemp("servers"))
+def servers(tmp_path_factory, fake_platform):
+    """The real action server, Rasa server and widget server, on free loopback ports.
+
+    Handoffs are delivered to a local webhook receiver (`servers.handoff_hook`),
+    so the handoff form is on as on a configured site.
+    """
+    hook = fake_platform({})
+    env = {"CAREERBOT_HANDOFF_WEBHOOK_URL": f"{hook.url}/handoffs",
+           "CAREERBOT_HANDOFF_WEBHOOK_SECRET": "test-secret-for-the-webhook"}
+    for running_servers in running(tmp_path_factory.mktemp("servers"), extra_env=env):
+        running_servers.handoff_hook = hook
+        yield running_servers
 
 
 @pytest.fixture(scope="session")
@@ -80,3 +89,4 @@ def fake_platform():
     yield make
     for fake in created:
         fake.close()
+

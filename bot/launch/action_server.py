@@ -11,6 +11,7 @@ LOG_LEVEL (Rasa's variable: DEBUG, INFO, WARNING...) sets their level, INFO by d
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import sys
@@ -21,6 +22,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import logs
+from bot.handoff import worker
 from bot.knowledge import KnowledgeError, default_knowledge
 from bot.rasa import internals
 from bot.settings import Settings, SettingsError
@@ -42,6 +44,24 @@ class QuietErrors:
         async def action_failed(request: Request, exception: Exception) -> HTTPResponse:
             logger.error("the action call failed", exc_info=exception)
             return response.json({"error": "the action failed; the action server's log has the details"}, status=500)
+
+
+class HandoffWorker:
+    """A rasa-sdk plugin: the handoff outbox worker runs in the action server's event loop."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @pluggy.HookimplMarker("rasa_sdk")
+    def attach_sanic_app_extensions(self, app: Sanic) -> None:
+        running = worker.start(self.settings.tracker_url, self.settings.handoff)
+        if running is None:
+            return
+
+        async def run_worker(app_: Sanic, _loop: asyncio.AbstractEventLoop) -> None:
+            app_.add_task(running.run())
+
+        app.register_listener(run_worker, "after_server_start")
 
 
 def main() -> int:
@@ -67,6 +87,7 @@ def main() -> int:
     from rasa_sdk.plugin import plugin_manager
 
     plugin_manager().register(QuietErrors())
+    plugin_manager().register(HandoffWorker(settings))
     run("actions", port=settings.action_port, cors_origins=None)
     return 0
 

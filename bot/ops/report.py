@@ -1,56 +1,253 @@
 """The deflection report: how many questions the bot answered without a person.
 
     python -m bot.ops.report [--since 2026-11-01] [--until 2026-12-01] [--channel socketio]
-                         [--out build/report.html] [--top 20]
+                         [--by day|week] [--out build/report.html] [--csv DIR] [--top 20]
 
 Reads the conversations from the SQL tracker store (CAREERBOT_TRACKER_URL, a
-SQLite file by default), prints a summary and writes one self-contained HTML
-file with charts. The figures, defined once here and in the README:
+SQLite file by default, never created here), prints a summary and writes one
+self-contained HTML file (inline SVG charts, each with a table; no script, no
+CDN). The figures, defined once here and in the README:
 
-- conversations: senders with at least one user message in the period;
-- messages: user messages in the period;
-- deflection rate: conversations that got at least one topic answer and were
-  not handed off, over all conversations;
-- fallback rate: user messages answered by the fallback (the fallback action,
-  or the fallback response for a question about another job), over all messages;
-- handoff rate: conversations with a recorded handoff, over all conversations;
-- answers by topic: topic answers (each sets the `topic` slot);
-- helpful / not helpful by topic: the "Was this helpful?" answers (`feedback` slot);
-- top unanswered messages: the user messages that got the fallback, verbatim, counted.
+- conversation: one session of one visitor (Rasa starts a new session after
+  60 minutes without a message) with at least one visitor message; it belongs
+  to the day of its first message and to that message's channel. visitors:
+  distinct conversation ids among them;
+- messages: the visitor's messages in those conversations (button clicks too);
+- answer: a topic answer the bot gave, known by its id (a bot message with
+  an `answer_id`, sent by the topic actions); a question about another job or
+  a clarifying question is not an answer;
+- helpful / not helpful / unrated: of the answers, those whose first "Was
+  this helpful?" click said yes, said no, or that were never rated. A click
+  rates the answer it was shown under, even a late one; a second click on the
+  same answer changes nothing;
+- deflected: a conversation with at least one answer, no handoff and no
+  answer rated not helpful; answered but rated not helpful: at least one
+  answer, no handoff, and an answer rated not helpful. Deflection rate:
+  deflected over all conversations;
+- fallback rate: visitor messages answered by the fallback (the fallback
+  action, or a refusal of another job, or a clarifying question), over all
+  messages;
+- handoff rate: conversations with a submitted handoff, over all
+  conversations; abandoned handoffs: forms left (cancelled, or the session
+  ended) after the visitor gave an address and before the question;
+- top unanswered messages: the messages that got the fallback, counted;
+  not-helpful answers: the answers rated not helpful, with the question before
+  them. Both link to the conversation's transcript in the report.
+
+Every record (answer, vote, handoff) has an id and counts once, in the
+conversation where it first appears. E-mail addresses, phone numbers and runs
+of 6 or more digits are redacted in everything the report writes.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import html
 import json
 import sys
-from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+from bot.redaction import redact_contacts
 
 FALLBACK_ACTION = "action_fallback"
-# A turn is unanswered when the bot's reply was one of these (sent by the
-# fallback action, or by a topic action refusing a question about another job).
-# Replies that answer nothing: a question about another job is refused, and a
-# clarifying question is not yet an answer, so neither counts as deflected.
+# Replies that answer nothing: the fallback, a refused question about another
+# job, and a clarifying question (not yet an answer).
 FALLBACK_RESPONSES = {"utter_fallback", "utter_fallback_offer_handoff", "utter_other_career", "utter_clarify"}
 
 
+ANSWER_PREFIX = "utter_answer_"
+
+
+def legacy_topic(response: str) -> str:
+    """utter_answer_licensing_state -> licensing: the longest prefix that names a topic in the domain."""
+    from bot import domain_text
+
+    parts = response[len(ANSWER_PREFIX) :].split("_")
+    for end in range(len(parts), 0, -1):
+        candidate = "_".join(parts[:end])
+        if f"utter_topic_ask_{candidate}" in domain_text.responses():
+            return candidate
+    return "_".join(parts)
+
+
+class ReportError(Exception):
+    """A problem the site owner can fix: one line, and a non-zero exit."""
+
+
 @dataclass
-class Report:
-    conversations: int = 0
+class Row:
+    id: int
+    sender_id: str
+    type_name: str
+    timestamp: float
+    action_name: Optional[str]
+    data: Mapping
+
+
+def _sqlite_file(url: str) -> Optional[Path]:
+    if url.startswith("sqlite:///"):
+        return Path(url[len("sqlite:///") :])
+    return None
+
+
+def load_rows(tracker_url: str) -> List[Row]:
+    """Every event in the store, per sender in the order stored. Never creates a database."""
+    import sqlalchemy as sa
+
+    path = _sqlite_file(tracker_url)
+    if path is not None:
+        if not path.is_file():
+            raise ReportError(f"no conversation store at {path} (CAREERBOT_TRACKER_URL): the file does not exist")
+        # Read-only: a report never writes, and never creates a file.
+        engine = sa.create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
+    elif tracker_url.startswith("sqlite"):
+        raise ReportError("CAREERBOT_TRACKER_URL: expected sqlite:///path/to/file.db")
+    else:
+        engine = sa.create_engine(tracker_url, connect_args={"connect_timeout": 10})
+    try:
+        with engine.connect() as connection:
+            if not sa.inspect(connection).has_table("events"):
+                return []
+            result = connection.execute(
+                sa.text(
+                    "SELECT id, sender_id, type_name, timestamp, action_name, data FROM events ORDER BY sender_id, id"
+                )
+            )
+            return [Row(r[0], r[1], r[2], r[3] or 0.0, r[4], json.loads(r[5] or "{}")) for r in result]
+    except sa.exc.SQLAlchemyError as error:
+        cause = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        raise ReportError(f"cannot read the conversation store {display_url(tracker_url)}: {cause}") from None
+    finally:
+        engine.dispose()
+
+
+load_store = load_rows
+
+
+def display_url(url: str) -> str:
+    import re
+
+    return re.sub(r"(://[^/:@]*):[^@/]*@", r"\1:***@", url)
+
+
+@dataclass
+class Answer:
+    id: str
+    topic: str
+    at: float
+    question: str
+    rating: Optional[bool] = None  # the first click: True helpful, False not helpful
+
+
+@dataclass
+class Conversation:
+    sender_id: str
+    number: int = 0
+    channel: str = "unknown"
+    started: float = 0.0  # its first message's time; a conversation is counted from its first message
     messages: int = 0
+    fallbacks: List[str] = field(default_factory=list)
+    answers: List[Answer] = field(default_factory=list)
+    handoffs: List[str] = field(default_factory=list)
+    abandoned: List[str] = field(default_factory=list)
+    transcript: List[Tuple[str, str, float]] = field(default_factory=list)
+
+    @property
+    def answered(self) -> bool:
+        return bool(self.answers)
+
+    @property
+    def handed_off(self) -> bool:
+        return bool(self.handoffs)
+
+    @property
+    def rated_unhelpful(self) -> bool:
+        return self.answered and not self.handed_off and any(a.rating is False for a in self.answers)
+
+    @property
+    def deflected(self) -> bool:
+        return self.answered and not self.handed_off and not any(a.rating is False for a in self.answers)
+
+
+def conversations_of(rows: Iterable[Row]) -> List[Conversation]:
+    """Splits each sender's events into sessions and reads each record once (by its id)."""
+    by_sender: Dict[str, List[Row]] = {}
+    for row in rows:
+        by_sender.setdefault(row.sender_id, []).append(row)
+    found: List[Conversation] = []
+    for sender, events in by_sender.items():
+        seen_records = set()
+        votes: Dict[str, bool] = {}
+        answers: Dict[str, Answer] = {}
+        sessions = [Conversation(sender)]
+        counted = True
+        last_user = ""
+        for event in events:
+            current = sessions[-1]
+            if event.type_name == "session_started":
+                if current.messages or current.answers or current.handoffs or current.abandoned:
+                    sessions.append(Conversation(sender))
+                continue
+            if event.type_name == "user":
+                if not current.messages:
+                    current.started = event.timestamp
+                    current.channel = event.data.get("input_channel") or "unknown"
+                current.messages += 1
+                last_user, counted = event.data.get("text") or "", False
+                current.transcript.append(("visitor", last_user, event.timestamp))
+            elif event.type_name == "bot":
+                meta = event.data.get("metadata") or {}
+                current.transcript.append(("bot", event.data.get("text") or "", event.timestamp))
+                if meta.get("utter_action") in FALLBACK_RESPONSES and not counted:
+                    counted = True
+                    current.fallbacks.append(last_user)
+                answer_id, topic = meta.get("answer_id"), meta.get("topic")
+                response = str(meta.get("utter_action") or "")
+                if not answer_id and response.startswith(ANSWER_PREFIX):
+                    # Stored before answers had ids: the bot message still shows the answer
+                    # (never re-written at a session start), keyed by its row.
+                    answer_id, topic = f"row-{event.id}", legacy_topic(response)
+                if answer_id and answer_id not in answers:
+                    answers[answer_id] = Answer(answer_id, topic or "unknown", event.timestamp, last_user)
+                    current.answers.append(answers[answer_id])
+            elif event.type_name == "action" and event.action_name == FALLBACK_ACTION:
+                pass  # its reply (a FALLBACK_RESPONSES message) is what counts the turn
+            elif event.type_name == "slot":
+                name, value = event.data.get("name"), event.data.get("value")
+                if name == "handoff" and isinstance(value, dict):
+                    key = value.get("id") or json.dumps(value, sort_keys=True)  # records before ids: by content
+                    if key not in seen_records:
+                        seen_records.add(key)
+                        (current.abandoned if value.get("status") == "abandoned" else current.handoffs).append(key)
+                elif name == "feedback" and isinstance(value, dict) and value.get("answer_id"):
+                    votes.setdefault(value["answer_id"], bool(value.get("helpful")))
+        for answer_id, helpful in votes.items():
+            if answer_id in answers:
+                answers[answer_id].rating = helpful
+        found.extend(s for s in sessions if s.messages)
+    found.sort(key=lambda c: (c.started, c.sender_id))
+    for number, conversation in enumerate(found, 1):
+        conversation.number = number
+    return found
+
+
+@dataclass
+class Figures:
+    conversations: int = 0
+    visitors: int = 0
+    messages: int = 0
+    answers: int = 0
     answered_conversations: int = 0
     deflected_conversations: int = 0
+    rated_unhelpful_conversations: int = 0
     handoff_conversations: int = 0
+    handoffs: int = 0
+    abandoned_handoffs: int = 0
     fallback_messages: int = 0
-    answers_by_topic: Counter = field(default_factory=Counter)
-    helpful_by_topic: Dict[str, Counter] = field(default_factory=dict)
-    unanswered: Counter = field(default_factory=Counter)
-    channels: Counter = field(default_factory=Counter)
 
     @staticmethod
     def _rate(part: int, whole: int) -> float:
@@ -68,191 +265,459 @@ class Report:
     def handoff_rate(self) -> float:
         return self._rate(self.handoff_conversations, self.conversations)
 
+    @classmethod
+    def of(cls, conversations: Sequence[Conversation]) -> "Figures":
+        f = cls()
+        f.conversations = len(conversations)
+        f.visitors = len({c.sender_id for c in conversations})
+        for c in conversations:
+            f.messages += c.messages
+            f.answers += len(c.answers)
+            f.answered_conversations += c.answered
+            f.deflected_conversations += c.deflected
+            f.rated_unhelpful_conversations += c.rated_unhelpful
+            f.handoff_conversations += c.handed_off
+            f.handoffs += len(c.handoffs)
+            f.abandoned_handoffs += len(c.abandoned)
+            f.fallback_messages += len(c.fallbacks)
+        return f
+
 
 @dataclass
-class Row:
-    sender_id: str
-    type_name: str
-    timestamp: float
-    action_name: Optional[str]
-    data: Mapping
+class TopicFigures:
+    topic: str
+    label: str
+    answers: int = 0
+    helpful: int = 0
+    not_helpful: int = 0
+    unrated: int = 0
 
 
-def load_rows(tracker_url: str) -> List[Row]:
-    """Every event in the tracker store, in the order it happened per sender."""
-    import sqlalchemy as sa
+@dataclass
+class Report:
+    totals: Figures
+    conversations: List[Conversation]
+    trend: List[Tuple[str, Figures]]
+    channels: List[Tuple[str, Figures]]
+    topics: List[TopicFigures]
+    unanswered: List[Tuple[str, int, List[int]]]
+    not_helpful: List[Tuple[str, str, int]]
+    known_channels: List[str]
+    granularity: str
 
-    engine = sa.create_engine(tracker_url)
-    try:
-        with engine.connect() as connection:
-            if not sa.inspect(connection).has_table("events"):
-                return []
-            result = connection.execute(
-                sa.text("SELECT sender_id, type_name, timestamp, action_name, data FROM events ORDER BY sender_id, id")
-            )
-            return [Row(r[0], r[1], r[2] or 0.0, r[3], json.loads(r[4] or "{}")) for r in result]
-    finally:
-        engine.dispose()
+
+def _day(timestamp: float) -> date:
+    return datetime.fromtimestamp(timestamp, timezone.utc).date()
 
 
 def _day_start(day: Optional[date]) -> Optional[float]:
     return datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp() if day else None
 
 
+def _bucket(day: date, granularity: str) -> date:
+    return day - timedelta(days=day.weekday()) if granularity == "week" else day
+
+
 def build_report(
-    rows: Iterable[Row], since: Optional[date] = None, until: Optional[date] = None, channel: Optional[str] = None
+    rows: Iterable[Row],
+    since: Optional[date] = None,
+    until: Optional[date] = None,
+    channel: Optional[str] = None,
+    granularity: Optional[str] = None,
+    label: Optional[Callable[[str], str]] = None,
+    top: int = 20,
 ) -> Report:
-    """The figures for user messages from `since` (inclusive) to `until` (exclusive), UTC days."""
+    """The figures for conversations that started from `since` (inclusive) to `until` (exclusive), UTC days."""
+    from bot import domain_text
+
+    label = label or domain_text.topic_label
+    everything = conversations_of(rows)
+    known = sorted({c.channel for c in everything})
     start, end = _day_start(since), _day_start(until)
-    by_sender: Dict[str, List[Row]] = {}
-    for row in rows:
-        if (start is not None and row.timestamp < start) or (end is not None and row.timestamp >= end):
-            continue
-        by_sender.setdefault(row.sender_id, []).append(row)
+    chosen = [
+        c
+        for c in everything
+        if (start is None or c.started >= start)
+        and (end is None or c.started < end)
+        and (channel is None or c.channel == channel)
+    ]
+    if granularity is None:
+        days = {_day(c.started) for c in chosen}
+        span = (max(days) - min(days)).days + 1 if days else 0
+        granularity = "day" if span <= 31 else "week"
+    buckets: Dict[date, List[Conversation]] = {}
+    if chosen:
+        first = _bucket(since or _day(chosen[0].started), granularity)
+        last = _bucket((until - timedelta(days=1)) if until else _day(chosen[-1].started), granularity)
+        step = timedelta(days=7 if granularity == "week" else 1)
+        day = first
+        while day <= last:  # every period, the empty ones too: a gap is a finding
+            buckets[day] = []
+            day += step
+        for c in chosen:
+            buckets.setdefault(_bucket(_day(c.started), granularity), []).append(c)
+    trend = [(d.isoformat(), Figures.of(cs)) for d, cs in sorted(buckets.items())]
+    by_channel: Dict[str, List[Conversation]] = {}
+    for c in chosen:
+        by_channel.setdefault(c.channel, []).append(c)
+    channels = sorted(
+        ((name, Figures.of(cs)) for name, cs in by_channel.items()), key=lambda item: (-item[1].conversations, item[0])
+    )
+    topics: Dict[str, TopicFigures] = {}
+    unanswered: Dict[str, Tuple[int, List[int]]] = {}
+    not_helpful: List[Tuple[str, str, int]] = []
+    for c in chosen:
+        for a in c.answers:
+            t = topics.setdefault(a.topic, TopicFigures(a.topic, label(a.topic)))
+            t.answers += 1
+            if a.rating is True:
+                t.helpful += 1
+            elif a.rating is False:
+                t.not_helpful += 1
+                not_helpful.append((t.label, redact_contacts(a.question), c.number))
+            else:
+                t.unrated += 1
+        for text in c.fallbacks:
+            key = redact_contacts(text)
+            count, refs = unanswered.get(key, (0, []))
+            unanswered[key] = (count + 1, refs + ([c.number] if c.number not in refs else []))
+    top_unanswered = sorted(((t, n, refs) for t, (n, refs) in unanswered.items()), key=lambda x: (-x[1], x[0]))
+    return Report(
+        totals=Figures.of(chosen),
+        conversations=chosen,
+        trend=trend,
+        channels=channels,
+        topics=sorted(topics.values(), key=lambda t: (-t.answers, t.label)),
+        unanswered=top_unanswered[:top],
+        not_helpful=not_helpful,
+        known_channels=known,
+        granularity=granularity,
+    )
 
-    report = Report()
-    for events in by_sender.values():
-        users = [e for e in events if e.type_name == "user"]
-        if not users:
-            continue
-        conversation_channel = users[0].data.get("input_channel") or "unknown"
-        if channel and conversation_channel != channel:
-            continue
-        report.conversations += 1
-        report.messages += len(users)
-        report.channels[conversation_channel] += 1
-        answered = handed_off = False
-        last_user_text: Optional[str] = None
-        counted = True  # whether the current user turn was already counted as a fallback
-        for event in events:
-            if event.type_name == "user":
-                last_user_text, counted = event.data.get("text") or "", False
-            elif not counted and _is_fallback(event):
-                counted = True
-                report.fallback_messages += 1
-                report.unanswered[last_user_text] += 1
-            elif event.type_name == "slot" and event.data.get("value") is not None:
-                name, value = event.data.get("name"), event.data.get("value")
-                if name == "topic":
-                    answered = True
-                    report.answers_by_topic[value] += 1
-                elif name == "handoff":
-                    handed_off = True
-                elif name == "feedback" and isinstance(value, dict) and value.get("topic"):
-                    votes = report.helpful_by_topic.setdefault(value["topic"], Counter())
-                    votes["helpful" if value.get("helpful") else "not helpful"] += 1
-        report.answered_conversations += answered
-        report.handoff_conversations += handed_off
-        report.deflected_conversations += answered and not handed_off
-    return report
 
-
-def _is_fallback(event: Row) -> bool:
-    if event.type_name == "action":
-        return event.action_name == FALLBACK_ACTION
-    if event.type_name == "bot":
-        return (event.data.get("metadata") or {}).get("utter_action") in FALLBACK_RESPONSES
-    return False
+def _pct(rate: float) -> str:
+    return f"{rate * 100:.1f} %"
 
 
 def summary(report: Report, top: int = 10) -> str:
+    t = report.totals
+    if not t.conversations:
+        return "No conversations in this period."
     lines = [
-        f"Conversations:   {report.conversations}",
-        f"Messages:        {report.messages}",
-        f"Deflection rate: {report.deflection_rate:.1%} ({report.deflected_conversations} answered without a person)",
-        f"Fallback rate:   {report.fallback_rate:.1%} ({report.fallback_messages} messages not understood)",
-        f"Handoff rate:    {report.handoff_rate:.1%} ({report.handoff_conversations} handed to a person)",
+        f"Conversations:   {t.conversations} ({t.visitors} visitors)",
+        f"Messages:        {t.messages}",
+        f"Answers:         {t.answers}",
+        f"Deflection rate: {_pct(t.deflection_rate)} ({t.deflected_conversations} answered without a person)",
+        f"Rated unhelpful: {t.rated_unhelpful_conversations} answered, but an answer was rated not helpful",
+        f"Fallback rate:   {_pct(t.fallback_rate)} ({t.fallback_messages} messages not understood)",
+        f"Handoff rate:    {_pct(t.handoff_rate)} ({t.handoff_conversations} handed to a person; "
+        f"{t.abandoned_handoffs} abandoned)",
         "",
-        "Answers by topic:",
-        *(f"  {topic:<24} {count}" for topic, count in report.answers_by_topic.most_common()),
-        "",
-        "Was it helpful? (by topic)",
+        "By channel:",
         *(
-            f"  {topic:<24} helpful {votes['helpful']}, not helpful {votes['not helpful']}"
-            for topic, votes in sorted(report.helpful_by_topic.items())
+            f"  {name:<16} {f.conversations:>5} conversations, deflection {_pct(f.deflection_rate)}, "
+            f"fallback {_pct(f.fallback_rate)}, handoff {_pct(f.handoff_rate)}"
+            for name, f in report.channels
         ),
         "",
-        f"Top unanswered messages (of {sum(report.unanswered.values())}):",
-        *(f"  {count:>3} x {text!r}" for text, count in report.unanswered.most_common(top)),
+        "Answers by topic (helpful / not helpful / unrated):",
+        *(
+            f"  {tf.label:<28} {tf.answers:>4}  ({tf.helpful} / {tf.not_helpful} / {tf.unrated})"
+            for tf in report.topics
+        ),
+        "",
+        f"Top unanswered messages (of {t.fallback_messages}):",
+        *(f"  {count:>3} x {text!r}" for text, count, _ in report.unanswered[:top]),
     ]
     return "\n".join(lines)
 
 
-def _bars(items: List[Tuple[str, float]], label_width: int = 190, width: int = 560) -> str:
-    """A horizontal bar chart as inline SVG."""
-    if not items:
-        return "<p class='empty'>No data in this period.</p>"
-    biggest = max(value for _, value in items) or 1
-    bar_space = width - label_width - 50
-    rows = []
-    for i, (label, value) in enumerate(items):
-        y = i * 28
-        length = max(1, int(bar_space * value / biggest))
-        rows.append(
-            f"<text x='{label_width - 8}' y='{y + 18}' text-anchor='end'>{html.escape(label)}</text>"
-            f"<rect x='{label_width}' y='{y + 5}' width='{length}' height='18' fill='#0b4f8a'/>"
-            f"<text x='{label_width + length + 6}' y='{y + 18}'>{value:g}</text>"
+# ---- HTML -----------------------------------------------------------------
+
+
+def _e(text: Any) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def rate_chart(title: str, rows: Sequence[Tuple[str, float]], chart_id: str) -> str:
+    """Horizontal bars on a fixed 0-100 % axis (SVG scaled to the page), with the same numbers as a table."""
+    # Room for the longest label at about 7.5 px a character, within reason.
+    label_w = int(max(90, min(210, 7.5 * max((len(name) for name, _ in rows), default=0) + 12)))
+    bar_w, row_h = 200, 26
+    width, height = label_w + bar_w + 60, len(rows) * row_h + 30
+    parts = []
+    for tick in (0, 25, 50, 75, 100):
+        x = label_w + bar_w * tick / 100
+        parts.append(
+            f"<line x1='{x}' y1='0' x2='{x}' y2='{height - 20}' stroke='#c5ccd6'/>"
+            f"<text x='{x}' y='{height - 6}' text-anchor='middle'>{tick} %</text>"
         )
+    for i, (name, rate) in enumerate(rows):
+        y = i * row_h
+        parts.append(
+            f"<text x='{label_w - 8}' y='{y + 18}' text-anchor='end'>{_e(name)}</text>"
+            f"<rect x='{label_w}' y='{y + 5}' width='{bar_w * rate:.1f}' height='16' fill='#0b4f8a'/>"
+            f"<text x='{label_w + bar_w * rate + 6:.1f}' y='{y + 18}'>{rate * 100:.1f} %</text>"
+        )
+    table = _table(["", title], [(name, _pct(rate)) for name, rate in rows])
     return (
-        f"<svg role='img' viewBox='0 0 {width} {len(items) * 28 + 6}' width='{width}' "
-        f"xmlns='http://www.w3.org/2000/svg'>{''.join(rows)}</svg>"
+        f"<figure><svg id='{chart_id}' class='chart' role='img' aria-labelledby='{chart_id}-t' "
+        f"viewBox='0 0 {width} {height}' preserveAspectRatio='xMinYMin meet'>"
+        f"<title id='{chart_id}-t'>{_e(title)}, 0 to 100 %</title>{''.join(parts)}</svg>"
+        f"<figcaption>{_e(title)} (the table below has the same figures)</figcaption></figure>{table}"
     )
 
 
-def to_html(report: Report, title: str, top: int = 20) -> str:
-    rates = [
-        ("Deflection", report.deflection_rate),
-        ("Fallback", report.fallback_rate),
-        ("Handoff", report.handoff_rate),
-    ]
-    rate_bars = _bars([(name, round(rate * 100, 1)) for name, rate in rates])
-    topics = _bars(list(report.answers_by_topic.most_common()))
-    feedback_rows = (
-        "".join(
-            f"<tr><td>{html.escape(t)}</td><td>{v['helpful']}</td><td>{v['not helpful']}</td></tr>"
-            for t, v in sorted(report.helpful_by_topic.items())
-        )
-        or "<tr><td colspan='3'>No feedback yet.</td></tr>"
+def trend_chart(report: Report) -> str:
+    """Deflection, fallback and handoff rate per period, as lines on a 0-100 % axis, and as a table."""
+    rows = report.trend
+    if not rows:
+        return ""
+    width, height, left, bottom = 380, 220, 46, 40
+    plot_w, plot_h = width - left - 28, height - bottom - 10
+    step = plot_w / max(1, len(rows) - 1)
+    series = (
+        ("Deflection", "deflection_rate", "#0b4f8a", ""),
+        ("Fallback", "fallback_rate", "#b3261e", "6 3"),
+        ("Handoff", "handoff_rate", "#1e7b34", "2 3"),
     )
-    unanswered_rows = (
-        "".join(
-            f"<tr><td>{count}</td><td>{html.escape(text)}</td></tr>"
-            for text, count in report.unanswered.most_common(top)
+    parts = []
+    for tick in (0, 25, 50, 75, 100):
+        y = 10 + plot_h * (1 - tick / 100)
+        parts.append(
+            f"<line x1='{left}' y1='{y}' x2='{left + plot_w}' y2='{y}' stroke='#c5ccd6'/>"
+            f"<text x='{left - 6}' y='{y + 4}' text-anchor='end'>{tick} %</text>"
         )
-        or "<tr><td colspan='2'>None.</td></tr>"
+    every = max(1, -(-len(rows) // 4))
+    for i, (name, _) in enumerate(rows):
+        if i % every == 0:
+            parts.append(
+                f"<text x='{left + i * step:.1f}' y='{height - 16}' text-anchor='middle'>{_e(name[5:])}</text>"
+            )
+    for legend, (name, attr, colour, dash) in enumerate(series):
+        # A period without conversations has no rate: the line breaks there instead of dropping to 0.
+        runs: List[List[str]] = [[]]
+        for i, (_, f) in enumerate(rows):
+            if not f.conversations:
+                runs.append([])
+                continue
+            x, y = left + i * step, 10 + plot_h * (1 - getattr(f, attr))
+            runs[-1].append(f"{x:.1f},{y:.1f}")
+            parts.append(f"<circle cx='{x:.1f}' cy='{y:.1f}' r='3' fill='{colour}'/>")
+        for run in runs:
+            if len(run) > 1:
+                parts.append(
+                    f"<polyline points='{' '.join(run)}' fill='none' stroke='{colour}' "
+                    f"stroke-width='2.5' stroke-dasharray='{dash}'/>"
+                )
+        parts.append(f"<text x='{left + legend * 105}' y='{height - 1}' fill='{colour}'>— {name}</text>")
+    table = _table(
+        [report.granularity.capitalize() + " from", "Conversations", "Deflection", "Fallback", "Handoff"],
+        [
+            (
+                name,
+                f.conversations,
+                *(
+                    (_pct(f.deflection_rate), _pct(f.fallback_rate), _pct(f.handoff_rate))
+                    if f.conversations
+                    else ("–", "–", "–")
+                ),
+            )
+            for name, f in rows
+        ],
     )
+    title = f"Rates per {report.granularity}"
+    return (
+        f"<figure><svg id='trend' class='chart' role='img' aria-labelledby='trend-t' "
+        f"viewBox='0 0 {width} {height}' preserveAspectRatio='xMinYMin meet'>"
+        f"<title id='trend-t'>{_e(title)}: deflection, fallback and handoff rate, 0 to 100 %</title>"
+        f"{''.join(parts)}</svg><figcaption>{_e(title)} (the table below has the same figures)</figcaption>"
+        f"</figure>{table}"
+    )
+
+
+def _table(headers: Sequence[str], rows: Iterable[Sequence[Any]], raw_columns: Sequence[int] = ()) -> str:
+    head = "".join(f"<th scope='col'>{_e(h)}</th>" for h in headers)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{cell if i in raw_columns else _e(cell)}</td>" for i, cell in enumerate(row)) + "</tr>"
+        for row in rows
+    )
+    return f"<div class='table'><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
+
+
+def _links(numbers: Iterable[int]) -> str:
+    return ", ".join(f"<a href='#c{n}'>#{n}</a>" for n in numbers)
+
+
+def to_html(report: Report, meta: Mapping[str, str]) -> str:
+    t = report.totals
+    header = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in meta.items())
+    if not t.conversations:
+        body = "<p class='empty'><strong>No conversations in this period.</strong></p>"
+    else:
+        figures = "".join(
+            f"<div class='figure'>{_e(name)}<b>{_e(value)}</b></div>"
+            for name, value in (
+                ("Conversations", t.conversations),
+                ("Visitors", t.visitors),
+                ("Messages", t.messages),
+                ("Answers", t.answers),
+                ("Deflection rate", _pct(t.deflection_rate)),
+                ("Fallback rate", _pct(t.fallback_rate)),
+                ("Handoff rate", _pct(t.handoff_rate)),
+                ("Answered, rated not helpful", t.rated_unhelpful_conversations),
+                ("Handoffs abandoned", t.abandoned_handoffs),
+            )
+        )
+        rates = rate_chart(
+            "Rates",
+            [("Deflection", t.deflection_rate), ("Fallback", t.fallback_rate), ("Handoff", t.handoff_rate)],
+            "rates",
+        )
+        channel_rows = [
+            (name, f.conversations, f.messages, _pct(f.deflection_rate), _pct(f.fallback_rate), _pct(f.handoff_rate))
+            for name, f in report.channels
+        ]
+        channel_chart = rate_chart(
+            "Deflection rate by channel", [(name, f.deflection_rate) for name, f in report.channels], "channels"
+        )
+        topic_rows = [(tf.label, tf.answers, tf.helpful, tf.not_helpful, tf.unrated) for tf in report.topics]
+        helpful_chart = rate_chart(
+            "Answers rated helpful, by topic", [(tf.label, tf.helpful / tf.answers) for tf in report.topics], "helpful"
+        )
+        unanswered = _table(
+            ["Times", "Message", "Conversations"],
+            [(n, _e(text), _links(refs)) for text, n, refs in report.unanswered],
+            raw_columns=(1, 2),
+        )
+        not_helpful = _table(
+            ["Topic", "Question", "Conversation"],
+            [(_e(label), _e(q), _links([n])) for label, q, n in report.not_helpful],
+            raw_columns=(0, 1, 2),
+        )
+        referenced = sorted(
+            {n for _, _, refs in report.unanswered for n in refs} | {n for _, _, n in report.not_helpful}
+        )
+        by_number = {c.number: c for c in report.conversations}
+        transcripts = "".join(_transcript(by_number[n]) for n in referenced)
+        body = f"""<div class="figures">{figures}</div>
+<h2>Rates</h2>{rates}
+<h2>Over time</h2>{trend_chart(report)}
+<h2>By channel</h2>{channel_chart}
+{_table(["Channel", "Conversations", "Messages", "Deflection", "Fallback", "Handoff"], channel_rows)}
+<h2>Answers by topic</h2>{helpful_chart}
+{_table(["Topic", "Answers", "Helpful", "Not helpful", "Unrated"], topic_rows)}
+<h2>Top unanswered messages</h2>
+<p>What visitors asked that the bot could not answer: candidates for new content.</p>{unanswered}
+<h2>Answers rated not helpful</h2>{not_helpful}
+<h2>Transcripts</h2>{transcripts or "<p>None referenced.</p>"}"""
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{html.escape(title)}</title>
+<title>careerbot deflection report</title>
 <style>
-body {{ font: 16px/1.5 system-ui, sans-serif; color: #1f1f1f; max-width: 62rem; margin: 0 auto; padding: 24px; }}
-.figures {{ display: flex; flex-wrap: wrap; gap: 12px; }}
-.figure {{ border: 1px solid #c5ccd6; border-radius: 8px; padding: 12px 16px; min-width: 9rem; }}
-.figure b {{ display: block; font-size: 1.6rem; }}
-table {{ border-collapse: collapse; }}
-td, th {{ border-bottom: 1px solid #c5ccd6; padding: 4px 12px; text-align: left; }}
+*, *::before, *::after {{ box-sizing: border-box; }}
+body {{ font: 16px/1.5 system-ui, sans-serif; color: #1f1f1f; max-width: 62rem; margin: 0 auto; padding: 16px;
+        overflow-wrap: break-word; }}
+dl.meta {{ display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; margin: 0 0 16px; }}
+dl.meta dt {{ font-weight: 600; }} dl.meta dd {{ margin: 0; }}
+.figures {{ display: grid; grid-template-columns: repeat(auto-fill, minmax(9rem, 1fr)); gap: 8px; }}
+.figure {{ border: 1px solid #c5ccd6; border-radius: 8px; padding: 8px 12px; }}
+.figure b {{ display: block; font-size: 1.4rem; }}
+figure {{ margin: 8px 0; }} svg.chart {{ width: 100%; max-width: 40rem; height: auto; display: block; }}
 svg text {{ font: 13px system-ui, sans-serif; fill: #1f1f1f; }}
+.table {{ max-width: 100%; overflow-x: auto; }}
+table {{ border-collapse: collapse; margin: 8px 0 16px; }}
+td, th {{ border-bottom: 1px solid #c5ccd6; padding: 4px 8px; text-align: left; vertical-align: top; }}
+.transcript {{ border-left: 3px solid #c5ccd6; padding-left: 12px; margin: 12px 0; }}
+.transcript p {{ margin: 4px 0; white-space: pre-wrap; }}
+a {{ color: #0b4f8a; }}
+@media (max-width: 480px) {{ body {{ padding: 12px; }} td, th {{ padding: 4px; font-size: 14px; }} }}
 </style></head><body>
-<h1>{html.escape(title)}</h1>
-<div class="figures">
-<div class="figure">Conversations<b>{report.conversations}</b></div>
-<div class="figure">Messages<b>{report.messages}</b></div>
-<div class="figure">Deflection rate<b>{report.deflection_rate:.1%}</b></div>
-<div class="figure">Fallback rate<b>{report.fallback_rate:.1%}</b></div>
-<div class="figure">Handoff rate<b>{report.handoff_rate:.1%}</b></div>
-</div>
-<h2>Rates (%)</h2>{rate_bars}
-<h2>Answers by topic</h2>{topics}
-<h2>Was it helpful?</h2>
-<table><tr><th>Topic</th><th>Helpful</th><th>Not helpful</th></tr>{feedback_rows}</table>
-<h2>Top unanswered messages</h2>
-<p>What users asked that the bot could not answer: candidates for new content.</p>
-<table><tr><th>Times</th><th>Message</th></tr>{unanswered_rows}</table>
-<p><small>Deflection: conversations with at least one answer and no handoff, over all conversations.
-Fallback: messages answered by the fallback, over all messages. Handoff: conversations handed to a person,
-over all conversations.</small></p>
+<h1>careerbot deflection report</h1>
+<dl class="meta">{header}</dl>
+{body}
 </body></html>
 """
+
+
+def _transcript(c: Conversation) -> str:
+    from bot.logs import sender_tag
+
+    lines = "".join(
+        f"<p><b>{'Visitor' if who == 'visitor' else 'Bot'}</b> "
+        f"<small>{datetime.fromtimestamp(at, timezone.utc):%Y-%m-%d %H:%M}</small>: {_e(redact_contacts(text))}</p>"
+        for who, text, at in c.transcript
+    )
+    return (
+        f"<section class='transcript' id='c{c.number}'><h3>Conversation #{c.number} "
+        f"({_e(c.channel)}, visitor {_e(sender_tag(c.sender_id))})</h3>{lines}</section>"
+    )
+
+
+# ---- CSV ------------------------------------------------------------------
+
+
+def write_csv(report: Report, directory: Path) -> List[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    figure_names = [
+        "conversations",
+        "visitors",
+        "messages",
+        "answers",
+        "deflected_conversations",
+        "rated_unhelpful_conversations",
+        "handoff_conversations",
+        "abandoned_handoffs",
+        "fallback_messages",
+    ]
+
+    def figure_row(f: Figures) -> List[Any]:
+        return [getattr(f, n) for n in figure_names] + [
+            round(f.deflection_rate, 4),
+            round(f.fallback_rate, 4),
+            round(f.handoff_rate, 4),
+        ]
+
+    rate_names = ["deflection_rate", "fallback_rate", "handoff_rate"]
+    tables = {
+        "totals.csv": ([*figure_names, *rate_names], [figure_row(report.totals)]),
+        "trend.csv": (
+            ["period_start", *figure_names, *rate_names],
+            [[name, *figure_row(f)] for name, f in report.trend],
+        ),
+        "channels.csv": (
+            ["channel", *figure_names, *rate_names],
+            [[name, *figure_row(f)] for name, f in report.channels],
+        ),
+        "topics.csv": (
+            ["topic", "label", "answers", "helpful", "not_helpful", "unrated"],
+            [[t.topic, t.label, t.answers, t.helpful, t.not_helpful, t.unrated] for t in report.topics],
+        ),
+        "unanswered.csv": (
+            ["message", "times", "conversations"],
+            [[text, n, " ".join(map(str, refs))] for text, n, refs in report.unanswered],
+        ),
+        "not_helpful.csv": (["topic", "question", "conversation"], [list(r) for r in report.not_helpful]),
+    }
+    written = []
+    for name, (header, rows) in tables.items():
+        path = directory / name
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(header)
+            writer.writerows(rows)
+        written.append(path)
+    return written
+
+
+# ---- command line ---------------------------------------------------------
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r}: expected a date, YYYY-MM-DD") from None
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -260,25 +725,56 @@ def main(argv: Optional[List[str]] = None) -> int:
     from bot.settings import Settings, SettingsError
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--since", type=date.fromisoformat, help="first day, YYYY-MM-DD (UTC)")
-    parser.add_argument("--until", type=date.fromisoformat, help="day after the last, YYYY-MM-DD (UTC)")
+    parser.add_argument("--since", type=_date, help="first day, YYYY-MM-DD (UTC)")
+    parser.add_argument("--until", type=_date, help="day after the last, YYYY-MM-DD (UTC)")
     parser.add_argument("--channel", help="only conversations on this channel (rest, socketio, slack, ...)")
+    parser.add_argument(
+        "--by", choices=("day", "week"), help="trend per day or per week (default: day up to 31 days, else week)"
+    )
     parser.add_argument("--out", type=Path, default=PROJECT_DIR / "build" / "report.html")
+    parser.add_argument("--csv", type=Path, metavar="DIR", help="also write every table as CSV into DIR")
     parser.add_argument("--top", type=int, default=20, help="how many unanswered messages to list")
     args = parser.parse_args(argv)
+
+    def fail(message: str) -> int:
+        print(f"error: {message}", file=sys.stderr)
+        return 2
+
+    if args.since and args.until and args.until <= args.since:
+        return fail(f"--until {args.until} is not after --since {args.since} (UNTIL is the day after the last)")
     try:
         settings = Settings.from_env()
-    except SettingsError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    report = build_report(load_rows(settings.tracker_url), args.since, args.until, args.channel)
-    period = " to ".join(str(d) for d in (args.since, args.until) if d) or "all time"
-    title = f"careerbot deflection report ({period}{', ' + args.channel if args.channel else ''})"
-    print(title)
+        rows = load_rows(settings.tracker_url)
+    except (SettingsError, ReportError) as error:
+        return fail(str(error))
+    report = build_report(rows, args.since, args.until, args.channel, args.by, top=args.top)
+    if args.channel and args.channel not in report.known_channels:
+        known = ", ".join(report.known_channels) or "none yet"
+        return fail(f"unknown channel {args.channel!r}; channels in the store: {known}")
+    period = (
+        f"{args.since or 'the first conversation'} to "
+        f"{(args.until - timedelta(days=1)) if args.until else 'the last conversation'} (UTC, inclusive)"
+    )
+    meta = {
+        "Generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "Store": display_url(settings.tracker_url),
+        "Period": period,
+        "Filters": f"channel {args.channel}" if args.channel else "none (all channels)",
+        "Trend": f"per {report.granularity}",
+    }
+    try:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(to_html(report, meta), encoding="utf-8")
+        csv_files = write_csv(report, args.csv) if args.csv else []
+    except OSError as error:
+        return fail(f"cannot write {error.filename or args.out}: {error.strerror or error}")
+    for key, value in meta.items():
+        print(f"{key}: {value}")
+    print()
     print(summary(report, args.top))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(to_html(report, title, args.top), encoding="utf-8")
     print(f"\nHTML report: {args.out}")
+    for path in csv_files:
+        print(f"CSV: {path}")
     return 0
 
 

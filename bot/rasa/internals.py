@@ -112,6 +112,12 @@ REPLACEMENTS: Dict[str, Replacement] = {
             "a WebSocket text frame that is not UTF-8 closes the connection with 1007 instead of a lost task.",
         ),
         Replacement(
+            "session_start",
+            "rasa.core.processor:MessageProcessor._update_tracker_session",
+            ("self", "tracker", "output_channel", "metadata"),
+            "a session start that the action server could not run still starts the session, without carry-over.",
+        ),
+        Replacement(
             "action_log_turn",
             "rasa_sdk.executor:ActionExecutor.run",
             ("self", "action_call"),
@@ -162,6 +168,7 @@ def install_in_rasa_server(settings: Settings, redact_logs: bool) -> None:
     install_speedups(settings.speedups)
     install_store_error_reports()
     install_websocket_utf8_check()
+    install_session_start_fallback()
     if redact_logs:
         install_log_turns()
 
@@ -289,6 +296,35 @@ def install_websocket_utf8_check() -> None:
 
 
 # --- the action server ------------------------------------------------------------------------
+
+
+def install_session_start_fallback() -> None:
+    """The project's action_session_start runs in the action server (actions/session.py).
+
+    When that server is down, Rasa logs the failed action and drops its events:
+    the conversation then has no session start and no action_listen, so the
+    rules never match again and every later turn trips the circuit breaker. Here
+    the session starts as Rasa's own action starts it with carry-over off (the
+    domain's setting): a SessionStarted and an action_listen; only the
+    visitor's context slots are not carried, which the action server would
+    have done.
+    """
+    from rasa.shared.core.constants import ACTION_LISTEN_NAME, ACTION_SESSION_START_NAME
+    from rasa.shared.core.events import ActionExecuted, SessionStarted
+
+    update = original("session_start")
+
+    @functools.wraps(update)
+    async def starting_sessions(self: Any, tracker: Any, output_channel: Any, metadata: Any = None) -> None:
+        before = len(tracker.events)
+        await update(self, tracker, output_channel, metadata)
+        new = list(tracker.events)[before:]
+        tried = any(isinstance(e, ActionExecuted) and e.action_name == ACTION_SESSION_START_NAME for e in new)
+        if tried and not any(isinstance(e, SessionStarted) for e in new):
+            logger.warning("action_session_start failed: the session starts without carrying the context over")
+            tracker.update_with_events([SessionStarted(), ActionExecuted(ACTION_LISTEN_NAME)], self.domain)
+
+    _replace("session_start", starting_sessions)
 
 
 def install_in_action_server() -> None:

@@ -34,7 +34,9 @@ class Outcome:
 
 
 def make_tracker(text: str = "", intent: str = "ask_pay", entities: Optional[List[Dict[str, Any]]] = None,
-                 slots: Optional[Dict[str, Any]] = None) -> Tracker:
+                 slots: Optional[Dict[str, Any]] = None, events: Optional[List[Dict[str, Any]]] = None,
+                 active_loop: Optional[Dict[str, Any]] = None) -> Tracker:
+    """A tracker whose latest message is `text`; `events` come before that message."""
     latest = {
         "text": text,
         "intent": {"name": intent, "confidence": 1.0},
@@ -47,10 +49,10 @@ def make_tracker(text: str = "", intent: str = "ask_pay", entities: Optional[Lis
         sender_id="test-user",
         slots=dict({"topic": None, "job_level": None, "us_state": None, "degree_field": None}, **(slots or {})),
         latest_message=latest,
-        events=[{"event": "user", "text": text, "parse_data": latest}],
+        events=[*(events or []), {"event": "user", "text": text, "parse_data": latest}],
         paused=False,
         followup_action=None,
-        active_loop={},
+        active_loop=active_loop or {},
         latest_action_name="action_listen",
     )
 

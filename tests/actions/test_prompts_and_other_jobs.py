@@ -142,10 +142,11 @@ def after_prompt(prompt, intent, text, topic="hours"):
     events = [
         {"event": "user", "text": "what are the hours?", "parse_data": {"intent": {"name": "ask_hours"}}},
         {"event": "action", "name": "action_answer_hours"},
-        {"event": "bot", "text": "...", "metadata": {"utter_action": "utter_answer_hours"}},
+        {"event": "bot", "text": "...", "metadata": {"utter_action": "utter_answer_hours", "answer_id": "a1",
+                                                     "topic": "hours"}},
     ]
     if prompt:
-        events.append({"event": "bot", "text": "?", "metadata": {"utter_action": prompt}})
+        events.append({"event": "bot", "text": "?", "metadata": {"utter_action": prompt, "answer_id": "a1"}})
     latest = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": []}
     events += [{"event": "action", "name": "action_listen"},
                {"event": "user", "text": text, "parse_data": latest}]
@@ -168,13 +169,13 @@ def test_a_typed_answer_to_was_this_helpful_is_the_feedback(knowledge, domain_di
                                                             helpful, response):
     events, replies = run_yes_no(knowledge, domain_dict, render, after_prompt("utter_ask_feedback", intent, text))
     assert [r.response for r in replies] == [response]
-    assert events == [SlotSet("feedback", {"topic": "hours", "helpful": helpful})]
+    assert events == [SlotSet("feedback", {"answer_id": "a1", "topic": "hours", "helpful": helpful})]
 
 
 def test_a_typed_yes_to_ask_a_person_starts_the_handoff(knowledge, domain_dict, render):
     events, replies = run_yes_no(knowledge, domain_dict, render,
                                  after_prompt("utter_fallback_offer_handoff", "affirm", "yes please"))
-    assert events == [FollowupAction("handoff_form")] and replies == []
+    assert events == [FollowupAction("action_request_human")] and replies == []
 
 
 def test_a_typed_no_to_ask_a_person_closes_politely(knowledge, domain_dict, render):

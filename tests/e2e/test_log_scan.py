@@ -43,8 +43,15 @@ def run_failed_conversation(workdir: Path, free_ports, log_content: bool) -> Dic
         "CAREERBOT_WIDGET_PORT": str(free_ports()),
         "CAREERBOT_TRACKER_URL": f"sqlite:///{workdir / 'tracker.db'}",
     })
+    # Handoff delivery to an SMTP server and a webhook that are not there: the
+    # outbox worker's retries and their errors are in the logs being scanned.
     env = {"LOG_LEVEL": "DEBUG", "CAREERBOT_ACTION_TIMEOUT": "2", "CAREERBOT_SESSION_SECRET": SESSION_SECRET,
-           "CAREERBOT_LOG_CONTENT": "true" if log_content else "false"}
+           "CAREERBOT_LOG_CONTENT": "true" if log_content else "false",
+           "CAREERBOT_HANDOFF_SMTP_URL": f"smtp://127.0.0.1:{free_ports()}",
+           "CAREERBOT_HANDOFF_EMAIL_TO": "team@careers.example.com",
+           "CAREERBOT_HANDOFF_EMAIL_FROM": "bot@careers.example.com",
+           "CAREERBOT_HANDOFF_WEBHOOK_URL": f"http://127.0.0.1:{free_ports()}/handoffs",
+           "CAREERBOT_HANDOFF_WEBHOOK_SECRET": "log-test-webhook-secret", "CAREERBOT_HANDOFF_POLL_S": "0.5"}
     log_dir = workdir / "logs"
     with Servers(settings, PROJECT_DIR / "models" / "careerbot.tar.gz", log_dir=log_dir, extra_env=env) as servers:
         def say(text: str) -> str:

@@ -79,3 +79,27 @@ def immutable_dir(directory: Path) -> Iterator[Path]:
     chattr("+i", directory)
     yield directory
     chattr("-i", directory)
+
+
+def age_conversation(tracker_url: str, sender: str, seconds: float) -> None:
+    """Moves a stored conversation `seconds` into the past, as if it had happened then.
+
+    Rasa decides that a session expired from the timestamps of the stored
+    events (the column and the event's JSON), so a real Rasa server treats the
+    visitor's next message as a return after that long.
+    """
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(tracker_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                sa.text(
+                    "UPDATE events SET timestamp = timestamp - :s, "
+                    "data = json_set(data, '$.timestamp', json_extract(data, '$.timestamp') - :s) "
+                    "WHERE sender_id = :sender"
+                ),
+                {"s": seconds, "sender": sender},
+            )
+    finally:
+        engine.dispose()

@@ -1,0 +1,232 @@
+"""Handoff delivery end to end: real servers over REST, a real SMTP server and a webhook receiver on 127.0.0.1.
+
+The SMTP server (aiosmtpd) starts only after the first handoff: the e-mail
+waits in the outbox and goes out once the server is there, with no restart.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import hashlib
+import hmac
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from bot.handoff.outbox import Outbox
+from bot.launch.processes import wait_until
+from bot.launch.serve import Servers
+from tests.support.servers import MODEL, age_conversation, local_settings, say
+
+SECRET = "test-webhook-secret-0123456789"
+
+
+class Inbox:
+    """aiosmtpd handler: keeps every message it accepts."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        self.messages.append((envelope.rcpt_tos, email.message_from_bytes(envelope.content, policy=email.policy.default)))
+        return "250 OK"
+
+    def with_id(self, handoff_id):
+        return [m for _, m in self.messages if m["X-Careerbot-Handoff-Id"] == handoff_id]
+
+
+class Receiver:
+    """A helpdesk's webhook endpoint: records each request's headers and raw body."""
+
+    def __init__(self):
+        self.requests = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.requests.append((dict(self.headers), body))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/handoffs"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def with_id(self, handoff_id):
+        return [(h, b) for h, b in self.requests if h.get("X-Careerbot-Handoff-Id") == handoff_id]
+
+
+class SmtpServer:
+    """aiosmtpd on a fixed loopback port, started and stopped at will (a new controller each time)."""
+
+    def __init__(self, inbox, port):
+        self.inbox, self.port, self.controller = inbox, port, None
+
+    def start(self):
+        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self):
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory, free_ports):
+    workdir = tmp_path_factory.mktemp("delivery")
+    smtp_port = free_ports()
+    receiver = Receiver()
+    env = {
+        "CAREERBOT_HANDOFF_SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
+        "CAREERBOT_HANDOFF_EMAIL_TO": "team@careers.example.com",
+        "CAREERBOT_HANDOFF_EMAIL_FROM": "bot@careers.example.com",
+        "CAREERBOT_HANDOFF_WEBHOOK_URL": receiver.url,
+        "CAREERBOT_HANDOFF_WEBHOOK_SECRET": SECRET,
+        "CAREERBOT_HANDOFF_RETRY_MAX_S": "1",
+        "CAREERBOT_HANDOFF_POLL_S": "0.3",
+        "LOG_LEVEL": "DEBUG",
+    }
+    settings = local_settings(f"sqlite:///{workdir / 'tracker.db'}")
+    assert MODEL.exists(), f"no trained model at {MODEL}: run `make train`"
+    inbox = Inbox()
+    smtp = SmtpServer(inbox, smtp_port)
+    logs = workdir / "logs"
+    with Servers(settings, MODEL, log_dir=logs, extra_env=env) as servers:
+        servers.smtp = smtp
+        yield servers, inbox, receiver, Outbox(settings.tracker_url), logs
+    smtp.stop()
+    receiver.server.shutdown()
+
+
+def handoff(servers, sender, address, question):
+    text = lambda messages: "\n".join(m.get("text", "") for m in messages)  # noqa: E731
+    assert "$24,000" in text(say(servers, sender, "how much do they earn?"))
+    assert "What email address" in text(say(servers, sender, "/request_human"))
+    assert "What would you like to ask them?" in text(say(servers, sender, address))
+    done = text(say(servers, sender, question))
+    assert f"they will reply to {address}" in done
+
+
+def only_row(outbox, sender):
+    [row] = [h for h in outbox.list() if h.sender_id == sender]
+    return row
+
+
+def check_signature(headers, body):
+    expected = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(headers["X-Careerbot-Signature"], expected)
+
+
+def test_with_smtp_down_the_email_waits_and_goes_out_when_it_is_back(setup):
+    servers, inbox, receiver, outbox, _ = setup
+    handoff(servers, "visitor-a", "ann@visitors.example.org", "Is the licence exam hard?")
+    row = only_row(outbox, "visitor-a")
+    # The webhook is up: it gets the handoff; SMTP is down: the row waits with the error.
+    wait_until(lambda: receiver.with_id(row.id), 60, what="the webhook")
+    waiting = wait_until(lambda: (lambda r: r if r.attempts >= 2 else None)(outbox.get(row.id)),
+                               60, what="a retry")
+    assert waiting.status == "pending" and waiting.webhook_sent_at and not waiting.email_sent_at
+    assert "ConnectionRefusedError" in waiting.last_error
+    assert inbox.messages == []
+    pid = servers.actions.pid
+    servers.smtp.start()
+    wait_until(lambda: outbox.get(row.id).status == "sent", 60, what="the e-mail after SMTP came back")
+    assert servers.actions.pid == pid  # no restart
+    [message] = inbox.with_id(row.id)
+    body = message.get_content()
+    for part in ("Is the licence exam hard?", "ann@visitors.example.org", "The pay", "rest",
+                 "Visitor: how much do they earn?", "Assistant: The annual pay", "Visitor: /request_human"):
+        assert part in body, part
+    assert message["Reply-To"] == "ann@visitors.example.org" and message["To"] == "team@careers.example.com"
+    assert len(receiver.with_id(row.id)) == 1
+
+
+def test_each_handoff_arrives_once_with_its_transcript_and_a_valid_signature(setup):
+    servers, inbox, receiver, outbox, _ = setup
+    handoff(servers, "visitor-b", "bob@visitors.example.org", "Can I work part time?")
+    row = only_row(outbox, "visitor-b")
+    wait_until(lambda: outbox.get(row.id).status == "sent", 60, what="delivery")
+    [(headers, body)] = receiver.with_id(row.id)
+    check_signature(headers, body)
+    payload = json.loads(body)
+    assert {k: payload[k] for k in ("id", "type", "conversation_id", "channel", "email", "question", "topic",
+                                    "topic_label", "route")} == {
+        "id": row.id, "type": "careerbot.handoff", "conversation_id": "visitor-b", "channel": "rest",
+        "email": "bob@visitors.example.org", "question": "Can I work part time?", "topic": "pay",
+        "topic_label": "The pay", "route": "our careers team"}
+    assert [(line["from"], line["text"]) for line in payload["transcript"]][:2] == [
+        ("visitor", "how much do they earn?"), ("bot", payload["transcript"][1]["text"])]
+    assert payload["transcript"][-1] == {"from": "visitor", "text": "Can I work part time?",
+                                         "at": payload["transcript"][-1]["at"]}
+    assert len(inbox.with_id(row.id)) == 1
+    # The first handoff, delivered before, was not sent again by the later rounds of the worker.
+    first = only_row(outbox, "visitor-a")
+    assert (len(inbox.with_id(first.id)), len(receiver.with_id(first.id))) == (1, 1)
+
+
+def test_a_restart_of_the_action_server_loses_nothing(setup):
+    servers, inbox, receiver, outbox, _ = setup
+    servers.smtp.stop()
+    handoff(servers, "visitor-c", "cy@visitors.example.org", "Do you hire in Texas?")
+    row = only_row(outbox, "visitor-c")
+    wait_until(lambda: outbox.get(row.id).attempts >= 1, 60, what="a first attempt")
+    servers.stop_actions()
+    servers.smtp.start()
+    assert outbox.get(row.id).status == "pending"
+    servers.start_actions()
+    wait_until(lambda: outbox.get(row.id).status == "sent", 60, what="delivery after the restart")
+    assert len(inbox.with_id(row.id)) == 1 and len(receiver.with_id(row.id)) == 1
+
+
+def test_an_abandoned_form_is_recorded_and_never_takes_a_later_question(setup):
+    servers, inbox, receiver, outbox, _ = setup
+    text = lambda messages: "\n".join(m.get("text", "") for m in messages)  # noqa: E731
+    # Cancelled after the address.
+    say(servers, "visitor-d", "/request_human")
+    say(servers, "visitor-d", "dee@visitors.example.org")
+    assert "cancelled" in text(say(servers, "visitor-d", "/cancel"))
+    # Left waiting for the question; the visitor comes back two hours later.
+    say(servers, "visitor-e", "/request_human")
+    say(servers, "visitor-e", "eve@visitors.example.org")
+    age_conversation(servers.settings.tracker_url, "visitor-e", 2 * 3600)
+    assert "9am to 5pm" in text(say(servers, "visitor-e", "what are the hours?"))
+    rows = {h.sender_id: h for h in outbox.list() if h.sender_id in ("visitor-d", "visitor-e")}
+    assert {s: (h.status, h.email, h.question) for s, h in rows.items()} == {
+        "visitor-d": ("abandoned", None, None), "visitor-e": ("abandoned", None, None)}
+    from bot.ops.report import build_report, load_store
+
+    report = build_report(load_store(servers.settings.tracker_url))
+    assert report.totals.abandoned_handoffs == 2
+    assert not [m for _, m in inbox.messages if "eve@visitors.example.org" in m.get_content()]
+
+
+def test_no_handoff_address_reaches_the_logs(setup):
+    *_, logs = setup
+    text = "".join(p.read_text(errors="replace") for p in Path(logs).glob("*.log"))
+    assert "handoff" in text  # the worker did log its deliveries, by id
+    for address in ("ann@", "bob@", "cy@", "dee@", "eve@"):
+        assert f"{address}visitors.example.org" not in text
+
+
+def test_without_delivery_the_bot_gives_the_contact_route_and_promises_nothing(tmp_path):
+    settings = local_settings(f"sqlite:///{tmp_path / 'tracker.db'}")
+    env = {"CAREERBOT_HANDOFF_CONTACT": "careers@company.example.com or +1 555 010 0000"}
+    with Servers(settings, MODEL, log_dir=tmp_path / "logs",
+                 extra_env=env) as servers:
+        reply = "\n".join(m.get("text", "") for m in say(servers, "no-route", "/request_human"))
+        assert "careers@company.example.com or +1 555 010 0000" in reply
+        assert "email address" not in reply and "will reply" not in reply
+        # The next message is a question, not an address for a form.
+        assert "9am to 5pm" in "\n".join(
+            m.get("text", "") for m in say(servers, "no-route", "what are the hours?"))
+    assert Outbox(settings.tracker_url).list() == []
