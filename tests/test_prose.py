@@ -40,9 +40,9 @@ def quoted(path: Any, pattern: str) -> List[float]:
 
 
 def _test_set_sizes() -> List[float]:
-    from bot.devtools.evaluate import DEV_SET, TEST_SET, load_test_set
+    from bot.devtools.evaluate import DEV_SET, DEV_SET_2, TEST_SET, load_test_set
 
-    return [len(load_test_set(TEST_SET)), len(load_test_set(DEV_SET))]
+    return [len(load_test_set(TEST_SET)), len(load_test_set(DEV_SET)), len(load_test_set(DEV_SET_2))]
 
 
 def _gates() -> List[float]:
@@ -72,7 +72,8 @@ CHECKS: List[Tuple[str, str, Callable[[], List[float]]]] = [
     (r"answers its `/health` within (\d+) s, and a read through the conversation store succeeds within (\d+) s",
      "the readiness timeouts", lambda: [health.CHECK_TIMEOUT_S, health.CHECK_TIMEOUT_S]),
     (r"\| `CAREERBOT_ACTION_TIMEOUT` \| `(\d+)` \|", "the action timeout", lambda: [Settings.from_env({}).action_timeout_s]),
-    (r"`tests/nlu/test_set.yml`: ([\d,]+) everyday questions.*?`tests/nlu/dev_set.yml`: ([\d,]+) more",
+    (r"`tests/nlu/test_set.yml`: ([\d,]+) everyday questions.*?`tests/nlu/dev_set.yml`: ([\d,]+) more"
+     r".*?`tests/nlu/dev_set_2.yml`: ([\d,]+) more",
      "the sizes of the test and dev sets", _test_set_sizes),
     (r"messages\)\. A test fails if any of its lines is ([\d.]+) or more similar", "the near-duplicate rule",
      _nlu_numbers),
