@@ -48,7 +48,8 @@ def _test_set_sizes() -> List[float]:
 def _gates() -> List[float]:
     from tests.nlu import test_accuracy
 
-    return [test_accuracy.REQUIRED_ACCURACY * 100, test_accuracy.MAXIMUM_LEAK * 100,
+    return [test_accuracy.REQUIRED_ANSWER_ACCURACY * 100, test_accuracy.REQUIRED_ACCURACY * 100,
+            test_accuracy.MAXIMUM_LEAK * 100,
             test_accuracy.MAXIMUM_CLARIFICATION * 100]
 
 
@@ -77,7 +78,8 @@ CHECKS: List[Tuple[str, str, Callable[[], List[float]]]] = [
      "the sizes of the test and dev sets", _test_set_sizes),
     (r"messages\)\. A test fails if any of its lines is ([\d.]+) or more similar", "the near-duplicate rule",
      _nlu_numbers),
-    (r"\(accuracy ≥ ([\d.]+) %, leak ≤ ([\d.]+) %, clarification ≤ ([\d.]+) %\)", "the gates of make test", _gates),
+    (r"\(answer accuracy ≥ ([\d.]+) %, intent accuracy ≥ ([\d.]+) %, leak ≤ ([\d.]+) %, clarification ≤ ([\d.]+) %\)",
+     "the gates of make test", _gates),
 ]
 
 

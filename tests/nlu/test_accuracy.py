@@ -19,9 +19,12 @@ from bot.devtools.evaluate import (DEV_SET, DEV_SET_2, NEAR_DUPLICATE, TEST_SET,
                           training_lines)
 
 MODEL = PROJECT_DIR / "models" / "careerbot.tar.gz"
-# The gate sits at what the test set honestly reaches (python -m bot.evaluate prints it),
-# so that it cannot slip back; the issue's bar is 96 %. Nothing was tuned on the test set.
-REQUIRED_ACCURACY = 0.953
+# The issue's bar, on the replies visitors get: the classifier's intent, or the actions'
+# refusal of another job's question (bot.devtools.evaluate, answer accuracy).
+REQUIRED_ANSWER_ACCURACY = 0.96
+# The classifier alone, at what the test set honestly reaches (python -m bot.evaluate prints
+# it), so that it cannot slip back. Nothing was tuned on the test set.
+REQUIRED_ACCURACY = 0.958
 MAXIMUM_LEAK = 0.02
 MAXIMUM_CLARIFICATION = 0.05
 
@@ -65,6 +68,7 @@ def test_understanding(reports, capsys):
         print()
         for report in reports:
             print(report.summary())
+    assert test.answer_accuracy >= REQUIRED_ANSWER_ACCURACY
     assert test.accuracy >= REQUIRED_ACCURACY
     assert traffic.leak_rate <= MAXIMUM_LEAK
     assert test.clarification_rate <= MAXIMUM_CLARIFICATION
