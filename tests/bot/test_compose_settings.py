@@ -32,3 +32,12 @@ def test_the_action_server_gets_every_handoff_setting_from_the_environment():
     for name in sorted(names):
         # From the deployment's environment (.env), never a value written into the file.
         assert environment.get(name) == f"${{{name}:-}}", name
+
+
+def test_the_handoff_outbox_is_in_the_same_store_as_the_conversations():
+    """The outbox table lives in the conversation store; a SQLite file in the container would be lost with it."""
+    services = yaml.safe_load((PROJECT_DIR / "docker-compose.yml").read_text())["services"]
+    store = services["rasa-a"]["environment"]["CAREERBOT_TRACKER_URL"]
+    assert store.startswith("postgresql://")
+    assert services["actions"]["environment"]["CAREERBOT_TRACKER_URL"] == store
+    assert services["actions"]["depends_on"]["postgres"] == {"condition": "service_healthy"}
