@@ -60,6 +60,7 @@ def test_senior_managers_are_managers(servers):
 # asked about rather than guessed.
 TWO_TOPIC_QUESTIONS = [
     "requirements",  # the degree, or the licence's requirements?
+    "pay and hours",
     "licence or degree",
     "what do they study and earn",
     "do I need a licence or a degree",

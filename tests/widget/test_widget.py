@@ -61,11 +61,12 @@ def open_in_another_tab(page):
     page.get_by_role("textbox", name="Your message").wait_for()
 
 
-def answered(page, bot_messages_before: int) -> None:
+def answered(page, bot_messages_before: int, timeout: float = 90000) -> None:
     """Waits until a new reply is in and every message is acknowledged: the server acks a
     message after the whole turn, so by then every bubble of the reply has arrived."""
     wait_in_widget(page, f"root.querySelectorAll('.cb-from-bot').length > {bot_messages_before}"
-                         " && !root.querySelector('.cb-queued') && root.querySelector('.cb-typing').textContent === ''")
+                         " && !root.querySelector('.cb-queued') && root.querySelector('.cb-typing').textContent === ''",
+                   timeout=timeout)
 
 
 def ask(page, text, label: str = "Your message"):
@@ -286,7 +287,9 @@ def test_a_message_typed_offline_survives_a_reload_and_is_sent_once_when_the_ser
         assert queued.locator(".cb-text").inner_text() == "what are the working hours?"
     finally:
         servers.start_rasa()
-    answered(page, page.locator(".cb-from-bot").count())
+    # The deadline covers a Rasa start (the model load) on a busy machine and the widget's
+    # reconnect backoff, not only a turn.
+    answered(page, page.locator(".cb-from-bot").count(), timeout=300000)
     assert "9am to 5pm" in log_text(page)
     assert page.locator(".cb-not-sent:visible").count() == 0
     assert stored_user_texts(servers, conversation_id) == ["what do they do?", "what are the working hours?"]
