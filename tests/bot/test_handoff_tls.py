@@ -10,19 +10,17 @@ send_email verifies the server's certificate rather than skipping the check.
 
 from __future__ import annotations
 
-import email
-import email.policy
 import ssl
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from bot.handoff.delivery import PermanentError, send_email
 from bot.handoff.outbox import Handoff
 from bot.settings import HandoffDelivery
+from tests.support.mail import Inbox, SmtpServer
 
 TO, FROM = "team@careers.example.com", "bot@careers.example.com"
 
@@ -71,32 +69,18 @@ def trust_ca(pki, monkeypatch):
     monkeypatch.delenv("SSL_CERT_DIR", raising=False)
 
 
-class Inbox:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
-        # The cipher of the connection the message came over: None if it came in clear.
-        cipher = server.transport.get_extra_info("cipher")
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        self.messages.append((cipher, envelope.rcpt_tos, message))
-        return "250 OK"
-
-
 @pytest.fixture
 def smtp_server(free_ports):
     started = []
 
     def start(**tls):
-        inbox = Inbox()
-        controller = Controller(inbox, hostname="127.0.0.1", port=free_ports(), **tls)
-        controller.start()
-        started.append(controller)
-        return inbox, controller.port
+        server = SmtpServer(Inbox(), free_ports(), **tls).start()
+        started.append(server)
+        return server.inbox, server.port
 
     yield start
-    for controller in started:
-        controller.stop()
+    for server in started:
+        server.stop()
 
 
 def smtp_url_server(url: str):
@@ -121,9 +105,10 @@ def handoff() -> Handoff:
 
 
 def assert_delivered_over_tls(inbox: Inbox) -> None:
-    [(cipher, recipients, message)] = inbox.messages
-    assert cipher is not None
-    assert recipients == [TO] and message["To"] == TO
+    [mail] = inbox.mails
+    message = mail.message
+    assert mail.cipher is not None
+    assert mail.recipients == [TO] and message["To"] == TO
     assert handoff().question in message.get_content()
     assert "do I need a license?" in message.get_content()
     assert message["Reply-To"] == "ann@visitors.example.org"
@@ -151,7 +136,16 @@ def test_the_starttls_server_takes_no_mail_in_clear(pki, trust_ca, smtp_server):
     inbox, port = smtp_server(tls_context=pki["loopback"], require_starttls=True)
     with pytest.raises(PermanentError, match="530"):
         send_email(smtp_url_server(f"smtp://127.0.0.1:{port}"), FROM, (TO,), handoff())
-    assert inbox.messages == []
+    assert inbox.mails == []
+
+
+def tls_server(smtp_server, mode: str, context: ssl.SSLContext):
+    """A server with this certificate, TLS from the first byte (smtps) or after STARTTLS; its inbox and URL."""
+    if mode == "smtps":
+        inbox, port = smtp_server(ssl_context=context)
+        return inbox, f"smtps://127.0.0.1:{port}"
+    inbox, port = smtp_server(tls_context=context, require_starttls=True)
+    return inbox, f"smtp://127.0.0.1:{port}?starttls=true"
 
 
 @pytest.mark.parametrize("mode", ["smtps", "starttls"])
@@ -159,25 +153,15 @@ def test_an_untrusted_certificate_is_refused(pki, monkeypatch, smtp_server, mode
     # The system's CAs only: they do not include the test CA.
     monkeypatch.delenv("SSL_CERT_FILE", raising=False)
     monkeypatch.delenv("SSL_CERT_DIR", raising=False)
-    if mode == "smtps":
-        inbox, port = smtp_server(ssl_context=pki["loopback"])
-        url = f"smtps://127.0.0.1:{port}"
-    else:
-        inbox, port = smtp_server(tls_context=pki["loopback"], require_starttls=True)
-        url = f"smtp://127.0.0.1:{port}?starttls=true"
+    inbox, url = tls_server(smtp_server, mode, pki["loopback"])
     with pytest.raises(ssl.SSLCertVerificationError, match="unable to get local issuer certificate"):
         send_email(smtp_url_server(url), FROM, (TO,), handoff())
-    assert inbox.messages == []
+    assert inbox.mails == []
 
 
 @pytest.mark.parametrize("mode", ["smtps", "starttls"])
 def test_a_trusted_certificate_for_another_host_is_refused(pki, trust_ca, smtp_server, mode):
-    if mode == "smtps":
-        inbox, port = smtp_server(ssl_context=pki["elsewhere"])
-        url = f"smtps://127.0.0.1:{port}"
-    else:
-        inbox, port = smtp_server(tls_context=pki["elsewhere"], require_starttls=True)
-        url = f"smtp://127.0.0.1:{port}?starttls=true"
+    inbox, url = tls_server(smtp_server, mode, pki["elsewhere"])
     with pytest.raises(ssl.SSLCertVerificationError, match="mismatch"):
         send_email(smtp_url_server(url), FROM, (TO,), handoff())
-    assert inbox.messages == []
+    assert inbox.mails == []

@@ -6,49 +6,16 @@ What a refusal does (failed, never retried), what a temporary error does
 
 from __future__ import annotations
 
-import email
-import email.policy
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
 from bot.handoff.outbox import Handoff, Outbox
 from bot.handoff.worker import OutboxWorker
-from bot.settings import HandoffDelivery, SmtpServer
-
-
-class Inbox:
-    def __init__(self, answer="250 OK"):
-        self.messages, self.answer = [], answer
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
-        if self.answer.startswith("250"):
-            self.messages.append((session.auth_data, email.message_from_bytes(envelope.content,
-                                                                                policy=email.policy.default)))
-        return self.answer
-
-
-class Webhook:
-    def __init__(self, status=204):
-        self.status, self.bodies = status, []
-        hook = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
-                hook.bodies.append(self.rfile.read(int(self.headers["Content-Length"])))
-                self.send_response(hook.status)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+from bot.settings import HandoffDelivery
+from bot.settings import SmtpServer as SmtpDestination
+from tests.support.mail import Inbox, SmtpServer, WebhookReceiver
 
 
 def authenticate(server, session, envelope, mechanism, auth_data):
@@ -61,16 +28,13 @@ def smtp(free_ports):
     started = []
 
     def start(answer="250 OK"):
-        inbox = Inbox(answer)
-        controller = Controller(inbox, hostname="127.0.0.1", port=free_ports(), authenticator=authenticate,
-                                auth_require_tls=False)
-        controller.start()
-        started.append(controller)
-        return inbox, controller.port
+        server = SmtpServer(Inbox(answer), free_ports(), authenticator=authenticate, auth_require_tls=False).start()
+        started.append(server)
+        return server.inbox, server.port
 
     yield start
-    for controller in started:
-        controller.stop()
+    for server in started:
+        server.stop()
 
 
 def new_handoff(outbox, name="h1"):
@@ -84,7 +48,7 @@ def new_handoff(outbox, name="h1"):
 
 def delivery(smtp_port=None, webhook=None, password="s3cret:pw"):
     return HandoffDelivery(
-        smtp=SmtpServer("127.0.0.1", smtp_port, username="bot", password=password) if smtp_port else None,
+        smtp=SmtpDestination("127.0.0.1", smtp_port, username="bot", password=password) if smtp_port else None,
         email_to=("team@careers.example.com",), email_from="bot@careers.example.com",
         webhook_url=webhook.url if webhook else None, webhook_secret="k" * 16 if webhook else None,
         retry_max_s=1)
@@ -97,8 +61,9 @@ def test_an_email_with_a_login_is_sent_once(tmp_path, smtp):
     new_handoff(outbox)
     assert worker.run_once() == 1
     assert worker.run_once() == 0  # nothing due: it was sent
-    [(login, message)] = inbox.messages
-    assert login == b"bot"
+    [mail] = inbox.mails
+    message = mail.message
+    assert mail.login == b"bot"
     assert message["Subject"] == "Website visitor's question (The licence)"
     body = message.get_content()
     assert "Question: Is it hard?" in body and "Reply to: ann@visitors.example.org" in body
@@ -116,7 +81,7 @@ def test_a_wrong_password_is_retried_not_dropped(tmp_path, smtp):
     row = outbox.get("h1")
     # (aiosmtpd answers a failed login by letting smtplib's next mechanism time out: the error varies.)
     assert (row.status, row.attempts) == ("pending", 1) and row.last_error.startswith("email: ")
-    assert row.next_attempt_at > row.created_at and inbox.messages == []
+    assert row.next_attempt_at > row.created_at and inbox.mails == []
 
 
 def test_a_refusal_fails_for_good_and_a_webhook_outage_is_retried(tmp_path, smtp):
@@ -127,7 +92,7 @@ def test_a_refusal_fails_for_good_and_a_webhook_outage_is_retried(tmp_path, smtp
     refused.run_once()
     row = outbox.get("refused")
     assert row.status == "failed" and "550" in row.last_error and "ann@" not in row.last_error
-    down = Webhook(status=503)
+    down = WebhookReceiver(status=503)
     worker = OutboxWorker(outbox, delivery(webhook=down))
     new_handoff(outbox, "later")
     worker.run_once()
@@ -144,13 +109,13 @@ def test_a_refusal_fails_for_good_and_a_webhook_outage_is_retried(tmp_path, smtp
 def test_a_destination_that_accepted_is_not_sent_again_when_the_other_fails(tmp_path, smtp):
     outbox = Outbox(f"sqlite:///{tmp_path / 'store.db'}")
     inbox, port = smtp()
-    hook = Webhook(status=500)
+    hook = WebhookReceiver(status=500)
     worker = OutboxWorker(outbox, delivery(port, webhook=hook))
     new_handoff(outbox)
     worker.run_once()
-    assert len(inbox.messages) == 1 and outbox.get("h1").status == "pending"
+    assert len(inbox.mails) == 1 and outbox.get("h1").status == "pending"
     hook.status = 204
     while outbox.get("h1").status == "pending":
         worker.run_once()
         time.sleep(0.2)
-    assert len(inbox.messages) == 1 and len(hook.bodies) == 2
+    assert len(inbox.mails) == 1 and len(hook.bodies) == 2

@@ -6,86 +6,27 @@ waits in the outbox and goes out once the server is there, with no restart.
 
 from __future__ import annotations
 
-import email
-import email.policy
 import hashlib
 import hmac
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from bot.handoff.outbox import Outbox
 from bot.launch.processes import wait_until
 from bot.launch.serve import Servers
+from tests.support.mail import Inbox, SmtpServer, WebhookReceiver
 from tests.support.servers import MODEL, age_conversation, local_settings, say
 
 SECRET = "test-webhook-secret-0123456789"
-
-
-class Inbox:
-    """aiosmtpd handler: keeps every message it accepts."""
-
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
-        self.messages.append((envelope.rcpt_tos, email.message_from_bytes(envelope.content, policy=email.policy.default)))
-        return "250 OK"
-
-    def with_id(self, handoff_id):
-        return [m for _, m in self.messages if m["X-Careerbot-Handoff-Id"] == handoff_id]
-
-
-class Receiver:
-    """A helpdesk's webhook endpoint: records each request's headers and raw body."""
-
-    def __init__(self):
-        self.requests = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.requests.append((dict(self.headers), body))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/handoffs"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def with_id(self, handoff_id):
-        return [(h, b) for h, b in self.requests if h.get("X-Careerbot-Handoff-Id") == handoff_id]
-
-
-class SmtpServer:
-    """aiosmtpd on a fixed loopback port, started and stopped at will (a new controller each time)."""
-
-    def __init__(self, inbox, port):
-        self.inbox, self.port, self.controller = inbox, port, None
-
-    def start(self):
-        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-    def stop(self):
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
 
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory, free_ports):
     workdir = tmp_path_factory.mktemp("delivery")
     smtp_port = free_ports()
-    receiver = Receiver()
+    receiver = WebhookReceiver(path="/handoffs")
     env = {
         "CAREERBOT_HANDOFF_SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
         "CAREERBOT_HANDOFF_EMAIL_TO": "team@careers.example.com",
@@ -105,7 +46,7 @@ def setup(tmp_path_factory, free_ports):
         servers.smtp = smtp
         yield servers, inbox, receiver, Outbox(settings.tracker_url), logs
     smtp.stop()
-    receiver.server.shutdown()
+    receiver.close()
 
 
 def handoff(servers, sender, address, question):
@@ -137,7 +78,7 @@ def test_with_smtp_down_the_email_waits_and_goes_out_when_it_is_back(setup):
                                60, what="a retry")
     assert waiting.status == "pending" and waiting.webhook_sent_at and not waiting.email_sent_at
     assert "ConnectionRefusedError" in waiting.last_error
-    assert inbox.messages == []
+    assert inbox.mails == []
     pid = servers.actions.pid
     servers.smtp.start()
     wait_until(lambda: outbox.get(row.id).status == "sent", 60, what="the e-mail after SMTP came back")
@@ -207,7 +148,7 @@ def test_an_abandoned_form_is_recorded_and_never_takes_a_later_question(setup):
 
     report = build_report(load_store(servers.settings.tracker_url))
     assert report.totals.abandoned_handoffs == 2
-    assert not [m for _, m in inbox.messages if "eve@visitors.example.org" in m.get_content()]
+    assert not [mail for mail in inbox.mails if "eve@visitors.example.org" in mail.message.get_content()]
 
 
 def test_no_handoff_address_reaches_the_logs(setup):
