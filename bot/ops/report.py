@@ -542,7 +542,8 @@ def _table(headers: Sequence[str], rows: Iterable[Sequence[Any]], raw_columns: S
         "<tr>" + "".join(f"<td>{cell if i in raw_columns else _e(cell)}</td>" for i, cell in enumerate(row)) + "</tr>"
         for row in rows
     )
-    return f"<div class='table'><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
+    # A table wider than a phone scrolls inside its box, which the keyboard can reach.
+    return f"<div class='table' tabindex='0'><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
 
 
 def _links(numbers: Iterable[int]) -> str:
@@ -618,8 +619,10 @@ def to_html(report: Report, meta: Mapping[str, str]) -> str:
 *, *::before, *::after {{ box-sizing: border-box; }}
 body {{ font: 16px/1.5 system-ui, sans-serif; color: #1f1f1f; max-width: 62rem; margin: 0 auto; padding: 16px;
         overflow-wrap: break-word; }}
-dl.meta {{ display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; margin: 0 0 16px; }}
-dl.meta dt {{ font-weight: 600; }} dl.meta dd {{ margin: 0; }}
+dl.meta {{ display: grid; grid-template-columns: max-content minmax(0, 1fr); gap: 2px 12px; margin: 0 0 16px; }}
+dl.meta dt {{ font-weight: 600; }}
+/* A store URL is one long word: break-word does not shrink a grid cell, anywhere does. */
+dl.meta dd {{ margin: 0; overflow-wrap: anywhere; }}
 .figures {{ display: grid; grid-template-columns: repeat(auto-fill, minmax(9rem, 1fr)); gap: 8px; }}
 .figure {{ border: 1px solid #c5ccd6; border-radius: 8px; padding: 8px 12px; }}
 .figure b {{ display: block; font-size: 1.4rem; }}

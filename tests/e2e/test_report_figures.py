@@ -234,7 +234,10 @@ def test_the_page_in_chromium(store, tmp_path, monkeypatch, width):
     from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 
     url, _ = store
-    monkeypatch.setenv("CAREERBOT_TRACKER_URL", url)
+    # The page names its store: a long path (one long word) must not widen the page.
+    long_name = tmp_path / ("a-site-owners-conversation-store-" * 3)
+    long_name.symlink_to(Path(url.removeprefix("sqlite:///")).parent, target_is_directory=True)
+    monkeypatch.setenv("CAREERBOT_TRACKER_URL", f"sqlite:///{long_name / 'tracker.db'}")
     out = tmp_path / "report.html"
     assert main(["--out", str(out)]) == 0
     assert Path(CHROMIUM).exists(), f"no Chromium at {CHROMIUM}: `make browser` installs Debian's chromium"
@@ -243,6 +246,11 @@ def test_the_page_in_chromium(store, tmp_path, monkeypatch, width):
         page = browser.new_page(viewport={"width": width, "height": 900})
         page.goto(out.as_uri())
         assert page.evaluate("document.documentElement.scrollWidth") <= width
+        # What is wider than the phone scrolls inside its own box, and only tables do.
+        wide = page.evaluate("""[...document.querySelectorAll('body *')]
+            .filter(e => e.getBoundingClientRect().right > innerWidth && !e.closest('div.table'))
+            .map(e => e.tagName)""")
+        assert wide == []
         charts = page.locator("svg.chart")
         assert charts.count() == 4
         for i in range(4):
