@@ -276,7 +276,7 @@ class Servers:
             self.settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
         # One file per port: servers started side by side (tests, bot.devtools.cluster)
         # with different variables must not overwrite each other's channels.
-        credentials = self.build_dir / f"credentials-{self.settings.rasa_port}.yml"
+        credentials = self.port_files()[0]
         disabled = write_enabled(credentials, self.env)
         for channel, missing in disabled.items():
             print(f"channel {channel} is off: set {', '.join(missing)} to switch it on", flush=True)
@@ -331,7 +331,7 @@ class Servers:
 
     def endpoints_file(self) -> Path:
         """endpoints.yml with only the endpoints whose variables are set, for this Rasa port."""
-        endpoints = self.build_dir / f"endpoints-{self.settings.rasa_port}.yml"
+        endpoints = self.port_files()[1]
         write_enabled(endpoints, self.env, source=ENDPOINTS_SOURCE)
         return endpoints
 
@@ -392,6 +392,14 @@ class Servers:
             self._stop(process)
         self.processes.clear()
         self.children.clear()
+        # The files written for this Rasa port go with it: a test run starts dozens of servers.
+        for path in self.port_files():
+            path.unlink(missing_ok=True)
+
+    def port_files(self) -> List[Path]:
+        """The credentials and endpoints files written for this Rasa port."""
+        port = self.settings.rasa_port
+        return [self.build_dir / f"credentials-{port}.yml", self.build_dir / f"endpoints-{port}.yml"]
 
     def kill(self) -> None:
         """SIGKILL to every running server; safe in a signal handler (stop() still reaps them)."""

@@ -166,8 +166,10 @@ def test_without_delivery_the_bot_gives_the_contact_route_and_promises_nothing(t
                  extra_env=env) as servers:
         reply = "\n".join(m.get("text", "") for m in say(servers, "no-route", "/request_human"))
         assert "careers@company.example.com or +1 555 010 0000" in reply
+        assert all(path.exists() for path in servers.port_files())
         assert "email address" not in reply and "will reply" not in reply
         # The next message is a question, not an address for a form.
         assert "9am to 5pm" in "\n".join(
             m.get("text", "") for m in say(servers, "no-route", "what are the hours?"))
     assert Outbox(settings.tracker_url).list() == []
+    assert not any(path.exists() for path in servers.port_files())  # removed with the servers
