@@ -8,6 +8,8 @@ being tested, so these tests do not hang on one model's guesses.
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from tests.support.servers import buttons, say, slot_values, text
@@ -56,16 +58,18 @@ def test_senior_managers_are_managers(servers):
 # --- Clarifying questions -------------------------------------------------------------
 
 # Questions that really are about two topics at once. Which of them the current
-# model finds too close to call depends on its training; at least one must be
-# asked about rather than guessed.
+# model finds too close to call depends on its training (each new model changed
+# it), so the probes are many: every pair of these topics' words, joined as a
+# visitor would. At least one must be asked about rather than guessed.
+TOPIC_WORDS = [["pay", "salary", "what it pays"], ["hours", "schedule"], ["degree", "what to study"],
+               ["licence", "license"], ["duties"], ["job outlook"], ["work environment"], ["skills"]]
 TWO_TOPIC_QUESTIONS = [
     "requirements",  # the degree, or the licence's requirements?
-    "pay and hours",
-    "licence or degree",
-    "what do they study and earn",
     "do I need a licence or a degree",
-    "what to study and what it pays",
-    "pay or hours?",
+    *(template.format(first, second)
+      for one, other in itertools.combinations(TOPIC_WORDS, 2)
+      for first, second in itertools.product(one, other)
+      for template in ("{} and {}", "{} or {}?", "what about {} and {}")),
 ]
 
 

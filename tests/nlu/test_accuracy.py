@@ -22,9 +22,9 @@ MODEL = PROJECT_DIR / "models" / "careerbot.tar.gz"
 # The issue's bar, on the replies visitors get: the classifier's intent, or the actions'
 # refusal of another job's question (bot.devtools.evaluate, answer accuracy).
 REQUIRED_ANSWER_ACCURACY = 0.96
-# The classifier alone, at what the test set honestly reaches (python -m bot.evaluate prints
-# it), so that it cannot slip back. Nothing was tuned on the test set.
-REQUIRED_ACCURACY = 0.958
+# The issue's bar on the classifier alone too (python -m bot.evaluate prints both).
+# Nothing was tuned on the test set.
+REQUIRED_ACCURACY = 0.96
 MAXIMUM_LEAK = 0.02
 MAXIMUM_CLARIFICATION = 0.05
 
