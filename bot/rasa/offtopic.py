@@ -10,8 +10,8 @@ other assistants, none of them about this career:
 - BANKING77: I. Casanueva, T. Temcinas, D. Gerz, M. Henderson, I. Vulic, "Efficient Intent
   Detection with Dual Sentence Encoders", 2020. CC BY 4.0.
 
-They are read from CAREERBOT_OFFTOPIC_DIR, by default ../shared/data/offtopic next to
-the project. Every source intent is split on its own (stratified), with a seed, so the
+They ship with the project in data/offtopic/ (with their attribution and licence);
+CAREERBOT_OFFTOPIC_DIR points at another copy. Every source intent is split on its own (stratified), with a seed, so the
 split is the same on every machine:
 
 - the DEVELOPMENT split (DEV_FRACTION of each intent) measures the leak rate
@@ -40,7 +40,7 @@ from typing import Dict, List, Optional, Sequence
 from bot import PROJECT_DIR
 
 ENV_VAR = "CAREERBOT_OFFTOPIC_DIR"
-DEFAULT_DIR = PROJECT_DIR.parent / "shared" / "data" / "offtopic"
+DEFAULT_DIR = PROJECT_DIR / "data" / "offtopic"
 SOURCES = ("hwu64", "banking77")
 SEED = "careerbot-issue-11"
 DEV_FRACTION = 0.15
@@ -94,7 +94,7 @@ def data_dir() -> Path:
         raise OfftopicDataMissing(
             f"the off-topic corpora are missing: no {', '.join(f'{m}.tsv' for m in missing)} in {directory}. "
             f"Set {ENV_VAR} to the directory that holds hwu64.tsv and banking77.tsv "
-            f"(by default ../shared/data/offtopic next to the project)."
+            f"(by default data/offtopic in the project)."
         )
     return directory
 
