@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import CareerAction, answer_other_job, capitalise, fill, other_job
-from actions.feedback import record_feedback
+from actions.feedback import answer_just_given, record_feedback
 from bot.clarify import FALLBACK_INTENT, clarification_pair
 
 
@@ -138,7 +138,8 @@ class ActionAnswerYesNo(CareerAction):
 
     After "Was this helpful?" it is the Yes/No feedback; after "ask a person
     instead?" a yes starts the handoff as the *Talk to a person* button does.
-    Anywhere else a yes invites the next question and a no closes politely.
+    Right after an answer a no rates it not helpful. Anywhere else a yes
+    invites the next question and a no closes politely.
     """
 
     def name(self) -> Text:
@@ -149,6 +150,11 @@ class ActionAnswerYesNo(CareerAction):
         prompt = previous_prompt(tracker)
         if prompt == FEEDBACK_PROMPT:
             return record_feedback(dispatcher, tracker, helpful=yes)
+        # A bare "no" right after an answer can only be about that answer: it did not
+        # help. A bare "yes" there is an acknowledgement, not a rating, and gets the
+        # invitation below.
+        if not yes and answer_just_given(tracker):
+            return record_feedback(dispatcher, tracker, helpful=False)
         if prompt == HANDOFF_OFFER and yes:
             return [FollowupAction(REQUEST_HUMAN)]
         if yes:

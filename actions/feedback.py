@@ -37,8 +37,15 @@ def _session_events(tracker: Tracker) -> List[Dict[str, Any]]:
 
 
 def _answer_meta(event: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+    """The metadata of a topic answer; None for anything else.
+
+    "Was this helpful?" carries its answer's id too (for its buttons), but it is
+    not an answer: counting it would bring every later prompt one answer early.
+    """
     meta = event.get("metadata") or {}
-    return meta if event.get("event") == "bot" and meta.get(ANSWER_ID) else None
+    if event.get("event") != "bot" or not meta.get(ANSWER_ID) or meta.get("utter_action") == FEEDBACK_PROMPT:
+        return None
+    return meta
 
 
 def answers_this_session(tracker: Tracker) -> int:
@@ -67,6 +74,20 @@ def ask_feedback_after(dispatcher: CollectingDispatcher, tracker: Tracker, answe
     """Adds "Was this helpful?", for this answer, when it is time to ask."""
     if answer_id and should_ask_feedback(answers_this_session(tracker) + 1):
         dispatcher.utter_message(response=FEEDBACK_PROMPT, answer_id=answer_id)
+
+
+def answer_just_given(tracker: Tracker) -> Optional[str]:
+    """The id of the answer the bot's previous turn ended on (or its prompt's); None when it ended otherwise."""
+    seen_user = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            if seen_user:
+                return None
+            seen_user = True
+        elif seen_user and event.get("event") == "bot":
+            meta = event.get("metadata") or {}
+            return str(meta[ANSWER_ID]) if meta.get(ANSWER_ID) else None
+    return None
 
 
 def _rated_answer(tracker: Tracker) -> Optional[str]:

@@ -25,6 +25,14 @@ def test_asks_after_the_second_answer_then_every_fourth():
     assert [n for n in range(1, 15) if should_ask_feedback(n)] == [2, 6, 10, 14]
 
 
+def test_the_prompt_is_not_counted_as_an_answer_so_the_second_prompt_follows_the_sixth(tracker):
+    events = [user(), answer("a1", "pay"), user(), answer("a2", "hours"), prompt("a2")]
+    for n in range(3, 6):
+        events += [user(), answer(f"a{n}", "duties")]
+    assert answers_this_session(tracker(events=events)) == 5
+    assert should_ask_feedback(answers_this_session(tracker(events=events)) + 1)
+
+
 def test_answers_are_counted_from_the_answers_of_this_session_not_from_slots(tracker):
     events = [user(), answer("a1", "pay"), {"event": "session_started"},
               {"event": "slot", "name": "topic", "value": "pay"}, user(), answer("a2", "hours")]

@@ -146,7 +146,9 @@ def after_prompt(prompt, intent, text, topic="hours"):
                                                      "topic": "hours"}},
     ]
     if prompt:
-        events.append({"event": "bot", "text": "?", "metadata": {"utter_action": prompt, "answer_id": "a1"}})
+        # Only "Was this helpful?" names an answer (for its buttons).
+        meta = {"utter_action": prompt, **({"answer_id": "a1"} if prompt == "utter_ask_feedback" else {})}
+        events.append({"event": "bot", "text": "?", "metadata": meta})
     latest = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": []}
     events += [{"event": "action", "name": "action_listen"},
                {"event": "user", "text": text, "parse_data": latest}]
@@ -184,10 +186,28 @@ def test_a_typed_no_to_ask_a_person_closes_politely(knowledge, domain_dict, rend
     assert events == [] and [r.response for r in replies] == ["utter_ok"]
 
 
-@pytest.mark.parametrize("intent, response", [("affirm", "utter_anything_else"), ("deny", "utter_ok")])
-def test_a_yes_or_no_after_a_plain_answer(knowledge, domain_dict, render, intent, response):
-    events, replies = run_yes_no(knowledge, domain_dict, render, after_prompt(None, intent, "ok"))
-    assert events == [] and [r.response for r in replies] == [response]
+def test_a_yes_after_a_plain_answer_invites_the_next_question(knowledge, domain_dict, render):
+    events, replies = run_yes_no(knowledge, domain_dict, render, after_prompt(None, "affirm", "ok"))
+    assert events == [] and [r.response for r in replies] == ["utter_anything_else"]
+
+
+def test_a_no_after_a_plain_answer_rates_that_answer_not_helpful(knowledge, domain_dict, render):
+    events, replies = run_yes_no(knowledge, domain_dict, render, after_prompt(None, "deny", "not really"))
+    assert [r.response for r in replies] == ["utter_feedback_sorry"]
+    assert events == [SlotSet("feedback", {"answer_id": "a1", "topic": "hours", "helpful": False})]
+
+
+def test_a_no_after_something_other_than_an_answer_closes_politely(knowledge, domain_dict, render):
+    latest = {"text": "no", "intent": {"name": "deny", "confidence": 0.9}, "entities": []}
+    events = [
+        {"event": "user", "text": "hi", "parse_data": {"intent": {"name": "greet"}}},
+        {"event": "bot", "text": "Hi!", "metadata": {"utter_action": "utter_greet"}},
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": "no", "parse_data": latest},
+    ]
+    tracker = Tracker("test-user", {}, latest, events, False, None, {}, "action_listen")
+    events, replies = run_yes_no(knowledge, domain_dict, render, tracker)
+    assert events == [] and [r.response for r in replies] == ["utter_ok"]
 
 
 # --- The handoff form ---------------------------------------------------------

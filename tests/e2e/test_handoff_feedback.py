@@ -61,6 +61,19 @@ def test_feedback_is_asked_sometimes_and_recorded_with_the_topic(servers):
     assert "Was this helpful?" not in text(third)  # not after every answer
 
 
+def test_the_prompt_follows_the_2nd_and_the_6th_answer_and_a_typed_no_after_a_later_answer_counts(servers):
+    sender = "feedback-sixth"
+    questions = ["what do they do?", "how much do they earn?", "what are the hours?", "what degree do I need?",
+                 "who hires them?", "what is the job outlook?", "what skills help?"]
+    prompted = [n for n, question in enumerate(questions, 1)
+                if "Was this helpful?" in text(say(servers, sender, question))]
+    assert prompted == [2, 6]
+    # The 7th answer had no prompt under it; a typed "no" is still about it.
+    assert "Sorry about that" in text(say(servers, sender, "no"))
+    [feedback] = slot_values(servers, sender, "feedback")
+    assert feedback["topic"] == "qualities" and feedback["helpful"] is False
+
+
 def test_the_report_reads_what_the_servers_stored(servers):
     sender = "report-check"
     say(servers, sender, "what is the job outlook?")
