@@ -100,6 +100,29 @@ def _token(env: Mapping[str, str], name: str) -> Optional[str]:
     return raw or None
 
 
+# Telegram's rule for a webhook's secret_token; it comes back in every update's
+# X-Telegram-Bot-Api-Secret-Token header.
+_TELEGRAM_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+def telegram_secret_problem(name: str, value: object) -> Optional[str]:
+    """What is wrong with a Telegram secret token, or None; `name` is where it came from."""
+    if isinstance(value, str) and _TELEGRAM_SECRET.fullmatch(value):
+        return None
+    return f"{name}: expected 1 to 256 characters, each a letter A-Z or a-z, a digit, _ or - (Telegram's rule)"
+
+
+def _telegram_secret(env: Mapping[str, str], name: str) -> Optional[str]:
+    # Not stripped: the channel gets the variable's value verbatim from credentials.yml.
+    raw = env.get(name, "")
+    if not raw:
+        return None
+    problem = telegram_secret_problem(name, raw)
+    if problem:
+        raise SettingsError(problem)
+    return raw
+
+
 _ADDRESS = re.compile(r"^[^@\s,<>]+@[^@\s,<>]+\.[A-Za-z]{2,}$")
 
 
@@ -255,6 +278,8 @@ class Settings:
     handoff: HandoffDelivery = HandoffDelivery()
     # How visitors reach a person when the bot cannot pass their question on (an address, a page, a phone).
     handoff_contact: Optional[str] = None
+    # Telegram sends it back with every update; the Telegram channel is on only with it.
+    telegram_secret_token: Optional[str] = field(default=None, repr=False)
 
     @property
     def action_endpoint_url(self) -> str:
@@ -309,6 +334,7 @@ class Settings:
             session_secret=_token(env, "CAREERBOT_SESSION_SECRET"),
             handoff=HandoffDelivery.from_env(env),
             handoff_contact=env.get("CAREERBOT_HANDOFF_CONTACT", "").strip() or None,
+            telegram_secret_token=_telegram_secret(env, "TELEGRAM_SECRET_TOKEN"),
         )
 
     @property
