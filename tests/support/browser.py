@@ -136,7 +136,7 @@ ARTICLE = "<main><h1>Careers</h1><p>An article.</p></main>"
 
 def embed_html(servers, attributes: str = "", head: str = "", body: str = ARTICLE) -> str:
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
-<title>A site owner's page</title>{head}</head>
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>A site owner's page</title>{head}</head>
 <body>{body}
 <script src="{servers.widget_url}/widget/careerbot.js" data-server="{servers.rasa_url}" {attributes} defer></script>
 </body></html>"""

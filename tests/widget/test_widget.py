@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from typing import Any, Dict, List
 
@@ -316,13 +317,129 @@ def test_a_long_conversation_reopens_at_its_latest_message_with_no_unstyled_flas
         ask(other, "what do they do?")
         page.locator(".cb-from-user", has_text="what do they do?").wait_for()
         assert in_widget(page, "root.querySelector('.cb-log').scrollTop") == 0
-        # Sending scrolls to the latest message again.
+        # Sending brings the view down again; the answer, longer than the view, shows from its start.
         ask(page, "how much do they earn?")
-        top, height, full = in_widget(
-            page, "(l => [l.scrollTop, l.clientHeight, l.scrollHeight])(root.querySelector('.cb-log'))")
-        assert top + height >= full - 2
+        assert 0 <= answer_start_in_view(page) <= 16
     finally:
         context.close()
+
+
+# The first bubble after the visitor's latest message.
+LATEST_ANSWER = ("(all => all[all.map(m => m.classList.contains('cb-from-user')).lastIndexOf(true) + 1])"
+                 "([...root.querySelectorAll('.cb-message')])")
+
+
+def answer_start_in_view(page) -> float:
+    """Where the first bubble of the latest answer starts, in px below the top of the log's view."""
+    return in_widget(page, f"""(a => a.getBoundingClientRect().top
+        - root.querySelector('.cb-log').getBoundingClientRect().top)({LATEST_ANSWER})""")
+
+
+def at_end(page) -> bool:
+    return in_widget(page, "(l => l.scrollTop + l.clientHeight >= l.scrollHeight - 2)(root.querySelector('.cb-log'))")
+
+
+def test_a_long_answer_opens_at_its_start(page):
+    open_chat(page)
+    ask(page, "how much do they earn?")
+    assert in_widget(page, "(l => l.scrollHeight > l.clientHeight)(root.querySelector('.cb-log'))"), \
+        "the answer is not longer than the view: the test shows nothing"
+    assert 0 <= answer_start_in_view(page) <= 16
+    assert not at_end(page)
+    assert page.locator(".cb-new").is_hidden()  # reading from the start is no missed message
+
+
+class Hold:
+    """Routes the widget's WebSocket and holds the server's socket.io events (replies, acks) while `held`
+    is a list; every other frame (engine.io's pings) goes through."""
+
+    def __init__(self) -> None:
+        self.held: Any = None
+        self.routes: List[Any] = []
+
+    def route(self, ws: Any) -> None:
+        server = ws.connect_to_server()
+        self.routes.append(ws)
+
+        def from_server(message: Any) -> None:
+            if self.held is not None and isinstance(message, str) and message[:2] in ("42", "43"):
+                self.held.append((ws, message))
+            else:
+                ws.send(message)
+
+        server.on_message(from_server)
+
+    def release(self) -> None:
+        held, self.held = self.held or [], None
+        for ws, message in held:
+            ws.send(message)
+
+
+def test_a_reply_that_arrives_while_the_visitor_reads_further_up_gets_a_new_message_button(
+        page, servers, site_pages):
+    hold = Hold()
+    page.route_web_socket(re.compile(r".*/socket\.io/.*"), hold.route)
+    embed(page, site_pages, servers, 'data-transports="websocket"')
+    open_chat(page)
+    ask(page, "how much do they earn?")
+    hold.held = []
+    box = page.get_by_role("textbox", name="Your message")
+    box.fill("what are the working hours?")
+    box.press("Enter")
+    wait_until(lambda: bool(page.evaluate("1") and hold.held), 90, "the replies reach the route")
+    # The visitor scrolls up to read the pay ranges again; then the reply comes.
+    in_widget(page, "(root.querySelector('.cb-log').scrollTop = 0)")
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    hold.release()
+    page.locator(".cb-from-bot", has_text="9am to 5pm").wait_for()
+    answered(page, 0)
+    assert in_widget(page, "root.querySelector('.cb-log').scrollTop") == 0
+    pill = page.get_by_role("button", name="New message")
+    pill.wait_for()
+    pill.click()
+    # To the reply, from its start; the button has done its work.
+    wait_in_widget(page, "root.querySelector('.cb-new').hidden")
+    assert 0 <= answer_start_in_view(page) <= 16 or at_end(page)
+    assert page.locator(".cb-from-bot", has_text="9am to 5pm").first.is_visible()
+    position = in_widget(page, f"""(a => [a.getBoundingClientRect().top, root.querySelector('.cb-log')
+        .getBoundingClientRect().top])({LATEST_ANSWER})""")
+    assert position[0] >= position[1] - 1, position  # its first line is in view
+
+
+def test_a_lost_acknowledgement_does_not_show_the_answer_twice(page, servers, site_pages):
+    """The ack of the first try is lost with the connection; the widget sends the message again, and the
+    server refuses a second turn and sends the first replies again: the widget shows them once."""
+    frames: List[str] = []
+    dropped: List[str] = []
+
+    def route(ws: Any) -> None:
+        server = ws.connect_to_server()
+
+        def from_server(message: Any) -> None:
+            frames.append(str(message))
+            if not dropped and isinstance(message, str) and message.startswith("43"):
+                dropped.append(message)
+                ws.close()
+                server.close()
+            else:
+                ws.send(message)
+
+        server.on_message(from_server)
+
+    page.route_web_socket(re.compile(r".*/socket\.io/.*"), route)
+    embed(page, site_pages, servers, 'data-transports="websocket"')
+    open_chat(page)
+    ask(page, "what are the working hours?")
+    replies = [f for f in frames if f.startswith("42") and "bot_uttered" in f and "9am to 5pm" in f]
+    assert dropped and '"answered"' in dropped[0], frames
+    assert len(replies) == 2, frames  # the first answer, then the server's copy of it
+    assert any('"duplicate"' in f for f in frames if f.startswith("43")), frames
+    assert page.locator(".cb-from-bot", has_text="9am to 5pm").count() == 1
+    assert stored_user_texts(servers, conversation_of(page)) == ["what are the working hours?"]
+    # Nor in the stored transcript, which a reload or another tab shows.
+    page.reload()
+    page.locator(".cb-from-bot", has_text="9am to 5pm").wait_for()
+    assert page.locator(".cb-from-bot", has_text="9am to 5pm").count() == 1
 
 
 # --- Clear states ----------------------------------------------------------------------------
