@@ -106,6 +106,7 @@ def test_at_phone_width_the_open_chat_is_a_modal_dialog_that_keeps_the_focus(bro
         ask(page, "what are the working hours?")  # an answer with choices and a link: more to tab through
         panel = page.get_by_role("dialog", name="Career advisor")
         assert panel.get_attribute("aria-modal") == "true"
+        assert serious(axe_violations(page)) == []
         for key in ("Tab", "Shift+Tab"):
             seen = set()
             for _ in range(25):
