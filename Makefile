@@ -170,6 +170,27 @@ $(RASA_WEBCHAT):
 .PHONY: webchat
 webchat: $(RASA_WEBCHAT) ## Fetch rasa-webchat's browser build (npm registry, pinned) for its compatibility test
 
+# axe-core, the accessibility engine the widget tests run in Chromium (tests/widget/test_accessibility.py):
+# from the npm registry, pinned to a version and its tarball's SHA-512; never committed.
+AXE_VERSION := 4.14.1
+AXE_SHA512 := 1477dafa598d8d065f273d6af302aa203c02e83131707b7fa648cd41bd3d6b734f8c22a0dab86ee6a6f64b8afbe804b214d36db85a2826965edfb3a0b9d546b5
+AXE_DIR := build/axe-core
+AXE := $(AXE_DIR)/.fetched-$(AXE_VERSION)
+
+$(AXE):
+	@command -v npm >/dev/null || { command -v apt-get >/dev/null && $(SUDO) apt-get $(APT_WAIT) update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get $(APT_WAIT) install -y -qq npm >/dev/null; } || \
+	  { echo "error: the accessibility tests need npm (Debian package npm)" >&2; exit 1; }
+	@rm -rf $(AXE_DIR) $(AXE_DIR).tmp && mkdir -p $(AXE_DIR).tmp
+	cd $(AXE_DIR).tmp && npm pack --silent axe-core@$(AXE_VERSION) >/dev/null
+	echo "$(AXE_SHA512)  $(AXE_DIR).tmp/axe-core-$(AXE_VERSION).tgz" | sha512sum --check --quiet
+	tar -xzf $(AXE_DIR).tmp/axe-core-$(AXE_VERSION).tgz -C $(AXE_DIR).tmp
+	mv $(AXE_DIR).tmp/package $(AXE_DIR) && rm -rf $(AXE_DIR).tmp
+	@touch $@
+
+.PHONY: axe
+axe: $(AXE) ## Fetch axe-core (npm registry, pinned) for the widget's accessibility tests
+
 SERVICES_STAMP := build/.services-installed
 
 $(SERVICES_STAMP):
@@ -181,7 +202,7 @@ $(SERVICES_STAMP):
 
 services: $(SERVICES_STAMP) ## Install PostgreSQL, Redis and nginx (Debian) for the multi-instance tests
 
-test-python: $(MODEL) $(CHROMIUM) $(SERVICES_STAMP) $(RASA_WEBCHAT) ## Run the Python tests (knowledge, actions, NLU accuracy, end to end, widget)
+test-python: $(MODEL) $(CHROMIUM) $(SERVICES_STAMP) $(RASA_WEBCHAT) $(AXE) ## Run the Python tests (knowledge, actions, NLU accuracy, end to end, widget)
 	$(PY) -m pytest
 
 # The code checked as it is written, in seconds: no model, no server. Settings in pyproject.toml.

@@ -6,8 +6,10 @@ from typing import Dict, Iterator
 
 import pytest
 
-from tests.support.browser import chromium
+from bot.launch.processes import free_port
+from tests.support.browser import chromium, record_traffic
 from tests.support.http import LocalServer, QuietHandler
+from tests.support.servers import running
 
 
 @pytest.fixture(scope="module")
@@ -37,3 +39,25 @@ def site_pages() -> Iterator[SitePages]:
     pages = SitePages()
     yield pages
     pages.close()
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory, site_pages):
+    """The real servers; allowed origins: the demo page's, and a site owner's pages on 127.0.0.1
+    (site_pages). The same pages as http://localhost:<port> are another origin, not allowed."""
+    widget_port = free_port()
+    yield from running(tmp_path_factory.mktemp("servers"), CAREERBOT_WIDGET_PORT=str(widget_port),
+                       CAREERBOT_CORS_ORIGINS=f"http://127.0.0.1:{widget_port},{site_pages.origin}")
+
+
+@pytest.fixture
+def page(browser, servers):
+    context = browser.new_context(viewport={"width": 1024, "height": 800})
+    page = context.new_page()
+    page.dialogs = []
+    page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
+    page.servers = servers
+    page.traffic = record_traffic(page)
+    page.goto(f"{servers.widget_url}/")
+    yield page
+    context.close()

@@ -1,156 +1,27 @@
-"""The chat widget in real headless Chromium, against the real Rasa and action servers.
-
-The widget lives in an open shadow root: Playwright's locators reach into it;
-scripts evaluated in the page go through SHADOW.
-"""
+"""The chat widget in real headless Chromium, against the real Rasa and action servers
+(the fixtures `servers` and `page` are in conftest.py, the helpers in tests/support/browser.py)."""
 
 from __future__ import annotations
 
-import collections
 import json
+import re
 import sqlite3
-from typing import Any, Deque, Dict, List
-
-import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from typing import Any, Dict, List
 
 from bot import PROJECT_DIR
-from bot.launch.processes import free_port, wait_until
-from tests.support.servers import running
+from bot.launch.processes import wait_until
+from tests.support.browser import (
+    answered,
+    ask,
+    embed,
+    in_widget,
+    log_text,
+    open_chat,
+    open_in_another_tab,
+    wait_in_widget,
+)
 
 SCREENSHOTS = PROJECT_DIR / "build" / "screenshots"
-SHADOW = "document.querySelector('careerbot-chat').shadowRoot"
-
-
-@pytest.fixture(scope="module")
-def servers(tmp_path_factory, site_pages):
-    """The real servers; allowed origins: the demo page's, and a site owner's pages on 127.0.0.1
-    (site_pages). The same pages as http://localhost:<port> are another origin, not allowed."""
-    widget_port = free_port()
-    yield from running(tmp_path_factory.mktemp("servers"), CAREERBOT_WIDGET_PORT=str(widget_port),
-                       CAREERBOT_CORS_ORIGINS=f"http://127.0.0.1:{widget_port},{site_pages.origin}")
-
-
-@pytest.fixture
-def page(browser, servers):
-    context = browser.new_context(viewport={"width": 1024, "height": 800})
-    page = context.new_page()
-    page.dialogs = []
-    page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
-    page.servers = servers
-    page.traffic = record_traffic(page)
-    page.goto(f"{servers.widget_url}/")
-    yield page
-    context.close()
-
-
-def record_traffic(page) -> Deque[str]:
-    """The page's last socket.io packets and console lines, for the message of a wait that times out."""
-    traffic: Deque[str] = collections.deque(maxlen=60)
-
-    def note(kind: str, detail: Any) -> None:
-        traffic.append(f"{kind} {str(detail)[:200]}")
-
-    page.on("console", lambda message: note(f"console.{message.type}", message.text))
-    page.on("request", lambda request: note(f"{request.method}", f"{request.url} {request.post_data or ''}")
-            if "/socket.io" in request.url else None)
-    page.on("response", lambda response: note(f"{response.status}", response.url)
-            if "/socket.io" in response.url else None)
-
-    def on_websocket(socket: Any) -> None:
-        note("ws.open", socket.url)
-        socket.on("framesent", lambda payload: note("ws>", payload))
-        socket.on("framereceived", lambda payload: note("ws<", payload))
-        socket.on("close", lambda _: note("ws.close", socket.url))
-
-    page.on("websocket", on_websocket)
-    return traffic
-
-
-def diagnosis(page) -> str:
-    """What the widget shows and stores, its last packets and the servers' last log lines."""
-    parts = []
-    try:
-        parts.append("widget: " + json.dumps(in_widget(page, """({
-            status: root.querySelector('.cb-status').textContent,
-            online: root.querySelector('.cb-online') !== null,
-            typing: root.querySelector('.cb-typing').textContent,
-            queued: root.querySelectorAll('.cb-queued').length,
-            bot: root.querySelectorAll('.cb-from-bot').length,
-            stored: Object.keys(localStorage).filter(k => k.startsWith('careerbot:'))
-                .map(k => localStorage.getItem(k).slice(-1500)),
-        })""")))
-    except Exception as error:  # noqa: BLE001 (a diagnosis never hides the failure it describes)
-        parts.append(f"widget: unreadable ({error})")
-    parts.append("traffic:\n  " + "\n  ".join(getattr(page, "traffic", [])))
-    servers = getattr(page, "servers", None)
-    if servers is not None and servers.log_dir is not None:
-        for log in sorted(servers.log_dir.glob("*.log")):
-            lines = [line for line in log.read_text(errors="replace").splitlines()
-                     if line[:1].strip() and "Warning" not in line and "sanic.access" not in line]
-            parts.append(f"{log.name}:\n  " + "\n  ".join(lines[-25:]))
-    return "\n".join(parts)
-
-
-def in_widget(page, expression: str) -> Any:
-    """Evaluates `expression` with `root` bound to the widget's shadow root."""
-    return page.evaluate(f"(() => {{ const root = {SHADOW}; return {expression}; }})()")
-
-
-def wait_in_widget(page, condition: str, timeout: float = 90000) -> Any:
-    return page.wait_for_function(
-        f"(() => {{ const host = document.querySelector('careerbot-chat'); if (!host) return false;"
-        f" const root = host.shadowRoot; return {condition}; }})()", timeout=timeout)
-
-
-def open_chat(page, launcher: str = "Chat with us", label: str = "Your message"):
-    page.get_by_role("button", name=launcher).click()
-    page.get_by_role("textbox", name=label).wait_for()
-
-
-def open_in_another_tab(page):
-    """A tab opened after the chat was opened in another one opens with the chat open, as a reload does."""
-    page.get_by_role("textbox", name="Your message").wait_for()
-
-
-def answered(page, bot_messages_before: int, timeout: float = 90000) -> None:
-    """Waits until a new reply is in and every message is acknowledged: the server acks a
-    message after the whole turn, so by then every bubble of the reply has arrived.
-
-    Count `bot_messages_before` before the message can go out: a reply that arrives before
-    the count is taken would be waited for in vain."""
-    try:
-        wait_in_widget(page, f"root.querySelectorAll('.cb-from-bot').length > {bot_messages_before}"
-                             " && !root.querySelector('.cb-queued')"
-                             " && root.querySelector('.cb-typing').textContent === ''", timeout=timeout)
-    except PlaywrightTimeout:
-        raise AssertionError(f"no answer within {timeout / 1000:.0f} s\n{diagnosis(page)}") from None
-
-
-def ask(page, text, label: str = "Your message"):
-    before = page.locator(".cb-from-bot").count()
-    box = page.get_by_role("textbox", name=label)
-    box.fill(text)
-    box.press("Enter")
-    answered(page, before)
-
-
-def log_text(page) -> str:
-    return page.locator(".cb-log").inner_text()
-
-
-def embed_html(servers, attributes: str = "", head: str = "") -> str:
-    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>A site owner's page</title>{head}</head>
-<body><main><h1>Careers</h1><p>An article.</p></main>
-<script src="{servers.widget_url}/widget/careerbot.js" data-server="{servers.rasa_url}" {attributes} defer></script>
-</body></html>"""
-
-
-def embed(page, site_pages, servers, attributes: str = "", head: str = "", origin: str = "") -> None:
-    """Opens a site owner's page with the one-tag embed, on the site's own origin (allowed) unless told."""
-    path = f"/page-{len(site_pages.pages)}.html"
-    site_pages.pages[path] = embed_html(servers, attributes, head)
-    page.goto(f"{origin or site_pages.origin}{path}")
 
 
 def stored_events(servers, conversation_id: str) -> List[Dict[str, Any]]:
@@ -446,13 +317,129 @@ def test_a_long_conversation_reopens_at_its_latest_message_with_no_unstyled_flas
         ask(other, "what do they do?")
         page.locator(".cb-from-user", has_text="what do they do?").wait_for()
         assert in_widget(page, "root.querySelector('.cb-log').scrollTop") == 0
-        # Sending scrolls to the latest message again.
+        # Sending brings the view down again; the answer, longer than the view, shows from its start.
         ask(page, "how much do they earn?")
-        top, height, full = in_widget(
-            page, "(l => [l.scrollTop, l.clientHeight, l.scrollHeight])(root.querySelector('.cb-log'))")
-        assert top + height >= full - 2
+        assert 0 <= answer_start_in_view(page) <= 16
     finally:
         context.close()
+
+
+# The first bubble after the visitor's latest message.
+LATEST_ANSWER = ("(all => all[all.map(m => m.classList.contains('cb-from-user')).lastIndexOf(true) + 1])"
+                 "([...root.querySelectorAll('.cb-message')])")
+
+
+def answer_start_in_view(page) -> float:
+    """Where the first bubble of the latest answer starts, in px below the top of the log's view."""
+    return in_widget(page, f"""(a => a.getBoundingClientRect().top
+        - root.querySelector('.cb-log').getBoundingClientRect().top)({LATEST_ANSWER})""")
+
+
+def at_end(page) -> bool:
+    return in_widget(page, "(l => l.scrollTop + l.clientHeight >= l.scrollHeight - 2)(root.querySelector('.cb-log'))")
+
+
+def test_a_long_answer_opens_at_its_start(page):
+    open_chat(page)
+    ask(page, "how much do they earn?")
+    assert in_widget(page, "(l => l.scrollHeight > l.clientHeight)(root.querySelector('.cb-log'))"), \
+        "the answer is not longer than the view: the test shows nothing"
+    assert 0 <= answer_start_in_view(page) <= 16
+    assert not at_end(page)
+    assert page.locator(".cb-new").is_hidden()  # reading from the start is no missed message
+
+
+class Hold:
+    """Routes the widget's WebSocket and holds the server's socket.io events (replies, acks) while `held`
+    is a list; every other frame (engine.io's pings) goes through."""
+
+    def __init__(self) -> None:
+        self.held: Any = None
+        self.routes: List[Any] = []
+
+    def route(self, ws: Any) -> None:
+        server = ws.connect_to_server()
+        self.routes.append(ws)
+
+        def from_server(message: Any) -> None:
+            if self.held is not None and isinstance(message, str) and message[:2] in ("42", "43"):
+                self.held.append((ws, message))
+            else:
+                ws.send(message)
+
+        server.on_message(from_server)
+
+    def release(self) -> None:
+        held, self.held = self.held or [], None
+        for ws, message in held:
+            ws.send(message)
+
+
+def test_a_reply_that_arrives_while_the_visitor_reads_further_up_gets_a_new_message_button(
+        page, servers, site_pages):
+    hold = Hold()
+    page.route_web_socket(re.compile(r".*/socket\.io/.*"), hold.route)
+    embed(page, site_pages, servers, 'data-transports="websocket"')
+    open_chat(page)
+    ask(page, "how much do they earn?")
+    hold.held = []
+    box = page.get_by_role("textbox", name="Your message")
+    box.fill("what are the working hours?")
+    box.press("Enter")
+    wait_until(lambda: bool(page.evaluate("1") and hold.held), 90, "the replies reach the route")
+    # The visitor scrolls up to read the pay ranges again; then the reply comes.
+    in_widget(page, "(root.querySelector('.cb-log').scrollTop = 0)")
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    hold.release()
+    page.locator(".cb-from-bot", has_text="9am to 5pm").wait_for()
+    answered(page, 0)
+    assert in_widget(page, "root.querySelector('.cb-log').scrollTop") == 0
+    pill = page.get_by_role("button", name="New message")
+    pill.wait_for()
+    pill.click()
+    # To the reply, from its start; the button has done its work.
+    wait_in_widget(page, "root.querySelector('.cb-new').hidden")
+    assert 0 <= answer_start_in_view(page) <= 16 or at_end(page)
+    assert page.locator(".cb-from-bot", has_text="9am to 5pm").first.is_visible()
+    position = in_widget(page, f"""(a => [a.getBoundingClientRect().top, root.querySelector('.cb-log')
+        .getBoundingClientRect().top])({LATEST_ANSWER})""")
+    assert position[0] >= position[1] - 1, position  # its first line is in view
+
+
+def test_a_lost_acknowledgement_does_not_show_the_answer_twice(page, servers, site_pages):
+    """The ack of the first try is lost with the connection; the widget sends the message again, and the
+    server refuses a second turn and sends the first replies again: the widget shows them once."""
+    frames: List[str] = []
+    dropped: List[str] = []
+
+    def route(ws: Any) -> None:
+        server = ws.connect_to_server()
+
+        def from_server(message: Any) -> None:
+            frames.append(str(message))
+            if not dropped and isinstance(message, str) and message.startswith("43"):
+                dropped.append(message)
+                ws.close()
+                server.close()
+            else:
+                ws.send(message)
+
+        server.on_message(from_server)
+
+    page.route_web_socket(re.compile(r".*/socket\.io/.*"), route)
+    embed(page, site_pages, servers, 'data-transports="websocket"')
+    open_chat(page)
+    ask(page, "what are the working hours?")
+    replies = [f for f in frames if f.startswith("42") and "bot_uttered" in f and "9am to 5pm" in f]
+    assert dropped and '"answered"' in dropped[0], frames
+    assert len(replies) == 2, frames  # the first answer, then the server's copy of it
+    assert any('"duplicate"' in f for f in frames if f.startswith("43")), frames
+    assert page.locator(".cb-from-bot", has_text="9am to 5pm").count() == 1
+    assert stored_user_texts(servers, conversation_of(page)) == ["what are the working hours?"]
+    # Nor in the stored transcript, which a reload or another tab shows.
+    page.reload()
+    page.locator(".cb-from-bot", has_text="9am to 5pm").wait_for()
+    assert page.locator(".cb-from-bot", has_text="9am to 5pm").count() == 1
 
 
 # --- Clear states ----------------------------------------------------------------------------

@@ -73,6 +73,7 @@
     you: ["you-label", "You:"],
     assistant: ["assistant-label", "Assistant:"],
     suggestions: ["suggestions-label", "Suggested questions"],
+    newMessage: ["new-message-text", "New message"],
   };
   // data- attribute -> CSS custom property of the widget (careerbot.css has the defaults).
   var THEME = {
@@ -108,6 +109,8 @@
     transports: (data("transports") || "polling,websocket").split(",")
       .map(function (t) { return t.trim(); }).filter(Boolean),
     position: data("position") === "left" ? "left" : "right",
+    // "auto" follows the visitor's light or dark setting; "light" or "dark" fixes it.
+    colorScheme: ["light", "dark"].indexOf(data("color-scheme")) >= 0 ? data("color-scheme") : "auto",
     context: parseContext(data("context")),
   };
   var STORAGE_KEY = "careerbot:v1:" + config.server;
@@ -124,8 +127,10 @@
   }
 
   // --- The shared transcript -----------------------------------------------------
-  // state: { sessionId, sessionAt, epoch, messages: [{id, from, text, payload?, buttons, t, status?, context?}], open }
+  // state: { sessionId, sessionAt, epoch, messages: [{id, from, text, payload?, buttons, t, status?, context?,
+  //   replyTo?}], open }
   // status of a user message: "queued" until the server acknowledges it, then "sent" or "failed".
+  // replyTo of a bot message: the id of the user message it answered, when the widget knows it.
   // epoch: when the conversation was started over; a newer epoch replaces an older one whole.
   function emptyState(epoch) {
     return { sessionId: null, sessionAt: 0, epoch: epoch || 0, messages: [], open: false };
@@ -143,6 +148,7 @@
         t: typeof m.t === "number" ? m.t : i,
         status: m.status === "queued" || m.status === "failed" ? m.status : undefined,
         context: m.context === undefined ? null : m.context,
+        replyTo: typeof m.replyTo === "string" ? m.replyTo : undefined,
       };
     });
     return {
@@ -214,6 +220,17 @@
     });
     (children || []).forEach(function (child) { node.appendChild(child); });
     return node;
+  }
+
+  // A MediaQueryList's change event (addListener before Safari 14).
+  function listen(query, handler) {
+    if (query.addEventListener) query.addEventListener("change", handler);
+    else query.addListener(handler);
+  }
+
+  function unlisten(query, handler) {
+    if (query.removeEventListener) query.removeEventListener("change", handler);
+    else query.removeListener(handler);
   }
 
   function safeUrl(url) {
@@ -302,7 +319,16 @@
   var closeButton = el("button", { type: "button", class: "cb-close", "aria-label": text.close, text: "×" });
   var title = el("h2", { id: "cb-title", class: "cb-title", text: text.title });
   var status = el("p", { class: "cb-status", role: "status", "aria-live": "polite" });
-  var log = el("ol", { class: "cb-log", role: "log", "aria-live": "polite", "aria-labelledby": "cb-title" });
+  // A list inside the log: a list element given role="log" is no list any more, and its items no list items.
+  // Focusable so that a keyboard scrolls a long answer.
+  var list = el("ol", { class: "cb-list" });
+  var log = el("div", {
+    class: "cb-log", role: "log", "aria-live": "polite", "aria-labelledby": "cb-title", tabindex: "0",
+  }, [list]);
+  // Shown when a message arrives below the view of a visitor who scrolled up to read.
+  var newMessage = el("button", { type: "button", class: "cb-new", hidden: "" }, [
+    el("span", { text: text.newMessage }), el("span", { class: "cb-new-arrow", "aria-hidden": "true", text: "↓" }),
+  ]);
   // Always in the page, filled only while the bot types, so screen readers announce it.
   var typing = el("p", { class: "cb-typing", role: "status", "aria-live": "polite" });
   var input = el("input", {
@@ -313,14 +339,111 @@
   var sendButton = el("button", { type: "submit", class: "cb-send", text: text.send });
   var counter = el("p", { id: "cb-counter", class: "cb-counter", "aria-live": "polite" });
   var form = el("form", { class: "cb-form" }, [inputLabel, input, sendButton]);
+  // The header is a div, not a <header>: that would be a second banner landmark beside the page's own.
   var panel = el("section", {
     id: "cb-panel", class: "cb-panel", role: "dialog", "aria-labelledby": "cb-title", hidden: "",
-  }, [el("header", { class: "cb-header" }, [title, startOverButton, closeButton]), status, log, typing, counter,
-      form]);
+  }, [el("div", { class: "cb-header" }, [title, startOverButton, closeButton]), status,
+      el("div", { class: "cb-body" }, [log, newMessage]), typing, counter, form]);
   root.appendChild(panel);
   root.appendChild(launcher);
   shadow.appendChild(stylesheet);
   shadow.appendChild(root);
+
+  // --- Colours that stay readable --------------------------------------------------------
+  // careerbot.css resolves the site's colours (--cb-c-*); here each text colour is checked against
+  // the background it is shown on, and made darker or lighter, only as far as needed, where it
+  // would read below WCAG AA. A dark theme that keeps white text on a light primary stays legible.
+  var AA = 4.5;
+  var WHITE = [255, 255, 255, 1];
+  var darkQuery = window.matchMedia ? window.matchMedia("(prefers-color-scheme: dark)") : null;
+  var probe = el("span", { hidden: "" });
+  root.appendChild(probe);
+  var canvas = null;
+
+  // [r, g, b, a] of a CSS colour expression, or null when it is transparent or not a colour.
+  function colour(expression) {
+    probe.style.color = "";
+    probe.style.color = expression;
+    var value = window.getComputedStyle(probe).color;
+    var match = /^rgba?\(\s*([\d.]+)[,\s]+([\d.]+)[,\s]+([\d.]+)\s*(?:[,/]\s*([\d.]+)(%?))?\s*\)$/.exec(value);
+    var rgba = null;
+    if (match) {
+      var alpha = match[4] === undefined ? 1 : Number(match[4]) / (match[5] ? 100 : 1);
+      rgba = [Number(match[1]), Number(match[2]), Number(match[3]), alpha];
+    } else {
+      // Another colour space (lab(), oklch(), color()): the browser paints it in sRGB.
+      canvas = canvas || document.createElement("canvas");
+      var paint = canvas.getContext("2d");
+      if (!paint) return null;
+      paint.clearRect(0, 0, 1, 1);
+      paint.fillStyle = value;
+      paint.fillRect(0, 0, 1, 1);
+      var pixel = paint.getImageData(0, 0, 1, 1).data;
+      rgba = [pixel[0], pixel[1], pixel[2], pixel[3] / 255];
+    }
+    return rgba[3] > 0 ? rgba : null;
+  }
+
+  // `top` painted over the opaque `bottom`.
+  function over(top, bottom) {
+    if (!top || !bottom) return top && top[3] >= 1 ? top : null;
+    var a = top[3];
+    return [0, 1, 2].map(function (i) { return top[i] * a + bottom[i] * (1 - a); }).concat([1]);
+  }
+
+  function luminance(rgb) {
+    var linear = rgb.slice(0, 3).map(function (value) {
+      value /= 255;
+      return value <= 0.04045 ? value / 12.92 : Math.pow((value + 0.055) / 1.055, 2.4);
+    });
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2];
+  }
+
+  function contrast(a, b) {
+    var la = luminance(a);
+    var lb = luminance(b);
+    return (Math.max(la, lb) + 0.05) / (Math.min(la, lb) + 0.05);
+  }
+
+  // `ink` if it reads at AA on `background`, else the nearest mix of it with black or white that does.
+  function readable(ink, background) {
+    var painted = over(ink, background);
+    if (contrast(painted, background) >= AA) return painted;
+    for (var step = 1; step <= 20; step++) {
+      var candidates = [[0, 0, 0], [255, 255, 255]].map(function (target) {
+        return [0, 1, 2].map(function (i) { return Math.round(painted[i] + (target[i] - painted[i]) * step / 20); });
+      }).filter(function (candidate) { return contrast(candidate, background) >= AA; });
+      if (candidates.length) return candidates[0];
+    }
+    return luminance(background) > 0.18 ? [0, 0, 0] : [255, 255, 255];
+  }
+
+  function applyTheme() {
+    var dark = config.colorScheme === "dark" ||
+      (config.colorScheme === "auto" && Boolean(darkQuery && darkQuery.matches));
+    root.classList.toggle("cb-dark", dark);
+    var primary = over(colour("var(--cb-c-primary)"), WHITE);
+    var background = over(colour("var(--cb-c-background)"), WHITE);
+    var bubble = over(colour("var(--cb-c-bot-bubble)"), background);
+    // ink -> [text colour, the background it is shown on]
+    var inks = {
+      "--cb-ink-on-primary": ["var(--cb-c-on-primary)", primary],
+      "--cb-ink-accent": ["var(--cb-c-primary)", background],
+      "--cb-ink-link": ["var(--cb-c-primary)", bubble],
+      "--cb-ink-text": ["var(--cb-c-text)", background],
+      "--cb-ink-bubble-text": ["var(--cb-c-text)", bubble],
+      "--cb-ink-muted": ["var(--cb-d-muted)", background],
+      "--cb-ink-error": ["var(--cb-d-error)", background],
+    };
+    Object.keys(inks).forEach(function (name) {
+      root.style.removeProperty(name);
+      var ink = colour(inks[name][0]);
+      var on = inks[name][1];
+      if (!ink || !on) return;
+      var rgb = readable(ink, on);
+      root.style.setProperty(name, "rgb(" + rgb.slice(0, 3).map(Math.round).join(", ") + ")");
+    });
+  }
 
   // --- Showing the transcript --------------------------------------------------------
   var nodes = {}; // message id -> its <li>
@@ -328,11 +451,36 @@
   var pinned = true; // the visitor has not scrolled up from the latest message
 
   var lastTop = 0;
+  var unseen = null; // the first message that arrived below the view of a visitor who scrolled up
+
+  // Where `node` starts, in the log's scroll coordinates.
+  function topOf(node) {
+    return node.getBoundingClientRect().top - log.getBoundingClientRect().top + log.scrollTop;
+  }
+
+  function scrollTo(top) {
+    log.scrollTop = top;
+    lastTop = log.scrollTop;
+  }
+
+  function hideNewMessage() {
+    unseen = null;
+    newMessage.setAttribute("hidden", "");
+  }
 
   function scrollToEnd() {
-    log.scrollTop = log.scrollHeight;
-    lastTop = log.scrollTop;
+    scrollTo(log.scrollHeight);
     pinned = true;
+    hideNewMessage();
+  }
+
+  // Shows `node` from its start, or the end of the log if everything from `node` on fits in the view.
+  // Never moves the view back up.
+  function scrollToStartOf(node) {
+    var end = log.scrollHeight - log.clientHeight;
+    var top = Math.max(log.scrollTop, Math.min(end, topOf(node) - 8));
+    scrollTo(top);
+    pinned = top >= end - 1;
   }
 
   // Only the visitor scrolls up; the log shrinking (the typing line appearing) is not scrolling away.
@@ -340,6 +488,16 @@
     if (log.scrollHeight - log.scrollTop - log.clientHeight < 24) pinned = true;
     else if (log.scrollTop < lastTop) pinned = false;
     lastTop = log.scrollTop;
+    if (unseen && (pinned || topOf(unseen) < log.scrollTop + log.clientHeight - 24)) hideNewMessage();
+  });
+
+  newMessage.addEventListener("click", function () {
+    var node = unseen;
+    hideNewMessage();
+    if (node) scrollToStartOf(node);
+    else scrollToEnd();
+    // The button is gone: the keyboard goes on from the log, which it can scroll.
+    log.focus();
   });
 
   function messageNode(message) {
@@ -363,32 +521,63 @@
     return item;
   }
 
+  var reading = null; // the answer shown from its start, whose later bubbles need no "new message" cue
+
   // Brings the list in line with the transcript, keeping the nodes that stay (and their focus).
+  // New messages come into view, an answer taller than the view from its start; a visitor who
+  // scrolled up to read stays where they are and gets the "new message" button instead.
   function render() {
     if (!shown) return;
     var keep = {};
     var previous = null;
-    var added = false;
+    var firstAdded = null;
+    var answer = null; // the first message after the visitor's latest one
+    var addedInAnswer = false;
     state.messages.forEach(function (message) {
       keep[message.id] = true;
       var node = nodes[message.id];
-      if (!node) {
-        node = nodes[message.id] = messageNode(message);
-        added = true;
+      var isNew = !node;
+      if (isNew) node = nodes[message.id] = messageNode(message);
+      if (isNew && !firstAdded) firstAdded = node;
+      if (message.from === "user") {
+        answer = null;
+        addedInAnswer = false;
+      } else {
+        if (!answer) answer = node;
+        if (isNew && answer) addedInAnswer = true;
       }
       node.classList.toggle("cb-queued", message.status === "queued");
       node.classList.toggle("cb-failed", message.status === "failed");
-      var expected = previous ? previous.nextSibling : log.firstChild;
-      if (node !== expected) log.insertBefore(node, expected);
+      var expected = previous ? previous.nextSibling : list.firstChild;
+      if (node !== expected) list.insertBefore(node, expected);
       previous = node;
     });
     Object.keys(nodes).forEach(function (id) {
       if (!keep[id]) {
-        log.removeChild(nodes[id]);
+        list.removeChild(nodes[id]);
         delete nodes[id];
       }
     });
-    if (added && pinned) scrollToEnd();
+    if (!firstAdded) return;
+    if (!answer || answer !== reading) reading = null;
+    // Closed: opening shows the end.
+    if (!log.clientHeight) {
+      if (pinned) scrollToEnd();
+      return;
+    }
+    // Only what arrived within the latest answer (not a question and its answer from another tab).
+    var withinAnswer = addedInAnswer && firstAdded.compareDocumentPosition(answer) !== Node.DOCUMENT_POSITION_FOLLOWING;
+    if (pinned && withinAnswer) {
+      hideNewMessage();
+      scrollToStartOf(answer);
+      if (!pinned) reading = answer;
+    } else if (pinned) {
+      scrollToEnd();
+    } else if (!unseen && !(reading && addedInAnswer) &&
+               topOf(firstAdded) > log.scrollTop + log.clientHeight - 24) {
+      unseen = firstAdded;
+      newMessage.removeAttribute("hidden");
+    }
   }
 
   // --- Connection state, shared by the tab that connects -------------------------------
@@ -466,12 +655,51 @@
   }
 
   // --- Opening, closing, sending -------------------------------------------------------
+  // At phone widths (careerbot.css's max-width: 480px) the open panel covers the page: it is then a
+  // modal dialog that keeps the keyboard inside; wider, the page beside it stays reachable.
+  var narrow = window.matchMedia ? window.matchMedia("(max-width: 480px)") : null;
+
+  function modal() { return Boolean(narrow && narrow.matches) && !panel.hasAttribute("hidden"); }
+
+  function updateModal() {
+    if (modal()) panel.setAttribute("aria-modal", "true");
+    else panel.removeAttribute("aria-modal");
+  }
+
+  function focusables() {
+    return Array.prototype.filter.call(panel.querySelectorAll("button, input, a[href], [tabindex]"), function (node) {
+      return !node.disabled && node.tabIndex >= 0 && node.getClientRects().length > 0;
+    });
+  }
+
+  // Tab from the last control goes to the first, Shift+Tab from the first to the last.
+  function trapTab(event) {
+    var items = focusables();
+    if (!items.length) return;
+    var at = items.indexOf(shadow.activeElement);
+    if (event.shiftKey && at <= 0) {
+      event.preventDefault();
+      items[items.length - 1].focus();
+    } else if (!event.shiftKey && (at < 0 || at === items.length - 1)) {
+      event.preventDefault();
+      items[0].focus();
+    }
+  }
+
+  // Focus that reaches the page behind the modal panel (a script, a screen reader's move) comes back.
+  function keepFocus(event) {
+    if (!modal() || event.target === host) return;
+    var items = focusables();
+    (items.indexOf(input) >= 0 ? input : items[0] || log).focus();
+  }
+
   function setOpen(open, focus) {
     commit(function (s) { s.open = open; });
     launcher.setAttribute("aria-expanded", String(open));
     if (open) {
       panel.removeAttribute("hidden");
       launcher.setAttribute("hidden", "");
+      updateModal();
       if (!state.messages.length && text.greeting) {
         // One id per conversation: two tabs opening at once add it once.
         commit(function (s) {
@@ -483,6 +711,7 @@
     } else {
       panel.setAttribute("hidden", "");
       launcher.removeAttribute("hidden");
+      updateModal();
       if (focus !== false) launcher.focus();
     }
   }
@@ -536,7 +765,13 @@
   startOverButton.addEventListener("click", function () { reset(); input.focus(); });
   panel.addEventListener("keydown", function (event) {
     if (event.key === "Escape") setOpen(false);
+    else if (event.key === "Tab" && modal()) trapTab(event);
   });
+  document.addEventListener("focusin", keepFocus);
+  function onNarrow() { updateModal(); }
+  function onScheme() { applyTheme(); }
+  if (narrow) listen(narrow, onNarrow);
+  if (darkQuery) listen(darkQuery, onScheme);
   input.addEventListener("input", updateCounter);
   form.addEventListener("submit", function (event) {
     event.preventDefault();
@@ -565,6 +800,8 @@
   // --- Talking to Rasa (the connected tab only) ------------------------------------------
   var socket = null;
   var inFlight = null; // id of the message sent and not yet acknowledged
+  // The replies of the current try at sending `inFlight`: { id, matched: {bot message id: true} }.
+  var attempt = null;
   var requests = []; // the epoch of each session_request awaiting its session_confirm
 
   function requestSession(sessionId) {
@@ -584,6 +821,7 @@
     var next = state.messages.filter(function (m) { return m.from === "user" && m.status === "queued"; })[0];
     if (!next) return;
     inFlight = next.id;
+    attempt = { id: next.id, matched: {} };
     var payload = { message: next.payload || next.text, message_id: next.id, session_id: state.sessionId };
     if (next.context !== null && next.context !== undefined) payload.metadata = { context: next.context };
     setBusy(true);
@@ -617,10 +855,29 @@
       body = message.attachment.payload.src;
     }
     if (!body && !buttons.length) return;
+    var turn = attempt && attempt.id === inFlight ? attempt : null;
     commit(function (s) {
+      // A message sent again (its acknowledgement was lost with the connection) gets its first
+      // replies again: each one already shown for that message, and not yet matched in this try, is a copy.
+      var copy = turn && s.messages.filter(function (m) {
+        return m.from === "bot" && m.replyTo === turn.id && !turn.matched[m.id] && sameReply(m, body, buttons);
+      })[0];
+      if (copy) {
+        turn.matched[copy.id] = true;
+        return;
+      }
       var last = s.messages.length ? s.messages[s.messages.length - 1].t : 0;
-      s.messages.push({ id: newId(), from: "bot", text: body, buttons: buttons, t: Math.max(Date.now(), last + 1) });
+      var id = newId();
+      if (turn) turn.matched[id] = true;
+      s.messages.push({
+        id: id, from: "bot", text: body, buttons: buttons, t: Math.max(Date.now(), last + 1),
+        replyTo: turn ? turn.id : undefined,
+      });
     });
+  }
+
+  function sameReply(message, body, buttons) {
+    return message.text === body && JSON.stringify(message.buttons) === JSON.stringify(buttons);
   }
 
   function connect(io) {
@@ -756,6 +1013,7 @@
   function reveal() {
     if (shown || destroyed) return;
     shown = true;
+    applyTheme();
     root.style.display = "";
     render();
     if (state.open) setOpen(true, false);
@@ -772,6 +1030,9 @@
     if (releaseLock) releaseLock();
     if (channel) channel.close();
     window.removeEventListener("storage", onStorage);
+    document.removeEventListener("focusin", keepFocus);
+    if (narrow) unlisten(narrow, onNarrow);
+    if (darkQuery) unlisten(darkQuery, onScheme);
     clearTimeout(typingTimer);
     if (host.parentNode) host.parentNode.removeChild(host);
     delete window.Careerbot;
