@@ -30,6 +30,8 @@ CDN). The figures, defined once here and in the README:
 - handoff rate: conversations with a submitted handoff, over all
   conversations; abandoned handoffs: forms left (cancelled, or the session
   ended) after the visitor gave an address and before the question;
+  handoffs delivered / failed / pending (and resolved by hand): the submitted
+  handoffs by their status in the outbox table (bot/handoff/outbox.py);
 - top unanswered messages: the messages that got the fallback, counted;
   not-helpful answers: the answers rated not helpful, with the question before
   them. Both link to the conversation's transcript in the report.
