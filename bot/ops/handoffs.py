@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import sys
 from datetime import date, datetime, timezone
 from typing import Dict, Iterable, List, Optional, TextIO
@@ -107,8 +108,8 @@ def act(outbox: Outbox, action: str, handoff_id: str) -> str:
             raise CommandError(f"handoff {handoff_id} is {before}: there is nothing to retry")
         done = outbox.retry(handoff_id)
         outcome = (
-            f"handoff {handoff_id}: {before} -> pending; the action server's worker tries every destination "
-            "that has not accepted it within CAREERBOT_HANDOFF_POLL_S (make handoffs shows how it went)"
+            f"handoff {handoff_id}: {before} -> pending; within CAREERBOT_HANDOFF_POLL_S the action server's "
+            "worker sends it to each destination that has not accepted it yet (make handoffs shows how it went)"
         )
     else:
         if before == "resolved":
@@ -196,7 +197,11 @@ def show(handoffs: List[Handoff], status: Optional[str], csv_file: Optional[str]
             writer.writerows(rows)
 
         if csv_file == "-":
-            write(sys.stdout)
+            try:
+                write(sys.stdout)
+                sys.stdout.flush()
+            except BrokenPipeError:  # `| head`: the reader has what it wanted
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return 0
         try:
             with open(csv_file, "w", newline="", encoding="utf-8") as handle:
