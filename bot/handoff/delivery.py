@@ -26,7 +26,7 @@ import urllib.request
 from datetime import datetime, timezone
 from email.message import EmailMessage
 from email.utils import format_datetime
-from typing import Any, Dict, Optional
+from typing import Any, Dict
 
 from bot import domain_text
 from bot.handoff.outbox import Handoff
@@ -70,10 +70,10 @@ def signature(timestamp: str, body: bytes, secret: str) -> str:
     return "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
 
 
-def post_webhook(url: str, secret: str, handoff: Handoff, now: Optional[float] = None) -> None:
+def post_webhook(url: str, secret: str, handoff: Handoff) -> None:
     body = json.dumps(payload(handoff), ensure_ascii=False, separators=(",", ":")).encode()
     # The time of this attempt, not of the handoff: a retry hours later is still fresh.
-    timestamp = str(int(time.time() if now is None else now))
+    timestamp = str(int(time.time()))
     request = urllib.request.Request(
         url,
         data=body,
