@@ -124,8 +124,9 @@ report: $(INSTALLED) ## Deflection report (HTML + summary): SINCE=YYYY-MM-DD UNT
 report-views: $(INSTALLED) ## Create the report's SQL views in the tracker store (for Metabase, Grafana, Superset)
 	$(PY) -m bot.ops.report_views
 
-handoffs: $(INSTALLED) ## List handoffs and their delivery: STATUS=pending|sent|failed|abandoned SINCE=YYYY-MM-DD CSV=FILE
-	$(PY) -m bot.ops.handoffs $(if $(STATUS),--status $(STATUS)) $(if $(SINCE),--since $(SINCE)) $(if $(CSV),--csv $(CSV))
+handoffs: $(INSTALLED) ## List handoffs and their delivery: STATUS=pending|sent|failed|resolved|abandoned SINCE=YYYY-MM-DD CSV=FILE; RETRY=<id> tries one again, RESOLVE=<id> closes one handled by hand
+	$(PY) -m bot.ops.handoffs $(if $(STATUS),--status $(STATUS)) $(if $(SINCE),--since $(SINCE)) $(if $(CSV),--csv $(CSV)) \
+	  $(if $(RETRY),--retry "$(RETRY)") $(if $(RESOLVE),--resolve "$(RESOLVE)")
 
 purge: $(INSTALLED) ## Delete conversations and sent/abandoned handoffs older than DAYS=N days
 	@[ -n "$(DAYS)" ] || { echo "usage: make purge DAYS=N" >&2; exit 2; }

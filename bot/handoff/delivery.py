@@ -4,10 +4,13 @@ Each raises :class:`PermanentError` when the other side refused the handoff
 for good (it will not take it on a retry either) and any other exception
 when it may work later (the server is down, a timeout, a 5xx).
 
-The webhook's body is the JSON of :func:`payload`; its HMAC-SHA256 under
-CAREERBOT_HANDOFF_WEBHOOK_SECRET, in hex, is in the ``X-Careerbot-Signature``
-header as ``sha256=<hex>``, and the handoff's id in ``X-Careerbot-Handoff-Id``
-(the same on every attempt: receivers drop a second delivery by it).
+The webhook's body is the JSON of :func:`payload`. ``X-Careerbot-Timestamp``
+holds the time of the attempt (Unix seconds), and ``X-Careerbot-Signature``
+``sha256=<hex>``, the HMAC-SHA256 of ``<timestamp>.<body>`` under
+CAREERBOT_HANDOFF_WEBHOOK_SECRET: signing the time too lets a receiver refuse
+a captured request sent again later (docs/handoff-webhook.md). The handoff's
+id is in ``X-Careerbot-Handoff-Id``, the same on every attempt: receivers drop
+a second delivery by it.
 """
 
 from __future__ import annotations
@@ -17,11 +20,12 @@ import hmac
 import json
 import smtplib
 import ssl
+import time
 import urllib.error
 import urllib.request
 from datetime import datetime, timezone
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime
 from typing import Any, Dict
 
 from bot import domain_text
@@ -29,6 +33,7 @@ from bot.handoff.outbox import Handoff
 from bot.settings import SmtpServer
 
 SIGNATURE_HEADER = "X-Careerbot-Signature"
+TIMESTAMP_HEADER = "X-Careerbot-Timestamp"
 ID_HEADER = "X-Careerbot-Handoff-Id"
 TIMEOUT_S = 10.0
 
@@ -60,12 +65,15 @@ def payload(handoff: Handoff) -> Dict[str, Any]:
     }
 
 
-def signature(body: bytes, secret: str) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def signature(timestamp: str, body: bytes, secret: str) -> str:
+    signed = timestamp.encode() + b"." + body
+    return "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
 
 
 def post_webhook(url: str, secret: str, handoff: Handoff) -> None:
     body = json.dumps(payload(handoff), ensure_ascii=False, separators=(",", ":")).encode()
+    # The time of this attempt, not of the handoff: a retry hours later is still fresh.
+    timestamp = str(int(time.time()))
     request = urllib.request.Request(
         url,
         data=body,
@@ -74,7 +82,8 @@ def post_webhook(url: str, secret: str, handoff: Handoff) -> None:
             "Content-Type": "application/json",
             "User-Agent": "careerbot-handoff/1",
             ID_HEADER: handoff.id,
-            SIGNATURE_HEADER: signature(body, secret),
+            TIMESTAMP_HEADER: timestamp,
+            SIGNATURE_HEADER: signature(timestamp, body, secret),
         },
     )
     try:
@@ -97,6 +106,10 @@ def transcript_text(handoff: Handoff) -> str:
     return "\n".join(lines)
 
 
+def message_id(handoff: Handoff) -> str:
+    return f"<{handoff.id}@careerbot.handoff>"
+
+
 def email_message(handoff: Handoff, sender: str, recipients: "tuple[str, ...]") -> EmailMessage:
     values = dict(
         id=handoff.id,
@@ -116,8 +129,9 @@ def email_message(handoff: Handoff, sender: str, recipients: "tuple[str, ...]") 
     if handoff.email:
         message["Reply-To"] = handoff.email
     message["Date"] = format_datetime(datetime.fromtimestamp(handoff.created_at, timezone.utc))
-    # Stable per handoff: should a crash make the worker send it again, mail clients show one.
-    message["Message-ID"] = make_msgid(idstring=handoff.id, domain="careerbot.handoff")
+    # The same on every attempt (no time, pid or random part, unlike make_msgid): should a crash
+    # between the server's acceptance and the outbox's mark send it again, mail clients show one.
+    message["Message-ID"] = message_id(handoff)
     message[ID_HEADER] = handoff.id
     message.set_content(domain_text.text("utter_handoff_email_body", domain_text.DOMAIN_FILE, **values))
     return message

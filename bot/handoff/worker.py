@@ -4,9 +4,13 @@ A handoff that could not be delivered is tried again after 1 s, 2 s, 4 s ...
 up to CAREERBOT_HANDOFF_RETRY_MAX_S, for as long as it takes: an SMTP server
 that is down delays the e-mail and it goes out when the server is back. A
 destination that accepted the handoff is marked at once and never sent it
-again; only what is left is retried. The worker wakes when this process
-stores a handoff, and otherwise every CAREERBOT_HANDOFF_POLL_S, which also
-picks up what another process stored or what a restart left pending.
+again; only what is left is retried. A destination that refuses it for good
+(an SMTP 5xx, a webhook 4xx other than 408 and 429) is marked failed, logged
+at ERROR and not tried again until an operator asks (make handoffs RETRY=<id>);
+the other destinations are still delivered and retried. The worker wakes
+when this process stores a handoff, and otherwise every
+CAREERBOT_HANDOFF_POLL_S, which also picks up what another process stored,
+what a restart left pending or what an operator retried.
 
 Log lines name the handoff by its id, never the visitor's address.
 """
@@ -16,10 +20,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Callable, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 from bot.handoff.delivery import PermanentError, post_webhook, send_email
-from bot.handoff.outbox import Handoff, Outbox
+from bot.handoff.outbox import DESTINATIONS, Handoff, Outbox
 from bot.redaction import redact_contacts
 from bot.settings import HandoffDelivery
 
@@ -41,43 +45,61 @@ class OutboxWorker:
         return min(self.delivery.retry_max_s, 2.0 ** max(0, attempts - 1))
 
     def deliver(self, handoff: Handoff) -> str:
-        """One attempt at every destination not yet done; returns the new status."""
+        """One attempt at every configured destination not yet done; returns the new status.
+
+        Each destination has its own outcome: one that accepted is marked at
+        once, one that refused for good is marked failed and not tried again
+        (the others still are), one that may work later is retried with backoff.
+        """
         attempts = handoff.attempts + 1
-        errors: List[str] = []
-        refused = False
+        retry: Dict[str, str] = {}
         steps: List[Tuple[str, Callable[[], None]]] = []
         # The settings refuse SMTP without a sender and a webhook without a secret.
         smtp, sender = self.delivery.smtp, self.delivery.email_from
-        if smtp is not None and sender is not None and handoff.email_sent_at is None:
+        if smtp is not None and sender is not None:
             steps.append(("email", lambda: send_email(smtp, sender, self.delivery.email_to, handoff)))
         url, secret = self.delivery.webhook_url, self.delivery.webhook_secret
-        if url is not None and secret is not None and handoff.webhook_sent_at is None:
+        if url is not None and secret is not None:
             steps.append(("webhook", lambda: post_webhook(url, secret, handoff)))
+        # Refused in an earlier attempt (while another destination was still being retried).
+        refused = {d: handoff.error(d) or "refused" for d, _ in steps if handoff.state(d) == "failed"}
         for destination, send in steps:
+            if handoff.state(destination) != "pending":
+                continue
             try:
                 send()
             except PermanentError as error:
-                refused = True
-                errors.append(f"{destination}: {_describe(error)}")
+                refused[destination] = _describe(error)
+                self.outbox.refused(handoff.id, destination, refused[destination])
+                logger.error(
+                    "handoff %s: the %s destination refused it for good: %s "
+                    "(the other destinations go on; once fixed: make handoffs RETRY=%s)",
+                    handoff.id,
+                    destination,
+                    refused[destination],
+                    handoff.id,
+                )
             except Exception as error:  # noqa: BLE001 - anything else may work on the next try
-                errors.append(f"{destination}: {_describe(error)}")
+                retry[destination] = _describe(error)
             else:
                 self.outbox.delivered(handoff.id, destination)
                 logger.info("handoff %s delivered by %s", handoff.id, destination)
-        if not errors:
-            self.outbox.finish(handoff.id, "sent", attempts)
-            return "sent"
-        summary = "; ".join(errors)
+        errors = {**retry, **refused}
+        summary = "; ".join(f"{d}: {errors[d]}" for d in DESTINATIONS if d in errors) or None
+        if retry:
+            delay = self.backoff(attempts)
+            self.outbox.finish(
+                handoff.id, "pending", attempts, summary, next_attempt_at=time.time() + delay, errors=retry
+            )
+            logger.warning(
+                "handoff %s not delivered yet (attempt %d, next in %.0f s): %s", handoff.id, attempts, delay, summary
+            )
+            return "pending"
         if refused:
             self.outbox.finish(handoff.id, "failed", attempts, summary)
-            logger.error("handoff %s failed for good after %d attempts: %s", handoff.id, attempts, summary)
             return "failed"
-        delay = self.backoff(attempts)
-        self.outbox.finish(handoff.id, "pending", attempts, summary, next_attempt_at=time.time() + delay)
-        logger.warning(
-            "handoff %s not delivered yet (attempt %d, next in %.0f s): %s", handoff.id, attempts, delay, summary
-        )
-        return "pending"
+        self.outbox.finish(handoff.id, "sent", attempts)
+        return "sent"
 
     def run_once(self, most: int = 10) -> int:
         """Delivers what is due now, one claimed row at a time; returns how many handoffs it tried.

@@ -30,6 +30,8 @@ CDN). The figures, defined once here and in the README:
 - handoff rate: conversations with a submitted handoff, over all
   conversations; abandoned handoffs: forms left (cancelled, or the session
   ended) after the visitor gave an address and before the question;
+  handoffs delivered / failed / pending (and resolved by hand): the submitted
+  handoffs by their status in the outbox table (bot/handoff/outbox.py);
 - top unanswered messages: the messages that got the fallback, counted;
   not-helpful answers: the answers rated not helpful, with the question before
   them. Both link to the conversation's transcript in the report.
@@ -304,6 +306,8 @@ class Report:
     not_helpful: List[Tuple[str, str, int]]
     known_channels: List[str]
     granularity: str
+    # The submitted handoffs by their delivery in the outbox (sent, failed, pending, resolved); main() reads it.
+    deliveries: Dict[str, int] = field(default_factory=dict)
 
 
 def _day(timestamp: float) -> date:
@@ -412,6 +416,14 @@ def summary(report: Report, top: int = 10) -> str:
         f"Fallback rate:   {_pct(t.fallback_rate)} ({t.fallback_messages} messages not understood)",
         f"Handoff rate:    {_pct(t.handoff_rate)} ({t.handoff_conversations} handed to a person; "
         f"{t.abandoned_handoffs} abandoned)",
+        *(
+            [
+                f"Handoffs:        {counts['sent']} delivered, {counts['failed']} failed, {counts['pending']} pending, "
+                f"{counts['resolved']} resolved by hand"
+            ]
+            if (counts := report.deliveries)
+            else []
+        ),
         "",
         "By channel:",
         *(
@@ -568,6 +580,16 @@ def to_html(report: Report, meta: Mapping[str, str]) -> str:
                 ("Handoff rate", _pct(t.handoff_rate)),
                 ("Answered, rated not helpful", t.rated_unhelpful_conversations),
                 ("Handoffs abandoned", t.abandoned_handoffs),
+                *(
+                    [
+                        (
+                            "Handoffs delivered / failed / pending",
+                            "{sent} / {failed} / {pending}".format(**report.deliveries),
+                        )
+                    ]
+                    if report.deliveries
+                    else []
+                ),
             )
         )
         rates = rate_chart(
@@ -751,6 +773,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     except (SettingsError, ReportError) as error:
         return fail(str(error))
     report = build_report(rows, args.since, args.until, args.channel, args.by, top=args.top)
+    try:
+        from bot.ops.handoffs import delivery_counts
+
+        report.deliveries = delivery_counts(settings.tracker_url, (h for c in report.conversations for h in c.handoffs))
+    except ReportError as error:
+        return fail(str(error))
     if args.channel and args.channel not in report.known_channels:
         known = ", ".join(report.known_channels) or "none yet"
         return fail(f"unknown channel {args.channel!r}; channels in the store: {known}")

@@ -2,6 +2,8 @@
 
 The SMTP server (aiosmtpd) starts only after the first handoff: the e-mail
 waits in the outbox and goes out once the server is there, with no restart.
+A webhook that refuses a handoff fails it for the webhook only; the operator
+sends it again with make handoffs RETRY=<id> once the receiver is fixed.
 """
 
 from __future__ import annotations
@@ -9,6 +11,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
+import re
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +24,7 @@ from bot.handoff.outbox import Outbox
 from bot.launch.processes import wait_until
 from bot.launch.serve import Servers
 from tests.support.mail import Inbox, SmtpServer, WebhookReceiver
+from bot import PROJECT_DIR
 from tests.support.servers import MODEL, age_conversation, local_settings, say
 
 SECRET = "test-webhook-secret-0123456789"
@@ -64,7 +72,9 @@ def only_row(outbox, sender):
 
 
 def check_signature(headers, body):
-    expected = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    timestamp = headers["X-Careerbot-Timestamp"]
+    assert abs(int(timestamp) - time.time()) < 120  # the time of the attempt
+    expected = "sha256=" + hmac.new(SECRET.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
     assert hmac.compare_digest(headers["X-Careerbot-Signature"], expected)
 
 
@@ -151,11 +161,53 @@ def test_an_abandoned_form_is_recorded_and_never_takes_a_later_question(setup):
     assert not [mail for mail in inbox.mails if "eve@visitors.example.org" in mail.message.get_content()]
 
 
+def operator(servers, *args):
+    """An operator's command of bot.ops (make handoffs, make report) against the servers' store."""
+    env = {**os.environ, "CAREERBOT_TRACKER_URL": servers.settings.tracker_url}
+    done = subprocess.run([sys.executable, "-m", *args], cwd=PROJECT_DIR, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_a_refused_webhook_fails_alone_is_logged_and_the_operator_retries_it(setup, tmp_path):
+    servers, inbox, receiver, outbox, logs = setup
+    if servers.smtp.controller is None:  # when run alone: the first test starts it
+        servers.smtp.start()
+    receiver.status = 400  # e.g. the receiver checks a field it should not
+    try:
+        handoff(servers, "visitor-f", "fay@visitors.example.org", "Is there an exam?")
+        row = only_row(outbox, "visitor-f")
+        row = wait_until(lambda: (lambda r: r if r.status != "pending" else None)(outbox.get(row.id)), 60,
+                         what="the webhook's refusal")
+    finally:
+        receiver.status = 204
+    # The e-mail went out; the webhook alone is failed, and not tried again by itself.
+    assert (row.status, row.state("email"), row.state("webhook")) == ("failed", "sent", "failed")
+    assert "HTTP 400" in row.webhook_error and len(inbox.with_id(row.id)) == 1
+    log = "".join(p.read_text(errors="replace") for p in Path(logs).glob("*.log"))
+    assert re.search(rf" ERROR handoff {row.id}: the webhook destination refused it for good: .*HTTP 400", log)
+    listing = operator(servers, "bot.ops.handoffs", "--status", "failed")
+    [line] = [x for x in listing.splitlines() if x.endswith(f"[{row.id}]")]
+    assert "conversation visitor-f" in line and "email sent" in line and "webhook refused" in line
+    report = operator(servers, "bot.ops.report", "--out", str(tmp_path / "report.html"))
+    assert re.search(r"^Handoffs: +\d+ delivered, 1 failed, 0 pending, 0 resolved by hand$", report, re.MULTILINE)
+    assert "Handoffs delivered / failed / pending" in (tmp_path / "report.html").read_text()
+
+    assert f"{row.id}: failed -> pending" in operator(servers, "bot.ops.handoffs", "--retry", row.id)
+    row = wait_until(lambda: (lambda r: r if r.status == "sent" else None)(outbox.get(row.id)), 60,
+                     what="the webhook after the retry")
+    assert row.state("webhook") == "sent" and len(receiver.with_id(row.id)) == 2  # the 400, then the 204
+    assert len(inbox.with_id(row.id)) == 1  # the e-mail was not sent again
+    report = operator(servers, "bot.ops.report", "--out", str(tmp_path / "report.html"))
+    assert re.search(r"^Handoffs: +\d+ delivered, 0 failed, 0 pending", report, re.MULTILINE)
+
+
 def test_no_handoff_address_reaches_the_logs(setup):
     *_, logs = setup
     text = "".join(p.read_text(errors="replace") for p in Path(logs).glob("*.log"))
     assert "handoff" in text  # the worker did log its deliveries, by id
-    for address in ("ann@", "bob@", "cy@", "dee@", "eve@"):
+    for address in ("ann@", "bob@", "cy@", "dee@", "eve@", "fay@"):
         assert f"{address}visitors.example.org" not in text
 
 
