@@ -51,7 +51,12 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
+from bot.ops.store import StoreError, opened
+from bot.ops.store import display_url as display_url  # imported from here by other ops commands
+from bot.ops.store import sqlite_file as _sqlite_file  # noqa: F401 (the same)
 from bot.redaction import redact_contacts
+
+ReportError = StoreError
 
 FALLBACK_ACTION = "action_fallback"
 # Replies that answer nothing: the fallback, a refused question about another
@@ -74,10 +79,6 @@ def legacy_topic(response: str) -> str:
     return "_".join(parts)
 
 
-class ReportError(Exception):
-    """A problem the site owner can fix: one line, and a non-zero exit."""
-
-
 @dataclass
 class Row:
     id: int
@@ -88,50 +89,19 @@ class Row:
     data: Mapping
 
 
-def _sqlite_file(url: str) -> Optional[Path]:
-    if url.startswith("sqlite:///"):
-        return Path(url[len("sqlite:///") :])
-    return None
-
-
 def load_rows(tracker_url: str) -> List[Row]:
-    """Every event in the store, per sender in the order stored. Never creates a database."""
+    """Every event in the store, per sender in the order stored. Read-only; never creates a database."""
     import sqlalchemy as sa
 
-    path = _sqlite_file(tracker_url)
-    if path is not None:
-        if not path.is_file():
-            raise ReportError(f"no conversation store at {path} (CAREERBOT_TRACKER_URL): the file does not exist")
-        # Read-only: a report never writes, and never creates a file.
-        engine = sa.create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
-    elif tracker_url.startswith("sqlite"):
-        raise ReportError("CAREERBOT_TRACKER_URL: expected sqlite:///path/to/file.db")
-    else:
-        engine = sa.create_engine(tracker_url, connect_args={"connect_timeout": 10})
-    try:
-        with engine.connect() as connection:
-            if not sa.inspect(connection).has_table("events"):
-                return []
-            result = connection.execute(
-                sa.text(
-                    "SELECT id, sender_id, type_name, timestamp, action_name, data FROM events ORDER BY sender_id, id"
-                )
-            )
-            return [Row(r[0], r[1], r[2], r[3] or 0.0, r[4], json.loads(r[5] or "{}")) for r in result]
-    except sa.exc.SQLAlchemyError as error:
-        cause = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-        raise ReportError(f"cannot read the conversation store {display_url(tracker_url)}: {cause}") from None
-    finally:
-        engine.dispose()
+    with opened(tracker_url, write=False, doing="read") as store, store.engine.connect() as connection:
+        store.require_events(connection)
+        result = connection.execute(
+            sa.text("SELECT id, sender_id, type_name, timestamp, action_name, data FROM events ORDER BY sender_id, id")
+        )
+        return [Row(r[0], r[1], r[2], r[3] or 0.0, r[4], store.event_data(r[0], r[5])) for r in result]
 
 
 load_store = load_rows
-
-
-def display_url(url: str) -> str:
-    import re
-
-    return re.sub(r"(://[^/:@]*):[^@/]*@", r"\1:***@", url)
 
 
 @dataclass
@@ -200,7 +170,8 @@ def conversations_of(rows: Iterable[Row]) -> List[Conversation]:
                 last_user, counted = event.data.get("text") or "", False
                 current.transcript.append(("visitor", last_user, event.timestamp))
             elif event.type_name == "bot":
-                meta = event.data.get("metadata") or {}
+                meta = event.data.get("metadata")
+                meta = meta if isinstance(meta, dict) else {}
                 current.transcript.append(("bot", event.data.get("text") or "", event.timestamp))
                 if meta.get("utter_action") in FALLBACK_RESPONSES and not counted:
                     counted = True

@@ -225,6 +225,36 @@ def test_an_empty_period_says_so(store, tmp_path, monkeypatch, capsys):
     assert "No conversations in this period." in out.read_text()
 
 
+@pytest.mark.parametrize("damage, message", [
+    ("{\"event\": \"user\", \"text\": \"cut off", "is not valid JSON"),
+    ("[\"user\"]", "is list JSON, not an object"),
+])
+def test_a_damaged_event_is_one_line_and_a_non_zero_exit(store, tmp_path, monkeypatch, capsys, damage, message):
+    """One stored event that is not a JSON object: the report and the views name it; forget can still delete it."""
+    import sqlite3
+
+    from bot.ops import privacy, report_views
+
+    url, _ = store
+    copy = _copy(url, tmp_path)
+    with sqlite3.connect(copy[len("sqlite:///"):]) as connection:
+        [(row_id,)] = connection.execute(
+            "SELECT id FROM events WHERE sender_id = 'bob' AND type_name = 'user' ORDER BY id LIMIT 1").fetchall()
+        connection.execute("UPDATE events SET data = ? WHERE id = ?", (damage, row_id))
+    monkeypatch.setenv("CAREERBOT_TRACKER_URL", copy)
+    for command in (lambda: main(["--out", str(tmp_path / "r.html")]), lambda: report_views.main([])):
+        assert command() == 2
+        captured = capsys.readouterr()
+        assert captured.out == "" and len(captured.err.strip().splitlines()) == 1, captured.err
+        assert f"{copy} is damaged: event id {row_id} (table events) {message}" in captured.err
+    assert not (tmp_path / "r.html").exists()
+    with sqlite3.connect(copy[len("sqlite:///"):]) as connection:
+        assert not connection.execute("SELECT name FROM sqlite_master WHERE type = 'view'").fetchall()
+    assert privacy.main(["forget", "--sender", "bob"]) == 0
+    assert main(["--out", str(tmp_path / "r.html")]) == 0
+    assert "Conversations:   5 (4 visitors)" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("width", [1280, 375])
 def test_the_page_in_chromium(store, tmp_path, monkeypatch, width):
     from pathlib import Path
@@ -340,7 +370,7 @@ def test_purge_deletes_old_conversations_and_finished_handoffs(store, tmp_path, 
     assert (left.totals.conversations, left.totals.visitors) == (5, 5)  # ann's first session is gone, not ann
     assert privacy.main(["purge", "--days", "0"]) == 0
     printed = capsys.readouterr().out
-    assert "deleted 5 conversations older than 0 days" in printed and "and 2 sent or abandoned handoffs" in printed
+    assert "deleted 5 conversations older than 0 days" in printed and "and 2 handoffs (1 abandoned, 1 sent)" in printed
     assert build_report(load_rows(copy)).totals.conversations == 0
 
 
@@ -353,7 +383,7 @@ def test_forget_deletes_one_visitors_data(store, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("CAREERBOT_TRACKER_URL", copy)
     stored = len([r for r in load_rows(copy) if r.sender_id == "cat"])
     assert privacy.main(["forget", "--sender", "cat"]) == 0
-    assert f"deleted {stored} events and 1 handoffs of conversation 'cat'" in capsys.readouterr().out
+    assert f"deleted {stored} events and 1 handoffs (1 sent) of conversation 'cat'" in capsys.readouterr().out
     assert not [r for r in load_rows(copy) if r.sender_id == "cat"]
     assert not [h for h in Outbox(copy).list() if h.sender_id == "cat"]
     assert build_report(load_rows(copy)).totals.conversations == 5
