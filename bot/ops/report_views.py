@@ -5,7 +5,8 @@
 Creates (or replaces) the views of bot/ops/sql/views_<dialect>.sql in the store
 of CAREERBOT_TRACKER_URL, so that Metabase, Grafana or Superset chart the same
 figures as `make report` straight from SQL: careerbot_daily (per day and
-channel), careerbot_conversations, careerbot_answers (with their rating),
+channel), careerbot_topics (per day and topic, with the helpful rate of the
+rated answers), careerbot_conversations, careerbot_answers (with their rating),
 careerbot_votes, careerbot_handoff_records, careerbot_events. A damaged event
 (not JSON) is named, and no view is created. `--print`
 writes the SQL for this store's dialect instead of running it.

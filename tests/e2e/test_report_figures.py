@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -134,6 +135,10 @@ def test_every_figure(store):
         "pay": ("The pay", 2, 0, 0, 2), "hours": ("The working hours", 2, 1, 0, 1),
         "duties": ("The daily duties", 1, 0, 1, 0), "outlook": ("The job outlook", 1, 0, 0, 1),
         "licensing": ("The licence", 1, 0, 0, 1), "education": ("The degree you need", 1, 0, 0, 1)}
+    # The helpful rate is over the rated answers: an unrated answer is no verdict on its topic.
+    rates = {tf.topic: (tf.rated, tf.helpful_rate) for tf in report.topics}
+    assert rates == {"pay": (0, None), "hours": (1, 1.0), "duties": (1, 0.0), "outlook": (0, None),
+                     "licensing": (0, None), "education": (0, None)}
     assert {name: (f.conversations, f.messages, f.deflected_conversations) for name, f in report.channels} == {
         "rest": (5, 19, 2), "socketio": (1, 1, 1)}
     assert [(text, n) for text, n, _ in report.unanswered] == [
@@ -182,11 +187,26 @@ def test_command_line_html_and_csv(store, tmp_path, monkeypatch, capsys):
     for forbidden in ("bob@example.com", "555 123 4567", "cat@example.com", "eve@example.com", "<script", "http://",
                       "https://"):
         assert forbidden not in page, forbidden
-    assert page.count("class='chart'") == 4 and "0 %" in page and "100 %" in page
+    assert page.count("class='chart'") == 5 and "0 %" in page and "100 %" in page
     assert "href='#c" in page and "id='c" in page
+    # Helpful by topic: over the rated answers, with how many; a topic with none rated has no bar.
+    helpful = page[page.index("<svg id='helpful'"):page.index("</svg>", page.index("<svg id='helpful'"))]
+    assert ">The working hours<" in helpful and ">100.0 % of 1<" in helpful and ">0.0 % of 1<" in helpful
+    assert helpful.count(">none rated<") == 4 and helpful.count("<rect") == 2
+    assert "<td>The pay</td><td>2</td><td>0</td><td>0</td><td>0</td><td>2</td><td>–</td>" in page
+    assert "The working hours" in printed and "100.0 % of 1 rated" in printed and "none rated" in printed
+    # Conversations per day: one bar a day, as tall as its count, and its table.
+    volume = page[page.index("<svg id='volume'"):page.index("</svg>", page.index("<svg id='volume'"))]
+    heights = [float(h) for h in re.findall(r"<rect [^>]*height='([\d.]+)'", volume)]
+    assert len(heights) == 11 and heights[-1] == pytest.approx(3 * heights[0], rel=0.01) and heights[0] > 0
+    assert heights[7] == pytest.approx(2 * heights[0], rel=0.01) and sum(1 for h in heights if h) == 3
+    table = page[page.index("</svg>", page.index("<svg id='volume'")):]
+    assert f"<tr><td>{today().isoformat()}</td><td>3</td><td>3</td><td>9</td></tr>" in table
     with open(csv_dir / "topics.csv", newline="") as handle:
         rows = {r["topic"]: r for r in csv.DictReader(handle)}
     assert (rows["duties"]["not_helpful"], rows["pay"]["unrated"]) == ("1", "2")
+    assert [(rows[t]["rated"], rows[t]["helpful_rate"]) for t in ("pay", "hours", "duties")] == [
+        ("0", ""), ("1", "1.0"), ("1", "0.0")]
     with open(csv_dir / "totals.csv", newline="") as handle:
         [totals] = list(csv.DictReader(handle))
     assert (totals["conversations"], totals["deflection_rate"]) == ("6", "0.5")
@@ -282,8 +302,8 @@ def test_the_page_in_chromium(store, tmp_path, monkeypatch, width):
             .map(e => e.tagName)""")
         assert wide == []
         charts = page.locator("svg.chart")
-        assert charts.count() == 4
-        for i in range(4):
+        assert charts.count() == 5
+        for i in range(5):
             box = charts.nth(i).bounding_box()
             assert box["width"] > 0 and box["x"] + box["width"] <= width
             # Each chart is followed by its table.
@@ -323,7 +343,26 @@ def test_the_sql_views_give_the_reports_figures(store, tmp_path):
             "SELECT topic, COUNT(*), SUM(rating = 'helpful'), SUM(rating = 'not helpful'), SUM(rating = 'unrated') "
             "FROM careerbot_answers GROUP BY topic"))}
         assert topics == {tf.topic: (tf.answers, tf.helpful, tf.not_helpful, tf.unrated) for tf in report.topics}
+        assert_topic_rates(connection, report)
     engine.dispose()
+
+
+def assert_topic_rates(connection, report):
+    """careerbot_topics: the helpful rate over the rated answers, NULL where none was rated, as the report."""
+    import sqlalchemy as sa
+
+    rows = connection.execute(sa.text(
+        "SELECT topic, answers, rated, helpful, unrated, helpful_rate FROM careerbot_topics")).all()
+    for topic, answers, rated, helpful, unrated, rate in rows:
+        assert (rate is None) if not rated else float(rate) == pytest.approx(helpful / rated), (topic, rate)
+        assert int(answers) == int(rated) + int(unrated)
+    totals = {}
+    for topic, answers, rated, helpful, _, _ in rows:
+        n, r, h = totals.get(topic, (0, 0, 0))
+        totals[topic] = (n + int(answers), r + int(rated), h + int(helpful))
+    assert totals == {tf.topic: (tf.answers, tf.rated, tf.helpful) for tf in report.topics}
+    # The pay: two answers, none rated: no rate, where helpful over answers said 0 %.
+    assert [rate for topic, *_, rate in rows if topic == "pay"] == [None, None]
 
 
 def _copy(url, tmp_path):
@@ -429,6 +468,7 @@ def test_the_same_figures_from_postgresql(store):
                 "SELECT topic, COUNT(*), SUM(CASE WHEN rating = 'helpful' THEN 1 ELSE 0 END) "
                 "FROM careerbot_answers GROUP BY topic"))}
             assert topics == {tf.topic: (tf.answers, tf.helpful) for tf in expected.topics}
+            assert_topic_rates(connection, expected)
         target.dispose()
     finally:
         postgres.close()
