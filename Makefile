@@ -128,13 +128,13 @@ handoffs: $(INSTALLED) ## List handoffs and their delivery: STATUS=pending|sent|
 	$(PY) -m bot.ops.handoffs $(if $(STATUS),--status $(STATUS)) $(if $(SINCE),--since $(SINCE)) $(if $(CSV),--csv $(CSV)) \
 	  $(if $(RETRY),--retry "$(RETRY)") $(if $(RESOLVE),--resolve "$(RESOLVE)")
 
-purge: $(INSTALLED) ## Delete conversations and sent/abandoned handoffs older than DAYS=N days
+purge: $(INSTALLED) ## Delete conversations and handoffs (any status) older than DAYS=N days; WAL_WAIT=seconds (SQLite)
 	@[ -n "$(DAYS)" ] || { echo "usage: make purge DAYS=N" >&2; exit 2; }
-	$(PY) -m bot.ops.privacy purge --days "$(DAYS)"
+	$(PY) -m bot.ops.privacy purge --days "$(DAYS)" $(if $(WAL_WAIT),--wal-wait "$(WAL_WAIT)")
 
-forget: $(INSTALLED) ## Delete everything of one visitor: SENDER=<conversation id>
+forget: $(INSTALLED) ## Delete everything of one visitor: SENDER=<conversation id>; WAL_WAIT=seconds (SQLite)
 	@[ -n "$(SENDER)" ] || { echo "usage: make forget SENDER=<conversation id>" >&2; exit 2; }
-	$(PY) -m bot.ops.privacy forget --sender "$(SENDER)"
+	$(PY) -m bot.ops.privacy forget --sender "$(SENDER)" $(if $(WAL_WAIT),--wal-wait "$(WAL_WAIT)")
 
 validate: $(INSTALLED) $(WORDLLAMA) $(MINILM) ## Check the training data and domain (rasa data validate)
 	$(RASA) data validate --fail-on-warnings

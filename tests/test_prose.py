@@ -18,6 +18,7 @@ import yaml
 from bot import PROJECT_DIR
 from bot.channels import health, rest, validation
 from bot.launch import serve
+from bot.ops import privacy, store
 from bot.rasa import rendering
 from bot.settings import Settings, SettingsError
 
@@ -78,6 +79,11 @@ CHECKS: List[Tuple[str, str, Callable[[], List[float]]]] = [
      "the sizes of the test and dev sets", _test_set_sizes),
     (r"messages\)\. A test fails if any of its lines is ([\d.]+) or more similar", "the near-duplicate rule",
      _nlu_numbers),
+    (r"does not answer after (\d+) s \(`connect_timeout`\), on a statement after (\d+) s \(`statement_timeout`\) "
+     r"and on a lock another session holds after (\d+) s", "the ops commands' database timeouts",
+     lambda: [store.CONNECT_TIMEOUT_S, store.STATEMENT_TIMEOUT_S, store.LOCK_TIMEOUT_S]),
+    (r"retried for `--wal-wait` seconds \((\d+) by default", "purge and forget's wait for the WAL",
+     lambda: [privacy.WAL_WAIT_S]),
     (r"\(answer accuracy ≥ ([\d.]+) %, intent accuracy ≥ ([\d.]+) %, leak ≤ ([\d.]+) %, clarification ≤ ([\d.]+) %\)",
      "the gates of make test", _gates),
 ]

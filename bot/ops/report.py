@@ -19,7 +19,9 @@ CDN). The figures, defined once here and in the README:
 - helpful / not helpful / unrated: of the answers, those whose first "Was
   this helpful?" click said yes, said no, or that were never rated. A click
   rates the answer it was shown under, even a late one; a second click on the
-  same answer changes nothing;
+  same answer changes nothing. Helpful rate (per topic): helpful over the
+  rated answers, shown with how many were rated; unrated answers are not
+  counted against a topic, and a topic with none rated has no rate;
 - deflected: a conversation with at least one answer, no handoff and no
   answer rated not helpful; answered but rated not helpful: at least one
   answer, no handoff, and an answer rated not helpful. Deflection rate:
@@ -53,7 +55,12 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
+from bot.ops.store import StoreError, opened
+from bot.ops.store import display_url as display_url  # imported from here by other ops commands
+from bot.ops.store import sqlite_file as _sqlite_file  # noqa: F401 (the same)
 from bot.redaction import redact_contacts
+
+ReportError = StoreError
 
 FALLBACK_ACTION = "action_fallback"
 # Replies that answer nothing: the fallback, a refused question about another
@@ -76,10 +83,6 @@ def legacy_topic(response: str) -> str:
     return "_".join(parts)
 
 
-class ReportError(Exception):
-    """A problem the site owner can fix: one line, and a non-zero exit."""
-
-
 @dataclass
 class Row:
     id: int
@@ -90,50 +93,19 @@ class Row:
     data: Mapping
 
 
-def _sqlite_file(url: str) -> Optional[Path]:
-    if url.startswith("sqlite:///"):
-        return Path(url[len("sqlite:///") :])
-    return None
-
-
 def load_rows(tracker_url: str) -> List[Row]:
-    """Every event in the store, per sender in the order stored. Never creates a database."""
+    """Every event in the store, per sender in the order stored. Read-only; never creates a database."""
     import sqlalchemy as sa
 
-    path = _sqlite_file(tracker_url)
-    if path is not None:
-        if not path.is_file():
-            raise ReportError(f"no conversation store at {path} (CAREERBOT_TRACKER_URL): the file does not exist")
-        # Read-only: a report never writes, and never creates a file.
-        engine = sa.create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
-    elif tracker_url.startswith("sqlite"):
-        raise ReportError("CAREERBOT_TRACKER_URL: expected sqlite:///path/to/file.db")
-    else:
-        engine = sa.create_engine(tracker_url, connect_args={"connect_timeout": 10})
-    try:
-        with engine.connect() as connection:
-            if not sa.inspect(connection).has_table("events"):
-                return []
-            result = connection.execute(
-                sa.text(
-                    "SELECT id, sender_id, type_name, timestamp, action_name, data FROM events ORDER BY sender_id, id"
-                )
-            )
-            return [Row(r[0], r[1], r[2], r[3] or 0.0, r[4], json.loads(r[5] or "{}")) for r in result]
-    except sa.exc.SQLAlchemyError as error:
-        cause = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-        raise ReportError(f"cannot read the conversation store {display_url(tracker_url)}: {cause}") from None
-    finally:
-        engine.dispose()
+    with opened(tracker_url, write=False, doing="read") as store, store.engine.connect() as connection:
+        store.require_events(connection)
+        result = connection.execute(
+            sa.text("SELECT id, sender_id, type_name, timestamp, action_name, data FROM events ORDER BY sender_id, id")
+        )
+        return [Row(r[0], r[1], r[2], r[3] or 0.0, r[4], store.event_data(r[0], r[5])) for r in result]
 
 
 load_store = load_rows
-
-
-def display_url(url: str) -> str:
-    import re
-
-    return re.sub(r"(://[^/:@]*):[^@/]*@", r"\1:***@", url)
 
 
 @dataclass
@@ -202,7 +174,8 @@ def conversations_of(rows: Iterable[Row]) -> List[Conversation]:
                 last_user, counted = event.data.get("text") or "", False
                 current.transcript.append(("visitor", last_user, event.timestamp))
             elif event.type_name == "bot":
-                meta = event.data.get("metadata") or {}
+                meta = event.data.get("metadata")
+                meta = meta if isinstance(meta, dict) else {}
                 current.transcript.append(("bot", event.data.get("text") or "", event.timestamp))
                 if meta.get("utter_action") in FALLBACK_RESPONSES and not counted:
                     counted = True
@@ -293,6 +266,15 @@ class TopicFigures:
     helpful: int = 0
     not_helpful: int = 0
     unrated: int = 0
+
+    @property
+    def rated(self) -> int:
+        return self.helpful + self.not_helpful
+
+    @property
+    def helpful_rate(self) -> Optional[float]:
+        """Helpful over the rated answers; None when none was rated (an unrated answer is no verdict)."""
+        return self.helpful / self.rated if self.rated else None
 
 
 @dataclass
@@ -432,9 +414,10 @@ def summary(report: Report, top: int = 10) -> str:
             for name, f in report.channels
         ),
         "",
-        "Answers by topic (helpful / not helpful / unrated):",
+        "Answers by topic (helpful / not helpful / unrated; helpful rate of the rated answers):",
         *(
-            f"  {tf.label:<28} {tf.answers:>4}  ({tf.helpful} / {tf.not_helpful} / {tf.unrated})"
+            f"  {tf.label:<28} {tf.answers:>4}  ({tf.helpful} / {tf.not_helpful} / {tf.unrated})  "
+            + (f"{_pct(tf.helpful_rate)} of {tf.rated} rated" if tf.helpful_rate is not None else "none rated")
             for tf in report.topics
         ),
         "",
@@ -451,12 +434,30 @@ def _e(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
 
-def rate_chart(title: str, rows: Sequence[Tuple[str, float]], chart_id: str) -> str:
-    """Horizontal bars on a fixed 0-100 % axis (SVG scaled to the page), with the same numbers as a table."""
+def rate_chart(
+    title: str,
+    rows: Sequence[Tuple[str, Optional[float]]],
+    chart_id: str,
+    of: Optional[Sequence[int]] = None,
+    table: Optional[str] = None,
+) -> str:
+    """Horizontal bars on a fixed 0-100 % axis (SVG scaled to the page), with the same numbers as a table.
+
+    A rate of None (nothing to rate) has no bar and says so; `of` is each rate's
+    denominator, written after it ("50.0 % of 2"), since a rate over 2 is not one over 200.
+    `table` replaces the chart's own table when the page has a fuller one with the same figures.
+    """
+
+    def value(i: int, rate: Optional[float]) -> str:
+        if rate is None:
+            return "none rated"
+        return f"{rate * 100:.1f} %" + (f" of {of[i]}" if of is not None else "")
+
     # Room for the longest label at about 7.5 px a character, within reason.
     label_w = int(max(90, min(210, 7.5 * max((len(name) for name, _ in rows), default=0) + 12)))
     bar_w, row_h = 200, 26
-    width, height = label_w + bar_w + 60, len(rows) * row_h + 30
+    tail = int(7.5 * max((len(value(i, rate)) for i, (_, rate) in enumerate(rows)), default=6) + 12)
+    width, height = label_w + bar_w + max(60, tail), len(rows) * row_h + 30
     parts = []
     for tick in (0, 25, 50, 75, 100):
         x = label_w + bar_w * tick / 100
@@ -466,17 +467,73 @@ def rate_chart(title: str, rows: Sequence[Tuple[str, float]], chart_id: str) -> 
         )
     for i, (name, rate) in enumerate(rows):
         y = i * row_h
-        parts.append(
-            f"<text x='{label_w - 8}' y='{y + 18}' text-anchor='end'>{_e(name)}</text>"
-            f"<rect x='{label_w}' y='{y + 5}' width='{bar_w * rate:.1f}' height='16' fill='#0b4f8a'/>"
-            f"<text x='{label_w + bar_w * rate + 6:.1f}' y='{y + 18}'>{rate * 100:.1f} %</text>"
-        )
-    table = _table(["", title], [(name, _pct(rate)) for name, rate in rows])
+        parts.append(f"<text x='{label_w - 8}' y='{y + 18}' text-anchor='end'>{_e(name)}</text>")
+        if rate is not None:
+            parts.append(f"<rect x='{label_w}' y='{y + 5}' width='{bar_w * rate:.1f}' height='16' fill='#0b4f8a'/>")
+        parts.append(f"<text x='{label_w + bar_w * (rate or 0) + 6:.1f}' y='{y + 18}'>{_e(value(i, rate))}</text>")
+    if table is None:
+        table = _table(["", title], [(name, "–" if rate is None else _pct(rate)) for name, rate in rows])
     return (
         f"<figure><svg id='{chart_id}' class='chart' role='img' aria-labelledby='{chart_id}-t' "
         f"viewBox='0 0 {width} {height}' preserveAspectRatio='xMinYMin meet'>"
         f"<title id='{chart_id}-t'>{_e(title)}, 0 to 100 %</title>{''.join(parts)}</svg>"
         f"<figcaption>{_e(title)} (the table below has the same figures)</figcaption></figure>{table}"
+    )
+
+
+def _volume_ticks(top: int) -> List[int]:
+    """0 to at least `top` in at most 5 steps of 1, 2 or 5 times a power of ten."""
+    step = 1
+    while -(-top // step) > 4:
+        for factor in (2, 5 / 2, 2):  # 1 -> 2 -> 5 -> 10 -> 20 ...
+            step = int(step * factor)
+            if -(-top // step) <= 4:
+                break
+    return list(range(0, max(step, -(-top // step) * step) + 1, step))
+
+
+def volume_chart(report: Report) -> str:
+    """Conversations per period as bars on a 0-based axis, and as a table: how much each rate stands on."""
+    rows = report.trend
+    if not rows:
+        return ""
+    # top: room for the count above the tallest bar.
+    width, height, left, bottom, top = 380, 200, 46, 30, 20
+    plot_w, plot_h = width - left - 12, height - bottom - top
+    ticks = _volume_ticks(max(f.conversations for _, f in rows))
+    step = plot_w / len(rows)
+    parts = []
+    for tick in ticks:
+        y = top + plot_h * (1 - tick / ticks[-1])
+        parts.append(
+            f"<line x1='{left}' y1='{y:.1f}' x2='{left + plot_w}' y2='{y:.1f}' stroke='#c5ccd6'/>"
+            f"<text x='{left - 6}' y='{y + 4:.1f}' text-anchor='end'>{tick}</text>"
+        )
+    every = max(1, -(-len(rows) // 4))
+    for i, (name, f) in enumerate(rows):
+        x, h = left + i * step, plot_h * f.conversations / ticks[-1]
+        parts.append(
+            f"<rect x='{x + step * 0.15:.1f}' y='{top + plot_h - h:.1f}' width='{step * 0.7:.1f}' "
+            f"height='{h:.1f}' fill='#0b4f8a'/>"
+        )
+        if len(rows) <= 14 and f.conversations:
+            parts.append(
+                f"<text x='{x + step / 2:.1f}' y='{top + plot_h - h - 4:.1f}' text-anchor='middle'>"
+                f"{f.conversations}</text>"
+            )
+        if i % every == 0:
+            parts.append(f"<text x='{x + step / 2:.1f}' y='{height - 8}' text-anchor='middle'>{_e(name[5:])}</text>")
+    table = _table(
+        [report.granularity.capitalize() + " from", "Conversations", "Visitors", "Messages"],
+        [(name, f.conversations, f.visitors, f.messages) for name, f in rows],
+    )
+    title = f"Conversations per {report.granularity}"
+    return (
+        f"<figure><svg id='volume' class='chart' role='img' aria-labelledby='volume-t' "
+        f"viewBox='0 0 {width} {height}' preserveAspectRatio='xMinYMin meet'>"
+        f"<title id='volume-t'>{_e(title)}, 0 to {ticks[-1]}</title>{''.join(parts)}</svg>"
+        f"<figcaption>{_e(title)}: how many conversations each period's rates below are over "
+        f"(the table below has the same figures)</figcaption></figure>{table}"
     )
 
 
@@ -604,9 +661,27 @@ def to_html(report: Report, meta: Mapping[str, str]) -> str:
         channel_chart = rate_chart(
             "Deflection rate by channel", [(name, f.deflection_rate) for name, f in report.channels], "channels"
         )
-        topic_rows = [(tf.label, tf.answers, tf.helpful, tf.not_helpful, tf.unrated) for tf in report.topics]
+        topic_table = _table(
+            ["Topic", "Answers", "Rated", "Helpful", "Not helpful", "Unrated", "Helpful, of the rated"],
+            [
+                (
+                    tf.label,
+                    tf.answers,
+                    tf.rated,
+                    tf.helpful,
+                    tf.not_helpful,
+                    tf.unrated,
+                    "–" if tf.helpful_rate is None else _pct(tf.helpful_rate),
+                )
+                for tf in report.topics
+            ],
+        )
         helpful_chart = rate_chart(
-            "Answers rated helpful, by topic", [(tf.label, tf.helpful / tf.answers) for tf in report.topics], "helpful"
+            "Rated helpful, of the answers rated, by topic",
+            [(tf.label, tf.helpful_rate) for tf in report.topics],
+            "helpful",
+            of=[tf.rated for tf in report.topics],
+            table=topic_table,
         )
         unanswered = _table(
             ["Times", "Message", "Conversations"],
@@ -625,11 +700,10 @@ def to_html(report: Report, meta: Mapping[str, str]) -> str:
         transcripts = "".join(_transcript(by_number[n]) for n in referenced)
         body = f"""<div class="figures">{figures}</div>
 <h2>Rates</h2>{rates}
-<h2>Over time</h2>{trend_chart(report)}
+<h2>Over time</h2>{volume_chart(report)}{trend_chart(report)}
 <h2>By channel</h2>{channel_chart}
 {_table(["Channel", "Conversations", "Messages", "Deflection", "Fallback", "Handoff"], channel_rows)}
 <h2>Answers by topic</h2>{helpful_chart}
-{_table(["Topic", "Answers", "Helpful", "Not helpful", "Unrated"], topic_rows)}
 <h2>Top unanswered messages</h2>
 <p>What visitors asked that the bot could not answer: candidates for new content.</p>{unanswered}
 <h2>Answers rated not helpful</h2>{not_helpful}
@@ -715,8 +789,12 @@ def write_csv(report: Report, directory: Path) -> List[Path]:
             [[name, *figure_row(f)] for name, f in report.channels],
         ),
         "topics.csv": (
-            ["topic", "label", "answers", "helpful", "not_helpful", "unrated"],
-            [[t.topic, t.label, t.answers, t.helpful, t.not_helpful, t.unrated] for t in report.topics],
+            ["topic", "label", "answers", "helpful", "not_helpful", "unrated", "rated", "helpful_rate"],
+            [
+                [t.topic, t.label, t.answers, t.helpful, t.not_helpful, t.unrated, t.rated]
+                + ["" if t.helpful_rate is None else round(t.helpful_rate, 4)]
+                for t in report.topics
+            ],
         ),
         "unanswered.csv": (
             ["message", "times", "conversations"],

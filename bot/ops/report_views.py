@@ -5,8 +5,10 @@
 Creates (or replaces) the views of bot/ops/sql/views_<dialect>.sql in the store
 of CAREERBOT_TRACKER_URL, so that Metabase, Grafana or Superset chart the same
 figures as `make report` straight from SQL: careerbot_daily (per day and
-channel), careerbot_conversations, careerbot_answers (with their rating),
-careerbot_votes, careerbot_handoff_records, careerbot_events. `--print`
+channel), careerbot_topics (per day and topic, with the helpful rate of the
+rated answers), careerbot_conversations, careerbot_answers (with their rating),
+careerbot_votes, careerbot_handoff_records, careerbot_events. A damaged event
+(not JSON) is named, and no view is created. `--print`
 writes the SQL for this store's dialect instead of running it.
 """
 
@@ -16,6 +18,8 @@ import argparse
 import sys
 from pathlib import Path
 from typing import List, Optional
+
+from bot.ops.store import StoreError, opened
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 
@@ -36,29 +40,18 @@ def create_views(tracker_url: str) -> List[str]:
 
     import sqlalchemy as sa
 
-    from bot.ops.report import ReportError, _sqlite_file, display_url
-
-    path = _sqlite_file(tracker_url)
-    if path is not None and not path.is_file():
-        raise ReportError(f"no conversation store at {path} (CAREERBOT_TRACKER_URL): the file does not exist")
-    engine = sa.create_engine(tracker_url)
-    try:
-        with engine.begin() as connection:
-            if not sa.inspect(connection).has_table("events"):
-                raise ReportError(f"{display_url(tracker_url)} has no events table yet: start the bot once first")
-            sql = sql_for(engine.dialect.name)
+    with opened(tracker_url, write=True, doing="create the views in") as store:
+        with store.engine.begin() as connection:
+            store.require_events(connection)
+            # A damaged event would make every query of the views fail: name it now instead.
+            store.check_events(connection)
+            sql = sql_for(store.engine.dialect.name)
             for statement in statements(sql):
                 connection.execute(sa.text(statement))
         return re.findall(r"CREATE VIEW (\w+)", sql)
-    except sa.exc.SQLAlchemyError as error:
-        cause = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-        raise ReportError(f"cannot create the views in {display_url(tracker_url)}: {cause}") from None
-    finally:
-        engine.dispose()
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    from bot.ops.report import ReportError, display_url
     from bot.settings import Settings, SettingsError
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -70,10 +63,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             print(sql_for("postgresql" if settings.tracker_url.startswith("postgres") else "sqlite"))
             return 0
         views = create_views(settings.tracker_url)
-    except (SettingsError, ReportError) as error:
+    except (SettingsError, StoreError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(f"created in {display_url(settings.tracker_url)}: {', '.join(views)}")
+    print(f"created in {settings.tracker_url_display}: {', '.join(views)}")
     return 0
 
 

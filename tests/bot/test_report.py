@@ -29,6 +29,13 @@ def test_rate_charts_are_on_a_fixed_0_to_100_axis_with_a_table():
     assert "<table>" in chart and "<td>61.0 %</td>" in chart and "role='img'" in chart
 
 
+def test_a_rate_over_nothing_has_no_bar_and_each_rate_says_what_it_is_over():
+    chart = rate_chart("Helpful", [("The pay", None), ("The hours", 0.5)], "h", of=[0, 4])
+    assert chart.count("<rect") == 1 and ">none rated<" in chart and ">50.0 % of 4<" in chart
+    assert "<td>The pay</td><td>–</td>" in chart and "<td>The hours</td><td>50.0 %</td>" in chart
+    assert "<td>mine</td>" in rate_chart("Helpful", [("The pay", None)], "h", table="<td>mine</td>")
+
+
 def test_a_missing_sqlite_file_is_an_error_and_is_not_created(tmp_path):
     missing = tmp_path / "typo.db"
     with pytest.raises(ReportError, match="does not exist"):

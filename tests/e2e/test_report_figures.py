@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -134,6 +135,10 @@ def test_every_figure(store):
         "pay": ("The pay", 2, 0, 0, 2), "hours": ("The working hours", 2, 1, 0, 1),
         "duties": ("The daily duties", 1, 0, 1, 0), "outlook": ("The job outlook", 1, 0, 0, 1),
         "licensing": ("The licence", 1, 0, 0, 1), "education": ("The degree you need", 1, 0, 0, 1)}
+    # The helpful rate is over the rated answers: an unrated answer is no verdict on its topic.
+    rates = {tf.topic: (tf.rated, tf.helpful_rate) for tf in report.topics}
+    assert rates == {"pay": (0, None), "hours": (1, 1.0), "duties": (1, 0.0), "outlook": (0, None),
+                     "licensing": (0, None), "education": (0, None)}
     assert {name: (f.conversations, f.messages, f.deflected_conversations) for name, f in report.channels} == {
         "rest": (5, 19, 2), "socketio": (1, 1, 1)}
     assert [(text, n) for text, n, _ in report.unanswered] == [
@@ -182,11 +187,26 @@ def test_command_line_html_and_csv(store, tmp_path, monkeypatch, capsys):
     for forbidden in ("bob@example.com", "555 123 4567", "cat@example.com", "eve@example.com", "<script", "http://",
                       "https://"):
         assert forbidden not in page, forbidden
-    assert page.count("class='chart'") == 4 and "0 %" in page and "100 %" in page
+    assert page.count("class='chart'") == 5 and "0 %" in page and "100 %" in page
     assert "href='#c" in page and "id='c" in page
+    # Helpful by topic: over the rated answers, with how many; a topic with none rated has no bar.
+    helpful = page[page.index("<svg id='helpful'"):page.index("</svg>", page.index("<svg id='helpful'"))]
+    assert ">The working hours<" in helpful and ">100.0 % of 1<" in helpful and ">0.0 % of 1<" in helpful
+    assert helpful.count(">none rated<") == 4 and helpful.count("<rect") == 2
+    assert "<td>The pay</td><td>2</td><td>0</td><td>0</td><td>0</td><td>2</td><td>–</td>" in page
+    assert "The working hours" in printed and "100.0 % of 1 rated" in printed and "none rated" in printed
+    # Conversations per day: one bar a day, as tall as its count, and its table.
+    volume = page[page.index("<svg id='volume'"):page.index("</svg>", page.index("<svg id='volume'"))]
+    heights = [float(h) for h in re.findall(r"<rect [^>]*height='([\d.]+)'", volume)]
+    assert len(heights) == 11 and heights[-1] == pytest.approx(3 * heights[0], rel=0.01) and heights[0] > 0
+    assert heights[7] == pytest.approx(2 * heights[0], rel=0.01) and sum(1 for h in heights if h) == 3
+    table = page[page.index("</svg>", page.index("<svg id='volume'")):]
+    assert f"<tr><td>{today().isoformat()}</td><td>3</td><td>3</td><td>9</td></tr>" in table
     with open(csv_dir / "topics.csv", newline="") as handle:
         rows = {r["topic"]: r for r in csv.DictReader(handle)}
     assert (rows["duties"]["not_helpful"], rows["pay"]["unrated"]) == ("1", "2")
+    assert [(rows[t]["rated"], rows[t]["helpful_rate"]) for t in ("pay", "hours", "duties")] == [
+        ("0", ""), ("1", "1.0"), ("1", "0.0")]
     with open(csv_dir / "totals.csv", newline="") as handle:
         [totals] = list(csv.DictReader(handle))
     assert (totals["conversations"], totals["deflection_rate"]) == ("6", "0.5")
@@ -225,6 +245,36 @@ def test_an_empty_period_says_so(store, tmp_path, monkeypatch, capsys):
     assert "No conversations in this period." in out.read_text()
 
 
+@pytest.mark.parametrize("damage, message", [
+    ("{\"event\": \"user\", \"text\": \"cut off", "is not valid JSON"),
+    ("[\"user\"]", "is list JSON, not an object"),
+])
+def test_a_damaged_event_is_one_line_and_a_non_zero_exit(store, tmp_path, monkeypatch, capsys, damage, message):
+    """One stored event that is not a JSON object: the report and the views name it; forget can still delete it."""
+    import sqlite3
+
+    from bot.ops import privacy, report_views
+
+    url, _ = store
+    copy = _copy(url, tmp_path)
+    with sqlite3.connect(copy[len("sqlite:///"):]) as connection:
+        [(row_id,)] = connection.execute(
+            "SELECT id FROM events WHERE sender_id = 'bob' AND type_name = 'user' ORDER BY id LIMIT 1").fetchall()
+        connection.execute("UPDATE events SET data = ? WHERE id = ?", (damage, row_id))
+    monkeypatch.setenv("CAREERBOT_TRACKER_URL", copy)
+    for command in (lambda: main(["--out", str(tmp_path / "r.html")]), lambda: report_views.main([])):
+        assert command() == 2
+        captured = capsys.readouterr()
+        assert captured.out == "" and len(captured.err.strip().splitlines()) == 1, captured.err
+        assert f"{copy} is damaged: event id {row_id} (table events) {message}" in captured.err
+    assert not (tmp_path / "r.html").exists()
+    with sqlite3.connect(copy[len("sqlite:///"):]) as connection:
+        assert not connection.execute("SELECT name FROM sqlite_master WHERE type = 'view'").fetchall()
+    assert privacy.main(["forget", "--sender", "bob"]) == 0
+    assert main(["--out", str(tmp_path / "r.html")]) == 0
+    assert "Conversations:   5 (4 visitors)" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("width", [1280, 375])
 def test_the_page_in_chromium(store, tmp_path, monkeypatch, width):
     from pathlib import Path
@@ -252,8 +302,8 @@ def test_the_page_in_chromium(store, tmp_path, monkeypatch, width):
             .map(e => e.tagName)""")
         assert wide == []
         charts = page.locator("svg.chart")
-        assert charts.count() == 4
-        for i in range(4):
+        assert charts.count() == 5
+        for i in range(5):
             box = charts.nth(i).bounding_box()
             assert box["width"] > 0 and box["x"] + box["width"] <= width
             # Each chart is followed by its table.
@@ -293,7 +343,26 @@ def test_the_sql_views_give_the_reports_figures(store, tmp_path):
             "SELECT topic, COUNT(*), SUM(rating = 'helpful'), SUM(rating = 'not helpful'), SUM(rating = 'unrated') "
             "FROM careerbot_answers GROUP BY topic"))}
         assert topics == {tf.topic: (tf.answers, tf.helpful, tf.not_helpful, tf.unrated) for tf in report.topics}
+        assert_topic_rates(connection, report)
     engine.dispose()
+
+
+def assert_topic_rates(connection, report):
+    """careerbot_topics: the helpful rate over the rated answers, NULL where none was rated, as the report."""
+    import sqlalchemy as sa
+
+    rows = connection.execute(sa.text(
+        "SELECT topic, answers, rated, helpful, unrated, helpful_rate FROM careerbot_topics")).all()
+    for topic, answers, rated, helpful, unrated, rate in rows:
+        assert (rate is None) if not rated else float(rate) == pytest.approx(helpful / rated), (topic, rate)
+        assert int(answers) == int(rated) + int(unrated)
+    totals = {}
+    for topic, answers, rated, helpful, _, _ in rows:
+        n, r, h = totals.get(topic, (0, 0, 0))
+        totals[topic] = (n + int(answers), r + int(rated), h + int(helpful))
+    assert totals == {tf.topic: (tf.answers, tf.rated, tf.helpful) for tf in report.topics}
+    # The pay: two answers, none rated: no rate, where helpful over answers said 0 %.
+    assert [rate for topic, *_, rate in rows if topic == "pay"] == [None, None]
 
 
 def _copy(url, tmp_path):
@@ -340,7 +409,7 @@ def test_purge_deletes_old_conversations_and_finished_handoffs(store, tmp_path, 
     assert (left.totals.conversations, left.totals.visitors) == (5, 5)  # ann's first session is gone, not ann
     assert privacy.main(["purge", "--days", "0"]) == 0
     printed = capsys.readouterr().out
-    assert "deleted 5 conversations older than 0 days" in printed and "and 2 sent or abandoned handoffs" in printed
+    assert "deleted 5 conversations older than 0 days" in printed and "and 2 handoffs (1 abandoned, 1 sent)" in printed
     assert build_report(load_rows(copy)).totals.conversations == 0
 
 
@@ -353,7 +422,7 @@ def test_forget_deletes_one_visitors_data(store, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("CAREERBOT_TRACKER_URL", copy)
     stored = len([r for r in load_rows(copy) if r.sender_id == "cat"])
     assert privacy.main(["forget", "--sender", "cat"]) == 0
-    assert f"deleted {stored} events and 1 handoffs of conversation 'cat'" in capsys.readouterr().out
+    assert f"deleted {stored} events and 1 handoffs (1 sent) of conversation 'cat'" in capsys.readouterr().out
     assert not [r for r in load_rows(copy) if r.sender_id == "cat"]
     assert not [h for h in Outbox(copy).list() if h.sender_id == "cat"]
     assert build_report(load_rows(copy)).totals.conversations == 5
@@ -399,6 +468,7 @@ def test_the_same_figures_from_postgresql(store):
                 "SELECT topic, COUNT(*), SUM(CASE WHEN rating = 'helpful' THEN 1 ELSE 0 END) "
                 "FROM careerbot_answers GROUP BY topic"))}
             assert topics == {tf.topic: (tf.answers, tf.helpful) for tf in expected.topics}
+            assert_topic_rates(connection, expected)
         target.dispose()
     finally:
         postgres.close()

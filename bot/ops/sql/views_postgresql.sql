@@ -4,6 +4,7 @@
 -- The views expose no message text and no e-mail address: only counts, ids, topics and channels.
 
 DROP VIEW IF EXISTS careerbot_daily CASCADE;
+DROP VIEW IF EXISTS careerbot_topics;
 DROP VIEW IF EXISTS careerbot_conversations;
 DROP VIEW IF EXISTS careerbot_answers;
 DROP VIEW IF EXISTS careerbot_votes;
@@ -107,3 +108,17 @@ SELECT day, channel,
        1.0 * SUM(handed_off) / COUNT(*) AS handoff_rate
 FROM careerbot_conversations
 GROUP BY day, channel;
+
+-- Per day (of the answer) and topic: the answers and their ratings. helpful_rate is over the
+-- rated answers only, NULL when none was rated: an unrated answer is no verdict on its topic.
+CREATE VIEW careerbot_topics AS
+SELECT day, topic,
+       COUNT(*) AS answers,
+       SUM(CASE WHEN rating <> 'unrated' THEN 1 ELSE 0 END) AS rated,
+       SUM(CASE WHEN rating = 'helpful' THEN 1 ELSE 0 END) AS helpful,
+       SUM(CASE WHEN rating = 'not helpful' THEN 1 ELSE 0 END) AS not_helpful,
+       SUM(CASE WHEN rating = 'unrated' THEN 1 ELSE 0 END) AS unrated,
+       1.0 * SUM(CASE WHEN rating = 'helpful' THEN 1 ELSE 0 END)
+           / NULLIF(SUM(CASE WHEN rating <> 'unrated' THEN 1 ELSE 0 END), 0) AS helpful_rate
+FROM careerbot_answers
+GROUP BY day, topic;
