@@ -22,10 +22,12 @@ import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Dict, Optional
+from typing import Any, Optional
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+
+from bot import database
 
 logger = logging.getLogger(__name__)
 
@@ -49,13 +51,8 @@ seen_events = sa.Table(
 
 def _engine(url: str) -> sa.engine.Engine:
     if url.startswith("sqlite"):
-        return sa.create_engine(url, connect_args={"timeout": DB_TIMEOUT_S, "check_same_thread": False})
-    connect_args: Dict[str, Any] = {}
-    if sa.engine.make_url(url).get_driver_name() == "psycopg2":
-        connect_args = {
-            "connect_timeout": DB_TIMEOUT_S,
-            "options": f"-c statement_timeout={DB_TIMEOUT_S * 1000}",
-        }
+        return sa.create_engine(url, connect_args=database.sqlite_connect_args(DB_TIMEOUT_S))
+    connect_args = database.postgres_connect_args(url, connect_timeout_s=DB_TIMEOUT_S, statement_timeout_s=DB_TIMEOUT_S)
     return sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args)
 
 

@@ -26,6 +26,8 @@ from typing import Any, Dict, List, Optional, Sequence, Set
 
 import sqlalchemy as sa
 
+from bot import database
+
 TABLE = "careerbot_handoffs"
 STATUSES = ("pending", "sent", "failed", "resolved", "abandoned")
 DESTINATIONS = ("email", "webhook")
@@ -140,20 +142,12 @@ def engine_for(url: str) -> sa.engine.Engine:
         engine = _engines.get(url)
         if engine is None:
             if url.startswith("sqlite"):
-                engine = sa.create_engine(
-                    url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False}
-                )
-            elif url.startswith("postgres"):
-                engine = sa.create_engine(
-                    url,
-                    pool_pre_ping=True,
-                    connect_args={
-                        "connect_timeout": CONNECT_TIMEOUT_S,
-                        "options": f"-c statement_timeout={STATEMENT_TIMEOUT_S * 1000}",
-                    },
-                )
+                engine = sa.create_engine(url, connect_args=database.sqlite_connect_args(SQLITE_BUSY_TIMEOUT_S))
             else:
-                engine = sa.create_engine(url, pool_pre_ping=True)
+                connect_args = database.postgres_connect_args(
+                    url, connect_timeout_s=CONNECT_TIMEOUT_S, statement_timeout_s=STATEMENT_TIMEOUT_S
+                )
+                engine = sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args)
             _engines[url] = engine
         return engine
 

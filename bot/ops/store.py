@@ -26,6 +26,8 @@ from urllib.parse import quote
 
 import sqlalchemy as sa
 
+from bot import database
+
 CONNECT_TIMEOUT_S = 10
 # A report reads every event in one query: generous, yet a stuck command still ends.
 STATEMENT_TIMEOUT_S = 300
@@ -87,17 +89,16 @@ def _sqlite_engine(path: Path, write: bool) -> sa.engine.Engine:
 
 
 def _postgres_engine(url: str) -> sa.engine.Engine:
-    connect_args: Dict[str, Any] = {}
-    if sa.engine.make_url(url).get_driver_name() == "psycopg2":
-        connect_args = {
-            "connect_timeout": CONNECT_TIMEOUT_S,
-            "options": f"-c statement_timeout={STATEMENT_TIMEOUT_S * 1000} -c lock_timeout={LOCK_TIMEOUT_S * 1000}",
-            "application_name": "careerbot-ops",
-            "keepalives": 1,
-            "keepalives_idle": 30,
-            "keepalives_interval": 10,
-            "keepalives_count": 3,
-        }
+    connect_args = database.postgres_connect_args(
+        url,
+        connect_timeout_s=CONNECT_TIMEOUT_S,
+        statement_timeout_s=STATEMENT_TIMEOUT_S,
+        lock_timeout_s=LOCK_TIMEOUT_S,
+        application_name="careerbot-ops",
+    )
+    if connect_args:
+        # A server that vanishes in the middle of a long report query is noticed.
+        connect_args.update(keepalives=1, keepalives_idle=30, keepalives_interval=10, keepalives_count=3)
     return sa.create_engine(url, connect_args=connect_args, poolclass=sa.pool.NullPool)
 
 
