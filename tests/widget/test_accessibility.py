@@ -255,3 +255,49 @@ def test_the_visitors_dark_mode_gets_a_dark_widget_by_default(browser, servers, 
         assert background == "rgb(255, 255, 255)"
     finally:
         context.close()
+
+
+# The focused control's ring (outline) and halo (box-shadow) colours, and the background around it:
+# the first opaque background of its parent chain (the ring is drawn outside the control).
+FOCUS_RING = """(() => {
+    const parent = e => e.parentElement || (e.parentNode && e.parentNode.host) || null;
+    const rgba = c => (c.match(/[\\d.]+/g) || []).map(Number).concat([1]).slice(0, 4);
+    const e = root.activeElement;
+    if (!e || !e.matches(':focus-visible')) return null;
+    const style = getComputedStyle(e);
+    let around = e.classList.contains('cb-log') ? e : parent(e);
+    while (around && !(rgba(getComputedStyle(around).backgroundColor)[3] >= 1)) around = parent(around);
+    const halo = (style.boxShadow.match(/rgba?\\([^)]*\\)/) || ['rgba(0, 0, 0, 0)'])[0];
+    return [e.outerHTML.slice(0, 60), rgba(style.outlineColor), rgba(halo),
+            around ? rgba(getComputedStyle(around).backgroundColor) : [255, 255, 255, 1]];
+})()"""
+
+# WCAG 2.x non-text contrast (1.4.11): a focus indicator against what is next to it.
+NON_TEXT = 3.0
+
+
+@pytest.mark.parametrize("theme", ["default", *DARK_THEMES])
+def test_the_focus_ring_stands_out_on_every_control_and_theme(browser, servers, site_pages, theme):
+    attributes, head = DARK_THEMES.get(theme, ("", ""))
+    # At phone width the open chat keeps the focus, so Tab visits every control of the panel in turn.
+    context = browser.new_context(viewport={"width": 375, "height": 740})
+    page = context.new_page()
+    try:
+        embed(page, site_pages, servers, attributes, head=head, body=SITE)
+        open_chat(page)
+        ask(page, "how much do they earn?")
+        rings = {}
+        for _ in range(20):
+            page.keyboard.press("Tab")
+            ring = in_widget(page, FOCUS_RING)
+            if ring:
+                rings[ring[0]] = ring[1:]
+        assert len(rings) >= 5, list(rings)  # the header's button, the log, choices, the input, send
+        weak = [
+            f"{what}: ring {contrast(ring, around):.2f}:1, halo {contrast(halo, around):.2f}:1"
+            for what, (ring, halo, around) in rings.items()
+            if max(contrast(ring, around), contrast(halo, around)) < NON_TEXT or contrast(ring, halo) < NON_TEXT
+        ]
+        assert weak == []
+    finally:
+        context.close()

@@ -435,6 +435,13 @@
       "--cb-ink-muted": ["var(--cb-d-muted)", background],
       "--cb-ink-error": ["var(--cb-d-error)", background],
     };
+    // The focus ring is two rings: the focus colour, and black or white beside it, whichever
+    // differs from it more. One of the two then stands out from any background it is drawn on
+    // (WCAG technique C40), the header's primary and the panel's background alike.
+    var focus = over(colour("var(--cb-c-focus)"), background);
+    if (focus) {
+      root.style.setProperty("--cb-focus-halo", contrast(focus, [0, 0, 0]) >= contrast(focus, WHITE) ? "#000" : "#fff");
+    }
     Object.keys(inks).forEach(function (name) {
       root.style.removeProperty(name);
       var ink = colour(inks[name][0]);
