@@ -255,6 +255,13 @@ class Settings:
     handoff: HandoffDelivery = HandoffDelivery()
     # How visitors reach a person when the bot cannot pass their question on (an address, a page, a phone).
     handoff_contact: Optional[str] = None
+    # The longest a turn waits for the conversation store (SQLite's lock, a busy worker thread) before its 503.
+    store_timeout_s: float = 5.0
+    # bot.launch.serve probes each server's health this often; this many failed probes in a row
+    # (no answer within the timeout, or not 200) and it restarts that server.
+    probe_interval_s: float = 5.0
+    probe_timeout_s: float = 2.0
+    probe_failures: int = 3
 
     @property
     def action_endpoint_url(self) -> str:
@@ -309,6 +316,10 @@ class Settings:
             session_secret=_token(env, "CAREERBOT_SESSION_SECRET"),
             handoff=HandoffDelivery.from_env(env),
             handoff_contact=env.get("CAREERBOT_HANDOFF_CONTACT", "").strip() or None,
+            store_timeout_s=_positive(env, "CAREERBOT_STORE_TIMEOUT", 5.0),
+            probe_interval_s=_positive(env, "CAREERBOT_PROBE_INTERVAL", 5.0),
+            probe_timeout_s=_positive(env, "CAREERBOT_PROBE_TIMEOUT", 2.0),
+            probe_failures=int(_positive(env, "CAREERBOT_PROBE_FAILURES", 3, int)),
         )
 
     @property
