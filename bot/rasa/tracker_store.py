@@ -112,6 +112,8 @@ class CareerSQLTrackerStore(SQLTrackerStore):
         `store_timeout`: seconds a turn may wait for the store (default: CAREERBOT_STORE_TIMEOUT).
         """
         super().__init__(*args, **kwargs)
+        # Bumped when the pooled connections are dropped (see _drop_connections).
+        self._generation = 0
         self.timeout_s = float(store_timeout) if store_timeout is not None else Settings.from_env().store_timeout_s
         # Reads get connections of their own where that lets them pass a stuck writer (SQLite in WAL mode).
         self.read_engine = self.engine
@@ -165,16 +167,16 @@ class CareerSQLTrackerStore(SQLTrackerStore):
         `call` gets the seconds it may wait for a lock. A call still queued when the
         allowance runs out is dropped; a read that has begun is abandoned (its result
         is of no use any more); a write that has begun is awaited, so its outcome is
-        the one reported. A failure drops the pooled connections of its engine.
+        the one reported. A database error drops the pooled connections.
         """
         if write:
             if self._writers is None:
                 self._writers = ThreadPoolExecutor(DB_THREADS, thread_name_prefix="tracker-store-write")
-            executor, engine = self._writers, self.engine
+            executor = self._writers
         else:
             if self._readers is None:
                 self._readers = ThreadPoolExecutor(DB_THREADS, thread_name_prefix="tracker-store-read")
-            executor, engine = self._readers, self.read_engine
+            executor = self._readers
         late = StoreTimeout(f"{what} did not begin within {allowance.total:g} s: every worker thread was busy")
         if allowance.seconds <= 0:
             raise late
@@ -201,12 +203,24 @@ class CareerSQLTrackerStore(SQLTrackerStore):
                 # stored is known only when it ends.
                 return await outcome
         except sa.exc.DBAPIError:
-            # A connection opened while the database was read-only stays
-            # read-only, and one to a restarted server is dead: start afresh.
-            engine.dispose()
+            self._drop_connections()
             raise
         finally:
             allowance.seconds -= time.monotonic() - started
+
+    def _drop_connections(self) -> None:
+        """Closes every pooled connection: the idle ones now, those in use when they are given back.
+
+        A connection opened while the database was read-only stays read-only, and
+        one to a restarted server is dead. For a SQLite file in WAL mode, so does
+        every new connection of this process while any connection opened in the
+        read-only time is still open (they share one read-only mapping of the -shm
+        file): all of them must go, the readers' too.
+        """
+        self._generation += 1
+        self.engine.dispose()
+        if self.read_engine is not self.engine:
+            self.read_engine.dispose()
 
     def _wait_at_most(self, connection: Any, seconds: float) -> None:
         """SQLite waits for another connection's lock for `seconds` at most, in this call."""
@@ -263,7 +277,8 @@ class CareerSQLTrackerStore(SQLTrackerStore):
             )
 
             @sa.event.listens_for(engine, "connect")
-            def _write_ahead_log(connection: Any, _record: Any) -> None:
+            def _write_ahead_log(connection: Any, record: Any) -> None:
+                record.info["generation"] = self._generation
                 cursor = connection.cursor()
                 cursor.execute("PRAGMA journal_mode=WAL")
                 cursor.execute("PRAGMA synchronous=FULL")
@@ -272,6 +287,12 @@ class CareerSQLTrackerStore(SQLTrackerStore):
                 # of this store shortens the wait to what is left of its turn's.
                 cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
                 cursor.close()
+
+            @sa.event.listens_for(engine, "checkin")
+            def _close_if_dropped(_connection: Any, record: Any) -> None:
+                # In use while _drop_connections() ran: closed now, not kept in a discarded pool.
+                if record.info.get("generation") != self._generation:
+                    record.invalidate()
 
             return engine
 

@@ -10,10 +10,13 @@ from __future__ import annotations
 import http.client
 import json
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from pathlib import Path
+from typing import List
 
 import pytest
 import requests
@@ -123,7 +126,7 @@ LOCK_HELD_S = 12.0
 CLIENTS = 8
 # What a turn may take beyond the store's timeout: NLU, the action server, a busy machine.
 # Less than the timeout itself, so that a second wait for the lock fails the test.
-MARGIN_S = 4.0
+MARGIN_S = 3.0
 
 
 def test_a_stuck_writer_holds_up_no_read_and_no_turn_waits_past_the_store_timeout(servers, store_dir):
@@ -185,3 +188,55 @@ def test_a_stuck_writer_holds_up_no_read_and_no_turn_waits_past_the_store_timeou
     sender = f"after-{uuid.uuid4().hex[:8]}"
     assert KeptConnection(servers).post(sender, "what do they do?")[0] == 200
     assert user_turns(database, sender) == 1
+
+
+def wal_files(database: Path) -> List[Path]:
+    return [database, database.with_name(database.name + "-wal"), database.with_name(database.name + "-shm")]
+
+
+@pytest.fixture
+def read_only_store(tmp_path, rasa_domain):
+    """A store with its tables, in WAL mode with its -wal and -shm files, all three immutable."""
+    from rasa.core.tracker_store import SQLTrackerStore
+
+    database = tmp_path / "store" / "tracker.db"
+    database.parent.mkdir()
+    SQLTrackerStore(rasa_domain, host=f"sqlite:///{database}").engine.dispose()  # the tables
+    # The last connection to close removes -wal and -shm: a process that ends without closing leaves them.
+    subprocess.run([sys.executable, "-c", "import os, sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
+                    "c.execute('PRAGMA journal_mode=WAL'); c.execute('SELECT count(*) FROM events'); os._exit(0)",
+                    str(database)], check=True)
+    files = wal_files(database)
+    assert all(path.exists() for path in files)
+    for path in files:
+        chattr("+i", path)
+    try:
+        yield database
+    finally:
+        for path in files:
+            chattr("-i", path)
+
+
+def test_readiness_is_503_while_the_store_cannot_be_written_and_200_once_it_can(read_only_store, tmp_path):
+    """The finding: with the database, -wal and -shm immutable at start, readiness said 200 while
+    every turn got a 503 (a read succeeds on a read-only file; only writes fail)."""
+    database = read_only_store
+    for servers in running(tmp_path / "servers", f"sqlite:///{database}"):
+        rasa_pid = servers.rasa.pid
+        answer = requests.get(f"{servers.rasa_url}/health/ready", timeout=10)
+        assert answer.status_code == 503, answer.text
+        checks = answer.json()["checks"]
+        assert checks["conversation_store"] == {"ok": True}  # reading works ...
+        assert checks["conversation_store_writes"]["ok"] is False  # ... writing does not
+        status, _ = KeptConnection(servers).post(f"ro-{uuid.uuid4().hex[:8]}", "what are the hours?")
+        assert status == 503  # what readiness said
+
+        for path in wal_files(database):
+            chattr("-i", path)
+        wait_until(lambda: requests.get(f"{servers.rasa_url}/health/ready", timeout=10).status_code == 200, 30,
+                   "readiness is 200 once the store is writable")
+        sender = f"rw-{uuid.uuid4().hex[:8]}"
+        status, body = KeptConnection(servers).post(sender, "what are the hours?")
+        assert status == 200 and "9am to 5pm" in body[0]["text"]
+        assert user_turns(database, sender) == 1
+        assert servers.rasa.pid == rasa_pid  # no restart
