@@ -104,17 +104,14 @@ class CareerSQLTrackerStore(SQLTrackerStore):
 
     engine: sa.engine.Engine
 
-    def __init__(
-        self, *args: Any, sqlite_wal: bool = True, store_timeout: Optional[float] = None, **kwargs: Any
-    ) -> None:
-        """As Rasa's store; ``sqlite_wal: false`` under ``tracker_store`` keeps SQLite in Rasa's journal mode.
-
-        `store_timeout`: seconds a turn may wait for the store (default: CAREERBOT_STORE_TIMEOUT).
-        """
+    def __init__(self, *args: Any, sqlite_wal: bool = True, **kwargs: Any) -> None:
+        """As Rasa's store; ``sqlite_wal: false`` under ``tracker_store`` keeps SQLite in Rasa's journal mode."""
         super().__init__(*args, **kwargs)
         # Bumped when the pooled connections are dropped (see _drop_connections).
         self._generation = 0
-        self.timeout_s = float(store_timeout) if store_timeout is not None else Settings.from_env().store_timeout_s
+        # Whether the last write failed with a database error.
+        self._write_failed = False
+        self.timeout_s = Settings.from_env().store_timeout_s
         # Reads get connections of their own where that lets them pass a stuck writer (SQLite in WAL mode).
         self.read_engine = self.engine
         if self.engine.dialect.name == "sqlite":
@@ -189,11 +186,15 @@ class CareerSQLTrackerStore(SQLTrackerStore):
                 raise late
             return call(left)
 
+        if write and self._write_failed:
+            # Readers may have opened connections since, while the database still could not
+            # be written: if it can be now, those would keep this write from it.
+            self._drop_connections()
         future: Future[T] = executor.submit(job)
         outcome = asyncio.wrap_future(future)
         try:
             try:
-                return await asyncio.wait_for(asyncio.shield(outcome), max(0.0, deadline - started))
+                result = await asyncio.wait_for(asyncio.shield(outcome), max(0.0, deadline - started))
             except asyncio.TimeoutError:
                 if future.cancel():
                     raise late from None
@@ -201,12 +202,16 @@ class CareerSQLTrackerStore(SQLTrackerStore):
                     raise StoreTimeout(f"{what} took over {allowance.total:g} s") from None
                 # A write under way: SQLite's lock wait ends at the deadline, and whether it was
                 # stored is known only when it ends.
-                return await outcome
+                result = await outcome
         except sa.exc.DBAPIError:
             self._drop_connections()
+            self._write_failed = self._write_failed or write
             raise
         finally:
             allowance.seconds -= time.monotonic() - started
+        if write:
+            self._write_failed = False
+        return result
 
     def _drop_connections(self) -> None:
         """Closes every pooled connection: the idle ones now, those in use when they are given back.
