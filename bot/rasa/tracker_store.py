@@ -156,9 +156,7 @@ class CareerSQLTrackerStore(SQLTrackerStore):
             _turn.set(current)
         return current
 
-    async def _in_thread(
-        self, call: Callable[[float], T], allowance: _Allowance, write: bool, what: str
-    ) -> T:
+    async def _in_thread(self, call: Callable[[float], T], allowance: _Allowance, write: bool, what: str) -> T:
         """Runs a blocking database call in a reader or writer thread, within the turn's allowance.
 
         `call` gets the seconds it may wait for a lock. A call still queued when the
