@@ -280,6 +280,13 @@ class Settings:
     handoff_contact: Optional[str] = None
     # Telegram sends it back with every update; the Telegram channel is on only with it.
     telegram_secret_token: Optional[str] = field(default=None, repr=False)
+    # The longest a turn waits for the conversation store (SQLite's lock, a busy worker thread) before its 503.
+    store_timeout_s: float = 5.0
+    # bot.launch.serve probes each server's health this often; this many failed probes in a row
+    # (no answer within the timeout, or not 200) and it restarts that server.
+    probe_interval_s: float = 5.0
+    probe_timeout_s: float = 2.0
+    probe_failures: int = 3
 
     @property
     def action_endpoint_url(self) -> str:
@@ -335,6 +342,10 @@ class Settings:
             handoff=HandoffDelivery.from_env(env),
             handoff_contact=env.get("CAREERBOT_HANDOFF_CONTACT", "").strip() or None,
             telegram_secret_token=_telegram_secret(env, "TELEGRAM_SECRET_TOKEN"),
+            store_timeout_s=_positive(env, "CAREERBOT_STORE_TIMEOUT", 5.0),
+            probe_interval_s=_positive(env, "CAREERBOT_PROBE_INTERVAL", 5.0),
+            probe_timeout_s=_positive(env, "CAREERBOT_PROBE_TIMEOUT", 2.0),
+            probe_failures=int(_positive(env, "CAREERBOT_PROBE_FAILURES", 3, int)),
         )
 
     @property

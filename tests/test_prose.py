@@ -71,9 +71,14 @@ CHECKS: List[Tuple[str, str, Callable[[], List[float]]]] = [
      lambda: [serve.BACKOFF_START_S, serve.BACKOFF_MAX_S]),
     (r"(\w+) deaths of one server within (\d+) s", "the crash limit",
      lambda: [serve.CRASH_LIMIT, serve.CRASH_WINDOW_S]),
-    (r"answers its `/health` within (\d+) s, and a read through the conversation store succeeds within (\d+) s",
+    (r"answers its `/health` within (\d+) s, (?:and )?a read through the conversation store succeeds within (\d+) s",
      "the readiness timeouts", lambda: [health.CHECK_TIMEOUT_S, health.CHECK_TIMEOUT_S]),
     (r"\| `CAREERBOT_ACTION_TIMEOUT` \| `(\d+)` \|", "the action timeout", lambda: [Settings.from_env({}).action_timeout_s]),
+    (r"\| `CAREERBOT_STORE_TIMEOUT` \| `(\d+)` \|", "the store timeout", lambda: [Settings.from_env({}).store_timeout_s]),
+    (r"\| `CAREERBOT_PROBE_INTERVAL` / `_TIMEOUT` / `_FAILURES` \| `(\d+)` / `(\d+)` / `(\d+)` \| .*? every (\d+) s, "
+     r"with a (\d+) s timeout, and restarts one that fails (\d+) probes", "the supervisor's health probes",
+     lambda: [Settings.from_env({}).probe_interval_s, Settings.from_env({}).probe_timeout_s,
+              Settings.from_env({}).probe_failures] * 2),
     (r"`tests/nlu/test_set.yml`: ([\d,]+) everyday questions.*?`tests/nlu/dev_set.yml`: ([\d,]+) more"
      r".*?`tests/nlu/dev_set_2.yml`: ([\d,]+) more",
      "the sizes of the test and dev sets", _test_set_sizes),

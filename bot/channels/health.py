@@ -6,12 +6,16 @@ else, so it checks nothing it cannot fix by a restart.
 
 ``GET /health/ready`` answers 200 only when a user's turn can be served now:
 the model is loaded, the action server answers its ``/health`` within
-:data:`CHECK_TIMEOUT_S`, and a read through the conversation store succeeds
-within the same time. Otherwise it answers 503, and the JSON body says which
-check failed. Stock Rasa offers only ``GET /``, which says 200 while the action
-server is frozen and users wait for an apology. The store's read runs where
-the store runs its queries (bot/rasa/tracker_store.py: in worker threads), so a
-slow database never stalls the event loop through this probe.
+:data:`CHECK_TIMEOUT_S`, a read through the conversation store succeeds
+within the same time, and so does the start of a write (rolled back: nothing
+is written). Otherwise it answers 503, and the JSON body says which check
+failed. Stock Rasa offers only ``GET /``, which says 200 while the action
+server is frozen and users wait for an apology. A read alone is not enough:
+a database file that cannot be written (read-only, immutable) reads fine
+while every turn gets a 503. The store's checks run where the store runs its
+queries (bot/rasa/tracker_store.py: reads and writes in their own worker
+threads), so a slow database never stalls the event loop through this probe,
+and a writer stuck behind another process's lock does not hold up the read.
 
 ``GET /`` stays (start-up scripts poll it), but its body no longer names the
 Rasa version (stock: "Hello from Rasa: 3.6.21"): a version is an invitation
@@ -36,6 +40,8 @@ from rasa.core.tracker_store import FailSafeTrackerStore, TrackerStore
 from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import BaseHTTPResponse
+
+from bot.rasa.tracker_store import CareerSQLTrackerStore
 
 logger = logging.getLogger(__name__)
 
@@ -87,10 +93,28 @@ async def check_store(store: Optional[TrackerStore], timeout: float = CHECK_TIME
     """None when a read through the conversation store succeeds in time; else why not."""
     if store is None:
         return "no conversation store", "the agent has no tracker store"
+    primary = _primary_store(store)
     try:
-        await asyncio.wait_for(_primary_store(store).retrieve(PROBE_SENDER), timeout)
-    except asyncio.TimeoutError:
+        if isinstance(primary, CareerSQLTrackerStore):
+            await primary.check_read(timeout)
+        else:
+            await asyncio.wait_for(primary.retrieve(PROBE_SENDER), timeout)
+    except (asyncio.TimeoutError, TimeoutError):  # TimeoutError: the store's own StoreTimeout
         return f"no answer within {timeout:g} s", f"reading a conversation took over {timeout:g} s"
+    except Exception as error:  # noqa: BLE001 - any failure of the store means "not ready"
+        return _error_problem(error)
+    return None
+
+
+async def check_store_writes(store: Optional[TrackerStore], timeout: float = CHECK_TIMEOUT_S) -> Optional[Problem]:
+    """None when a write to the conversation store can begin in time (it is rolled back); else why not."""
+    primary = _primary_store(store) if store is not None else None
+    if not isinstance(primary, CareerSQLTrackerStore):
+        return None  # the in-memory store (no tracker_store configured) is always writable
+    try:
+        await primary.check_write(timeout)
+    except TimeoutError:
+        return f"no answer within {timeout:g} s", f"a write could not begin within {timeout:g} s"
     except Exception as error:  # noqa: BLE001 - any failure of the store means "not ready"
         return _error_problem(error)
     return None
@@ -108,11 +132,17 @@ class Readiness:
             results: Dict[str, Optional[Problem]] = {"model": ("not loaded", "no model is loaded")}
         else:
             endpoint = agent.action_endpoint
-            action, store = await asyncio.gather(
+            action, store, writes = await asyncio.gather(
                 check_action_server(endpoint.url if endpoint else None),
                 check_store(agent.tracker_store),
+                check_store_writes(agent.tracker_store),
             )
-            results = {"model": None, "action_server": action, "conversation_store": store}
+            results = {
+                "model": None,
+                "action_server": action,
+                "conversation_store": store,
+                "conversation_store_writes": writes,
+            }
         failing = {name: problem for name, problem in results.items() if problem}
         for name in failing.keys() - self.failing.keys():
             logger.warning("readiness: the %s check fails: %s", name, failing[name][1])

@@ -8,6 +8,14 @@ Supervision:
   30 s while it keeps dying, and the log names it and its exit code. When one
   server has died CRASH_LIMIT times within CRASH_WINDOW_S, bot.launch.serve stops the
   others and exits with code 1, so that systemd or Docker can take over.
+- A server that runs but no longer answers (frozen by SIGSTOP, deadlocked,
+  its event loop stuck) is restarted too: every CAREERBOT_PROBE_INTERVAL
+  seconds (default 5) each server's health URL is asked, and a server that
+  fails CAREERBOT_PROBE_FAILURES probes in a row (default 3; a probe fails on
+  no answer within CAREERBOT_PROBE_TIMEOUT seconds, default 2, or an answer
+  other than 200) is killed and restarted as if it had died, and the log
+  says why. The Rasa server is asked its liveness (/health/live), not its
+  readiness: a dependency that is down is not fixed by restarting Rasa.
 - Ctrl-C, SIGTERM or SIGHUP stops everything. A second signal while stopping
   does not interrupt the stopping: it kills the servers that are still
   running at once, and bot.launch.serve still waits for each of them.
@@ -44,6 +52,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
 
@@ -140,6 +149,18 @@ def _probe(url: str, timeout: float = 5.0) -> Tuple[int, bytes]:
         return error.code, error.read()
 
 
+def health_problem(url: str, timeout: float) -> Optional[str]:
+    """None when `url` answers 200 within `timeout` seconds; else why not, for the log."""
+    try:
+        status, _body = _probe(url, timeout)
+    except (TimeoutError, urllib.error.URLError, ConnectionError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        if isinstance(reason, TimeoutError):
+            return f"no answer within {timeout:g} s"
+        return f"{type(reason).__name__}: {reason}"
+    return None if status == 200 else f"HTTP {status}"
+
+
 def failing_checks(body: bytes) -> Dict[str, str]:
     """{check: error} from a /health/ready answer (bot/channels/health.py)."""
     try:
@@ -224,6 +245,15 @@ class Servers:
     @property
     def widget_url(self) -> str:
         return f"http://{self.settings.widget_host}:{self.settings.widget_port}"
+
+    def health_url(self, name: str) -> str:
+        """What the supervisor asks to know that the server `name` still serves."""
+        return {
+            "actions": f"{self.action_url}/health",
+            # Liveness, not readiness: readiness fails with the store or the action server.
+            "rasa": f"{self.rasa_url}/health/live",
+            "widget": f"{self.widget_url}/widget/careerbot.js",
+        }[name]
 
     def _address(self, name: str) -> Tuple[str, int]:
         return {
@@ -426,25 +456,45 @@ class Servers:
             time.sleep(POLL_S)
 
     def supervise(self, crash_limit: int = CRASH_LIMIT, window_s: float = CRASH_WINDOW_S) -> int:
-        """Restarts any server that exits, until one exits `crash_limit` times within `window_s`.
+        """Restarts any server that exits or stops answering, until one fails `crash_limit` times within `window_s`.
 
         Returns the exit code for the supervisor: 1 when it gives up (the other
         servers are still running; the caller stops them). Ends early only by
         an exception, such as the KeyboardInterrupt of a signal.
         """
         deaths: Dict[str, Deque[float]] = {name: deque() for name in NAMES}
-        while True:
-            for name, process in list(self.children.items()):
-                if process.poll() is None:
-                    continue
-                log.error(
-                    "the %s (pid %d) exited with %s", NAMES[name], process.pid, _describe_exit(process.returncode)
-                )
-                self._stop(process)  # reaps it and anything it left in its group
-                self._forget(process)
-                if not self._restart(name, deaths[name], crash_limit, window_s):
-                    return 1
-            time.sleep(POLL_S)
+        health = HealthProbes(self)
+        try:
+            while True:
+                for name, process in list(self.children.items()):
+                    if process.poll() is not None:
+                        log.error(
+                            "the %s (pid %d) exited with %s",
+                            NAMES[name],
+                            process.pid,
+                            _describe_exit(process.returncode),
+                        )
+                    elif health.failed(name, process):
+                        log.error(
+                            "the %s (pid %d) failed %d health checks in a row (%s); killing and restarting it",
+                            NAMES[name],
+                            process.pid,
+                            health.failures[name],
+                            health.last_problem[name],
+                        )
+                        # Frozen or hung: it would not act on SIGTERM (a stopped process does not even see it).
+                        signal_group(process.pid, signal.SIGKILL)
+                    else:
+                        continue
+                    self._stop(process)  # reaps it and anything it left in its group
+                    self._forget(process)
+                    health.forget(name)
+                    if not self._restart(name, deaths[name], crash_limit, window_s):
+                        return 1
+                health.start_due()
+                time.sleep(POLL_S)
+        finally:
+            health.close()
 
     def _restart(self, name: str, deaths: Deque[float], crash_limit: int, window_s: float) -> bool:
         """Starts the server `name` again after a backoff; False when it died too often to go on."""
@@ -471,6 +521,70 @@ class Servers:
                 continue
             log.warning("the %s is running again (pid %d)", what, self.children[name].pid)
             return True
+
+
+class HealthProbes:
+    """Asks each running server its health URL every probe interval, in threads, and counts failures in a row."""
+
+    def __init__(self, servers: Servers) -> None:
+        self.servers = servers
+        self.interval = servers.settings.probe_interval_s
+        self.timeout = servers.settings.probe_timeout_s
+        self.limit = servers.settings.probe_failures
+        self.failures: Dict[str, int] = {name: 0 for name in NAMES}
+        self.last_problem: Dict[str, str] = {}
+        # The probe under way for each server, with the process it asks about.
+        self._pending: Dict[str, Tuple[subprocess.Popen, "Future[Optional[str]]"]] = {}
+        self._next = time.monotonic() + self.interval
+        self._threads = ThreadPoolExecutor(len(NAMES), thread_name_prefix="health-probe")
+
+    def start_due(self) -> None:
+        """Starts a probe of every server that has none under way, once per interval."""
+        now = time.monotonic()
+        if now < self._next:
+            return
+        self._next = now + self.interval
+        for name, process in self.servers.children.items():
+            if name not in self._pending:
+                probe = self._threads.submit(health_problem, self.servers.health_url(name), self.timeout)
+                self._pending[name] = (process, probe)
+
+    def failed(self, name: str, process: subprocess.Popen) -> bool:
+        """Whether `process`, the server `name`, has now failed `limit` probes in a row."""
+        pending = self._pending.get(name)
+        if pending is None or not pending[1].done():
+            return False
+        del self._pending[name]
+        asked, probe = pending
+        if asked is not process:  # a probe of a process since replaced
+            return False
+        problem = probe.result()
+        if problem is None:
+            if self.failures[name]:
+                log.info("the %s (pid %d) answers its health check again", NAMES[name], process.pid)
+            self.failures[name] = 0
+            return False
+        self.failures[name] += 1
+        self.last_problem[name] = problem
+        log.warning(
+            "the %s (pid %d) failed a health check (%d of %d in a row): %s at %s",
+            NAMES[name],
+            process.pid,
+            self.failures[name],
+            self.limit,
+            problem,
+            self.servers.health_url(name),
+        )
+        return self.failures[name] >= self.limit
+
+    def forget(self, name: str) -> None:
+        """The server `name` is being replaced: its count starts again."""
+        self._pending.pop(name, None)
+        self.failures[name] = 0
+
+    def close(self) -> None:
+        # Probes under way end by their own timeout; nothing waits for them.
+        self._threads.shutdown(wait=False)
 
 
 def main() -> int:

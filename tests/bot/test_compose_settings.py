@@ -1,14 +1,22 @@
-"""docker-compose.yml passes the action server every handoff setting that bot/settings.py reads.
+"""docker-compose.yml passes the action server every handoff setting that bot/settings.py reads,
+and refuses to start the published REST webhook without its token.
 
 The names come from bot/settings.py's source, so a setting added there and
-forgotten in the compose file fails here.
+forgotten in the compose file fails here. No Docker engine runs here; the
+compose client's own `config` needs none, and runs where a client is installed
+(Debian's `docker-compose`, or Docker's compose plugin).
 """
 
 from __future__ import annotations
 
 import ast
+import os
 import re
+import shutil
+import subprocess
+from typing import List
 
+import pytest
 import yaml
 
 from bot import PROJECT_DIR
@@ -41,3 +49,46 @@ def test_the_handoff_outbox_is_in_the_same_store_as_the_conversations():
     assert store.startswith("postgresql://")
     assert services["actions"]["environment"]["CAREERBOT_TRACKER_URL"] == store
     assert services["actions"]["depends_on"]["postgres"] == {"condition": "service_healthy"}
+
+
+def rasa_services() -> dict:
+    services = yaml.safe_load((PROJECT_DIR / "docker-compose.yml").read_text())["services"]
+    return {name: service for name, service in services.items() if "bot.launch.rasa_run" in service.get("command", "")}
+
+
+def test_every_rasa_instance_requires_the_rest_token_as_it_does_the_session_secret():
+    """The finding: nginx published REST on port 80 with CAREERBOT_REST_TOKEN unset, so anyone could post
+    as any conversation. `${VAR:?message}` makes compose stop with the message when VAR is unset or empty."""
+    instances = rasa_services()
+    assert set(instances) >= {"rasa-a", "rasa-b"}
+    for name, service in instances.items():
+        for variable in ("CAREERBOT_REST_TOKEN", "CAREERBOT_SESSION_SECRET"):
+            assert service["environment"][variable].startswith(f"${{{variable}:?"), (name, variable)
+
+
+def compose_client() -> List[str]:
+    if shutil.which("docker") and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
+        return ["docker", "compose"]
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    pytest.skip("no docker compose client here (apt-get install docker-compose); the test above checks the file")
+
+
+def test_compose_itself_refuses_the_file_without_the_rest_token(tmp_path):
+    client = compose_client()
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "POSTGRES_PASSWORD": "password",
+           "CAREERBOT_CORS_ORIGINS": "https://careers.example.com", "CAREERBOT_SESSION_SECRET": "s" * 32}
+
+    no_dotenv = tmp_path / "empty.env"  # a developer's .env beside the file must not fill the gap
+    no_dotenv.write_text("")
+
+    def config(**extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run([*client, "--project-directory", str(PROJECT_DIR), "--env-file", str(no_dotenv),
+                               "-f", str(PROJECT_DIR / "docker-compose.yml"), "config", "-q"],
+                              env={**env, **extra}, capture_output=True, text=True, timeout=120)
+
+    refused = config()
+    assert refused.returncode != 0
+    assert "set CAREERBOT_REST_TOKEN to a long random string" in refused.stderr
+    accepted = config(CAREERBOT_REST_TOKEN="t" * 32)
+    assert accepted.returncode == 0, accepted.stderr

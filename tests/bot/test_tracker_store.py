@@ -170,3 +170,110 @@ def test_a_database_read_only_at_start_is_written_once_it_is_writable(tmp_path, 
         subprocess.run(["chattr", "-i", str(database)], check=True)
     run(store.save(tracker_with(rasa_domain, "late", session_events(1000.0, "hi"))))
     assert [row[0] for row in rows(f"sqlite:///{database}", "late")][:2] == ["action", "session_started"]
+
+
+# What a call may take beyond the store's timeout on a busy machine: the bound is the
+# behaviour asked for (never wait twice), not a speed.
+MARGIN_S = 1.5
+
+
+def locked(database):
+    """Another connection holding SQLite's write lock (as another process would), until closed."""
+    import sqlite3
+
+    holder = sqlite3.connect(database, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    return holder
+
+
+def test_reads_pass_writers_stuck_behind_another_connections_lock(tmp_path, rasa_domain, monkeypatch):
+    """The finding: every worker thread waited on the writer, so reads queued behind it."""
+    import time
+
+    monkeypatch.setenv("CAREERBOT_STORE_TIMEOUT", "2")
+    database = tmp_path / "locked.db"
+    store = CareerSQLTrackerStore(rasa_domain, host=f"sqlite:///{database}")
+    run(store.save(tracker_with(rasa_domain, "reader", session_events(1000.0, "hello"))))
+    holder = locked(database)
+
+    async def turns():
+        # More writers than the store has threads, and then a read.
+        writes = [asyncio.ensure_future(store.save(tracker_with(rasa_domain, f"w{n}", session_events(1000.0, "hi"))))
+                  for n in range(6)]
+        await asyncio.sleep(0.2)
+        started = time.monotonic()
+        tracker = await store.retrieve("reader")
+        read_took = time.monotonic() - started
+        outcomes = await asyncio.gather(*writes, return_exceptions=True)
+        return tracker, read_took, outcomes, time.monotonic() - started + 0.2
+
+    try:
+        tracker, read_took, outcomes, writes_took = run(turns())
+    finally:
+        holder.close()
+    assert tracker is not None and read_took < 1.0, f"the read waited {read_took:.1f} s for the writers"
+    assert all(isinstance(outcome, (sa.exc.OperationalError, TimeoutError)) for outcome in outcomes), outcomes
+    assert writes_took < 2.0 + MARGIN_S, f"the writes took {writes_took:.1f} s with a 2 s timeout"
+
+
+def test_a_turn_waits_for_the_store_once_in_all_however_many_calls_it_makes(tmp_path, rasa_domain, monkeypatch):
+    """The finding: a turn waited up to 10.2 s against a 5 s timeout (once in the queue, once for the lock)."""
+    import time
+
+    monkeypatch.setenv("CAREERBOT_STORE_TIMEOUT", "2")
+    database = tmp_path / "turn.db"
+    store = CareerSQLTrackerStore(rasa_domain, host=f"sqlite:///{database}")
+    run(store.save(tracker_with(rasa_domain, "visitor", session_events(1000.0, "hello"))))
+    holder = locked(database)
+
+    async def turn():
+        # As Rasa's turn: read the conversation, save it, save it again.
+        started = time.monotonic()
+        tracker = await store.retrieve("visitor")
+        errors = []
+        for _ in range(2):
+            tracker.update(UserUttered("and the pay?", {"name": "ask_pay", "confidence": 0.9}))
+            try:
+                await store.save(tracker)
+            except Exception as error:  # noqa: BLE001
+                errors.append(error)
+        return errors, time.monotonic() - started
+
+    try:
+        errors, took = run(turn())
+    finally:
+        holder.close()
+    assert len(errors) == 2
+    assert took < 2.0 + MARGIN_S, f"the turn waited {took:.1f} s for the store with a 2 s timeout"
+    # The next turn has its own allowance, and the lock is gone: saved.
+    tracker = run(store.retrieve("visitor"))
+    tracker.update(UserUttered("and the pay?", {"name": "ask_pay", "confidence": 0.9}))
+    run(store.save(tracker))
+    assert [row[0] for row in rows(f"sqlite:///{database}", "visitor")].count("user") == 2
+
+
+def test_a_read_only_store_reads_but_fails_the_write_check_until_it_is_writable(tmp_path, rasa_domain):
+    """Database, -wal and -shm immutable: reads work, writes do not; readiness must see the difference."""
+    import subprocess
+    import sys
+
+    database = tmp_path / "ro.db"
+    CareerSQLTrackerStore(rasa_domain, host=f"sqlite:///{database}").engine.dispose()
+    # A process that ends without closing leaves -wal and -shm behind.
+    subprocess.run([sys.executable, "-c", "import os, sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
+                    "c.execute('SELECT count(*) FROM events'); os._exit(0)", str(database)], check=True)
+    files = [database, tmp_path / "ro.db-wal", tmp_path / "ro.db-shm"]
+    for path in files:
+        subprocess.run(["chattr", "+i", str(path)], check=True)
+    try:
+        store = CareerSQLTrackerStore(rasa_domain, host=f"sqlite:///{database}")
+        run(store.check_read(2.0))
+        with pytest.raises(sa.exc.OperationalError, match="readonly"):
+            run(store.check_write(2.0))
+        run(store.check_read(2.0))  # a reader's connection, opened while read-only, stays in the pool
+    finally:
+        for path in files:
+            subprocess.run(["chattr", "-i", str(path)], check=True)
+    run(store.check_write(2.0))
+    run(store.save(tracker_with(rasa_domain, "writable", session_events(1000.0, "hi"))))
+    assert len(rows(f"sqlite:///{database}", "writable")) == 8

@@ -78,6 +78,7 @@ def test_readiness_is_503_while_the_store_cannot_be_reached_and_200_once_it_can(
     assert answer.status_code == 503
     checks = answer.json()["checks"]
     assert checks["conversation_store"]["ok"] is False
+    assert checks["conversation_store_writes"]["ok"] is False
     assert checks["model"] == {"ok": True} and checks["action_server"] == {"ok": True}
     # Liveness is not readiness: the process is fine, a restart would not help.
     assert requests.get(f"{servers.rasa_url}/health/live", timeout=10).status_code == 200
@@ -106,6 +107,7 @@ def test_a_frozen_action_server_gets_the_apology_in_seconds_and_readiness_503(se
         assert ready.status_code == 503
         assert ready.json()["checks"]["action_server"] == {"ok": False, "error": "no answer within 2 s"}
         assert ready.json()["checks"]["conversation_store"] == {"ok": True}
+        assert ready.json()["checks"]["conversation_store_writes"] == {"ok": True}
     finally:
         os.kill(servers.actions.pid, signal.SIGCONT)
     assert wait_for_status(f"{servers.rasa_url}/health/ready", 200).status_code == 200

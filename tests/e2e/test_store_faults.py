@@ -10,14 +10,19 @@ from __future__ import annotations
 import http.client
 import json
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from pathlib import Path
+from typing import List
 
 import pytest
 import requests
 
+from bot.channels import health
+from bot.launch.processes import wait_until
 from bot.launch.serve import Servers
 from tests.support.servers import chattr, immutable_dir, running
 
@@ -111,3 +116,127 @@ def test_another_process_holding_the_lock_slows_only_its_turns(servers, store_di
     status, body = kept.post(sender, "what do they do?")
     assert status == 200 and user_turns(database, sender) == before + 1
     assert kept.never_reconnected
+
+
+
+# Another process holds the lock for over twice the store's timeout (CAREERBOT_STORE_TIMEOUT,
+# default 5 s), so that a turn that waited twice would show; more clients than the store has
+# worker threads (4), so that reads could queue behind the stuck writes.
+LOCK_HELD_S = 12.0
+CLIENTS = 8
+# What a turn may take beyond the store's timeout: NLU, the action server, a busy machine.
+# Less than the timeout itself, so that a second wait for the lock fails the test.
+MARGIN_S = 3.0
+
+
+def test_a_stuck_writer_holds_up_no_read_and_no_turn_waits_past_the_store_timeout(servers, store_dir):
+    """The finding: under a 12 s lock with 4 clients the store's worker threads all waited on the
+    writer, readiness probes timed out although WAL mode lets reads through, and turns waited up
+    to 10.2 s against a 5 s lock timeout."""
+    chattr("-i", store_dir)  # if this test runs alone
+    database = store_dir / "tracker.db"
+    assert KeptConnection(servers).post(f"warm-{uuid.uuid4().hex[:8]}", "what are the hours?")[0] == 200
+    timeout = servers.settings.store_timeout_s
+
+    turns = []  # (status, seconds) of every turn that began while the lock was held
+    probes = []  # (status, seconds, body) of the readiness probes meanwhile
+    released = threading.Event()
+
+    def client(number: int) -> None:
+        kept = KeptConnection(servers)
+        time.sleep(number * 0.4)  # staggered, as real visitors are
+        for _ in range(20):  # bounded
+            if released.is_set():
+                return
+            started = time.monotonic()
+            status, _body = kept.post(f"lock-{uuid.uuid4().hex[:8]}", "what do they do?")
+            turns.append((status, time.monotonic() - started))
+
+    holder = sqlite3.connect(database, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    clients = [threading.Thread(target=client, args=(n,)) for n in range(CLIENTS)]
+    try:
+        for thread in clients:
+            thread.start()
+        until = time.monotonic() + LOCK_HELD_S
+        while time.monotonic() < until:
+            started = time.monotonic()
+            answer = requests.get(f"{servers.rasa_url}/health/ready", timeout=30)
+            probes.append((answer.status_code, time.monotonic() - started, answer.json()))
+            time.sleep(0.5)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+        released.set()
+        for thread in clients:
+            thread.join(timeout=120)
+    assert turns and probes
+    # Every turn is answered or refused with a 503, never later than the timeout plus a margin.
+    assert {status for status, _ in turns} <= {200, 503}, turns
+    slowest = max(seconds for _, seconds in turns)
+    assert slowest < timeout + MARGIN_S, f"a turn took {slowest:.1f} s with a {timeout:g} s store timeout"
+    # Readiness answers within its own check timeout, and its read passes: only the write waits.
+    for status, seconds, body in probes:
+        assert seconds < health.CHECK_TIMEOUT_S + MARGIN_S, (seconds, body)
+        assert body["checks"]["conversation_store"] == {"ok": True}, body
+    # Not ready while nothing can be saved: the write check names the problem.
+    assert any(status == 503 and not body["checks"]["conversation_store_writes"]["ok"]
+               for status, _, body in probes), probes
+    # And once the lock is gone, readiness and turns are back without a restart.
+    wait_until(lambda: requests.get(f"{servers.rasa_url}/health/ready", timeout=10).status_code == 200, 30,
+               "readiness is 200 again")
+    sender = f"after-{uuid.uuid4().hex[:8]}"
+    assert KeptConnection(servers).post(sender, "what do they do?")[0] == 200
+    assert user_turns(database, sender) == 1
+
+
+def wal_files(database: Path) -> List[Path]:
+    return [database, database.with_name(database.name + "-wal"), database.with_name(database.name + "-shm")]
+
+
+@pytest.fixture
+def read_only_store(tmp_path, rasa_domain):
+    """A store with its tables, in WAL mode with its -wal and -shm files, all three immutable."""
+    from rasa.core.tracker_store import SQLTrackerStore
+
+    database = tmp_path / "store" / "tracker.db"
+    database.parent.mkdir()
+    SQLTrackerStore(rasa_domain, host=f"sqlite:///{database}").engine.dispose()  # the tables
+    # The last connection to close removes -wal and -shm: a process that ends without closing leaves them.
+    subprocess.run([sys.executable, "-c", "import os, sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
+                    "c.execute('PRAGMA journal_mode=WAL'); c.execute('SELECT count(*) FROM events'); os._exit(0)",
+                    str(database)], check=True)
+    files = wal_files(database)
+    assert all(path.exists() for path in files)
+    for path in files:
+        chattr("+i", path)
+    try:
+        yield database
+    finally:
+        for path in files:
+            chattr("-i", path)
+
+
+def test_readiness_is_503_while_the_store_cannot_be_written_and_200_once_it_can(read_only_store, tmp_path):
+    """The finding: with the database, -wal and -shm immutable at start, readiness said 200 while
+    every turn got a 503 (a read succeeds on a read-only file; only writes fail)."""
+    database = read_only_store
+    for servers in running(tmp_path / "servers", f"sqlite:///{database}"):
+        rasa_pid = servers.rasa.pid
+        answer = requests.get(f"{servers.rasa_url}/health/ready", timeout=10)
+        assert answer.status_code == 503, answer.text
+        checks = answer.json()["checks"]
+        assert checks["conversation_store"] == {"ok": True}  # reading works ...
+        assert checks["conversation_store_writes"]["ok"] is False  # ... writing does not
+        status, _ = KeptConnection(servers).post(f"ro-{uuid.uuid4().hex[:8]}", "what are the hours?")
+        assert status == 503  # what readiness said
+
+        for path in wal_files(database):
+            chattr("-i", path)
+        wait_until(lambda: requests.get(f"{servers.rasa_url}/health/ready", timeout=10).status_code == 200, 30,
+                   "readiness is 200 once the store is writable")
+        sender = f"rw-{uuid.uuid4().hex[:8]}"
+        status, body = KeptConnection(servers).post(sender, "what are the hours?")
+        assert status == 200 and "9am to 5pm" in body[0]["text"]
+        assert user_turns(database, sender) == 1
+        assert servers.rasa.pid == rasa_pid  # no restart

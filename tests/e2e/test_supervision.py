@@ -8,6 +8,9 @@ loopback ports, and kills or signals real processes by their ids:
   stopped within 15 s and stayed down);
 - a server that cannot start again: bot.launch.serve gives up, exits non-zero and
   leaves nothing running;
+- SIGSTOP of the action server: it is found frozen by its health checks and
+  restarted (before: readiness said 503 and turns waited for the apology for
+  as long as it lasted);
 - SIGTERMs in a row (before: the second one left the action server running);
 - SIGKILL of bot.launch.serve itself (before: all three servers kept running and
   held the ports, so the next `make run` took them for its own);
@@ -189,6 +192,29 @@ def test_a_killed_server_is_restarted_and_the_service_answers_again(running, key
     assert f"the {NAMES[key]} (pid {old}) exited with code -9 (killed by SIGKILL)" in running.output()
     assert running.process.poll() is None
     assert set(running.servers()) == set(SERVERS)
+
+
+def test_a_frozen_action_server_is_restarted_and_turns_are_answered_again(running):
+    """The finding: under `kill -STOP` of the action server, readiness said 503 and every turn waited
+    for the apology for as long as it lasted; nothing restarted it. Default settings: 3 probes 5 s apart."""
+    assert answers_pay(running.rasa_url)
+    old = running.servers()["actions"]
+    os.kill(old, signal.SIGSTOP)
+    try:
+        wait_until(lambda: running.servers().get("actions", old) != old, 120, "a new action server process")
+    finally:
+        if alive(old):  # not restarted: let it go on, for the clean-up
+            os.kill(old, signal.SIGCONT)
+    wait_until(lambda: answers_pay(running.rasa_url), 120, "turns are answered again")
+    output = running.output()
+    assert f"the action server (pid {old}) failed a health check (1 of 3 in a row): no answer within 2 s" in output
+    assert f"the action server (pid {old}) failed 3 health checks in a row (no answer within 2 s); " \
+        "killing and restarting it" in output
+    assert not alive(old)
+    assert running.process.poll() is None
+    assert set(running.servers()) == set(SERVERS)
+    ready = requests.get(f"{running.rasa_url}/health/ready", timeout=10)
+    assert ready.status_code == 200, ready.text
 
 
 def test_sigterms_in_a_row_stop_everything_and_leave_no_server(running):
