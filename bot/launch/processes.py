@@ -68,6 +68,8 @@ def stop_process(process: "subprocess.Popen[Any]", timeout: float = STOP_TIMEOUT
 
     if process.poll() is None:
         send(signal.SIGTERM)
+        # A stopped process (SIGSTOP, a debugger) acts on SIGTERM only once it runs again.
+        send(signal.SIGCONT)
         try:
             process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
