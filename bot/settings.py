@@ -102,14 +102,18 @@ def _token(env: Mapping[str, str], name: str) -> Optional[str]:
 
 # Telegram's rule for a webhook's secret_token; it comes back in every update's
 # X-Telegram-Bot-Api-Secret-Token header.
-_TELEGRAM_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+# Telegram takes 1 to 256 of these characters; fewer than 16 could be guessed by trying.
+_TELEGRAM_SECRET = re.compile(r"[A-Za-z0-9_-]{16,256}")
 
 
 def telegram_secret_problem(name: str, value: object) -> Optional[str]:
     """What is wrong with a Telegram secret token, or None; `name` is where it came from."""
     if isinstance(value, str) and _TELEGRAM_SECRET.fullmatch(value):
         return None
-    return f"{name}: expected 1 to 256 characters, each a letter A-Z or a-z, a digit, _ or - (Telegram's rule)"
+    return (
+        f"{name}: expected 16 to 256 characters (a long random token), each a letter A-Z or a-z, "
+        "a digit, _ or - (Telegram's characters)"
+    )
 
 
 def _telegram_secret(env: Mapping[str, str], name: str) -> Optional[str]:
