@@ -10,6 +10,18 @@ sends nothing), the user gets the domain's `utter_technical_problem` instead.
 When the conversation store cannot save a turn, the client gets a 503 (send it
 again shortly) and the log says why.
 
+Sending again is safe when the body carries `message_id`, the client's own id
+for the message (8 to 64 letters, digits, '-' or '_'). It becomes the turn's
+Rasa message id, stored with the turn, and a message whose id the
+conversation already holds is not handled again: the answer is the replies to
+the first copy (another text under that id is a 409). The check runs against
+the conversation store inside the conversation's lock (bot/rasa/internals.py,
+answer_once), so it holds for a copy sent while the first is being answered,
+to another instance, or after a restart: a client that lost the answer to a
+timeout or a dropped connection sends the same body again. (Two copies that
+reach two instances at the same instant rely on Rasa's Redis lock store, whose
+tickets are not issued atomically: both may be answered.)
+
 REST is for server-to-server use: whoever calls it names the conversation
 (`sender`) and is trusted to. Two optional guards keep browsers out of it: a
 request with an `Origin` header (every cross-site browser POST has one) must
@@ -25,6 +37,8 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Optional, Text, Tuple
 
 from rasa.core.channels.channel import UserMessage
@@ -34,7 +48,17 @@ from sanic import Blueprint, Sanic, response
 from sanic.exceptions import PayloadTooLarge
 from sanic.request import Request
 
-from bot.channels.validation import MAX_MESSAGE_LENGTH, id_problem
+from bot.channels.validation import (
+    MAX_JSON_DEPTH,
+    MAX_MESSAGE_LENGTH,
+    RETRY_AFTER_S,
+    STORE_UNAVAILABLE,
+    id_problem,
+    json_too_deep,
+    message_id_problem,
+    metadata_problem,
+    text_problem,
+)
 from bot.rasa import internals
 from bot.settings import Settings
 
@@ -42,35 +66,6 @@ logger = logging.getLogger(__name__)
 
 # Said when a turn produced no reply at all; its wording is in domain.yml.
 SILENCE_RESPONSE = "utter_technical_problem"
-
-# A webhook body is an object with a few fields and, at most, shallow
-# metadata. Deeper JSON is refused before it is parsed: Python's parser
-# recurses, and 100,000 levels made it raise a RecursionError (a 500).
-MAX_JSON_DEPTH = 16
-
-
-def json_too_deep(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
-    """Whether `text` opens more than `limit` nested arrays or objects (outside strings)."""
-    if text.count("[") + text.count("{") <= limit:
-        return False
-    depth, in_string, escaped = 0, False, False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            if depth > limit:
-                return True
-        elif char in "]}":
-            depth -= 1
-    return False
 
 
 def check_payload(body: bytes) -> Optional[Tuple[int, str]]:
@@ -97,7 +92,14 @@ def check_payload(body: bytes) -> Optional[Tuple[int, str]]:
         return 400, "'message' is empty"
     if len(message) > MAX_MESSAGE_LENGTH:
         return 413, f"'message' is longer than {MAX_MESSAGE_LENGTH} characters"
-    return None
+    # Rasa also reads `input_channel` from the body and stores it with the turn.
+    problem = (
+        text_problem(message, "message")
+        or message_id_problem(payload.get("message_id"))
+        or (id_problem(payload["input_channel"], "input_channel") if payload.get("input_channel") is not None else None)
+        or metadata_problem(payload.get("metadata"))
+    )
+    return (400, problem) if problem else None
 
 
 def check_caller(request: Request, settings: Settings) -> Optional[Tuple[int, str]]:
@@ -120,13 +122,34 @@ def _error(status: int, reason: str, headers: Optional[dict] = None) -> response
     return response.json({"error": reason}, status=status, headers=headers)
 
 
+@dataclass
+class _Turn:
+    """What the turn of the webhook request being handled needs from its body, and what became of it."""
+
+    message_id: Optional[str]
+    once: Optional[internals.Once] = None
+
+
+# Set at the start of every webhook request, so never left from an earlier request (Sanic
+# serves the requests of one kept-alive connection in one context), and read by its turn.
+_turn: ContextVar[Optional[_Turn]] = ContextVar("careerbot_rest_turn", default=None)
+
+
 class ValidatingRestInput(RestInput):
     @classmethod
     def name(cls) -> Text:
         return "rest"
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        blueprint = super().blueprint(on_new_message)
+        async def with_client_message_id(message: UserMessage) -> None:
+            # Rasa's webhook makes the UserMessage with an id of its own; the client's replaces it.
+            turn = _turn.get()
+            if turn is not None and turn.message_id is not None:
+                message.message_id = turn.message_id
+                turn.once = internals.answer_once(message)
+            await on_new_message(message)
+
+        blueprint = super().blueprint(with_client_message_id)
         settings = Settings.from_env()
 
         @blueprint.listener("before_server_start")
@@ -144,8 +167,11 @@ class ValidatingRestInput(RestInput):
             if not _is_webhook_post(request):
                 return None
             request.ctx.store_failures = internals.track_store_failures()
+            _turn.set(None)
             problem = check_caller(request, settings) or check_payload(request.body or b"")
             if problem is None:
+                request.ctx.turn = _Turn(json.loads(request.body).get("message_id"))
+                _turn.set(request.ctx.turn)
                 return None
             status, reason = problem
             return _error(status, reason, {"WWW-Authenticate": "Bearer"} if status == 401 else None)
@@ -157,9 +183,10 @@ class ValidatingRestInput(RestInput):
             if getattr(request.ctx, "store_failures", None):
                 # The turn could not be saved: tell the client to send it again shortly,
                 # rather than answer from a conversation that will be forgotten.
-                return _error(
-                    503, "the conversation store is unavailable; please try again shortly", {"Retry-After": "5"}
-                )
+                return _error(503, STORE_UNAVAILABLE, {"Retry-After": str(RETRY_AFTER_S)})
+            turn = getattr(request.ctx, "turn", None)
+            if turn is not None and turn.once is not None and turn.once.conflict:
+                return _error(409, "'message_id' was already used in this conversation for another message")
             if (reply.body or b"").strip() != b"[]":
                 return None
             logger.error("the bot produced no reply for this turn; sending %s", SILENCE_RESPONSE)

@@ -37,22 +37,34 @@ left it open and logged "Task exception was never retrieved" (the fix is in bot/
 websocket_utf8). Before, a `user_uttered` with a
 null, numeric or object message got silence and left "Task exception was never
 retrieved" in the log, and a session id with a lone surrogate made the store
-fail. A packet larger than CAREERBOT_MAX_BODY_BYTES closes that connection.
-A client that asks for an acknowledgement (socket.io's ack callback) gets
+fail. Every string is checked as REST checks it: a lone surrogate or a NUL in
+the message or in any string of the metadata is refused, and so is JSON nested
+deeper than a REST body may be (python-socketio's parser recursed: 30,000
+levels logged a RecursionError and the packet vanished without a word). A
+packet larger than CAREERBOT_MAX_BODY_BYTES closes that connection. A client
+that asks for an acknowledgement (socket.io's ack callback) gets
 `{"error": "<why>"}` as the ack too.
 
-Never twice
------------
+Never twice, never lost
+-----------------------
 A `user_uttered` may carry `message_id`, an id the client made for that
 message (8 to 64 letters, digits, `-` or `_`). It becomes the Rasa message id
 of the turn, so it is stored with the turn in the tracker. A message whose id
-the conversation already holds, or that this instance is answering right now,
-is not handled again: the ack is `{"message_id": ..., "status": "duplicate"}`,
-and the bot's replies to the first copy are sent again to this socket, so a
-client that lost its connection before the replies arrived still gets them.
-Otherwise the ack, `{"message_id": ..., "status": "answered"}`, comes once the
-turn is answered and stored. The widget's outbox (bot/widget) relies on this:
-it sends an unacknowledged message again after every reconnect or reload.
+the conversation already holds is not handled again: the ack is
+`{"message_id": ..., "status": "duplicate"}`, and the bot's replies to the
+first copy are sent again to this socket, so a client that lost its
+connection before the replies arrived still gets them. The check runs inside
+the conversation's lock (bot/rasa/internals.py, answer_once): a copy sent
+while the first is being answered waits for it.
+
+The replies of a turn are held until Rasa has stored it, then sent, then the
+ack `{"message_id": ..., "status": "answered"}`. When the store cannot save
+the turn (another process holds SQLite's lock, the database is down), the
+client gets no replies, an `error` event and the ack `{"message_id": ...,
+"status": "retry", "error": ..., "retry_after": 5}`: the turn is not stored,
+so it must be sent again, as REST's 503 says. The widget's outbox (bot/widget)
+relies on this: it keeps a message until an ack other than "retry" comes, and
+sends it again after `retry_after`, after every reconnect and after a reload.
 
 What a page may ask before it connects
 --------------------------------------
@@ -82,21 +94,31 @@ import logging
 import os
 import re
 import secrets
-import unicodedata
 import uuid
 from base64 import urlsafe_b64encode
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Text, Tuple
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text, Tuple, cast
 
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
-from rasa.shared.core.events import BotUttered, UserUttered
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+from socketio.packet import ACK
 
 from bot import PROJECT_DIR
-from bot.channels.validation import MAX_MESSAGE_LENGTH, id_problem
+from bot.channels.validation import (
+    MAX_JSON_DEPTH,
+    MAX_MESSAGE_LENGTH,
+    RETRY_AFTER_S,
+    STORE_UNAVAILABLE,
+    id_problem,
+    json_too_deep,
+    message_id_problem,
+    metadata_problem,
+    text_problem,
+)
+from bot.rasa import internals
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -106,7 +128,8 @@ ERROR_EVENT = "error"
 SECRET_FILE_NAME = "session-secret"
 # Keeps a token from ever being valid as an HMAC of the same bytes in another use of the secret.
 _TOKEN_CONTEXT = b"careerbot socket.io session:"
-MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+# The start of a socket.io packet: type, attachments, namespace, ack id and the event's name.
+PACKET_HEAD = re.compile(r'\d(?:\d+-)?(?:(?P<namespace>/[^,]*),)?(?P<ack>\d+)?\[\s*"(?P<event>[\w.:-]{1,64})"')
 
 
 def session_token(secret: bytes, conversation_id: str) -> str:
@@ -183,18 +206,24 @@ def message_problem(data: Any, metadata_key: str) -> Optional[str]:
     if len(message) > MAX_MESSAGE_LENGTH:
         return f"'message' is longer than {MAX_MESSAGE_LENGTH} characters"
     # Newlines and tabs are fine in a message; a NUL or a lone surrogate cannot be stored.
-    if any(char == "\x00" or unicodedata.category(char) == "Cs" for char in message):
-        return "'message' must be valid UTF-8 text without NUL characters"
+    problem = text_problem(message, "message")
+    if problem:
+        return problem
     if data.get("session_id") is not None:
         problem = id_problem(data["session_id"], "session_id")
         if problem:
             return problem
-    message_id = data.get("message_id")
-    if message_id is not None and not (isinstance(message_id, str) and MESSAGE_ID.fullmatch(message_id)):
-        return "'message_id' must be 8 to 64 letters, digits, '-' or '_'"
-    if _metadata(data, metadata_key) is None:
+    problem = message_id_problem(data.get("message_id"))
+    if problem:
+        return problem
+    raw = data.get(metadata_key)
+    # A string is parsed here, not by the socket.io server, whose packet depth check it passed as a string.
+    if isinstance(raw, str) and json_too_deep(raw):
+        return f"'{metadata_key}' nests JSON more than {MAX_JSON_DEPTH} levels deep"
+    metadata = _metadata(data, metadata_key)
+    if metadata is None:
         return f"'{metadata_key}' must be an object, or a string holding one in JSON"
-    return None
+    return metadata_problem(metadata, metadata_key)
 
 
 def _metadata(data: Dict[str, Any], metadata_key: str) -> Optional[Dict[str, Any]]:
@@ -207,20 +236,6 @@ def _metadata(data: Dict[str, Any], metadata_key: str) -> Optional[Dict[str, Any
         except ValueError:
             return None
     return metadata if isinstance(metadata, dict) else None
-
-
-def replies_to(events: List[Any], message_id: str) -> Optional[List[BotUttered]]:
-    """The bot's utterances that answered the user message `message_id`; None when the events do not hold it."""
-    replies: Optional[List[BotUttered]] = None
-    for event in events:
-        if isinstance(event, UserUttered):
-            if replies is not None:
-                break
-            if event.message_id == message_id:
-                replies = []
-        elif isinstance(event, BotUttered) and replies is not None:
-            replies.append(event)
-    return replies
 
 
 def origin_allowed(origin: Optional[str], allowed: List[str]) -> bool:
@@ -244,14 +259,6 @@ class CareerSocketIOInput(SocketIOInput):
         secret = load_session_secret(settings)
         # The conversation each connected socket was confirmed in.
         conversations: Dict[str, str] = {}
-        # (conversation, message id) of the turns this instance is answering now.
-        answering: Set[Tuple[str, str]] = set()
-        app_context: Dict[str, Any] = {}
-
-        @blueprint.listener("before_server_start")
-        async def remember_app(app: Any, _: Any) -> None:
-            app_context["app"] = app
-
         # python-engineio decodes a long-polling POST as UTF-8, and when that fails it logs a
         # traceback, drops the packet without a word and answers 200. Checked here first instead.
         handle_request = sio.eio.handle_request
@@ -270,6 +277,32 @@ class CareerSocketIOInput(SocketIOInput):
 
         sio.eio.handle_request = checked_request
 
+        # python-socketio parses each packet's JSON with Python's recursive parser: 30,000 levels
+        # of nesting raised a RecursionError, logged as a traceback, and the packet was dropped
+        # without a word. REST's depth limit, checked here first, for every transport.
+        handle_packet = sio.eio.handlers["message"]
+
+        async def checked_packet(eio_sid: str, data: Any) -> Any:
+            # One more level than a REST body: the packet wraps the event's arguments in an array.
+            if isinstance(data, str) and json_too_deep(data, MAX_JSON_DEPTH + 1):
+                await refuse_packet(eio_sid, data, f"the event nests JSON more than {MAX_JSON_DEPTH} levels deep")
+                return None
+            return await handle_packet(eio_sid, data)
+
+        sio.eio.on("message", checked_packet)
+
+        async def refuse_packet(eio_sid: str, data: str, reason: str) -> None:
+            """The error event (and, if asked for, the ack) for a packet that is not read."""
+            head = PACKET_HEAD.match(data)
+            namespace = (head and head["namespace"]) or "/"
+            sid = sio.manager.sid_from_eio_sid(eio_sid, namespace)
+            if sid is None:
+                return
+            await refuse(sid, head["event"] if head else None, reason)
+            if head and head["ack"]:
+                ack = sio.packet_class(ACK, namespace=namespace, id=int(head["ack"]), data=[{"error": reason}])
+                await sio.eio.send(eio_sid, ack.encode())
+
         @blueprint.route("/config", methods=["GET"])
         async def config(request: Request) -> HTTPResponse:
             allowed = origin_allowed(request.headers.get("origin"), settings.cors_origins)
@@ -281,25 +314,6 @@ class CareerSocketIOInput(SocketIOInput):
         async def refuse(sid: Text, event: Optional[str], reason: str) -> Dict[str, str]:
             await sio.emit(ERROR_EVENT, {"event": event, "error": reason}, room=sid, namespace=self.namespace)
             return {"error": reason}
-
-        async def answered_before(sid: Text, sender_id: str, message_id: str) -> bool:
-            """Whether the conversation holds this message; if so its replies go to `sid` again."""
-            app = app_context.get("app")
-            agent = getattr(app.ctx, "agent", None) if app is not None else None
-            if agent is None or agent.tracker_store is None:
-                return False
-            tracker = await agent.tracker_store.retrieve(sender_id)
-            replies = replies_to(list(tracker.events), message_id) if tracker is not None else None
-            if replies is None:
-                return False
-            output = SocketIOOutput(sio, self.bot_message_evt)
-            for reply in replies:
-                buttons = (reply.data or {}).get("buttons")
-                if buttons:
-                    await output.send_text_with_buttons(sid, reply.text or "", buttons)
-                elif reply.text:
-                    await output.send_text_message(sid, reply.text)
-            return True
 
         # Handlers take any arguments: a client may send an event with none or
         # several, and a handler that raises only leaves a traceback in the log.
@@ -332,7 +346,7 @@ class CareerSocketIOInput(SocketIOInput):
 
         # The return value is the ack of a client that asked for one.
         @sio.on(self.user_message_evt, namespace=self.namespace)
-        async def handle_message(sid: Text, data: Any = None, *_: Any) -> Dict[str, str]:
+        async def handle_message(sid: Text, data: Any = None, *_: Any) -> Dict[str, Any]:
             problem = message_problem(data, self.metadata_key)
             if problem:
                 return await refuse(sid, self.user_message_evt, problem)
@@ -343,34 +357,63 @@ class CareerSocketIOInput(SocketIOInput):
                 # Whatever session_id the message names, it goes to this socket's own conversation.
             else:
                 sender_id = sid
-            message_id = data.get("message_id")
-            key = (sender_id, message_id or "")
-            if message_id and key in answering:
-                return {"message_id": message_id, "status": "duplicate"}
-            if message_id:
-                answering.add(key)
+            store_failures = internals.track_store_failures()
+            # The replies wait until the turn is stored: a turn the store refused is not
+            # answered at all, and the client sends it again (REST answers it with a 503).
+            held = HeldEmits(sio)
+            message = UserMessage(
+                data["message"],
+                SocketIOOutput(cast(Any, held), self.bot_message_evt),
+                sender_id,
+                input_channel=self.name(),
+                message_id=data.get("message_id"),
+                metadata=_metadata(data, self.metadata_key),
+            )
+            once = internals.answer_once(message) if data.get("message_id") else None
             try:
-                if message_id and await answered_before(sid, sender_id, message_id):
-                    return {"message_id": message_id, "status": "duplicate"}
-                message = UserMessage(
-                    data["message"],
-                    SocketIOOutput(sio, self.bot_message_evt),
-                    sender_id,
-                    input_channel=self.name(),
-                    message_id=message_id,
-                    metadata=_metadata(data, self.metadata_key),
-                )
                 await on_new_message(message)
             except Exception as error:  # noqa: BLE001 (whatever failed, the client must hear of it)
                 logger.error("socket.io turn failed: %s", type(error).__name__, exc_info=settings.log_content)
                 return await refuse(
                     sid, self.user_message_evt, "the bot could not answer this message; please try again"
                 )
-            finally:
-                answering.discard(key)
-            return {"message_id": message_id or message.message_id, "status": "answered"}
+            if store_failures:
+                await refuse(sid, self.user_message_evt, STORE_UNAVAILABLE)
+                return {
+                    "message_id": message.message_id,
+                    "status": "retry",
+                    "error": STORE_UNAVAILABLE,
+                    "retry_after": RETRY_AFTER_S,
+                }
+            if once is not None and once.conflict:
+                return await refuse(
+                    sid, self.user_message_evt, "'message_id' was already used in this conversation for another message"
+                )
+            if once is not None and once.repeated:
+                # The first copy's replies, again, to this socket only: the others in the room have them.
+                await held.release(room=sid)
+                return {"message_id": message.message_id, "status": "duplicate"}
+            await held.release()
+            return {"message_id": message.message_id, "status": "answered"}
 
         return blueprint
+
+
+class HeldEmits:
+    """Stands in for the socket.io server in a turn's output channel: what it emits waits for release()."""
+
+    def __init__(self, sio: Any) -> None:
+        self.sio = sio
+        self.held: List[Tuple[Tuple[Any, ...], Dict[str, Any]]] = []
+
+    async def emit(self, *args: Any, **kwargs: Any) -> None:
+        self.held.append((args, kwargs))
+
+    async def release(self, room: Optional[str] = None) -> None:
+        """Emits what was held, in order; to `room` instead of each emit's own when given."""
+        for args, kwargs in self.held:
+            await self.sio.emit(*args, **(kwargs if room is None else {**kwargs, "room": room}))
+        self.held.clear()
 
 
 async def _maybe_await(result: Any) -> None:

@@ -25,6 +25,7 @@ import functools
 import gc
 import importlib
 import logging
+import weakref
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, FrozenSet, List, Optional, Tuple
 
@@ -106,6 +107,12 @@ REPLACEMENTS: Dict[str, Replacement] = {
             "Rasa's fail-safe store gets an error callback (it makes one without): a failed save becomes a 503.",
         ),
         Replacement(
+            "answer_once",
+            "rasa.core.processor:MessageProcessor.handle_message",
+            ("self", "message"),
+            "a message whose client-chosen id the conversation holds gets its first replies again, not a new turn.",
+        ),
+        Replacement(
             "websocket_utf8",
             "sanic.server.websockets.impl:WebsocketImplProtocol.process_events",
             ("self", "events"),
@@ -167,6 +174,7 @@ def install_in_rasa_server(settings: Settings, redact_logs: bool) -> None:
     install_action_timeout(settings.action_timeout_s)
     install_speedups(settings.speedups)
     install_store_error_reports()
+    install_answer_once()
     install_websocket_utf8_check()
     install_session_start_fallback()
     if redact_logs:
@@ -279,6 +287,83 @@ def install_store_error_reports() -> None:
         init(self, tracker_store, on_tracker_store_error or report_store_error, fallback_tracker_store)
 
     _replace("store_errors", with_reports)
+
+
+@dataclass
+class Once:
+    """What became of a message registered with :func:`answer_once`, for its channel to tell the client."""
+
+    # The conversation already held the message: its stored replies were sent again, nothing else ran.
+    repeated: bool = False
+    # The conversation held that id for another text: nothing was sent and nothing ran.
+    conflict: bool = False
+
+
+# The messages whose ids their clients chose, each with what became of it. Keyed by the
+# message object itself, so nothing outlives its turn or reaches another request's turn.
+_once: "weakref.WeakKeyDictionary[Any, Once]" = weakref.WeakKeyDictionary()
+
+
+def answer_once(message: Any) -> Once:
+    """Registers a UserMessage whose `message_id` its client chose: however often it is sent, one turn.
+
+    The check runs where Rasa handles the message, inside the conversation's
+    lock (in the Rasa process, or Redis for several instances), against the
+    conversation store: a copy sent while the first is being answered waits
+    for it, and a copy sent to another instance or after a restart is found.
+    (Rasa's Redis lock store issues a ticket with a read and then a write, so
+    two copies reaching two instances at the same instant can both get it.)
+    """
+    once = Once()
+    _once[message] = once
+    return once
+
+
+def replies_to(events: List[Any], message_id: str) -> Tuple[Optional[Any], List[Any]]:
+    """The user message `message_id` among `events` (None if absent) and the bot's utterances that answered it."""
+    from rasa.shared.core.events import BotUttered, UserUttered
+
+    asked: Optional[Any] = None
+    replies: List[Any] = []
+    for event in events:
+        if isinstance(event, UserUttered):
+            if asked is not None:
+                break
+            if event.message_id == message_id:
+                asked = event
+        elif isinstance(event, BotUttered) and asked is not None:
+            replies.append(event)
+    return asked, replies
+
+
+def install_answer_once() -> None:
+    """Messages registered with :func:`answer_once` that the conversation already holds are not handled again."""
+    from rasa.core.channels.channel import CollectingOutputChannel
+
+    handle_message = original("answer_once")
+
+    @functools.wraps(handle_message)
+    async def once_only(self: Any, message: Any) -> Any:
+        once = _once.get(message)
+        if once is None:
+            return await handle_message(self, message)
+        # Rasa's fail-safe store: a failed read is reported (the turn gets a 503) and reads as nothing held.
+        tracker = await self.tracker_store.retrieve(message.sender_id)
+        asked, replies = replies_to(list(tracker.events) if tracker is not None else [], message.message_id)
+        if asked is None:
+            return await handle_message(self, message)
+        if asked.text != message.text:
+            once.conflict = True
+            return None
+        once.repeated = True
+        # As Rasa sent them the first time (MessageProcessor._send_bot_messages).
+        for reply in replies:
+            await message.output_channel.send_response(message.sender_id, reply.message())
+        if isinstance(message.output_channel, CollectingOutputChannel):
+            return message.output_channel.messages
+        return None
+
+    _replace("answer_once", once_only)
 
 
 def install_websocket_utf8_check() -> None:

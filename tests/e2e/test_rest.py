@@ -143,6 +143,24 @@ def test_emoji_and_other_scripts_get_an_answer(servers):
     (b'{"message": "hi"}', 400, "'sender' must be a non-empty string"),
     (b'{"sender": "a", "message": 42}', 400, "'message' must be a string"),
     (b'["sender", "message"]', 400, "JSON object"),
+    # Every string field is checked as `sender` is. A lone surrogate in the message reached
+    # spaCy and came back as a 200 with an apology; in the metadata it was stored.
+    (b'{"sender": "a", "message": "hi\\udc00"}', 400, "'message' must be valid UTF-8 text without NUL characters"),
+    (b'{"sender": "a", "message": "\\ud800 what is the pay?"}', 400, "'message' must be valid UTF-8 text"),
+    (b'{"sender": "a", "message": "hi\\u0000"}', 400, "'message' must be valid UTF-8 text without NUL characters"),
+    (b'{"sender": "a", "message": "hi", "metadata": {"page": "x\\udc00"}}', 400,
+     "'metadata.page' must be valid UTF-8 text without NUL characters"),
+    (b'{"sender": "a", "message": "hi", "metadata": {"a": [1, {"b": "\\u0000"}]}}', 400, "'metadata.a[1].b'"),
+    (b'{"sender": "a", "message": "hi", "metadata": {"\\udc00": 1}}', 400, "a key in 'metadata' must be valid UTF-8"),
+    (b'{"sender": "a", "message": "hi", "metadata": [1, 2]}', 400, "'metadata' must be an object"),
+    (b'{"sender": "a", "message": "hi", "metadata": "page=1"}', 400, "'metadata' must be an object"),
+    (b'{"sender": "a", "message": "hi", "input_channel": "x\\udc00"}', 400, "'input_channel' must be valid UTF-8"),
+    (b'{"sender": "a", "message": "hi", "input_channel": 5}', 400, "'input_channel' must be a non-empty string"),
+    (b'{"sender": "a", "message": "hi", "message_id": "short"}', 400, "'message_id' must be 8 to 64 letters"),
+    (b'{"sender": "a", "message": "hi", "message_id": 12345678}', 400, "'message_id' must be 8 to 64 letters"),
+    (b'{"sender": "a", "message": "hi", "message_id": "' + b"m" * 65 + b'"}', 400, "'message_id' must be 8 to 64"),
+    (b'{"sender": "a", "message": "hi", "message_id": "abcdefgh\\n"}', 400, "'message_id' must be 8 to 64"),
+    (b'{"sender": "a", "message": "hi", "message_id": "abcdefg\\u00e9"}', 400, "'message_id' must be 8 to 64"),
 ])
 def test_bad_requests_get_a_clear_4xx(servers, body, status, reason):
     url = f"{servers.rasa_url}/webhooks/rest/webhook"
@@ -232,3 +250,97 @@ def test_a_flood_from_one_sender_is_answered_and_others_still_served(servers):
         replies = list(pool.map(lambda i: flood.say(f"how much do they earn? {i}"), range(40)))
     assert all(reply and "$24,000" in reply[0]["text"] for reply in replies)
     assert "9am to 5pm" in Chat(servers).text("what are the working hours?")
+
+
+# --- Sending again is safe: message_id -----------------------------------------------------
+
+
+def post(servers: Servers, body: Dict[str, Any]) -> requests.Response:
+    return requests.post(f"{servers.rasa_url}/webhooks/rest/webhook", json=body, timeout=60)
+
+
+def stored_texts(servers: Servers, sender: str) -> List[str]:
+    import sqlite3
+
+    with sqlite3.connect(str(servers.settings.sqlite_path)) as db:
+        rows = db.execute("SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id", (sender,))
+        return [json.loads(data)["text"] for (data,) in rows]
+
+
+def test_a_message_sent_again_with_its_id_gets_the_same_answer_and_no_second_turn(servers):
+    """The finding: a client that retried after a lost answer made a second turn."""
+    sender = f"again-{uuid.uuid4().hex[:8]}"
+    body = {"sender": sender, "message": "how much do they earn?", "message_id": "rest-msg-0001"}
+    first = post(servers, body)
+    assert first.status_code == 200 and "$24,000 to $42,000" in first.text
+    again = post(servers, body)
+    assert again.status_code == 200 and again.json() == first.json()
+    assert stored_texts(servers, sender) == ["how much do they earn?"]
+    # The id is the turn's Rasa message id, and the conversation goes on from the first copy.
+    assert "Loan managers earn $59,000 to $87,000 a year." in post(
+        servers, {"sender": sender, "message": "and the managers?", "message_id": "rest-msg-0002"}).text
+    assert stored_texts(servers, sender) == ["how much do they earn?", "and the managers?"]
+    # Without an id every message is a turn, as before.
+    for _ in range(2):
+        assert post(servers, {"sender": sender, "message": "what are the hours?"}).status_code == 200
+    assert stored_texts(servers, sender)[2:] == ["what are the hours?", "what are the hours?"]
+
+
+def test_copies_sent_at_once_make_one_turn_and_get_one_answer(servers):
+    from concurrent.futures import ThreadPoolExecutor
+
+    sender = f"at-once-{uuid.uuid4().hex[:8]}"
+    body = {"sender": sender, "message": "what are the working hours?", "message_id": "rest-once-0001"}
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda _: post(servers, body), range(4)))
+    assert [a.status_code for a in answers] == [200] * 4
+    assert all(a.json() == answers[0].json() for a in answers) and "9am to 5pm" in answers[0].text
+    assert stored_texts(servers, sender) == ["what are the working hours?"]
+
+
+def test_a_message_id_counts_in_its_own_conversation_and_only_for_the_same_text(servers):
+    first, second = f"id-a-{uuid.uuid4().hex[:8]}", f"id-b-{uuid.uuid4().hex[:8]}"
+    assert post(servers, {"sender": first, "message": "what do they do?", "message_id": "same-id-01"}).ok
+    assert post(servers, {"sender": second, "message": "what do they do?", "message_id": "same-id-01"}).ok
+    assert stored_texts(servers, second) == ["what do they do?"]
+    # The same id for another message is a client's mistake: refused, not answered with the first reply.
+    reused = post(servers, {"sender": first, "message": "what is the pay?", "message_id": "same-id-01"})
+    assert reused.status_code == 409
+    assert reused.json() == {"error": "'message_id' was already used in this conversation for another message"}
+    assert stored_texts(servers, first) == ["what do they do?"]
+
+
+def test_a_message_refused_with_503_and_sent_again_is_stored_once(servers):
+    """The kill test's case at the door: the client did not get its answer and sends the same body again."""
+    import sqlite3
+
+    sender = f"retry-{uuid.uuid4().hex[:8]}"
+    assert post(servers, {"sender": sender, "message": "hello"}).ok  # the tables exist
+    body = {"sender": sender, "message": "what are the working hours?", "message_id": "rest-retry-01"}
+    holder = sqlite3.connect(str(servers.settings.sqlite_path), isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # another process holds the write lock
+    try:
+        refused = post(servers, body)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert refused.status_code == 503 and refused.headers["Retry-After"] == "5"
+    answers = [post(servers, body) for _ in range(2)]
+    assert [a.status_code for a in answers] == [200, 200] and answers[0].json() == answers[1].json()
+    assert stored_texts(servers, sender) == ["hello", "what are the working hours?"]
+
+
+def test_a_message_sent_again_to_another_instance_or_after_a_restart_is_found_in_the_store(servers, tmp_path):
+    """Nothing of it is kept in memory: a second instance on the same store, and a restart, know it."""
+    from tests.support.servers import running
+
+    sender = f"instances-{uuid.uuid4().hex[:8]}"
+    body = {"sender": sender, "message": "do I need a license?", "message_id": "rest-other-01"}
+    first = post(servers, body)
+    assert first.status_code == 200 and "Mortgage Loan Originator License" in first.text
+    for other in running(tmp_path, servers.settings.tracker_url):
+        assert post(other, body).json() == first.json()
+        other.stop_rasa()
+        other.start_rasa()
+        assert post(other, body).json() == first.json()
+    assert stored_texts(servers, sender) == ["do I need a license?"]

@@ -16,6 +16,7 @@ import hmac
 import json
 import sqlite3
 import stat
+import time
 from base64 import urlsafe_b64encode
 from typing import Any, Callable, List, Optional, Tuple
 
@@ -23,7 +24,7 @@ import pytest
 import socketio
 
 from bot.channels import socketio as channel
-from bot.channels.validation import MAX_MESSAGE_LENGTH
+from bot.channels.validation import MAX_MESSAGE_LENGTH, RETRY_AFTER_S, STORE_UNAVAILABLE
 from bot.settings import Settings
 from tests.support.polling import until
 
@@ -358,6 +359,16 @@ BAD_MESSAGES = [
     pytest.param({"message": "hi", "message_id": "short"}, "'message_id'", id="short-message-id"),
     pytest.param({"message": "hi", "message_id": 12345678}, "'message_id'", id="number-message-id"),
     pytest.param({"message": "hi", "message_id": "abcdefgh\n"}, "'message_id'", id="newline-message-id"),
+    # Every string of the metadata is checked as the message is (these were stored as they came).
+    pytest.param({"message": "hi", "metadata": {"context": "x\udc00"}}, "'metadata.context' must be valid UTF-8",
+                 id="metadata-lone-surrogate"),
+    pytest.param({"message": "hi", "metadata": {"a": [{"b": "\x00"}]}}, "'metadata.a[0].b' must be valid UTF-8",
+                 id="metadata-nul-in-a-list"),
+    pytest.param({"message": "hi", "metadata": {"\ud800": 1}}, "a key in 'metadata'", id="metadata-key"),
+    pytest.param({"message": "hi", "metadata": json.dumps({"context": "x\udc00"})}, "'metadata.context'",
+                 id="metadata-json-string"),
+    pytest.param({"message": "hi", "metadata": "[" * 30_000 + "]" * 30_000}, "nests JSON more than 16 levels",
+                 id="metadata-json-string-too-deep"),
     pytest.param("hi", "must be an object", id="not-an-object"),
     pytest.param(None, "must be an object", id="nothing"),
 ]
@@ -463,6 +474,72 @@ def test_a_websocket_text_frame_that_is_not_utf8_closes_that_connection_with_100
     assert "Traceback" not in rasa_log(servers)
 
 
+DEEP = "[" * 30_000 + "]" * 30_000  # 60 kB: under the packet size limit
+
+
+async def frames_until(ws: Any, wanted: Callable[[str], bool]) -> List[str]:
+    """The text frames a raw socket.io WebSocket receives until one is `wanted` (pings answered)."""
+    frames: List[str] = []
+    deadline = time.monotonic() + DEADLINE_S
+    while not (frames and wanted(frames[-1])):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError(f"not within {DEADLINE_S} s: the frame waited for; received {frames}")
+        try:
+            frame = await asyncio.wait_for(ws.recv(), left)
+        except asyncio.TimeoutError:
+            raise AssertionError(f"not within {DEADLINE_S} s: the frame waited for; received {frames}") from None
+        if frame == "2":
+            await ws.send("3")
+            continue
+        frames.append(frame)
+    return frames
+
+
+def test_deep_json_in_a_packet_gets_an_error_event_and_its_ack_and_the_connection_goes_on(servers):
+    """The finding: 30,000 levels of nesting logged a RecursionError and the packet was dropped without a word."""
+    import websockets
+
+    reason = "the event nests JSON more than 16 levels deep"
+
+    async def scenario() -> None:
+        port = servers.settings.rasa_port
+        async with websockets.connect(f"ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket",
+                                      origin=servers.widget_url, max_size=None) as ws:
+            assert (await asyncio.wait_for(ws.recv(), DEADLINE_S)).startswith("0")
+            await ws.send("40")
+            assert (await asyncio.wait_for(ws.recv(), DEADLINE_S)).startswith("40")
+            await ws.send('42["session_request",{"session_id":null}]')
+            session = json.loads((await frames_until(ws, lambda f: "session_confirm" in f))[-1][2:])[1]
+            # Ack id 7: the client asked for an acknowledgement, and gets the error as it.
+            await ws.send('427["user_uttered",{"message":"hi","metadata":' + DEEP + "}]")
+            frames = await frames_until(ws, lambda f: f.startswith("437"))
+            assert '42["error",{"event":"user_uttered","error":"' + reason + '"}]' in frames
+            assert frames[-1] == '437[{"error":"' + reason + '"}]'
+            # No event name to be read: the error event says null.
+            await ws.send("42" + DEEP)
+            frames = await frames_until(ws, lambda f: f.startswith('42["error"'))
+            assert frames[-1] == '42["error",{"event":null,"error":"' + reason + '"}]'
+            # The same connection goes on.
+            await ws.send('428["user_uttered",{"message":"what are the working hours?"}]')
+            frames = await frames_until(ws, lambda f: f.startswith("438"))
+            assert any("9am to 5pm" in frame for frame in frames)
+            await stored(servers, conversation(session), ["what are the working hours?"])
+
+    run(scenario())
+    assert "RecursionError" not in rasa_log(servers)
+    assert "Traceback" not in rasa_log(servers)
+
+
+def test_deep_json_over_long_polling_gets_an_error_event_too(servers):
+    http, url = engineio_polling_session(servers)
+    assert http.post(url, data=('42["user_uttered",{"message":"hi","metadata":' + DEEP + "}]").encode(),
+                     timeout=30).status_code == 200
+    polled = http.get(url, timeout=30).text
+    assert '42["error",{"event":"user_uttered","error":"the event nests JSON more than 16 levels deep"}]' in polled
+    assert "RecursionError" not in rasa_log(servers)
+
+
 # --- Never twice --------------------------------------------------------------------
 
 
@@ -526,6 +603,64 @@ def test_a_message_id_counts_only_in_its_own_conversation(servers):
         finally:
             await first.close()
             await second.close()
+
+    run(scenario())
+
+
+def test_a_turn_the_store_cannot_save_is_not_acknowledged_as_answered_and_is_answered_once_sent_again(servers):
+    """The finding: with the store locked by another process, the ack said "answered" although
+    nothing was stored, so the widget dropped the message and the turn was missing from history."""
+    database = str(servers.settings.sqlite_path)
+
+    async def scenario() -> None:
+        visitor = await Visitor(servers).connect()
+        try:
+            session = await visitor.join({"session_id": None})
+            # Also makes the tables if this test runs alone.
+            await visitor.say("what do they do?")
+            await stored(servers, conversation(session), ["what do they do?"])
+            payload = {"message": "what are the working hours?", "message_id": "locked-0001"}
+            replies_before = len(visitor.of("bot_uttered"))
+            holder = sqlite3.connect(database, isolation_level=None)
+            holder.execute("BEGIN EXCLUSIVE")  # no other connection may write until this ends
+            try:
+                ack = await visitor.sio.call("user_uttered", payload, timeout=DEADLINE_S)
+            finally:
+                holder.execute("ROLLBACK")
+                holder.close()
+            assert ack == {"message_id": "locked-0001", "status": "retry", "error": STORE_UNAVAILABLE,
+                           "retry_after": RETRY_AFTER_S}
+            # Like REST's 503: no replies from a turn that is not stored (they come before the ack).
+            assert visitor.of("bot_uttered")[replies_before:] == []
+            assert stored_user_texts(servers, conversation(session)) == ["what do they do?"]
+
+            # Sent again once the lock is gone: answered and stored, once.
+            ack = await visitor.sio.call("user_uttered", payload, timeout=DEADLINE_S)
+            assert ack == {"message_id": "locked-0001", "status": "answered"}
+            assert "9am to 5pm" in visitor.texts()
+            ack = await visitor.sio.call("user_uttered", payload, timeout=DEADLINE_S)
+            assert ack == {"message_id": "locked-0001", "status": "duplicate"}
+            await stored(servers, conversation(session), ["what do they do?", "what are the working hours?"])
+        finally:
+            await visitor.close()
+
+    run(scenario())
+
+
+def test_a_message_id_sent_again_with_another_text_is_refused(servers):
+    async def scenario() -> None:
+        visitor = await Visitor(servers).connect()
+        try:
+            session = await visitor.join({"session_id": None})
+            ack = await visitor.sio.call("user_uttered", {"message": "what do they do?", "message_id": "reused-001"},
+                                         timeout=DEADLINE_S)
+            assert ack["status"] == "answered"
+            ack = await visitor.sio.call("user_uttered", {"message": "what is the pay?", "message_id": "reused-001"},
+                                         timeout=DEADLINE_S)
+            assert ack == {"error": "'message_id' was already used in this conversation for another message"}
+            await stored(servers, conversation(session), ["what do they do?"])
+        finally:
+            await visitor.close()
 
     run(scenario())
 

@@ -836,6 +836,12 @@
     socket.emit("user_uttered", payload, function (ack) {
       if (sentOn !== socket || inFlight !== next.id) return;
       inFlight = null;
+      if (ack && ack.status === "retry") {
+        // The server could not store the turn and sent no reply: keep it queued, send it again.
+        setBusy(false);
+        setTimeout(flush, 1000 * Math.min(Math.max(Number(ack.retry_after) || 5, 1), 60));
+        return;
+      }
       var failed = !ack || typeof ack !== "object" || ack.error;
       commit(function (s) {
         s.messages.forEach(function (m) {
