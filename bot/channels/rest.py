@@ -18,9 +18,9 @@ the first copy (another text under that id is a 409). The check runs against
 the conversation store inside the conversation's lock (bot/rasa/internals.py,
 answer_once), so it holds for a copy sent while the first is being answered,
 to another instance, or after a restart: a client that lost the answer to a
-timeout or a dropped connection sends the same body again. (Two copies that
-reach two instances at the same instant rely on Rasa's Redis lock store, whose
-tickets are not issued atomically: both may be answered.)
+timeout or a dropped connection sends the same body again. Copies that reach
+two instances at the same instant are answered once too: the Redis lock store
+they share gives the lock to one at a time (bot/rasa/lock_store.py).
 
 REST is for server-to-server use: whoever calls it names the conversation
 (`sender`) and is trusted to. Two optional guards keep browsers out of it: a

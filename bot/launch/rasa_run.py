@@ -8,9 +8,10 @@ Rasa builds its app: log redaction, and every replacement of Rasa's own code
 (bot/rasa/internals.py: the action-call timeout, the speed-ups, ...). Doing it
 here, in the one entry point every launcher uses (bot.launch.serve, the
 benchmark, docker-compose), keeps it out of import-time side effects and
-constructors of unrelated modules. A tracker store class that cannot be
-imported stops the start here, with the reason: Rasa itself would warn and
-keep conversations in memory.
+constructors of unrelated modules. A tracker store or lock store class that
+cannot be imported stops the start here, with the reason: for the tracker
+store Rasa itself would warn and keep conversations in memory, for the lock
+store it would fail with a bare traceback.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def prepare(argv: List[str]) -> None:
         settings = Settings.from_env()
     except SettingsError as error:
         sys.exit(f"error: {error}")
-    problem = tracker_store_problem(argv)
+    problem = tracker_store_problem(argv) or lock_store_problem(argv)
     if problem:
         sys.exit(f"error: {problem}")
     from bot import logs
@@ -46,6 +47,21 @@ def tracker_store_problem(argv: List[str]) -> Optional[str]:
     not shared between instances). Checked here first, so that such a start
     fails with the reason instead.
     """
+    return _class_problem(argv, "tracker_store", "tracker store")
+
+
+def lock_store_problem(argv: List[str]) -> Optional[str]:
+    """Why the lock store that the --endpoints file names cannot be loaded, or None.
+
+    Several instances keep one conversation's messages apart only through the
+    shared lock store (bot/rasa/lock_store.py); a class path that does not
+    import must stop the start with the reason, not with Rasa's traceback.
+    """
+    return _class_problem(argv, "lock_store", "lock store")
+
+
+def _class_problem(argv: List[str], block: str, what: str) -> Optional[str]:
+    """Why the class that `block` of the --endpoints file names by module path cannot be imported, or None."""
     endpoints = _option(argv, "--endpoints")
     if endpoints is None or not os.path.isfile(endpoints):
         return None
@@ -54,14 +70,14 @@ def tracker_store_problem(argv: List[str]) -> Optional[str]:
 
     with open(endpoints, encoding="utf-8") as file:
         config = yaml.safe_load(file) or {}
-    store = config.get("tracker_store") if isinstance(config, dict) else None
+    store = config.get(block) if isinstance(config, dict) else None
     kind = store.get("type") if isinstance(store, dict) else None
     if not isinstance(kind, str) or "." not in kind:
         return None  # no store, or one of Rasa's own by name
     try:
         class_from_module_path(kind)
     except (ImportError, AttributeError) as error:
-        return f"the tracker store {kind!r} in {endpoints} cannot be imported ({type(error).__name__}: {error})"
+        return f"the {what} {kind!r} in {endpoints} cannot be imported ({type(error).__name__}: {error})"
     return None
 
 

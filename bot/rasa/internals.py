@@ -311,8 +311,8 @@ def answer_once(message: Any) -> Once:
     lock (in the Rasa process, or Redis for several instances), against the
     conversation store: a copy sent while the first is being answered waits
     for it, and a copy sent to another instance or after a restart is found.
-    (Rasa's Redis lock store issues a ticket with a read and then a write, so
-    two copies reaching two instances at the same instant can both get it.)
+    Two copies reaching two instances at the same instant are handled one
+    after the other too: bot/rasa/lock_store.py changes the lock in Redis atomically.
     """
     once = Once()
     _once[message] = once

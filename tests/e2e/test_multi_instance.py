@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import subprocess
 import sys
+import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs, urlsplit
@@ -88,6 +90,60 @@ def test_concurrent_users_lose_nothing_and_keep_their_order(cluster):
         by_sender.setdefault(sender, []).append(json.loads(data)["text"])
     assert len(by_sender) == 24
     assert all(texts == questions for texts in by_sender.values())  # each once, in order
+
+
+def post_together(base_url, body, start):
+    """POSTs `body` to the REST webhook, all but its last byte at once and the last one when `start` lets
+    every caller go: the server has the request only then, so the copies reach it within microseconds."""
+    import http.client
+
+    parts = urlsplit(base_url)
+    data = json.dumps(body).encode()
+    head = (f"POST /webhooks/rest/webhook HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n").encode()
+    with socket.create_connection((parts.hostname, parts.port), timeout=60) as connection:
+        connection.sendall(head + data[:-1])
+        start.wait(timeout=60)
+        connection.sendall(data[-1:])
+        response = http.client.HTTPResponse(connection)
+        response.begin()
+        return response.status, json.loads(response.read())
+
+
+def test_one_message_sent_to_both_instances_at_the_same_instant_is_answered_once(cluster):
+    """The same body with one message_id, sent to both instances at once (as a client that timed out on one
+    and resent to the other might): one turn is stored, and both callers get its replies. Both instances
+    take the conversation's lock in Redis; with Rasa's own Redis lock store some of these conversations
+    were answered twice (bot/rasa/lock_store.py says why)."""
+    first, second, _, postgres = cluster
+    run, lanes, rounds = uuid.uuid4().hex[:6], 3, 30
+
+    def lane(index):
+        """`rounds` conversations, one after the other, each with one message sent to both instances at once."""
+        start = threading.Barrier(2)
+        senders = [f"twice-{run}-{index}-{round_}" for round_ in range(rounds)]
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            for sender in senders:
+                body = {"sender": sender, "message": "what are the hours?", "message_id": uuid.uuid4().hex}
+                copies = [pool.submit(post_together, servers.rasa_url, body, start) for servers in (first, second)]
+                (status, one), (other_status, other) = (copy.result() for copy in copies)
+                assert (status, other_status) == (200, 200), (one, other)
+                assert one == other and "9am to 5pm" in "\n".join(m.get("text", "") for m in one), (one, other)
+        return senders
+
+    # Lanes side by side: while one lane's second copy waits for the lock, the others' copies race.
+    with ThreadPoolExecutor(max_workers=lanes) as pool:
+        senders = [sender for senders in pool.map(lane, range(lanes)) for sender in senders]
+
+    engine = sa.create_engine(postgres.url)
+    try:
+        with engine.connect() as connection:
+            stored = dict(connection.execute(sa.text(
+                "SELECT sender_id, count(*) FROM events WHERE type_name = 'user' AND sender_id LIKE :p "
+                "GROUP BY sender_id"), {"p": f"twice-{run}-%"}).fetchall())
+    finally:
+        engine.dispose()
+    assert stored == {sender: 1 for sender in senders}
 
 
 class KeptConnection:
