@@ -4,6 +4,7 @@
   what builds its data (the spaCy entity ruler, the off-topic training sample);
 - rendering: the NLG of endpoints.yml, which shapes each reply for its channel;
 - tracker_store: the conversation store of endpoints.yml;
+- lock_store: the lock store of endpoints.yml (Redis, with atomic ticket changes);
 - speedups: faster drop-ins for Rasa hot paths;
 - internals: the one door through which any of Rasa's own attributes is
   replaced, switched on by the launcher (bot/launch/rasa_run.py) and nowhere else.
