@@ -394,8 +394,22 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--requests", type=int, default=4 * len(QUESTIONS), help="questions per client per round")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per bot and load")
     parser.add_argument("--no-cluster", action="store_true", help="skip the multi-instance measurement")
+    parser.add_argument(
+        "--cluster-only",
+        action="store_true",
+        help="only the multi-instance mode, with this checkout's trained model (to compare two checkouts in turn)",
+    )
     parser.add_argument("--out", type=Path, default=PROJECT_DIR / "build" / "bench.md")
     args = parser.parse_args(argv)
+    if args.cluster_only:
+        model = PROJECT_DIR / "models" / "careerbot.tar.gz"
+        if not model.is_file():
+            print(f"error: no trained model at {model}: run `make train`", file=sys.stderr)
+            return 2
+        with tempfile.TemporaryDirectory(prefix="careerbot-bench-") as tmp_name:
+            cluster = measure_cluster(model, Path(tmp_name), [8, 32], args.requests)
+        print(f"\nMachine: {machine()}\n\n{cluster}")
+        return 0
     concurrency = [1, 8]
     with tempfile.TemporaryDirectory(prefix="careerbot-bench-") as tmp_name:
         tmp = Path(tmp_name)
