@@ -23,6 +23,9 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONDONTWRITEBYTECODE := 1
 # Rasa 3.6 and its dependencies print pages of deprecation warnings on every start.
 export PYTHONWARNINGS := ignore
+# The career a conversation is about when neither the message nor the page names one
+# (bot/settings.py): the article's career. Every career file in bot/content/knowledge/ is served.
+export CAREERBOT_CAREER ?= mortgage_servicing_specialist
 
 KNOWLEDGE := $(wildcard bot/content/knowledge/*.yml) bot/content/knowledge_schema.yml bot/knowledge.py
 # bot/rasa/offtopic.py samples out_of_scope examples from the off-topic corpora (data/offtopic/)

@@ -1,13 +1,25 @@
-"""What every career action shares: the knowledge, citations and list formatting.
+"""What every career action shares: the knowledge, which career a message is about, citations.
 
 Actions hold no facts and no sentences: the facts come from the knowledge
 layer, the sentences from the domain's responses. Python only picks the
 response and fills its placeholders.
+
+One deployment serves every career file of the knowledge directory. Which
+career a message is about, first match wins (`choose_career`):
+
+1. a career the message names ("loan officers", or a button's `career` entity);
+2. the page's career, when the visitor moved to another career's page since
+   their previous message (the widget keeps one conversation across pages);
+3. the conversation's current career (the `career` slot), so follow-ups stay;
+4. the page's career (`metadata.context.career`: the widget's data-context);
+5. the deployment's default career (CAREERBOT_CAREER);
+6. none: the action asks which career, with a button for each.
 """
 
 from __future__ import annotations
 
 import abc
+import json
 import re
 from dataclasses import dataclass
 from typing import Any, ClassVar, Dict, Iterable, List, Optional, Text, Tuple
@@ -22,6 +34,8 @@ from bot.vocab import background_cues, occupation_plural, resolve_state, this_ca
 
 # What a topic action's compose() returns: the response to send and its placeholder values.
 Composed = Tuple[str, Dict[str, Any]]
+# A source and the date of the facts taken from it ("May 2021"), if the knowledge gives one.
+Citation = Tuple[Source, Optional[str]]
 
 CURRENCY_SYMBOLS = {"USD": "$"}
 
@@ -46,9 +60,11 @@ def join_words(items: List[str], conjunction: str) -> str:
     return f"{', '.join(items[:-1])} {conjunction} {items[-1]}"
 
 
-def money(amount: int, currency: str) -> str:
+def money(amount: float, currency: str) -> str:
+    """$63,380 for whole amounts, $30.47 for hourly ones with cents."""
+    text = f"{int(amount):,}" if float(amount).is_integer() else f"{amount:,.2f}"
     symbol = CURRENCY_SYMBOLS.get(currency)
-    return f"{symbol}{amount:,}" if symbol else f"{amount:,} {currency}"
+    return f"{symbol}{text}" if symbol else f"{text} {currency}"
 
 
 def capitalise(text: str) -> str:
@@ -125,12 +141,82 @@ def names_career(text: str, career: Career) -> bool:
     )
 
 
-def other_job(tracker: Tracker, career: Career) -> Optional[str]:
-    """Another job the latest message asks about instead of this career, named for a reply."""
+def other_job(tracker: Tracker, career: Career, knowledge: Optional[KnowledgeBase] = None) -> Optional[str]:
+    """Another job the latest message asks about, one the site has no career file for, named for a reply."""
     mention = Mentions.latest(tracker).other_career
     if not mention or names_career(str((tracker.latest_message or {}).get("text") or ""), career):
         return None
+    if knowledge is not None and knowledge.find(mention) is not None:
+        return None
     return occupation_plural(mention)
+
+
+# Where a page's career arrives: the widget's data-context, or a REST body's metadata.context.
+CONTEXT_KEY = "context"
+CAREER_KEY = "career"
+
+
+def _user_events(tracker: Tracker) -> List[Dict[str, Any]]:
+    return [e for e in tracker.events if e.get("event") == "user"]
+
+
+def page_career_id(metadata: Any) -> Optional[str]:
+    """The career id a message's page names, if any."""
+    context = metadata.get(CONTEXT_KEY) if isinstance(metadata, dict) else None
+    value = context.get(CAREER_KEY) if isinstance(context, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def latest_metadata(tracker: Tracker) -> Dict[str, Any]:
+    users = _user_events(tracker)
+    metadata = users[-1].get("metadata") if users else None
+    if not isinstance(metadata, dict):
+        metadata = (tracker.latest_message or {}).get("metadata")
+    return metadata if isinstance(metadata, dict) else {}
+
+
+def named_careers(tracker: Tracker, knowledge: KnowledgeBase) -> List[Career]:
+    """The careers the latest message names: a button's `career` entity, then the words, in order."""
+    message = tracker.latest_message or {}
+    named: List[Career] = []
+    for entity in message.get("entities") or []:
+        career = knowledge.get(entity.get("value")) if entity.get("entity") == CAREER_KEY else None
+        if career is not None and career not in named:
+            named.append(career)
+    for career in knowledge.named_in(str(message.get("text") or "")):
+        if career not in named:
+            named.append(career)
+    return named
+
+
+def choose_career(tracker: Tracker, knowledge: KnowledgeBase) -> Optional[Career]:
+    """The career the latest message is about, in the order of the module's docstring; None: ask."""
+    named = named_careers(tracker, knowledge)
+    if named:
+        return named[0]
+    users = _user_events(tracker)
+    page = page_career_id(latest_metadata(tracker))
+    page_career = knowledge.get(page)
+    previous_page = page_career_id(users[-2].get("metadata")) if len(users) >= 2 else None
+    if page_career is not None and page != previous_page:
+        return page_career
+    current = knowledge.get(tracker.get_slot(CAREER_KEY))
+    if current is not None:
+        return current
+    return page_career or knowledge.default
+
+
+def ask_career(dispatcher: CollectingDispatcher, knowledge: KnowledgeBase, tracker: Tracker) -> None:
+    """Which career? A button per career, each sending the question's intent again with that career."""
+    intent = ((tracker.latest_message or {}).get("intent") or {}).get("name") or "ask_overview"
+    buttons = [
+        {
+            "title": capitalise(career.plural),
+            "payload": f"/{intent}" + json.dumps({CAREER_KEY: career.id}, separators=(",", ":")),
+        }
+        for career in sorted(knowledge.careers.values(), key=lambda c: c.plural)
+    ]
+    dispatcher.utter_message(response="utter_ask_career", buttons=buttons)
 
 
 def answer_other_job(dispatcher: CollectingDispatcher, career: Career, job: str) -> None:
@@ -156,16 +242,20 @@ class CareerAction(Action, abc.ABC):
     def name(self) -> Text:
         """The action's name in the domain."""
 
-    def career(self, tracker: Tracker) -> Career:
-        return self.knowledge.career()
+    def career(self, tracker: Tracker) -> Optional[Career]:
+        """The career the latest message is about; None when nothing says and the site has no default."""
+        return choose_career(tracker, self.knowledge)
 
-    def cite(self, domain: DomainDict, career: Career, *sources: Source) -> str:
+    def cite(self, domain: DomainDict, citations: Iterable[Citation]) -> str:
+        """The sources, each with the date of its figures when the knowledge gives one."""
         labels: List[str] = []
-        for source in sources:
+        for source, as_of in citations:
             if source.cited_in:
                 label = fill(domain, "utter_source_cited", name=source.name, cited_in=source.cited_in.name)
             else:
                 label = fill(domain, "utter_source", name=source.name)
+            if as_of:
+                label = fill(domain, "utter_source_dated", source=label, as_of=as_of)
             if label not in labels:
                 labels.append(label)
         return "; ".join(labels)
@@ -194,25 +284,52 @@ class TopicAction(CareerAction):
     ) -> List[EventType]:
         """Answers the latest message, whichever topic intent the classifier picked."""
         career = self.career(tracker)
-        job = other_job(tracker, career)
-        if job:
-            # A question about another job: this career's facts would be wrong there.
-            answer_other_job(dispatcher, career, job)
+        if career is None:
+            ask_career(dispatcher, self.knowledge, tracker)
             return []
+        job = other_job(tracker, career, self.knowledge)
+        if job:
+            # A question about a job the site has no guide for: no career's facts fit there.
+            answer_other_job(dispatcher, career, job)
+            return [SlotSet(CAREER_KEY, career.id)]
         from actions.feedback import ask_feedback_after, mark_answer
 
         start = len(dispatcher.messages)
         self.answer(dispatcher, domain, career, Mentions.latest(tracker), tracker)
-        answer_id = mark_answer(dispatcher, start, self.topic)
+        answer_id = mark_answer(dispatcher, start, self.topic, career.id)
         if ask_feedback:
             ask_feedback_after(dispatcher, tracker, answer_id)
-        return [SlotSet("topic", self.topic)]
+        return [SlotSet("topic", self.topic), SlotSet(CAREER_KEY, career.id)]
 
     def answer(
         self, dispatcher: CollectingDispatcher, domain: DomainDict, career: Career, mentions: Mentions, tracker: Tracker
     ) -> None:
-        response, values = self.compose(domain, career, mentions, tracker)
-        self.send(dispatcher, domain, career, response, values)
+        """The structured answer when the knowledge has every section it needs; else what the source does say."""
+        needed = self.needed_sections()
+        if all(career.covers(s) and not career.is_statements(s) for s in needed):
+            response, values = self.compose(domain, career, mentions, tracker)
+            self.send(dispatcher, domain, career, response, values)
+            return
+        covered = [s for s in needed if career.covers(s)]
+        if not covered:
+            not_covered(dispatcher, domain, career, self.topic)
+            return
+        for section in covered:
+            if career.is_statements(section):
+                label = fill(domain, f"utter_topic_ask_{section}")
+                facts = bullets(career.statements(section))
+                values = {"topic": label, "facts": facts}
+                self.send(dispatcher, domain, career, "utter_answer_statements", values, (section,))
+            else:
+                from actions.followup import topic_action
+
+                topic_action(section, self._knowledge).answer(dispatcher, domain, career, mentions, tracker)
+        missing = [s for s in needed if not career.covers(s)]
+        if missing:
+            not_covered(dispatcher, domain, career, *missing, offer=False)
+
+    def needed_sections(self) -> tuple:
+        return self.sections or (self.topic,)
 
     def send(
         self,
@@ -221,20 +338,41 @@ class TopicAction(CareerAction):
         career: Career,
         response: str,
         values: Dict[str, Any],
+        sections: Optional[tuple] = None,
     ) -> None:
         dispatcher.utter_message(
             response=response,
             career=career.name,
             career_plural=career.plural,
             career_plural_cap=capitalise(career.plural),
-            source=self.cite(domain, career, *self.sources(career)),
+            source=self.cite(domain, self.citations(career, sections or self.needed_sections())),
             **values,
         )
 
-    def sources(self, career: Career) -> List[Source]:
-        """The sources of the sections this answer draws on."""
-        return [career.source_of(section) for section in (self.sections or (self.topic,))]
+    def citations(self, career: Career, sections: tuple) -> List[Citation]:
+        """The sources of the sections this answer draws on, with their dates."""
+        return [(career.source_of(s), career.as_of(s)) for s in sections if career.covers(s)]
 
     @abc.abstractmethod
     def compose(self, domain: DomainDict, career: Career, mentions: Mentions, tracker: Tracker) -> Composed:
         """The response to send and its values."""
+
+
+def not_covered(
+    dispatcher: CollectingDispatcher, domain: DomainDict, career: Career, *topics: str, offer: bool = True
+) -> None:
+    """Says the career's source does not cover these topics; `offer` adds buttons for what it does cover."""
+    labels = [fill(domain, f"utter_topic_ask_{t}") for t in topics]
+    covered = [s for s in career.sections if f"utter_topic_ask_{s}" in (domain.get("responses") or {})]
+    buttons = (
+        [{"title": capitalise(fill(domain, f"utter_topic_ask_{s}")), "payload": f"/ask_{s}"} for s in covered]
+        if offer
+        else []
+    )
+    dispatcher.utter_message(
+        response="utter_not_covered" if offer and covered else "utter_not_covered_only",
+        career_plural=career.plural,
+        topics=join_words(labels, "or"),
+        covered=join_words([fill(domain, f"utter_topic_ask_{s}") for s in covered], "and"),
+        buttons=buttons,
+    )

@@ -10,7 +10,7 @@ from rasa_sdk.events import EventType, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.base import CareerAction, answer_other_job, capitalise, fill, other_job
+from actions.base import CareerAction, answer_other_job, ask_career, capitalise, fill, other_job
 from actions.feedback import answer_just_given, record_feedback
 from bot.clarify import FALLBACK_INTENT, clarification_pair
 
@@ -21,7 +21,11 @@ class CareerResponseAction(CareerAction):
     response: ClassVar[str]
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        dispatcher.utter_message(response=self.response, career=self.career(tracker).name)
+        career = self.career(tracker)
+        if career is None:
+            ask_career(dispatcher, self.knowledge, tracker)
+            return []
+        dispatcher.utter_message(response=self.response, career=career.name)
         return []
 
 
@@ -55,7 +59,10 @@ class ActionFallback(CareerResponseAction):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         career = self.career(tracker)
-        job = other_job(tracker, career)
+        if career is None:
+            ask_career(dispatcher, self.knowledge, tracker)
+            return []
+        job = other_job(tracker, career, self.knowledge)
         if job:
             answer_other_job(dispatcher, career, job)
             return []
@@ -158,7 +165,11 @@ class ActionAnswerYesNo(CareerAction):
         if prompt == HANDOFF_OFFER and yes:
             return [FollowupAction(REQUEST_HUMAN)]
         if yes:
-            dispatcher.utter_message(response="utter_anything_else", career=self.career(tracker).name)
+            career = self.career(tracker)
+            if career is None:
+                ask_career(dispatcher, self.knowledge, tracker)
+                return []
+            dispatcher.utter_message(response="utter_anything_else", career=career.name)
         else:
             dispatcher.utter_message(response="utter_ok")
         return []

@@ -7,8 +7,8 @@ from typing import Any, Dict, List
 from rasa_sdk import Tracker
 from rasa_sdk.types import DomainDict
 
-from actions.base import Composed, Mentions, TopicAction, bullets, capitalise, fill, join_words
-from bot.knowledge import Career, Source
+from actions.base import Citation, Composed, Mentions, TopicAction, bullets, capitalise, fill, join_words
+from bot.knowledge import Career
 
 
 def training_values(career: Career) -> Dict[str, Any]:
@@ -80,9 +80,10 @@ class ActionAnswerAdvancement(TopicAction):
 class ActionAnswerOutlook(TopicAction):
     topic = "outlook"
 
-    def sources(self, career: Career) -> List[Source]:
-        note = career.section("outlook").get("note")
-        return super().sources(career) + ([career.sources[note["source"]]] if note else [])
+    def citations(self, career: Career, sections: tuple) -> List[Citation]:
+        note = career.section("outlook").get("note") if career.covers("outlook") else None
+        source = career.sources[note["source"]] if note else None
+        return super().citations(career, sections) + ([(source, source.as_of)] if source else [])
 
     def compose(self, domain: DomainDict, career: Career, mentions: Mentions, tracker: Tracker) -> Composed:
         outlook = career.section("outlook")

@@ -58,14 +58,18 @@ def should_ask_feedback(answers: int) -> bool:
     return answers >= FIRST_ASK and (answers - FIRST_ASK) % ASK_EVERY == 0
 
 
-def mark_answer(dispatcher: CollectingDispatcher, start: int, topic: str) -> Optional[str]:
-    """Gives the answer among the messages sent since `start` its id; None when none is an answer."""
+def mark_answer(dispatcher: CollectingDispatcher, start: int, topic: str, career: str) -> Optional[str]:
+    """Gives the answer among the messages sent since `start` its id; None when none is an answer.
+
+    The answer also carries its topic and the id of the career it is about, for the report.
+    """
     for message in dispatcher.messages[start:]:
         if str(message.get("response") or "").startswith("utter_answer_"):
             # 12 hex digits: unique within a conversation, and the button's payload stays
             # within Telegram's 64 bytes of callback data.
             message[ANSWER_ID] = uuid.uuid4().hex[:12]
             message["topic"] = topic
+            message["career"] = career
             return message[ANSWER_ID]
     return None
 

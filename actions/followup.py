@@ -9,7 +9,16 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.base import CareerAction, Mentions, TopicAction, answer_other_job, other_job
+from actions.base import (
+    CAREER_KEY,
+    CareerAction,
+    Mentions,
+    TopicAction,
+    answer_other_job,
+    ask_career,
+    named_careers,
+    other_job,
+)
 from actions.development import (
     ActionAnswerAdvancement,
     ActionAnswerCareerDevelopment,
@@ -98,10 +107,14 @@ class ActionAnswerFollowup(CareerAction):
         return topic_action(topic, self._knowledge)
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        topic = self.choose_topic(tracker)
-        job = other_job(tracker, self.career(tracker))
+        career = self.career(tracker)
+        if career is None:
+            ask_career(dispatcher, self.knowledge, tracker)
+            return []
+        topic = self.choose_topic(tracker, self.knowledge)
+        job = other_job(tracker, career, self.knowledge)
         if job:
-            answer_other_job(dispatcher, self.career(tracker), job)
+            answer_other_job(dispatcher, career, job)
             return []
         if topic is None:
             mentions = Mentions.latest(tracker)
@@ -109,15 +122,15 @@ class ActionAnswerFollowup(CareerAction):
                 dispatcher.utter_message(response="utter_state_not_covered", state=mentions.state)
             else:
                 dispatcher.utter_message(response="utter_followup_unclear")
-            return []
+            return [SlotSet(CAREER_KEY, career.id)]
         action = self.topic_action(topic)
         start = len(dispatcher.messages)
-        action.answer(dispatcher, domain, self.career(tracker), Mentions.latest(tracker), tracker)
-        ask_feedback_after(dispatcher, tracker, mark_answer(dispatcher, start, topic))
-        return [SlotSet("topic", topic)]
+        action.answer(dispatcher, domain, career, Mentions.latest(tracker), tracker)
+        ask_feedback_after(dispatcher, tracker, mark_answer(dispatcher, start, topic, career.id))
+        return [SlotSet("topic", topic), SlotSet(CAREER_KEY, career.id)]
 
     @staticmethod
-    def choose_topic(tracker: Tracker) -> "str | None":
+    def choose_topic(tracker: Tracker, knowledge: Optional[KnowledgeBase] = None) -> "str | None":
         last = tracker.get_slot("topic")
         if (tracker.latest_message.get("intent") or {}).get("name") == "ask_without":
             return WITHOUT.get(last)
@@ -128,4 +141,7 @@ class ActionAnswerFollowup(CareerAction):
             return "education"
         if mentions.state:
             return last if last in STATE_TOPICS else None
+        # "And for loan officers?": the last topic, for the career the follow-up names.
+        if knowledge is not None and last and named_careers(tracker, knowledge):
+            return str(last)
         return None

@@ -5,8 +5,8 @@ writes every slot event of the old session again, with the new session's
 time: old answers, votes and handoffs would count again in the period the
 visitor returns, and a handoff form left open would take the next question
 for its own. Here the new session keeps only the visitor's context, for
-follow-ups ("and in Ohio?"): the last topic, job level, state and field of
-study. A handoff form left after the address was given is recorded as
+follow-ups ("and in Ohio?"): the career, the last topic, job level, state
+and field of study. A handoff form left after the address was given is recorded as
 abandoned (bot/handoff/), and nothing of it carries over.
 """
 
@@ -22,7 +22,7 @@ from rasa_sdk.types import DomainDict
 from actions.handoff import HANDOFF_FORM, abandoned, record_event, store
 from bot.settings import Settings
 
-CONTEXT_SLOTS = ("topic", "job_level", "us_state", "degree_field")
+CONTEXT_SLOTS = ("career", "topic", "job_level", "us_state", "degree_field")
 
 
 class ActionSessionStart(Action):

@@ -1,9 +1,13 @@
 """The knowledge layer: loads, validates and answers lookups on career knowledge.
 
-One YAML file per career in the knowledge directory. Each file is checked
-against ``knowledge_schema.yml`` and a few rules the schema cannot express; a
-broken file fails with the file, the field and what was expected. Actions ask
-this layer for content and never read YAML themselves.
+One YAML file per career in the knowledge directory; a career's id is its file
+name without ``.yml``. Each file is checked against ``knowledge_schema.yml``
+and a few rules the schema cannot express; a broken file fails with the file,
+the field and what was expected. Actions ask this layer for content and never
+read YAML themselves.
+
+Real sources cover different topics, so a topic may be missing (the bot says
+the source does not cover it), structured, or plain statements (``facts``).
 """
 
 from __future__ import annotations
@@ -56,6 +60,29 @@ class PayLevel:
     aliases: tuple
 
 
+@dataclass(frozen=True)
+class PayFigure:
+    """One figure of a source that gives pay as a median, a mean or percentiles."""
+
+    measure: str  # p10, p25, median, p75, p90, mean
+    amount: float
+    per: str  # year, month, hour
+
+
+@dataclass(frozen=True)
+class Related:
+    """A career the source names as related; `career_id` links one that has its own file."""
+
+    name: str
+    career_id: Optional[str]
+
+
+# The file name is the career's id: what a page's context and the settings name.
+_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+# The knowledge sections that answer topics: all but the career and its sources.
+_NOT_TOPICS = ("career", "sources")
+
+
 def _normalise(text: str) -> str:
     """Lower-case, hyphens as spaces, single spaces, no trailing plural 's'."""
     words = re.sub(r"[^a-z0-9 ]+", " ", text.lower().replace("-", " ")).split()
@@ -97,10 +124,16 @@ def _describe(error: jsonschema.ValidationError) -> "tuple[str, str]":
 _schema_cache: Dict[str, Any] = {}
 
 
-def _schema() -> Dict[str, Any]:
-    if "schema" not in _schema_cache:
-        _schema_cache["schema"] = yaml.safe_load(SCHEMA_PATH.read_text(encoding="utf-8"))
-    return _schema_cache["schema"]
+def _validator() -> jsonschema.Draft7Validator:
+    # One validator for every file: building it per file costs more than checking a file.
+    if "validator" not in _schema_cache:
+        schema = yaml.safe_load(SCHEMA_PATH.read_text(encoding="utf-8"))
+        _schema_cache["validator"] = jsonschema.Draft7Validator(schema)
+    return _schema_cache["validator"]
+
+
+# libyaml's loader when PyYAML was built with it: several times faster on a site's many files.
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class Career:
@@ -109,15 +142,23 @@ class Career:
     def __init__(self, path: Path, data: Mapping[str, Any]) -> None:
         self.path = path
         self.data = data
-        self.id: str = data["career"]["id"]
+        self.id: str = path.stem
         self.name: str = data["career"]["name"]
         self.plural: str = data["career"]["plural"]
         self.aliases: List[str] = list(data["career"].get("aliases", []))
+        self.related = [Related(r["name"], r.get("career")) for r in data["career"].get("related", [])]
         self.sources = self._build_sources(data["sources"])
+        pay = data.get("pay") or {}
         self.pay_levels = [
-            PayLevel(lv["id"], lv["name"], lv["low"], lv["high"], tuple(lv["aliases"])) for lv in data["pay"]["levels"]
+            PayLevel(lv["id"], lv["name"], lv["low"], lv["high"], tuple(lv["aliases"])) for lv in pay.get("levels", [])
         ]
+        self.pay_figures = [PayFigure(f["measure"], f["amount"], f["per"]) for f in pay.get("figures", [])]
         self._check_rules()
+
+    @property
+    def names(self) -> List[str]:
+        """Every way the knowledge names this career: its name, plural and aliases."""
+        return [self.name, self.plural, *self.aliases]
 
     def _fail(self, field: str, expected: str) -> KnowledgeError:
         return KnowledgeError(self.path, field, expected)
@@ -152,6 +193,11 @@ class Career:
         return built
 
     def _check_rules(self) -> None:
+        if not _ID.match(self.id):
+            raise self._fail("(file name)", f"expected a career id as the name (a-z, 0-9, _), got {self.path.name!r}")
+        written = self.data["career"].get("id")
+        if written is not None and written != self.id:
+            raise self._fail("career.id", f"expected the file name without .yml ({self.id!r}), got {written!r}")
         for field, source_id in self._source_refs():
             if source_id not in self.sources:
                 raise self._fail(
@@ -164,13 +210,13 @@ class Career:
             if level.id in seen_ids:
                 raise self._fail(f"pay.levels[{i}].id", f"expected a unique id, got {level.id!r} again")
             seen_ids.add(level.id)
-        outlook = self.data["outlook"]
-        if outlook["period_start"] > outlook["period_end"]:
+        outlook = self.data.get("outlook") or {}
+        if "period_start" in outlook and outlook["period_start"] > outlook["period_end"]:
             raise self._fail("outlook.period_start", f"expected a year not after period_end ({outlook['period_end']})")
 
     def _source_refs(self) -> Iterator[Tuple[str, Any]]:
         for name, section in self.data.items():
-            if name in ("career", "sources") or not isinstance(section, Mapping):
+            if name in _NOT_TOPICS or not isinstance(section, Mapping):
                 continue
             for key, value in section.items():
                 if key == "source":
@@ -183,8 +229,28 @@ class Career:
     def section(self, name: str) -> Mapping[str, Any]:
         return self.data[name]
 
+    def covers(self, section: str) -> bool:
+        """Whether this career's source says anything on a topic section."""
+        return section not in _NOT_TOPICS and section in self.data
+
+    def is_statements(self, section: str) -> bool:
+        """Whether a covered section is plain statements (``facts``) rather than the structured form."""
+        return "facts" in self.data.get(section, {})
+
+    def statements(self, section: str) -> List[str]:
+        return list(self.data[section]["facts"])
+
+    @property
+    def sections(self) -> List[str]:
+        """The topic sections this career's knowledge covers, in file order."""
+        return [name for name in self.data if name not in _NOT_TOPICS]
+
     def source_of(self, section: str) -> Source:
         return self.sources[self.data[section]["source"]]
+
+    def as_of(self, section: str) -> Optional[str]:
+        """When a section's facts were measured: its own date, else its source's."""
+        return self.data[section].get("as_of") or self.source_of(section).as_of
 
     def pay_level(self, mention: Optional[str]) -> Optional[PayLevel]:
         """The pay level a user's words name ('managers', 'entry-level'), if any."""
@@ -207,7 +273,7 @@ class Career:
         if not mention:
             return None
         wanted = _normalise(mention)
-        for field in self.data["education"]["fields"]:
+        for field in (self.data.get("education") or {}).get("fields", []):
             if _normalise(field) == wanted:
                 return field
         return None
@@ -222,15 +288,14 @@ def load_career(path: Path) -> Career:
     except UnicodeDecodeError:
         raise KnowledgeError(path, "(file)", "expected UTF-8 text") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
         raise KnowledgeError(path, where, f"expected valid YAML ({getattr(error, 'problem', error)})") from None
     if not isinstance(data, dict):
         raise KnowledgeError(path, "(top level)", f"expected a mapping, got {type(data).__name__}")
-    validator = jsonschema.Draft7Validator(_schema())
-    errors = sorted(validator.iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.validator))
+    errors = sorted(_validator().iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.validator))
     if errors:
         field, expected = _describe(errors[0])
         raise KnowledgeError(path, field, expected)
@@ -238,53 +303,112 @@ def load_career(path: Path) -> Career:
 
 
 class KnowledgeBase:
-    """All careers in a knowledge directory; one of them answers by default."""
+    """All careers of a knowledge directory, the default one if any, and a name index.
 
-    def __init__(self, careers: Mapping[str, Career], default_id: str) -> None:
+    The index maps every name a career goes by (normalised) to the career, so
+    finding the careers a message names costs the same with 3 careers or 300.
+    """
+
+    def __init__(self, careers: Mapping[str, Career], default_id: Optional[str]) -> None:
         self.careers = dict(careers)
         self.default_id = default_id
+        self._names: Dict[str, str] = {}
+        self._longest = 1
+        for career_id in sorted(self.careers):
+            career = self.careers[career_id]
+            for index, name in enumerate(career.names):
+                key = _normalise(name)
+                owner = self._names.get(key)
+                if owner is not None and owner != career_id:
+                    field = "career.name" if index == 0 else ("career.plural" if index == 1 else "career.aliases")
+                    raise KnowledgeError(
+                        career.path, field, f"expected a name no other career uses; {name!r} also names {owner!r}"
+                    )
+                self._names[key] = career_id
+                self._longest = max(self._longest, len(key.split()))
 
     @classmethod
     def load(cls, directory: Path, default_id: Optional[str] = None) -> "KnowledgeBase":
         directory = Path(directory)
-        files = sorted(directory.glob("*.yml")) + sorted(directory.glob("*.yaml"))
-        if not files:
-            raise KnowledgeError(directory, "(directory)", "expected at least one career file (*.yml)")
+        return cls.from_careers(directory, [load_career(path) for path in career_files(directory)], default_id)
+
+    @classmethod
+    def from_careers(cls, directory: Path, loaded: Iterable[Career], default_id: Optional[str]) -> "KnowledgeBase":
         careers: Dict[str, Career] = {}
-        for path in files:
-            career = load_career(path)
+        for career in loaded:
             if career.id in careers:
                 raise KnowledgeError(
-                    path, "career.id", f"expected a unique id; {career.id!r} is also in {careers[career.id].path}"
+                    career.path, "(file name)", f"expected a unique id; {career.id!r} is also {careers[career.id].path}"
                 )
             careers[career.id] = career
-        if default_id is None:
-            if len(careers) > 1:
-                raise KnowledgeError(
-                    directory,
-                    "(directory)",
-                    "several careers found; expected CAREERBOT_CAREER to name one of " + ", ".join(sorted(careers)),
-                )
+        if not careers:
+            raise KnowledgeError(directory, "(directory)", "expected at least one career file (*.yml)")
+        if default_id is None and len(careers) == 1:
             default_id = next(iter(careers))
-        if default_id not in careers:
+        if default_id is not None and default_id not in careers:
             raise KnowledgeError(
                 directory, "CAREERBOT_CAREER", f"expected one of {', '.join(sorted(careers))}, got {default_id!r}"
             )
         return cls(careers, default_id)
 
+    @property
+    def default(self) -> Optional[Career]:
+        """The career a conversation is about when nothing else says: None on a site without one."""
+        return self.careers[self.default_id] if self.default_id else None
+
     def career(self, career_id: Optional[str] = None) -> Career:
-        return self.careers[career_id or self.default_id]
+        career_id = career_id or self.default_id
+        if career_id is None:
+            raise LookupError("no career named and no default career (CAREERBOT_CAREER)")
+        return self.careers[career_id]
+
+    def get(self, career_id: Any) -> Optional[Career]:
+        """The career with this id, or None for anything else (an unknown id, a non-string)."""
+        return self.careers.get(career_id) if isinstance(career_id, str) else None
+
+    def named_in(self, text: str) -> List[Career]:
+        """The careers a text names, in the order it names them, each once.
+
+        Longest names win ("mortgage loan officer" over "loan officer"), and
+        the words a name used are not matched again.
+        """
+        words = _normalise(text).split()
+        found: List[Career] = []
+        i = 0
+        while i < len(words):
+            for length in range(min(self._longest, len(words) - i), 0, -1):
+                career_id = self._names.get(" ".join(words[i : i + length]))
+                if career_id is not None:
+                    if self.careers[career_id] not in found:
+                        found.append(self.careers[career_id])
+                    i += length
+                    break
+            else:
+                i += 1
+        return found
+
+    def find(self, name: Optional[str]) -> Optional[Career]:
+        """The career a name stands for ("bank tellers", "loan_officers"), or None."""
+        if not name:
+            return None
+        return self.get(name) or next(iter(self.named_in(name)), None)
+
+
+def career_files(directory: Path) -> List[Path]:
+    return sorted(Path(directory).glob("*.yml")) + sorted(Path(directory).glob("*.yaml"))
 
 
 class LiveKnowledge:
     """The knowledge of a directory, reloaded when an editor changes a file.
 
     Looks at the files' modification times at most once per `interval`
-    seconds. A changed directory is loaded and validated in full; if that
+    seconds. Changed and new files are loaded and validated, unchanged ones
+    kept, and the whole is checked again (unique names, the default); if that
     fails, the error (file, field, expectation) is logged and the last good
-    knowledge keeps serving. No retraining and no restart is needed for
-    content; new words for the entity rules (a new level alias, say) need
-    `make train`, which rebuilds the spaCy pipeline.
+    knowledge keeps serving. No retraining and no restart is needed: adding,
+    changing or removing a career file takes effect on the next check. New
+    words for the entity rules (a new level alias, say) need `make train`,
+    which rebuilds the spaCy pipeline; career names are matched at answer time.
     """
 
     def __init__(self, directory: Path, default_id: Optional[str] = None, interval: float = 1.0) -> None:
@@ -292,21 +416,31 @@ class LiveKnowledge:
         self.default_id = default_id
         self.interval = interval
         self._lock = threading.Lock()
+        self._loaded: Dict[Path, Tuple[Tuple[int, int], Career]] = {}
         self._stamp = self._fingerprint()
-        self._current = KnowledgeBase.load(self.directory, default_id)  # start-up fails loudly
+        self._current = self._load(self._stamp)  # start-up fails loudly
         self._checked = time.monotonic()
         self.last_error: Optional[KnowledgeError] = None
 
-    def _fingerprint(self) -> tuple:
-        files = sorted(self.directory.glob("*.yml")) + sorted(self.directory.glob("*.yaml"))
+    def _fingerprint(self) -> Tuple[Tuple[Path, int, int], ...]:
         stamp = []
-        for path in files:
+        for path in career_files(self.directory):
             try:
                 info = path.stat()
             except OSError:
                 continue
-            stamp.append((path.name, info.st_mtime_ns, info.st_size))
+            stamp.append((path, info.st_mtime_ns, info.st_size))
         return tuple(stamp)
+
+    def _load(self, stamp: Tuple[Tuple[Path, int, int], ...]) -> KnowledgeBase:
+        # Only changed files are parsed again: one edit on a site of hundreds stays quick.
+        loaded: Dict[Path, Tuple[Tuple[int, int], Career]] = {}
+        for path, mtime, size in stamp:
+            kept = self._loaded.get(path)
+            loaded[path] = kept if kept and kept[0] == (mtime, size) else ((mtime, size), load_career(path))
+        knowledge = KnowledgeBase.from_careers(self.directory, (c for _, c in loaded.values()), self.default_id)
+        self._loaded = loaded
+        return knowledge
 
     def get(self) -> KnowledgeBase:
         with self._lock:
@@ -321,13 +455,13 @@ class LiveKnowledge:
 
     def _reload(self) -> None:
         try:
-            self._current = KnowledgeBase.load(self.directory, self.default_id)
+            self._current = self._load(self._stamp)
         except KnowledgeError as error:
             self.last_error = error
             logger.error("knowledge edit rejected, still serving the last good knowledge: %s", error)
         else:
             self.last_error = None
-            logger.info("knowledge reloaded from %s", self.directory)
+            logger.info("knowledge reloaded from %s: %s", self.directory, ", ".join(sorted(self._current.careers)))
 
 
 _default: Dict[str, LiveKnowledge] = {}

@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+# The site's default career, as `make run` serves it (the Makefile exports the same).
+DEFAULT_CAREER = "mortgage_servicing_specialist"
+os.environ.setdefault("CAREERBOT_CAREER", DEFAULT_CAREER)
 
 from bot import KNOWLEDGE_DIR, PROJECT_DIR  # noqa: E402
 from bot.knowledge import KnowledgeBase  # noqa: E402
@@ -20,7 +23,7 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 @pytest.fixture(scope="session")
 def knowledge() -> KnowledgeBase:
-    return KnowledgeBase.load(KNOWLEDGE_DIR)
+    return KnowledgeBase.load(KNOWLEDGE_DIR, DEFAULT_CAREER)
 
 
 @pytest.fixture(scope="session")

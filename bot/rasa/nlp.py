@@ -66,9 +66,11 @@ def own_roles(career: Career) -> List[str]:
     names = [career.name, career.plural, *career.aliases]
     for level in career.pay_levels:
         names += [level.name, *level.aliases]
-    names += career.section("no_degree")["associate_degree_entry_roles"]
-    names += career.section("advancement")["roles"]
-    names.append(career.section("outlook")["scope"])
+    # Sections a career's source may not cover, or give as plain statements.
+    names += career.data.get("no_degree", {}).get("associate_degree_entry_roles", [])
+    names += career.data.get("advancement", {}).get("roles", [])
+    names += [career.data["outlook"]["scope"]] if "scope" in career.data.get("outlook", {}) else []
+    names += [related.name for related in career.related]
     roles = []
     for name in names:
         words = name.split()
@@ -92,7 +94,7 @@ def entity_patterns(nlp: Language, knowledge: KnowledgeBase) -> List[Dict[str, A
             own_forms |= {words, " ".join(_words(nlp, vocab.plural(role)))}
             if words not in level_words:
                 patterns.append(_phrase(nlp, OWN_ROLE_LABEL, role))
-        for field in career.section("education")["fields"]:
+        for field in career.data.get("education", {}).get("fields", []):
             patterns.append(_phrase(nlp, "degree_field", field, plural=False))
         for source in career.sources.values():
             patterns.append(_phrase(nlp, SOURCE_LABEL, source.name, plural=False))
