@@ -29,7 +29,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from bot.knowledge import Career, KnowledgeBase, PayLevel, Source, default_knowledge
+from bot.knowledge import Career, KnowledgeBase, PayLevel, Source, default_knowledge, normalise
 from bot.vocab import background_cues, occupation_plural, resolve_state, this_career_cues
 
 # What a topic action's compose() returns: the response to send and its placeholder values.
@@ -183,10 +183,23 @@ def named_careers(tracker: Tracker, knowledge: KnowledgeBase) -> List[Career]:
         career = knowledge.get(entity.get("value")) if entity.get("entity") == CAREER_KEY else None
         if career is not None and career not in named:
             named.append(career)
-    for career in knowledge.named_in(str(message.get("text") or "")):
-        if career not in named:
-            named.append(career)
-    return named
+    words = normalise(str(message.get("text") or "")).split()
+    subjects: List[Career] = []
+    for career, start, _ in knowledge.name_spans(words):
+        before = words[:start]
+        while before and before[-1] in ("a", "an"):
+            before = before[:-1]
+        if any(cue and before[-len(cue) :] == cue for cue in _background_cues()):
+            continue  # "I'm a bank teller, ...": the visitor's own job, not the question's
+        if before[-1:] == ["become"] or before[-2:] == ["to", "become"]:
+            subjects.insert(0, career)  # "could a teller become a loan officer?": the goal first
+        else:
+            subjects.append(career)
+    return named + [c for i, c in enumerate(subjects) if c not in named and c not in subjects[:i]]
+
+
+def _background_cues() -> List[List[str]]:
+    return [normalise(cue).split() for cue in background_cues()]
 
 
 def choose_career(tracker: Tracker, knowledge: KnowledgeBase) -> Optional[Career]:
@@ -204,6 +217,14 @@ def choose_career(tracker: Tracker, knowledge: KnowledgeBase) -> Optional[Career
     if current is not None:
         return current
     return page_career or knowledge.default
+
+
+def career_events(tracker: Tracker, knowledge: KnowledgeBase, career: Career) -> List[EventType]:
+    """Remembers the career the conversation moved to; nothing while it stays on the default."""
+    current = tracker.get_slot(CAREER_KEY)
+    if career.id == current or (current is None and knowledge.default is career):
+        return []
+    return [SlotSet(CAREER_KEY, career.id)]
 
 
 def ask_career(dispatcher: CollectingDispatcher, knowledge: KnowledgeBase, tracker: Tracker) -> None:
@@ -291,7 +312,7 @@ class TopicAction(CareerAction):
         if job:
             # A question about a job the site has no guide for: no career's facts fit there.
             answer_other_job(dispatcher, career, job)
-            return [SlotSet(CAREER_KEY, career.id)]
+            return career_events(tracker, self.knowledge, career)
         from actions.feedback import ask_feedback_after, mark_answer
 
         start = len(dispatcher.messages)
@@ -299,7 +320,7 @@ class TopicAction(CareerAction):
         answer_id = mark_answer(dispatcher, start, self.topic, career.id)
         if ask_feedback:
             ask_feedback_after(dispatcher, tracker, answer_id)
-        return [SlotSet("topic", self.topic), SlotSet(CAREER_KEY, career.id)]
+        return [SlotSet("topic", self.topic), *career_events(tracker, self.knowledge, career)]
 
     def answer(
         self, dispatcher: CollectingDispatcher, domain: DomainDict, career: Career, mentions: Mentions, tracker: Tracker

@@ -10,12 +10,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import (
-    CAREER_KEY,
     CareerAction,
     Mentions,
     TopicAction,
     answer_other_job,
     ask_career,
+    career_events,
     named_careers,
     other_job,
 )
@@ -122,12 +122,12 @@ class ActionAnswerFollowup(CareerAction):
                 dispatcher.utter_message(response="utter_state_not_covered", state=mentions.state)
             else:
                 dispatcher.utter_message(response="utter_followup_unclear")
-            return [SlotSet(CAREER_KEY, career.id)]
+            return career_events(tracker, self.knowledge, career)
         action = self.topic_action(topic)
         start = len(dispatcher.messages)
         action.answer(dispatcher, domain, career, Mentions.latest(tracker), tracker)
         ask_feedback_after(dispatcher, tracker, mark_answer(dispatcher, start, topic, career.id))
-        return [SlotSet("topic", topic), SlotSet(CAREER_KEY, career.id)]
+        return [SlotSet("topic", topic), *career_events(tracker, self.knowledge, career)]
 
     @staticmethod
     def choose_topic(tracker: Tracker, knowledge: Optional[KnowledgeBase] = None) -> "str | None":

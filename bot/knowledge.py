@@ -49,6 +49,7 @@ class Source:
     url: Optional[str] = None
     as_of: Optional[str] = None
     cited_in: Optional["Source"] = None
+    licence: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,11 @@ class Related:
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 # The knowledge sections that answer topics: all but the career and its sources.
 _NOT_TOPICS = ("career", "sources")
+
+
+def normalise(text: str) -> str:
+    """Lower-case words as the knowledge's name index compares them."""
+    return _normalise(text)
 
 
 def _normalise(text: str) -> str:
@@ -184,6 +190,7 @@ class Career:
                 reference=entry.get("reference"),
                 url=entry.get("url"),
                 as_of=entry.get("as_of"),
+                licence=entry.get("licence"),
                 cited_in=build(parent, seen + (source_id,)) if parent else None,
             )
             return built[source_id]
@@ -367,25 +374,31 @@ class KnowledgeBase:
         return self.careers.get(career_id) if isinstance(career_id, str) else None
 
     def named_in(self, text: str) -> List[Career]:
-        """The careers a text names, in the order it names them, each once.
+        """The careers a text names, in the order it names them, each once."""
+        found: List[Career] = []
+        for career, _, _ in self.name_spans(_normalise(text).split()):
+            if career not in found:
+                found.append(career)
+        return found
+
+    def name_spans(self, words: List[str]) -> List[Tuple[Career, int, int]]:
+        """Where normalised words name a career: (career, first word, end), left to right.
 
         Longest names win ("mortgage loan officer" over "loan officer"), and
         the words a name used are not matched again.
         """
-        words = _normalise(text).split()
-        found: List[Career] = []
+        spans: List[Tuple[Career, int, int]] = []
         i = 0
         while i < len(words):
             for length in range(min(self._longest, len(words) - i), 0, -1):
                 career_id = self._names.get(" ".join(words[i : i + length]))
                 if career_id is not None:
-                    if self.careers[career_id] not in found:
-                        found.append(self.careers[career_id])
+                    spans.append((self.careers[career_id], i, i + length))
                     i += length
                     break
             else:
                 i += 1
-        return found
+        return spans
 
     def find(self, name: Optional[str]) -> Optional[Career]:
         """The career a name stands for ("bank tellers", "loan_officers"), or None."""

@@ -35,8 +35,8 @@ class Outcome:
 
 def make_tracker(text: str = "", intent: str = "ask_pay", entities: Optional[List[Dict[str, Any]]] = None,
                  slots: Optional[Dict[str, Any]] = None, events: Optional[List[Dict[str, Any]]] = None,
-                 active_loop: Optional[Dict[str, Any]] = None) -> Tracker:
-    """A tracker whose latest message is `text`; `events` come before that message."""
+                 active_loop: Optional[Dict[str, Any]] = None, metadata: Optional[Dict[str, Any]] = None) -> Tracker:
+    """A tracker whose latest message is `text` (sent with `metadata`); `events` come before that message."""
     latest = {
         "text": text,
         "intent": {"name": intent, "confidence": 1.0},
@@ -44,12 +44,13 @@ def make_tracker(text: str = "", intent: str = "ask_pay", entities: Optional[Lis
             {"entity": e, "value": v, "start": 0, "end": len(v), "extractor": "SpacyEntityExtractor"}
             for e, v in (entities or {}).items()
         ] if isinstance(entities, dict) else (entities or []),
+        "metadata": metadata or {},
     }
     return Tracker(
         sender_id="test-user",
         slots=dict({"topic": None, "job_level": None, "us_state": None, "degree_field": None}, **(slots or {})),
         latest_message=latest,
-        events=[*(events or []), {"event": "user", "text": text, "parse_data": latest}],
+        events=[*(events or []), {"event": "user", "text": text, "parse_data": latest, "metadata": metadata or {}}],
         paused=False,
         followup_action=None,
         active_loop=active_loop or {},
@@ -78,7 +79,9 @@ def render(rasa_domain):
             return Reply(None, message.get("text") or "", message.get("buttons") or [])
         generated = asyncio.run(nlg.generate(name, rasa_tracker, "rest", **message))
         assert generated is not None, f"response {name} is not in the domain"
-        return Reply(name, generated.get("text") or "", generated.get("buttons") or [])
+        # Buttons the action adds go after the response's own, as Rasa's RemoteAction does.
+        buttons = list(generated.get("buttons") or []) + list(message.get("buttons") or [])
+        return Reply(name, generated.get("text") or "", buttons)
 
     return _render
 
