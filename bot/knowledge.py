@@ -256,8 +256,9 @@ class Career:
         return self.sources[self.data[section]["source"]]
 
     def as_of(self, section: str) -> Optional[str]:
-        """When a section's facts were measured: its own date, else its source's."""
-        return self.data[section].get("as_of") or self.source_of(section).as_of
+        """When a section's facts were measured: its own date, else its source's, else that of the source citing it."""
+        source = self.source_of(section)
+        return self.data[section].get("as_of") or source.as_of or (source.cited_in.as_of if source.cited_in else None)
 
     def pay_level(self, mention: Optional[str]) -> Optional[PayLevel]:
         """The pay level a user's words name ('managers', 'entry-level'), if any."""
