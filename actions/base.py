@@ -339,7 +339,7 @@ class TopicAction(CareerAction):
             if career.is_statements(section):
                 label = fill(domain, f"utter_topic_ask_{section}")
                 facts = bullets(career.statements(section))
-                values = {"topic": label, "facts": facts}
+                values = {"subject": label, "facts": facts}
                 self.send(dispatcher, domain, career, "utter_answer_statements", values, (section,))
             else:
                 from actions.followup import topic_action

@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
-# The site's default career, as `make run` serves it (the Makefile exports the same).
-DEFAULT_CAREER = "mortgage_servicing_specialist"
-os.environ.setdefault("CAREERBOT_CAREER", DEFAULT_CAREER)
 
 from bot import KNOWLEDGE_DIR, PROJECT_DIR  # noqa: E402
 from bot.knowledge import KnowledgeBase  # noqa: E402
 from bot.launch.processes import free_port  # noqa: E402
 from tests.support.fakes import FakePlatform  # noqa: E402
-from tests.support.servers import running  # noqa: E402
+from tests.support.servers import DEFAULT_CAREER, running  # noqa: E402
+
+# The site's default career, as `make run` serves it (the Makefile exports the same).
+os.environ.setdefault("CAREERBOT_CAREER", DEFAULT_CAREER)
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 

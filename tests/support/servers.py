@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
@@ -14,13 +15,16 @@ from bot.launch.serve import Servers
 from bot.settings import Settings
 
 MODEL = PROJECT_DIR / "models" / "careerbot.tar.gz"
+DEFAULT_CAREER = "mortgage_servicing_specialist"
 
 
 def local_settings(tracker_url: str, **env: str) -> Settings:
     """Settings for servers on free loopback ports with the given store; `env` adds CAREERBOT_* variables."""
     return Settings.from_env({
         "CAREERBOT_RASA_PORT": str(free_port()), "CAREERBOT_ACTION_PORT": str(free_port()),
-        "CAREERBOT_WIDGET_PORT": str(free_port()), "CAREERBOT_TRACKER_URL": tracker_url, **env,
+        "CAREERBOT_WIDGET_PORT": str(free_port()), "CAREERBOT_TRACKER_URL": tracker_url,
+        # The site's default career, as `make run` has it; a test may set another or "" for none.
+        "CAREERBOT_CAREER": os.environ.get("CAREERBOT_CAREER", DEFAULT_CAREER), **env,
     })
 
 
