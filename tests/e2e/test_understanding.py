@@ -35,10 +35,12 @@ def test_bank_manager_pay_is_not_the_manager_level(servers):
     assert "Loan managers earn" not in reply and "$59,000" not in reply
 
 
-def test_loan_officers_are_answered_from_the_outlook(servers):
+def test_loan_officers_are_answered_from_their_own_source(servers):
+    # The site has a loan officers file: its outlook, not the article's remark on all loan officers.
     reply = text(say(servers, "loan-officers", "what is the job outlook for loan officers?"))
-    assert "8 percent job growth for all loan officers" in reply
-    assert "Sources: Bureau of Labor Statistics" in reply
+    assert "grow 4 percent from 2021 to 2031" in reply
+    assert "Occupational Outlook Handbook: Loan Officers" in reply
+    assert "8 percent" not in reply
 
 
 def test_a_job_the_knowledge_names_is_not_refused(servers):
