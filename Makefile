@@ -123,6 +123,10 @@ report: $(INSTALLED) ## Deflection report (HTML + summary): SINCE=YYYY-MM-DD UNT
 	$(PY) -m bot.ops.report $(if $(SINCE),--since $(SINCE)) $(if $(UNTIL),--until $(UNTIL)) $(if $(CHANNEL),--channel $(CHANNEL)) \
 	  $(if $(BY),--by $(BY)) $(if $(CSV),--csv $(CSV))
 
+.PHONY: check-knowledge
+check-knowledge: $(INSTALLED) ## Validate the career files and list what each covers: DIR=<directory> checks another one
+	$(PY) -m bot.knowledge $(if $(DIR),"$(DIR)")
+
 .PHONY: report-views handoffs purge forget
 report-views: $(INSTALLED) ## Create the report's SQL views in the tracker store (for Metabase, Grafana, Superset)
 	$(PY) -m bot.ops.report_views
