@@ -97,3 +97,28 @@ def test_memory_and_cpu_count_a_process_and_its_children():
         for pid in bench.family([parent.pid])[1:]:
             os.kill(pid, signal.SIGKILL)
         stop_process(parent)
+
+
+def test_the_generated_careers_validate_beside_the_real_ones(tmp_path):
+    from bot import KNOWLEDGE_DIR
+    from bot.devtools import bench_careers
+    from bot.knowledge import KnowledgeBase, main
+
+    dirs = bench_careers.knowledge_dirs(tmp_path, 12)
+    many = KnowledgeBase.load(dirs["many"], bench_careers.DEFAULT_CAREER)
+    real = KnowledgeBase.load(dirs["real"], bench_careers.DEFAULT_CAREER)
+    assert sorted(real.careers) == sorted(p.stem for p in KNOWLEDGE_DIR.glob("*.yml"))
+    generated = sorted(set(many.careers) - set(real.careers))
+    assert generated == [f"fixture_career_{n:03d}" for n in range(1, 13)]
+    # Each its own names, found in a message; the fixture's facts otherwise.
+    assert [c.id for c in many.named_in("fixture career 007s or fixture job 012?")] == [
+        "fixture_career_007", "fixture_career_012"]
+    assert many.get("fixture_career_003").pay_level("principal").high == 37000
+    assert main([str(dirs["many"]), "--career", bench_careers.DEFAULT_CAREER]) == 0  # `make check-knowledge`
+
+
+def test_generated_ids_widen_with_the_count():
+    from bot.devtools.bench_careers import fixture_id
+
+    assert (fixture_id(7, 300), fixture_id(7, 1000), fixture_id(1000, 1000)) == (
+        "fixture_career_007", "fixture_career_0007", "fixture_career_1000")
