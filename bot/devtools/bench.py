@@ -52,6 +52,8 @@ QUESTIONS = [
     "is this career right for me?",
     "bye",
 ]
+# The many-careers comparison: this many generated career files beside the real ones (issue 19: a site of 300).
+SCALE_CAREERS = 300
 ENV = dict(os.environ, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2", PYTHONWARNINGS="ignore")
 
 
@@ -435,7 +437,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         action="store_true",
         help="only the many-careers comparison, with this checkout's trained model (exit 1 if a limit is missed)",
     )
-    parser.add_argument("--careers", type=int, default=300, help="generated career files for the scale comparison")
+    parser.add_argument(
+        "--careers", type=int, default=SCALE_CAREERS, help="generated career files for the scale comparison"
+    )
     parser.add_argument("--career-runs", type=int, default=3, help="starts of each site in the scale comparison")
     parser.add_argument("--out", type=Path, default=PROJECT_DIR / "build" / "bench.md")
     args = parser.parse_args(argv)

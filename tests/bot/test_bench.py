@@ -122,3 +122,15 @@ def test_generated_ids_widen_with_the_count():
 
     assert (fixture_id(7, 300), fixture_id(7, 1000), fixture_id(1000, 1000)) == (
         "fixture_career_007", "fixture_career_0007", "fixture_career_1000")
+
+
+def test_the_prose_quotes_the_scale_limit_and_count():
+    import re
+
+    from bot import PROJECT_DIR
+    from bot.devtools import bench_careers
+
+    readme = " ".join((PROJECT_DIR / "README.md").read_text().split())
+    match = re.search(r"real career files plus (\d+) generated ones .*? each must stay within ([\d.]+)x", readme)
+    assert match, "README, section Speed: reword this check with the prose"
+    assert (int(match[1]), float(match[2])) == (bench.SCALE_CAREERS, bench_careers.LIMIT)
