@@ -234,7 +234,7 @@ $(AUDIT_VENV)/.installed: requirements-audit.lock scripts/find-python310
 audit: $(INSTALLED) $(AUDIT_VENV)/.installed ## pip-audit over the lock file; fails unless every package could be checked
 	$(PY) -m bot.ops.audit --pip-audit $(AUDIT_VENV)/bin/pip-audit
 
-bench: $(MODEL) $(SERVICES_STAMP) ## Benchmark against the stock `rasa init` bot, then the multi-instance mode (prints tables; a few minutes)
+bench: $(MODEL) $(SERVICES_STAMP) ## Benchmark against the stock `rasa init` bot, the multi-instance mode, then 300 more careers (exit 1 over its 1.2x limits)
 	$(PY) -m bot.devtools.bench
 
 bench-choices: $(MODEL) $(SERVICES_STAMP) ## Each design choice's effect on speed, dev accuracy and off-topic leak (SLOW=1 adds DIET and TED; NLU=1: understanding only; ONLY=a|b: those variants)

@@ -134,3 +134,21 @@ def test_the_prose_quotes_the_scale_limit_and_count():
     match = re.search(r"real career files plus (\d+) generated ones .*? each must stay within ([\d.]+)x", readme)
     assert match, "README, section Speed: reword this check with the prose"
     assert (int(match[1]), float(match[2])) == (bench.SCALE_CAREERS, bench_careers.LIMIT)
+
+
+def test_the_scale_table_fails_a_ratio_over_the_limit_or_any_error():
+    from bot.devtools.bench_careers import LIMIT, Site, table
+
+    def site(careers, start, memory, latencies, errors=0):
+        return Site("x", careers, [start, start + 2, start - 1], [memory] * 3,
+                    bench.LoadResult(list(latencies), errors, 0, 1.0))
+
+    real = site(3, 20.0, 700.0, [0.010, 0.020, 0.030])
+    text, met = table(site(303, 20.0 * LIMIT, 700.0, [0.010, 0.020, 0.030]), real, 3, 1)
+    assert met and "| 1.20x | at most 1.2x | yes |" in text
+    for many in (site(303, 20.0 * LIMIT + 0.1, 700.0, [0.010, 0.020, 0.030]),  # start-up
+                 site(303, 20.0, 700.0 * LIMIT + 1, [0.010, 0.020, 0.030]),  # memory
+                 site(303, 20.0, 700.0, [0.010, 0.030, 0.030]),  # p50 1.5x
+                 site(303, 20.0, 700.0, [0.010, 0.020, 0.030], errors=1)):
+        text, met = table(many, real, 3, 1)
+        assert not met and "| NO |" in text
