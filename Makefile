@@ -123,6 +123,10 @@ report: $(INSTALLED) ## Deflection report (HTML + summary): SINCE=YYYY-MM-DD UNT
 	$(PY) -m bot.ops.report $(if $(SINCE),--since $(SINCE)) $(if $(UNTIL),--until $(UNTIL)) $(if $(CHANNEL),--channel $(CHANNEL)) \
 	  $(if $(BY),--by $(BY)) $(if $(CSV),--csv $(CSV))
 
+.PHONY: check-knowledge
+check-knowledge: $(INSTALLED) ## Validate the career files and list what each covers: DIR=<directory> checks another one
+	$(PY) -m bot.knowledge $(if $(DIR),"$(DIR)")
+
 .PHONY: report-views handoffs purge forget
 report-views: $(INSTALLED) ## Create the report's SQL views in the tracker store (for Metabase, Grafana, Superset)
 	$(PY) -m bot.ops.report_views
@@ -230,7 +234,7 @@ $(AUDIT_VENV)/.installed: requirements-audit.lock scripts/find-python310
 audit: $(INSTALLED) $(AUDIT_VENV)/.installed ## pip-audit over the lock file; fails unless every package could be checked
 	$(PY) -m bot.ops.audit --pip-audit $(AUDIT_VENV)/bin/pip-audit
 
-bench: $(MODEL) $(SERVICES_STAMP) ## Benchmark against the stock `rasa init` bot, then the multi-instance mode (prints tables; a few minutes)
+bench: $(MODEL) $(SERVICES_STAMP) ## Benchmark against the stock `rasa init` bot, the multi-instance mode, then 300 more careers (exit 1 over its 1.2x limits)
 	$(PY) -m bot.devtools.bench
 
 bench-choices: $(MODEL) $(SERVICES_STAMP) ## Each design choice's effect on speed, dev accuracy and off-topic leak (SLOW=1 adds DIET and TED; NLU=1: understanding only; ONLY=a|b: those variants)

@@ -492,3 +492,87 @@ def default_knowledge() -> KnowledgeBase:
             _default["live"] = LiveKnowledge(settings.knowledge_dir, settings.career)
         live = _default["live"]
     return live.get()
+
+
+# The validation command -----------------------------------------------------
+
+
+def topic_names() -> List[str]:
+    """Every topic section the schema knows, in its order."""
+    return [name for name in _validator().schema["properties"] if name not in _NOT_TOPICS]
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Check every career file of a directory; print what each career covers. Exit 1 if any is broken.
+
+    `make check-knowledge` runs it (DIR=... for another directory). The operator
+    reads one line per broken file: the file, the field and what was expected.
+    """
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(
+        prog="python -m bot.knowledge", description="Validate the career files of a knowledge directory."
+    )
+    parser.add_argument(
+        "directory", nargs="?", type=Path, help="the directory to check (default: CAREERBOT_KNOWLEDGE_DIR)"
+    )
+    parser.add_argument(
+        "--career",
+        help="the default career to expect there (default: CAREERBOT_CAREER, for the settings' directory only)",
+    )
+    args = parser.parse_args(argv)
+    directory, default_id = args.directory, args.career
+    if directory is None:
+        from bot.settings import Settings, SettingsError
+
+        try:
+            settings = Settings.from_env()
+        except SettingsError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        directory, default_id = settings.knowledge_dir, default_id or settings.career
+    if not directory.is_dir():
+        print(f"error: {directory}: expected a directory of career files (*.yml)", file=sys.stderr)
+        return 1
+
+    careers: List[Career] = []
+    broken = 0
+    for path in career_files(directory):
+        try:
+            careers.append(load_career(path))
+        except KnowledgeError as error:
+            print(f"error: {error}", file=sys.stderr)
+            broken += 1
+    knowledge: Optional[KnowledgeBase] = None
+    if not broken:
+        try:
+            knowledge = KnowledgeBase.from_careers(directory, careers, default_id)
+        except KnowledgeError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+    topics = topic_names()
+    for career in careers:
+        covered = set(career.sections)
+        marker = " (default)" if knowledge and career.id == knowledge.default_id else ""
+        print(f"{career.id}{marker}: {'; '.join(dict.fromkeys(career.names))}")
+        print(f"  covers: {', '.join(t for t in topics if t in covered) or 'nothing'}")
+        print(f"  does not cover: {', '.join(t for t in topics if t not in covered) or 'nothing'}")
+    if knowledge is None:
+        print(f"{broken} broken career file(s) in {directory}", file=sys.stderr)
+        return 1
+    for career in careers:
+        for index, related in enumerate(career.related):
+            if related.career_id is not None and related.career_id not in knowledge.careers:
+                # Served as a plain name; a warning, since the linked file may simply come later.
+                print(
+                    f"warning: {career.path}: field 'career.related[{index}].career': expected a career of this "
+                    f"directory ({', '.join(sorted(knowledge.careers))}), got {related.career_id!r}"
+                )
+    default = f", default {knowledge.default_id}" if knowledge.default_id else ", no default career"
+    print(f"{len(careers)} career file(s) in {directory} are valid{default}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,6 +1,7 @@
 """Benchmarks careerbot against the stock `rasa init` bot, in one run on this machine.
 
-    python -m bot.devtools.bench [--requests 48] [--rounds 3] [--no-cluster] [--out build/bench.md]
+    python -m bot.devtools.bench [--requests 48] [--rounds 3] [--no-cluster] [--no-careers] [--out build/bench.md]
+    python -m bot.devtools.bench --careers-only   # the many-careers comparison alone, with this checkout's model
 
 Trains the stock bot with the same Rasa in a temporary folder, starts each bot
 on 127.0.0.1 and sends both the same mixed questions over the REST channel,
@@ -8,8 +9,10 @@ with 1 and 8 concurrent clients, in interleaved rounds. Prints a table of both
 with their ratios: latency p50/p95, throughput, errors, the servers' peak
 memory (RSS, every process of the bot), CPU per answer, time from start to
 the first answer, and training time. Then measures careerbot's multi-instance
-mode (bot/devtools/cluster.py: 2 Rasa instances behind nginx) at 8 and 32 clients.
-It prints; it passes or fails nothing. Traffic goes to 127.0.0.1 only, and
+mode (bot/devtools/cluster.py: 2 Rasa instances behind nginx) at 8 and 32 clients,
+and careerbot serving 300 more careers against the real ones alone
+(bot/devtools/bench_careers.py). It prints, and exits 1 only when the
+many-careers comparison misses one of its limits. Traffic goes to 127.0.0.1 only, and
 every loop is bounded.
 """
 
@@ -27,7 +30,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import requests
 
@@ -49,6 +52,8 @@ QUESTIONS = [
     "is this career right for me?",
     "bye",
 ]
+# The many-careers comparison: this many generated career files beside the real ones (issue 19: a site of 300).
+SCALE_CAREERS = 300
 ENV = dict(os.environ, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2", PYTHONWARNINGS="ignore")
 
 
@@ -88,22 +93,32 @@ class LoadResult:
         return (len(self.latencies) + self.errors) / self.wall if self.wall else 0.0
 
 
-def load(url: str, clients: int, per_client: int) -> LoadResult:
-    """`clients` clients at once, each asking `per_client` questions: one visitor per pass through QUESTIONS."""
+# A question, and the metadata its request carries (the page's context), if any.
+Question = Tuple[str, Optional[Dict[str, Any]]]
+
+
+def load(url: str, clients: int, per_client: int, mix: Optional[List[Question]] = None) -> LoadResult:
+    """`clients` clients at once, each asking `per_client` questions: one visitor per pass through the mix.
+
+    The mix is QUESTIONS (no metadata) unless one is given.
+    """
+    questions = mix if mix is not None else [(question, None) for question in QUESTIONS]
     result = LoadResult()
     lock = threading.Lock()
 
     def user(index: int) -> None:
         session = requests.Session()
         for i in range(per_client):
-            if i % len(QUESTIONS) == 0:
+            if i % len(questions) == 0:
                 # A visitor asks the whole mix once, then the next visitor comes.
                 sender = f"bench-{uuid.uuid4().hex[:8]}-{index}"
+            message, metadata = questions[i % len(questions)]
+            body: Dict[str, Any] = {"sender": sender, "message": message}
+            if metadata is not None:
+                body["metadata"] = metadata
             started = time.perf_counter()
             try:
-                response = session.post(
-                    url, json={"sender": sender, "message": QUESTIONS[i % len(QUESTIONS)]}, timeout=60
-                )
+                response = session.post(url, json=body, timeout=60)
                 ok, empty = response.status_code == 200, response.status_code == 200 and not response.json()
             except requests.RequestException:
                 ok, empty = False, False
@@ -122,15 +137,24 @@ def load(url: str, clients: int, per_client: int) -> LoadResult:
     return result
 
 
-def wait_for_answer(url: str, processes: List[subprocess.Popen], timeout: float = 300) -> float:
-    """The perf_counter() time of the bot's first answer (or raises)."""
+def wait_for_answer(
+    url: str,
+    processes: List[subprocess.Popen],
+    timeout: float = 300,
+    message: str = "hello",
+    expect: Optional[str] = None,
+) -> float:
+    """The perf_counter() time of the bot's first answer to `message` (containing `expect`, if given), or raises."""
 
     def answered() -> Optional[float]:
         if any(p.poll() is not None for p in processes):
             raise RuntimeError("a server exited during start-up")
         try:
-            response = requests.post(url, json={"sender": "warmup", "message": "hello"}, timeout=5)
-            if response.status_code == 200 and response.json():
+            response = requests.post(
+                url, json={"sender": f"warmup-{uuid.uuid4().hex[:8]}", "message": message}, timeout=5
+            )
+            replies = response.json() if response.status_code == 200 else None
+            if replies and (expect is None or any(expect in str(r.get("text", "")) for r in replies)):
                 return time.perf_counter()
         except requests.RequestException:
             pass
@@ -195,13 +219,15 @@ class BotRun:
         return statistics.median(r.throughput for r in self.rounds[clients])
 
 
-def start_bot(start: Callable[[], "tuple[str, List[subprocess.Popen]]"]) -> Running:
-    """Starts a bot and waits for its first answer, timing the whole."""
+def start_bot(
+    start: Callable[[], "tuple[str, List[subprocess.Popen]]"], message: str = "hello", expect: Optional[str] = None
+) -> Running:
+    """Starts a bot and waits for its first answer (to `message`, containing `expect`), timing the whole."""
     started = time.perf_counter()
     url, processes = start()
     running = Running(url, processes)
     try:
-        running.first_answer_s = wait_for_answer(url, processes) - started
+        running.first_answer_s = wait_for_answer(url, processes, message=message, expect=expect) - started
     except BaseException:
         running.stop()
         raise
@@ -269,11 +295,16 @@ def start_stock(workdir: Path) -> "tuple[str, List[subprocess.Popen]]":
 
 
 def start_ours(
-    model: Path, workdir: Path, env: Optional[Dict[str, str]] = None, endpoints: Optional[Path] = None
+    model: Path,
+    workdir: Path,
+    env: Optional[Dict[str, str]] = None,
+    endpoints: Optional[Path] = None,
+    settings_env: Optional[Dict[str, str]] = None,
 ) -> "tuple[str, List[subprocess.Popen]]":
     """Our bot as `make run` starts it (SQLite conversation store), on free ports.
 
-    `env` and `endpoints` let bot/devtools/bench_choices.py start variants of it.
+    `env` and `endpoints` let bot/devtools/bench_choices.py start variants of it;
+    `settings_env` adds CAREERBOT_* settings (bot/devtools/bench_careers.py: the knowledge directory).
     """
     from bot.launch.serve import RASA_RUN, Servers
     from bot.settings import Settings
@@ -284,6 +315,7 @@ def start_ours(
             "CAREERBOT_ACTION_PORT": str(free_port()),
             "CAREERBOT_WIDGET_PORT": str(free_port()),
             "CAREERBOT_TRACKER_URL": f"sqlite:///{workdir / 'bench.db'}",
+            **(settings_env or {}),
         }
     )
     servers = Servers(settings, model, log_dir=workdir / "logs", extra_env=env)
@@ -399,8 +431,27 @@ def main(argv: Optional[List[str]] = None) -> int:
         action="store_true",
         help="only the multi-instance mode, with this checkout's trained model (to compare two checkouts in turn)",
     )
+    parser.add_argument("--no-careers", action="store_true", help="skip the many-careers comparison")
+    parser.add_argument(
+        "--careers-only",
+        action="store_true",
+        help="only the many-careers comparison, with this checkout's trained model (exit 1 if a limit is missed)",
+    )
+    parser.add_argument(
+        "--careers", type=int, default=SCALE_CAREERS, help="generated career files for the scale comparison"
+    )
+    parser.add_argument("--career-runs", type=int, default=3, help="starts of each site in the scale comparison")
     parser.add_argument("--out", type=Path, default=PROJECT_DIR / "build" / "bench.md")
     args = parser.parse_args(argv)
+    if args.careers_only:
+        model = PROJECT_DIR / "models" / "careerbot.tar.gz"
+        if not model.is_file():
+            print(f"error: no trained model at {model}: run `make train`", file=sys.stderr)
+            return 2
+        with tempfile.TemporaryDirectory(prefix="careerbot-bench-") as tmp_name:
+            careers, met = _measure_careers(model, Path(tmp_name), args)
+        print(f"\nMachine: {machine()}\n\n{careers}")
+        return 0 if met else 1
     if args.cluster_only:
         model = PROJECT_DIR / "models" / "careerbot.tar.gz"
         if not model.is_file():
@@ -439,19 +490,37 @@ def main(argv: Optional[List[str]] = None) -> int:
         if not args.no_cluster:
             print("measuring careerbot's multi-instance mode...", flush=True)
             cluster = measure_cluster(model, tmp / "cluster", [8, 32], args.requests)
+        careers, met = "Many careers not measured (--no-careers).", True
+        if not args.no_careers:
+            careers, met = _measure_careers(model, tmp / "careers", args)
     text = (
         f"Machine: {machine()}\n\n"
         f"Each client asks {args.requests} questions per round ({len(QUESTIONS)} per visitor); "
         f"{args.rounds} interleaved rounds.\n\n"
         f"{table(ours, stock, concurrency)}\n\n"
         f"Multi-instance mode (careerbot, 2 Rasa instances behind nginx, PostgreSQL, Redis lock store):\n\n"
-        f"{cluster}\n"
+        f"{cluster}\n\n"
+        f"{careers}\n"
     )
     print()
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
-    return 0
+    return 0 if met else 1
+
+
+def _measure_careers(model: Path, workdir: Path, args: argparse.Namespace) -> "tuple[str, bool]":
+    """The scale comparison (bot/devtools/bench_careers.py): its table, with a title, and whether it met its limits."""
+    from bot.devtools import bench_careers
+
+    print(f"measuring careerbot with {args.careers} more careers, against the real ones alone...", flush=True)
+    table, met = bench_careers.measure(model, workdir, args.careers, args.career_runs, args.requests)
+    title = (
+        f"Many careers (careerbot with the real career files and {args.careers} generated ones, against the real "
+        f"files alone; {args.career_runs} starts of each in turn, {args.requests} questions per start, 1 client):"
+    )
+    verdict = "every limit met" if met else "a limit was MISSED"
+    return f"{title}\n\n{table}\n\n{verdict}", met
 
 
 if __name__ == "__main__":

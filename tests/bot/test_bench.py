@@ -97,3 +97,58 @@ def test_memory_and_cpu_count_a_process_and_its_children():
         for pid in bench.family([parent.pid])[1:]:
             os.kill(pid, signal.SIGKILL)
         stop_process(parent)
+
+
+def test_the_generated_careers_validate_beside_the_real_ones(tmp_path):
+    from bot import KNOWLEDGE_DIR
+    from bot.devtools import bench_careers
+    from bot.knowledge import KnowledgeBase, main
+
+    dirs = bench_careers.knowledge_dirs(tmp_path, 12)
+    many = KnowledgeBase.load(dirs["many"], bench_careers.DEFAULT_CAREER)
+    real = KnowledgeBase.load(dirs["real"], bench_careers.DEFAULT_CAREER)
+    assert sorted(real.careers) == sorted(p.stem for p in KNOWLEDGE_DIR.glob("*.yml"))
+    generated = sorted(set(many.careers) - set(real.careers))
+    assert generated == [f"fixture_career_{n:03d}" for n in range(1, 13)]
+    # Each its own names, found in a message; the fixture's facts otherwise.
+    assert [c.id for c in many.named_in("fixture career 007s or fixture job 012?")] == [
+        "fixture_career_007", "fixture_career_012"]
+    assert many.get("fixture_career_003").pay_level("principal").high == 37000
+    assert main([str(dirs["many"]), "--career", bench_careers.DEFAULT_CAREER]) == 0  # `make check-knowledge`
+
+
+def test_generated_ids_widen_with_the_count():
+    from bot.devtools.bench_careers import fixture_id
+
+    assert (fixture_id(7, 300), fixture_id(7, 1000), fixture_id(1000, 1000)) == (
+        "fixture_career_007", "fixture_career_0007", "fixture_career_1000")
+
+
+def test_the_prose_quotes_the_scale_limit_and_count():
+    import re
+
+    from bot import PROJECT_DIR
+    from bot.devtools import bench_careers
+
+    readme = " ".join((PROJECT_DIR / "README.md").read_text().split())
+    match = re.search(r"real career files plus (\d+) generated ones .*? each must stay within ([\d.]+)x", readme)
+    assert match, "README, section Speed: reword this check with the prose"
+    assert (int(match[1]), float(match[2])) == (bench.SCALE_CAREERS, bench_careers.LIMIT)
+
+
+def test_the_scale_table_fails_a_ratio_over_the_limit_or_any_error():
+    from bot.devtools.bench_careers import LIMIT, Site, table
+
+    def site(careers, start, memory, latencies, errors=0):
+        return Site("x", careers, [start, start + 2, start - 1], [memory] * 3,
+                    bench.LoadResult(list(latencies), errors, 0, 1.0))
+
+    real = site(3, 20.0, 700.0, [0.010, 0.020, 0.030])
+    text, met = table(site(303, 20.0 * LIMIT, 700.0, [0.010, 0.020, 0.030]), real, 3, 1)
+    assert met and "| 1.20x | at most 1.2x | yes |" in text
+    for many in (site(303, 20.0 * LIMIT + 0.1, 700.0, [0.010, 0.020, 0.030]),  # start-up
+                 site(303, 20.0, 700.0 * LIMIT + 1, [0.010, 0.020, 0.030]),  # memory
+                 site(303, 20.0, 700.0, [0.010, 0.030, 0.030]),  # p50 1.5x
+                 site(303, 20.0, 700.0, [0.010, 0.020, 0.030], errors=1)):
+        text, met = table(many, real, 3, 1)
+        assert not met and "| NO |" in text
