@@ -74,7 +74,7 @@ NOT_COVERED_RESPONSES = {"utter_not_covered", "utter_not_covered_only"}
 NOT_RECORDED = "(not recorded)"
 NO_PAGE = "(no page context)"
 OTHER_PAGE = "(other page context)"  # a context that names no career: plain text, other keys, not an id
-CAREER_ID = re.compile(r"^[a-z][a-z0-9_]*$")  # as bot/knowledge.py names careers: their file names
+CAREER_ID = re.compile(r"[a-z][a-z0-9_]*")  # as bot/knowledge.py names careers: their file names
 
 
 ANSWER_PREFIX = "utter_answer_"
@@ -205,7 +205,7 @@ class Conversation:
 
 def _career_id(value: Any) -> Optional[str]:
     """A career id as the knowledge names careers (its file name); anything else is no career."""
-    return value if isinstance(value, str) and len(value) <= 64 and CAREER_ID.match(value) else None
+    return value if isinstance(value, str) and len(value) <= 64 and CAREER_ID.fullmatch(value) else None
 
 
 def page_of(metadata: Any) -> Tuple[str, Optional[str]]:
@@ -596,7 +596,7 @@ def summary(report: Report, top: int = 10) -> str:
         f"Answers:         {t.answers}",
         f"Deflection rate: {_pct(t.deflection_rate)} ({t.deflected_conversations} answered without a person)",
         f"Rated unhelpful: {t.rated_unhelpful_conversations} answered, but an answer was rated not helpful",
-        f"Fallback rate:   {_pct(t.fallback_rate)} ({t.fallback_messages} messages not understood)",
+        f"Fallback rate:   {_pct(t.fallback_rate)} ({t.fallback_messages} messages it could not answer)",
         f"Handoff rate:    {_pct(t.handoff_rate)} ({t.handoff_conversations} handed to a person; "
         f"{t.abandoned_handoffs} abandoned)",
         *(
