@@ -1,0 +1,170 @@
+"""The report split by career and by page context, on conversations real servers stored.
+
+Real Rasa and action servers serve the three careers of bot/content/knowledge; visitors
+talk over REST with the page context a widget sends (`metadata.context`), some move
+between career pages, name another career than their page's, ask what a career's
+source does not cover, rate answers and ask for a person. The report, its CSV files
+and the SQLite and PostgreSQL views must give the same per-career and per-page figures.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+import pytest
+import requests
+
+from bot.launch.serve import Servers
+from tests.support.servers import MODEL, local_settings
+
+HELPFUL = "Was this helpful?"
+
+
+def say(servers: Servers, sender: str, message: str, context: Any = None) -> List[Dict[str, Any]]:
+    body: Dict[str, Any] = {"sender": sender, "message": message}
+    if context is not None:
+        body["metadata"] = {"context": context}
+    response = requests.post(f"{servers.rasa_url}/webhooks/rest/webhook", json=body, timeout=60)
+    assert response.status_code == 200, response.text
+    replies: List[Dict[str, Any]] = response.json()
+    return replies
+
+
+def texts(messages: List[Dict[str, Any]]) -> str:
+    return "\n".join(m.get("text", "") for m in messages)
+
+
+def feedback(messages: List[Dict[str, Any]], title: str) -> str:
+    [prompt] = [m for m in messages if m.get("text") == HELPFUL]
+    return next(b["payload"] for b in prompt["buttons"] if b["title"] == title)
+
+
+LOANS: Optional[Dict[str, str]] = {"career": "loan_officers"}
+TELLERS: Optional[Dict[str, str]] = {"career": "tellers"}
+PAGE_LOANS = {"career": "loan_officers"}
+PAGE_TELLERS = {"career": "tellers"}
+MORTGAGE = "mortgage_servicing_specialist"
+NOT_RECORDED, NO_PAGE, OTHER_PAGE = "(not recorded)", "(no page context)", "(other page context)"
+
+
+def copy_as_older_conversation(url: str, sender: str, copy: str) -> None:
+    """`sender`'s events again as `copy`'s, as a version before careers were recorded stored them:
+    no career on answers, no `career` slot, no page context."""
+    import json
+
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        rows = connection.execute(sa.text(
+            "SELECT type_name, timestamp, intent_name, action_name, data FROM events WHERE sender_id = :s "
+            "ORDER BY id"), {"s": sender}).all()
+        for type_name, timestamp, intent_name, action_name, data in rows:
+            event = json.loads(data)
+            if type_name == "slot" and event.get("name") == "career":
+                continue
+            (event.get("metadata") or {}).pop("career", None)
+            (event.get("metadata") or {}).pop("context", None)
+            connection.execute(sa.text(
+                "INSERT INTO events (sender_id, type_name, timestamp, intent_name, action_name, data) "
+                "VALUES (:s, :t, :ts, :i, :a, :d)"),
+                {"s": copy, "t": type_name, "ts": timestamp, "i": intent_name, "a": action_name,
+                 "d": json.dumps(event)})
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory, fake_platform):
+    workdir = tmp_path_factory.mktemp("report-careers")
+    hook = fake_platform({})
+    settings = local_settings(f"sqlite:///{workdir / 'tracker.db'}")
+    env = {"CAREERBOT_HANDOFF_WEBHOOK_URL": f"{hook.url}/hook", "CAREERBOT_HANDOFF_WEBHOOK_SECRET": "x" * 24}
+    with Servers(settings, MODEL, log_dir=workdir / "logs", extra_env=env) as servers:
+        # lia, on the loan officers' page: two answers (the second rated helpful) and a fallback.
+        assert "$63,380" in texts(say(servers, "lia", "how much do they make?", PAGE_LOANS))
+        hours = say(servers, "lia", "what are the hours?", PAGE_LOANS)
+        assert "Most loan officers work full time" in texts(hours)
+        assert "Thanks for letting me know" in texts(say(servers, "lia", feedback(hours, "Yes"), PAGE_LOANS))
+        assert "Sorry, I can't help with that" in texts(say(servers, "lia", "tell me a joke", PAGE_LOANS))
+        # ted, on the tellers' page: an answer, then two topics the tellers' source does not cover.
+        assert "$32,620" in texts(say(servers, "ted", "how much do they make?", PAGE_TELLERS))
+        assert "My source on tellers doesn't cover the licence" in texts(
+            say(servers, "ted", "do I need a license?", PAGE_TELLERS))
+        assert "My source on tellers doesn't cover the working hours" in texts(
+            say(servers, "ted", "what are the hours?", PAGE_TELLERS))
+        # tom, on the tellers' page, asks about loan officers and stays on them; rates the duties not helpful.
+        assert "$63,380" in texts(say(servers, "tom", "how much do loan officers make?", PAGE_TELLERS))
+        duties = say(servers, "tom", "what do they do?", PAGE_TELLERS)
+        assert "loan officers" in texts(duties)
+        assert "Sorry about that" in texts(say(servers, "tom", feedback(duties, "No"), PAGE_TELLERS))
+        # pam moves from the tellers' page to the loan officers'.
+        assert "$32,620" in texts(say(servers, "pam", "how much do they make?", PAGE_TELLERS))
+        assert "Most loan officers work full time" in texts(say(servers, "pam", "what are the hours?", PAGE_LOANS))
+        # max, without page context: the default career's answer, then a handoff.
+        assert "9am to 5pm" in texts(say(servers, "max", "what are the hours?"))
+        say(servers, "max", "/request_human")
+        say(servers, "max", "max@example.com")
+        assert "they will reply to max@example.com" in texts(
+            say(servers, "max", "Are the rules in Ohio different?"))
+        # oli's page sends a context that names no career (markup, to be escaped if it were ever shown).
+        assert "Sorry, I can't help with that" in texts(
+            say(servers, "oli", "tell me a joke", {"career": "<img src=x onerror=alert(1)>", "article": "pay"}))
+        # ola's page sends plain text.
+        assert "9am to 5pm" in texts(say(servers, "ola", "what are the hours?", "pay-guide"))
+    copy_as_older_conversation(settings.tracker_url, "lia", "old")
+    yield settings.tracker_url
+
+
+# What the conversations above give, per career and per page context:
+# (conversations, messages, answers, deflected, could not answer, handed off).
+CAREERS = {
+    "loan_officers": (3, 8, 5, 2, 1, 0),  # lia 4 messages, tom 3 (duties rated not helpful), pam's second
+    "tellers": (2, 4, 2, 2, 2, 0),  # ted 3 (two not covered), pam's first
+    MORTGAGE: (2, 5, 2, 1, 0, 1),  # max 4 (a handoff), ola 1
+    NOT_RECORDED: (2, 5, 2, 1, 2, 0),  # old (lia's as an older version stored it) 4, oli's fallback 1
+}
+PAGES = {
+    "loan_officers": (2, 5, 3, 2, 1, 0),
+    "tellers": (3, 7, 4, 2, 2, 0),  # ted, tom, pam: all answered, none handed off; tom rated one not helpful
+    NO_PAGE: (2, 8, 3, 1, 1, 1),  # max, old
+    OTHER_PAGE: (2, 2, 1, 1, 1, 0),  # oli, ola
+}
+# (page context, career) -> (questions, answered, could not answer)
+PAGE_CAREERS = {
+    ("loan_officers", "loan_officers"): (5, 3, 1),
+    ("tellers", "tellers"): (4, 2, 2),
+    ("tellers", "loan_officers"): (3, 2, 0),
+    (NO_PAGE, MORTGAGE): (4, 1, 0),
+    (NO_PAGE, NOT_RECORDED): (4, 2, 1),
+    (OTHER_PAGE, NOT_RECORDED): (1, 0, 1),
+    (OTHER_PAGE, MORTGAGE): (1, 1, 0),
+}
+# (career, topic) -> (answers, helpful, not helpful)
+CAREER_TOPICS = {
+    ("loan_officers", "pay"): (2, 0, 0), ("loan_officers", "hours"): (2, 1, 0),
+    ("loan_officers", "duties"): (1, 0, 1), ("tellers", "pay"): (2, 0, 0),
+    (MORTGAGE, "hours"): (2, 0, 0), (NOT_RECORDED, "pay"): (1, 0, 0), (NOT_RECORDED, "hours"): (1, 1, 0),
+}
+
+
+def figures(f):
+    return (f.conversations, f.messages, f.answers, f.deflected_conversations, f.fallback_messages,
+            f.handoff_conversations)
+
+
+def test_every_figure_by_career_and_page(store):
+    from bot.ops.report import build_report, load_rows
+
+    report = build_report(load_rows(store))
+    t = report.totals
+    assert (t.conversations, t.messages, t.answers, t.fallback_messages) == (8, 22, 11, 5)
+    assert {name: figures(f) for name, f in report.careers} == CAREERS
+    assert {name: figures(f) for name, f in report.pages} == PAGES
+    assert {(p.page, p.career): (p.questions, p.answered, p.not_answered) for p in report.page_careers} == PAGE_CAREERS
+    assert {(c, tf.topic): (tf.answers, tf.helpful, tf.not_helpful) for c, tf in report.career_topics} == CAREER_TOPICS
+    # Could not answer, with the career: the tellers' source has no licence and no hours.
+    assert [(career, said, n) for career, said, n, _ in report.not_covered] == [
+        ("tellers", "the licence", 1), ("tellers", "the working hours", 1)]
+    assert sorted(text for text, _, _ in report.unanswered) == [
+        "do I need a license?", "tell me a joke", "what are the hours?"]
+    assert dict((text, n) for text, n, _ in report.unanswered)["tell me a joke"] == 3
