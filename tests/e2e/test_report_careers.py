@@ -168,3 +168,134 @@ def test_every_figure_by_career_and_page(store):
     assert sorted(text for text, _, _ in report.unanswered) == [
         "do I need a license?", "tell me a joke", "what are the hours?"]
     assert dict((text, n) for text, n, _ in report.unanswered)["tell me a joke"] == 3
+
+
+def test_html_csv_and_summary(store, tmp_path, monkeypatch, capsys):
+    import csv
+
+    from bot.ops.report import main
+
+    monkeypatch.setenv("CAREERBOT_TRACKER_URL", store)
+    out, csv_dir = tmp_path / "report.html", tmp_path / "csv"
+    assert main(["--out", str(out), "--csv", str(csv_dir)]) == 0
+    printed = capsys.readouterr().out
+    assert "By career" in printed and "By page context" in printed
+    assert "  tellers -> loan_officers: 3 questions, 2 answered, 0 not" in printed
+    assert "    1 x tellers: the licence" in printed
+    page = out.read_text()
+    for forbidden in ("<img", "onerror", "max@example.com", "<script"):
+        assert forbidden not in page, forbidden
+    careers = page[page.index("<h2>By career</h2>"):page.index("<h2>By page context</h2>")]
+    assert ("<tr><td>loan_officers</td><td>3</td><td>8</td><td>5</td><td>66.7 %</td><td>1 (12.5 %)</td>"
+            "<td>0 (0.0 %)</td></tr>") in careers
+    assert "<tr><td>(not recorded)</td><td>2</td><td>5</td><td>2</td><td>50.0 %</td>" in careers
+    assert "<tr><td>tellers</td><td>The pay</td><td>2</td>" in careers
+    pages = page[page.index("<h2>By page context</h2>"):page.index("<h2>Top unanswered messages</h2>")]
+    assert "<tr><td>tellers</td><td>loan_officers</td><td>3</td><td>2</td><td>0</td></tr>" in pages
+    assert "<tr><td>(other page context)</td><td>2</td><td>2</td><td>1</td>" in pages
+    gaps = page[page.index("<h3>Not covered by the career's source</h3>"):page.index("<h2>Transcripts</h2>")]
+    assert "<td>tellers</td><td>the licence</td>" in gaps and "href='#c" in gaps
+
+    def read(name):
+        with open(csv_dir / name, newline="") as handle:
+            return list(csv.DictReader(handle))
+
+    assert {r["career"]: (int(r["conversations"]), int(r["messages"]), int(r["answers"]),
+                          int(r["deflected_conversations"]), int(r["fallback_messages"]),
+                          int(r["handoff_conversations"])) for r in read("careers.csv")} == CAREERS
+    assert {r["page_context"]: (int(r["conversations"]), int(r["messages"]), int(r["answers"]),
+                                int(r["deflected_conversations"]), int(r["fallback_messages"]),
+                                int(r["handoff_conversations"])) for r in read("pages.csv")} == PAGES
+    assert {(r["page_context"], r["career"]): (int(r["questions"]), int(r["answered"]), int(r["could_not_answer"]))
+            for r in read("page_careers.csv")} == PAGE_CAREERS
+    assert {(r["career"], r["topic"]): (int(r["answers"]), int(r["helpful"]), int(r["not_helpful"]))
+            for r in read("topics.csv")} == CAREER_TOPICS
+    assert [(r["career"], r["not_covered"], r["times"]) for r in read("not_covered.csv")] == [
+        ("tellers", "the licence", "1"), ("tellers", "the working hours", "1")]
+
+
+def view_figures(connection):
+    import sqlalchemy as sa
+
+    careers = {career: tuple(int(v) for v in rest) for career, *rest in connection.execute(sa.text(
+        "SELECT career, SUM(conversations), SUM(messages), SUM(answers), SUM(deflected_conversations), "
+        "SUM(fallback_messages), SUM(handoff_conversations) FROM careerbot_careers GROUP BY career"))}
+    pages = {(page, career): tuple(int(v) for v in rest) for page, career, *rest in connection.execute(sa.text(
+        "SELECT page, career, SUM(questions), SUM(answered), SUM(could_not_answer) FROM careerbot_page_careers "
+        "GROUP BY page, career"))}
+    topics = {(career, topic): tuple(int(v) for v in rest) for career, topic, *rest in connection.execute(sa.text(
+        "SELECT career, topic, SUM(answers), SUM(helpful), SUM(not_helpful) FROM careerbot_topics "
+        "GROUP BY career, topic"))}
+    totals = tuple(int(v) for v in connection.execute(sa.text(
+        "SELECT SUM(conversations), SUM(messages), SUM(answers), SUM(fallback_messages) FROM careerbot_daily")).one())
+    return careers, pages, topics, totals
+
+
+def test_the_sqlite_views_split_by_career_and_page(store, tmp_path):
+    import sqlite3
+
+    import sqlalchemy as sa
+
+    from bot.ops.report_views import create_views
+
+    copy = tmp_path / "copy.db"  # the views are created in a copy: the other tests read the store as stored
+    with sqlite3.connect(store[len("sqlite:///"):]) as source, sqlite3.connect(copy) as target:
+        source.backup(target)
+    views = create_views(f"sqlite:///{copy}")
+    assert {"careerbot_careers", "careerbot_page_careers", "careerbot_turns"} <= set(views)
+    engine = sa.create_engine(f"sqlite:///{copy}")
+    with engine.connect() as connection:
+        assert view_figures(connection) == (CAREERS, PAGE_CAREERS, CAREER_TOPICS, (8, 22, 11, 5))
+    engine.dispose()
+
+
+def test_the_postgresql_views_split_by_career_and_page(store):
+    """The store copied row by row into a real PostgreSQL: the report and the views give the same figures."""
+    import sqlalchemy as sa
+    from rasa.core.tracker_store import SQLTrackerStore
+
+    from bot.devtools.cluster import Postgres
+    from bot.ops.report import build_report, load_rows
+    from bot.ops.report_views import create_views
+
+    postgres = Postgres().create()
+    try:
+        source, target = sa.create_engine(store), sa.create_engine(postgres.url)
+        table = SQLTrackerStore.SQLEvent.__table__
+        table.metadata.create_all(target, tables=[table])
+        with source.connect() as reading, target.begin() as writing:
+            writing.execute(table.insert(), [dict(r._mapping) for r in reading.execute(sa.select(table))])
+        source.dispose()
+        report = build_report(load_rows(postgres.url))
+        assert {name: figures(f) for name, f in report.careers} == CAREERS
+        assert {name: figures(f) for name, f in report.pages} == PAGES
+        create_views(postgres.url)
+        with target.connect() as connection:
+            assert view_figures(connection) == (CAREERS, PAGE_CAREERS, CAREER_TOPICS, (8, 22, 11, 5))
+        target.dispose()
+    finally:
+        postgres.close()
+
+
+def test_the_page_at_375_px(store, tmp_path, monkeypatch):
+    from playwright.sync_api import sync_playwright
+
+    from bot.ops.report import main
+    from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
+
+    monkeypatch.setenv("CAREERBOT_TRACKER_URL", store)
+    out = tmp_path / "report.html"
+    assert main(["--out", str(out)]) == 0
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 375, "height": 900})
+        page.goto(out.as_uri())
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+        # The wide tables scroll inside their own box; nothing else is wider than the phone.
+        wide = page.evaluate("""[...document.querySelectorAll('body *')]
+            .filter(e => e.getBoundingClientRect().right > innerWidth && !e.closest('div.table'))
+            .map(e => e.tagName)""")
+        assert wide == []
+        assert page.locator("h2", has_text="By career").count() == 1
+        page.screenshot(path=str(tmp_path / "report-careers-375.png"), full_page=True)
+        browser.close()
