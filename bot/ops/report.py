@@ -27,13 +27,28 @@ CDN). The figures, defined once here and in the README:
   answer, no handoff, and an answer rated not helpful. Deflection rate:
   deflected over all conversations;
 - fallback rate: visitor messages answered by the fallback (the fallback
-  action, or a refusal of another job, or a clarifying question), over all
-  messages;
+  action, or a refusal of another job, or a clarifying question), or told that
+  the career's source does not cover their topic with no answer from what it
+  does cover ("could not answer"), over all messages;
 - handoff rate: conversations with a submitted handoff, over all
   conversations; abandoned handoffs: forms left (cancelled, or the session
   ended) after the visitor gave an address and before the question;
   handoffs delivered / failed / pending (and resolved by hand): the submitted
   handoffs by their status in the outbox table (bot/handoff/outbox.py);
+- career: each visitor message is about one career: the one its first answer
+  was about, else the one the bot set replying (a topic not covered, another
+  job refused), else the page's when the visitor moved to another career's
+  page, else the conversation's current one, else the page's, else
+  "(not recorded)"; each answer counts under its own career (answers stored
+  before answers named their career: "(not recorded)"), a handoff under its
+  message's. Every figure is split by career over those parts of the
+  conversations, so a conversation about two careers counts under each;
+- page context: the career of the page a message was sent from
+  (metadata.context.career, a career id), "(other page context)" for a
+  context that names none, "(no page context)"; figures are split by it the
+  same way, and the questions are counted per page and career;
+- not covered: the topics a career's source does not cover that the bot said
+  so for, counted per career;
 - top unanswered messages: the messages that got the fallback, counted;
   not-helpful answers: the answers rated not helpful, with the question before
   them. Both link to the conversation's transcript in the report.
