@@ -33,10 +33,15 @@ SELECT e.id, e.sender_id, e.type_name, e.timestamp, e.action_name, e.session_no,
             CASE WHEN e.context_type IS NULL OR e.context_type = 'null' OR (e.context_type = 'string' AND e.context = '')
                       OR (e.context_type = 'object' AND e.context = '{}') THEN '(no page context)'
                  ELSE '(other page context)' END) END AS page,
-       e.handoff_id, e.handoff_status, e.vote_answer_id, e.vote_helpful
+       e.career_slot_no, e.handoff_id, e.handoff_status, e.vote_answer_id, e.vote_helpful
 FROM (
   SELECT t.*, MAX(CASE WHEN t.real_answer_id IS NOT NULL THEN 1 ELSE 0 END)
-                  OVER (PARTITION BY t.sender_id, t.turn_no) AS turn_has_id
+                  OVER (PARTITION BY t.sender_id, t.turn_no) AS turn_has_id,
+              -- How many times the session has set the `career` slot so far: the career in force is the
+              -- value of the slot event with this number.
+              SUM(CASE WHEN t.slot_name = 'career' THEN 1 ELSE 0 END)
+                  OVER (PARTITION BY t.sender_id, t.session_no ORDER BY t.id ROWS UNBOUNDED PRECEDING)
+                  AS career_slot_no
   FROM (
     SELECT id, sender_id, type_name, timestamp, action_name,
            SUM(CASE WHEN type_name = 'session_started' THEN 1 ELSE 0 END)
@@ -77,72 +82,101 @@ FROM (
 
 -- The first click on each answer counts; a second changes nothing.
 CREATE VIEW careerbot_votes AS
-SELECT v.sender_id, v.vote_answer_id AS answer_id, v.vote_helpful AS helpful, v.timestamp AS voted_at
-FROM careerbot_events v
-WHERE v.vote_answer_id IS NOT NULL
-  AND v.id = (SELECT MIN(w.id) FROM careerbot_events w
-              WHERE w.sender_id = v.sender_id AND w.vote_answer_id = v.vote_answer_id);
+SELECT sender_id, answer_id, helpful, voted_at
+FROM (
+  SELECT v.sender_id, v.vote_answer_id AS answer_id, v.vote_helpful AS helpful, v.timestamp AS voted_at,
+         ROW_NUMBER() OVER (PARTITION BY v.sender_id, v.vote_answer_id ORDER BY v.id) AS nth
+  FROM careerbot_events v
+  WHERE v.vote_answer_id IS NOT NULL
+) x
+WHERE nth = 1;
 
 -- Each handoff record once, where it first appears.
 CREATE VIEW careerbot_handoff_records AS
-SELECT h.sender_id, h.session_no, h.turn_no, h.handoff_id, COALESCE(h.handoff_status, 'submitted') AS status,
-       h.timestamp AS at
-FROM careerbot_events h
-WHERE h.handoff_id IS NOT NULL
-  AND h.id = (SELECT MIN(k.id) FROM careerbot_events k
-              WHERE k.sender_id = h.sender_id AND k.handoff_id = h.handoff_id);
+SELECT sender_id, session_no, turn_no, handoff_id, status, at
+FROM (
+  SELECT h.sender_id, h.session_no, h.turn_no, h.handoff_id, COALESCE(h.handoff_status, 'submitted') AS status,
+         h.timestamp AS at, ROW_NUMBER() OVER (PARTITION BY h.sender_id, h.handoff_id ORDER BY h.id) AS nth
+  FROM careerbot_events h
+  WHERE h.handoff_id IS NOT NULL
+) x
+WHERE nth = 1;
 
--- Each topic answer, with its rating (helpful, not helpful or unrated) and its career.
+-- Each topic answer once, where it first appears, with its rating (helpful, not helpful or unrated) and career.
 CREATE VIEW careerbot_answers AS
-SELECT a.sender_id, a.session_no, a.answer_id, a.topic, a.timestamp AS answered_at,
-       to_char(to_timestamp(a.timestamp) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day,
+SELECT a.sender_id, a.session_no, a.answer_id, a.topic, a.answered_at, a.day,
        CASE v.helpful WHEN 1 THEN 'helpful' WHEN 0 THEN 'not helpful' ELSE 'unrated' END AS rating,
-       COALESCE(a.answer_career, '(not recorded)') AS career, a.turn_no, a.id AS event_id
-FROM careerbot_events a
+       a.career, a.turn_no, a.event_id
+FROM (
+  SELECT b.sender_id, b.session_no, b.answer_id, b.topic, b.timestamp AS answered_at,
+         to_char(to_timestamp(b.timestamp) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, COALESCE(b.answer_career, '(not recorded)') AS career,
+         b.turn_no, b.id AS event_id, ROW_NUMBER() OVER (PARTITION BY b.sender_id, b.answer_id ORDER BY b.id) AS nth
+  FROM careerbot_events b
+  WHERE b.answer_id IS NOT NULL
+) a
 LEFT JOIN careerbot_votes v ON v.sender_id = a.sender_id AND v.answer_id = a.answer_id
-WHERE a.answer_id IS NOT NULL
-  AND a.id = (SELECT MIN(b.id) FROM careerbot_events b WHERE b.sender_id = a.sender_id AND b.answer_id = a.answer_id);
+WHERE a.nth = 1;
 
 -- One row per visitor message: its page context and the career it was about, in the order the actions
 -- choose one (the career it was answered about, the career it set, a page the visitor moved to, the career
--- in force, the page's), whether it was answered, and whether the bot could not answer it (the fallback,
--- or a topic the career's source does not cover with no answer before it).
+-- in force, the page's), whether it was answered, whether the bot could not answer it (the fallback, or a
+-- topic the career's source does not cover with no answer before it), the handoffs recorded in its turn,
+-- and its conversation's day and channel (those of the session's first message). Window functions only:
+-- a join or a correlated subquery per message would make the views slow on a large store.
 CREATE VIEW careerbot_turns AS
-SELECT u.sender_id, u.session_no, u.turn_no, u.timestamp AS at, u.page,
-       COALESCE(
-         (SELECT a.career FROM careerbot_answers a WHERE a.sender_id = u.sender_id AND a.session_no = u.session_no
-            AND a.turn_no = u.turn_no ORDER BY a.event_id LIMIT 1),
-         (SELECT s.slot_career FROM careerbot_events s WHERE s.sender_id = u.sender_id
-            AND s.session_no = u.session_no AND s.turn_no = u.turn_no AND s.slot_career IS NOT NULL
-            ORDER BY s.id DESC LIMIT 1),
-         CASE WHEN u.page_career IS NOT NULL
-                   AND (u.previous_page_career IS NULL OR u.previous_page_career <> u.page_career)
-              THEN u.page_career END,
-         (SELECT s.slot_career FROM careerbot_events s WHERE s.sender_id = u.sender_id
-            AND s.session_no = u.session_no AND s.id < u.id AND s.slot_name = 'career'
-            ORDER BY s.id DESC LIMIT 1),
-         u.page_career,
-         '(not recorded)') AS career,
-       CASE WHEN EXISTS (SELECT 1 FROM careerbot_answers a WHERE a.sender_id = u.sender_id
-                           AND a.session_no = u.session_no AND a.turn_no = u.turn_no) THEN 1 ELSE 0 END AS answered,
-       CASE WHEN EXISTS (
-              SELECT 1 FROM careerbot_events b WHERE b.sender_id = u.sender_id AND b.session_no = u.session_no
-                AND b.turn_no = u.turn_no
-                AND (b.utter_action IN ('utter_fallback', 'utter_fallback_offer_handoff', 'utter_other_career',
-                                        'utter_clarify')
-                     OR (b.utter_action IN ('utter_not_covered', 'utter_not_covered_only')
-                         AND NOT EXISTS (SELECT 1 FROM careerbot_answers a WHERE a.sender_id = b.sender_id
-                                           AND a.session_no = b.session_no AND a.turn_no = b.turn_no
-                                           AND a.event_id < b.id))))
+SELECT u.sender_id, u.session_no, u.turn_no, u.timestamp AS at, u.day, u.channel, u.page,
+       COALESCE(u.answer_career, u.turn_slot_career,
+                CASE WHEN u.page_career IS NOT NULL
+                          AND (u.previous_page_career IS NULL OR u.previous_page_career <> u.page_career)
+                     THEN u.page_career END,
+                u.career_in_force, u.page_career, '(not recorded)') AS career,
+       CASE WHEN u.first_answer IS NOT NULL THEN 1 ELSE 0 END AS answered,
+       CASE WHEN u.fallback = 1
+                 OR (u.first_not_covered IS NOT NULL AND (u.first_answer IS NULL OR u.first_answer > u.first_not_covered))
             THEN 1 ELSE 0 END AS could_not_answer,
-       (SELECT COUNT(*) FROM careerbot_handoff_records h WHERE h.sender_id = u.sender_id
-          AND h.session_no = u.session_no AND h.turn_no = u.turn_no AND h.status <> 'abandoned') AS handoffs,
-       (SELECT COUNT(*) FROM careerbot_handoff_records h WHERE h.sender_id = u.sender_id
-          AND h.session_no = u.session_no AND h.turn_no = u.turn_no AND h.status = 'abandoned') AS abandoned_handoffs
+       u.handoffs, u.abandoned_handoffs
 FROM (
-  SELECT m.*, LAG(m.page_career) OVER (PARTITION BY m.sender_id, m.session_no ORDER BY m.id) AS previous_page_career
-  FROM careerbot_events m
-  WHERE m.type_name = 'user'
+  SELECT w.*,
+         LAG(w.page_career) OVER (PARTITION BY w.sender_id, w.session_no ORDER BY w.id) AS previous_page_career,
+         to_char(to_timestamp(MIN(w.timestamp) OVER (PARTITION BY w.sender_id, w.session_no)) AT TIME ZONE 'UTC',
+                 'YYYY-MM-DD') AS day,
+         COALESCE(FIRST_VALUE(w.first_channel) OVER (PARTITION BY w.sender_id, w.session_no ORDER BY w.id),
+                  'unknown') AS channel
+  FROM (
+    SELECT r.id, r.sender_id, r.session_no, r.turn_no, r.type_name, r.timestamp, r.channel AS first_channel,
+           r.page, r.page_career,
+           FIRST_VALUE(CASE WHEN r.is_answer = 1 THEN r.career END) OVER (
+               PARTITION BY r.sender_id, r.session_no, r.turn_no ORDER BY r.is_answer DESC, r.id) AS answer_career,
+           MIN(CASE WHEN r.is_answer = 1 THEN r.id END)
+               OVER (PARTITION BY r.sender_id, r.session_no, r.turn_no) AS first_answer,
+           FIRST_VALUE(r.slot_career) OVER (
+               PARTITION BY r.sender_id, r.session_no, r.turn_no
+               ORDER BY CASE WHEN r.slot_career IS NULL THEN 1 ELSE 0 END, r.id DESC) AS turn_slot_career,
+           -- The first event of each career_slot_no is the slot event that set it.
+           FIRST_VALUE(CASE WHEN r.slot_name = 'career' THEN r.slot_career END) OVER (
+               PARTITION BY r.sender_id, r.session_no, r.career_slot_no ORDER BY r.id) AS career_in_force,
+           MAX(CASE WHEN r.utter_action IN ('utter_fallback', 'utter_fallback_offer_handoff', 'utter_other_career',
+                                            'utter_clarify') THEN 1 ELSE 0 END)
+               OVER (PARTITION BY r.sender_id, r.session_no, r.turn_no) AS fallback,
+           MIN(CASE WHEN r.utter_action IN ('utter_not_covered', 'utter_not_covered_only') THEN r.id END)
+               OVER (PARTITION BY r.sender_id, r.session_no, r.turn_no) AS first_not_covered,
+           SUM(CASE WHEN r.is_handoff = 1 AND COALESCE(r.handoff_status, 'submitted') <> 'abandoned' THEN 1 ELSE 0 END)
+               OVER (PARTITION BY r.sender_id, r.session_no, r.turn_no) AS handoffs,
+           SUM(CASE WHEN r.is_handoff = 1 AND r.handoff_status = 'abandoned' THEN 1 ELSE 0 END)
+               OVER (PARTITION BY r.sender_id, r.session_no, r.turn_no) AS abandoned_handoffs
+    FROM (
+      -- An answer or a handoff record counts where it first appears.
+      SELECT e.*, COALESCE(e.answer_career, '(not recorded)') AS career,
+             CASE WHEN e.answer_id IS NOT NULL
+                       AND ROW_NUMBER() OVER (PARTITION BY e.sender_id, e.answer_id ORDER BY e.id) = 1
+                  THEN 1 ELSE 0 END AS is_answer,
+             CASE WHEN e.handoff_id IS NOT NULL
+                       AND ROW_NUMBER() OVER (PARTITION BY e.sender_id, e.handoff_id ORDER BY e.id) = 1
+                  THEN 1 ELSE 0 END AS is_handoff
+      FROM careerbot_events e
+    ) r
+  ) w
+  WHERE w.type_name = 'user'
 ) u;
 
 -- One row per conversation (a session with at least one visitor message).
@@ -152,49 +186,54 @@ SELECT c.*,
        CASE WHEN answers > 0 AND handoffs = 0 AND not_helpful_answers > 0 THEN 1 ELSE 0 END AS rated_unhelpful,
        CASE WHEN handoffs > 0 THEN 1 ELSE 0 END AS handed_off
 FROM (
-  SELECT e.sender_id, e.session_no,
-         MIN(CASE WHEN e.type_name = 'user' THEN e.timestamp END) AS started_at,
-         to_char(to_timestamp(MIN(CASE WHEN e.type_name = 'user' THEN e.timestamp END)) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day,
-         COALESCE((SELECT u.channel FROM careerbot_events u
-                   WHERE u.sender_id = e.sender_id AND u.session_no = e.session_no AND u.type_name = 'user'
-                   ORDER BY u.id LIMIT 1), 'unknown') AS channel,
-         SUM(CASE WHEN e.type_name = 'user' THEN 1 ELSE 0 END) AS messages,
-         (SELECT COALESCE(SUM(t.could_not_answer), 0) FROM careerbot_turns t
-          WHERE t.sender_id = e.sender_id AND t.session_no = e.session_no) AS fallback_messages,
-         (SELECT COUNT(*) FROM careerbot_answers a
-          WHERE a.sender_id = e.sender_id AND a.session_no = e.session_no) AS answers,
-         (SELECT COUNT(*) FROM careerbot_answers a WHERE a.sender_id = e.sender_id AND a.session_no = e.session_no
-            AND a.rating = 'not helpful') AS not_helpful_answers,
-         (SELECT COUNT(*) FROM careerbot_handoff_records h WHERE h.sender_id = e.sender_id
-            AND h.session_no = e.session_no AND h.status <> 'abandoned') AS handoffs,
-         (SELECT COUNT(*) FROM careerbot_handoff_records h WHERE h.sender_id = e.sender_id
-            AND h.session_no = e.session_no AND h.status = 'abandoned') AS abandoned_handoffs
-  FROM careerbot_events e
-  GROUP BY e.sender_id, e.session_no
-  HAVING SUM(CASE WHEN e.type_name = 'user' THEN 1 ELSE 0 END) > 0
+  SELECT sender_id, session_no, MIN(started_at) AS started_at, MAX(day) AS day, MAX(channel) AS channel,
+         SUM(messages) AS messages, SUM(fallback) AS fallback_messages, SUM(answers) AS answers,
+         SUM(not_helpful) AS not_helpful_answers, SUM(handoffs) AS handoffs, SUM(abandoned) AS abandoned_handoffs
+  FROM (
+    SELECT sender_id, session_no, at AS started_at, day, channel, 1 AS messages, could_not_answer AS fallback,
+           0 AS answers, 0 AS not_helpful, 0 AS handoffs, 0 AS abandoned
+    FROM careerbot_turns
+    UNION ALL
+    SELECT sender_id, session_no, NULL, NULL, NULL, 0, 0, 1, CASE WHEN rating = 'not helpful' THEN 1 ELSE 0 END, 0, 0
+    FROM careerbot_answers
+    UNION ALL
+    SELECT sender_id, session_no, NULL, NULL, NULL, 0, 0, 0, 0, CASE WHEN status <> 'abandoned' THEN 1 ELSE 0 END,
+           CASE WHEN status = 'abandoned' THEN 1 ELSE 0 END
+    FROM careerbot_handoff_records
+  ) x
+  GROUP BY sender_id, session_no
+  HAVING SUM(messages) > 0
 ) c;
 
--- Each conversation cut by career: the messages about it, its answers and the handoffs asked for while on it.
+-- Each conversation cut by career: the messages about it (and the handoffs asked for then) and its answers.
 CREATE VIEW careerbot_conversation_careers AS
-SELECT p.*, c.day, c.channel,
+SELECT p.*,
        CASE WHEN p.answers > 0 AND p.handoffs = 0 AND p.not_helpful_answers = 0 THEN 1 ELSE 0 END AS deflected,
        CASE WHEN p.answers > 0 AND p.handoffs = 0 AND p.not_helpful_answers > 0 THEN 1 ELSE 0 END AS rated_unhelpful,
        CASE WHEN p.handoffs > 0 THEN 1 ELSE 0 END AS handed_off
 FROM (
-  SELECT x.sender_id, x.session_no, x.career, SUM(x.messages) AS messages, SUM(x.fallback) AS fallback_messages,
-         SUM(x.answers) AS answers, SUM(x.not_helpful) AS not_helpful_answers, SUM(x.handoffs) AS handoffs,
-         SUM(x.abandoned) AS abandoned_handoffs
+  SELECT y.sender_id, y.session_no, y.career, y.day, y.channel, SUM(y.messages) AS messages,
+         SUM(y.fallback) AS fallback_messages, SUM(y.answers) AS answers, SUM(y.not_helpful) AS not_helpful_answers,
+         SUM(y.handoffs) AS handoffs, SUM(y.abandoned) AS abandoned_handoffs
   FROM (
-    SELECT sender_id, session_no, career, 1 AS messages, could_not_answer AS fallback, 0 AS answers,
-           0 AS not_helpful, handoffs, abandoned_handoffs AS abandoned
-    FROM careerbot_turns
-    UNION ALL
-    SELECT sender_id, session_no, career, 0, 0, 1, CASE WHEN rating = 'not helpful' THEN 1 ELSE 0 END, 0, 0
-    FROM careerbot_answers
-  ) x
-  GROUP BY x.sender_id, x.session_no, x.career
-) p
-JOIN careerbot_conversations c ON c.sender_id = p.sender_id AND c.session_no = p.session_no;
+    SELECT x.sender_id, x.session_no, x.career, x.messages, x.fallback, x.answers, x.not_helpful, x.handoffs,
+           x.abandoned,
+           MAX(x.day) OVER (PARTITION BY x.sender_id, x.session_no) AS day,
+           MAX(x.channel) OVER (PARTITION BY x.sender_id, x.session_no) AS channel,
+           SUM(x.messages) OVER (PARTITION BY x.sender_id, x.session_no) AS conversation_messages
+    FROM (
+      SELECT sender_id, session_no, career, day, channel, 1 AS messages, could_not_answer AS fallback,
+             0 AS answers, 0 AS not_helpful, handoffs, abandoned_handoffs AS abandoned
+      FROM careerbot_turns
+      UNION ALL
+      SELECT sender_id, session_no, career, NULL, NULL, 0, 0, 1, CASE WHEN rating = 'not helpful' THEN 1 ELSE 0 END,
+             0, 0
+      FROM careerbot_answers
+    ) x
+  ) y
+  WHERE y.conversation_messages > 0
+  GROUP BY y.sender_id, y.session_no, y.career, y.day, y.channel
+) p;
 
 -- The report's figures per day and channel; rates as fractions (0 to 1).
 CREATE VIEW careerbot_daily AS
@@ -235,11 +274,10 @@ GROUP BY day, career;
 
 -- Visitor messages per day (of the conversation), page context and the career they were about.
 CREATE VIEW careerbot_page_careers AS
-SELECT c.day, t.page, t.career, COUNT(*) AS questions, SUM(t.answered) AS answered,
-       SUM(t.could_not_answer) AS could_not_answer
-FROM careerbot_turns t
-JOIN careerbot_conversations c ON c.sender_id = t.sender_id AND c.session_no = t.session_no
-GROUP BY c.day, t.page, t.career;
+SELECT day, page, career, COUNT(*) AS questions, SUM(answered) AS answered,
+       SUM(could_not_answer) AS could_not_answer
+FROM careerbot_turns
+GROUP BY day, page, career;
 
 -- Per day (of the answer), career and topic: the answers and their ratings. helpful_rate is over the
 -- rated answers only, NULL when none was rated: an unrated answer is no verdict on its topic.
