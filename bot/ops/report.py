@@ -158,7 +158,8 @@ class Turn:
     handoffs: List[str] = field(default_factory=list)
     abandoned: List[str] = field(default_factory=list)
     not_covered: List[str] = field(default_factory=list)  # what the career's source does not cover, as said
-    # While reading: the first answer's career, a `career` slot the turn set, the career in force before it.
+    # While reading: the first answer's career, the career the turn set (the `career` slot, or the career a
+    # not-covered reply names), the career in force before it (the last one set or answered about).
     answer_career: Optional[str] = None
     slot_career: Optional[str] = None
     career_before: Optional[str] = None
@@ -235,8 +236,8 @@ def page_of(metadata: Any) -> Tuple[str, Optional[str]]:
 def _close(turn: Optional[Turn], answers: Dict[str, Answer], conversation: Conversation) -> None:
     """Settles a turn's career, in the order the actions choose one (actions/base.py choose_career):
     the career it was answered about, else the career it set, else a page the visitor moved to, else
-    the career in force, else the page's; answers stored before ids are counted here, once the turn
-    shows that none of its messages has an id."""
+    the career in force (the last one set or answered about in the session), else the page's; answers
+    stored before ids are counted here, once the turn shows that none of its messages has an id."""
     if turn is None:
         return
     if not turn.has_answer_id:
@@ -313,6 +314,9 @@ def conversations_of(rows: Iterable[Row]) -> List[Conversation]:
                 response = str(meta.get("utter_action") or "")
                 if response in NOT_COVERED_RESPONSES:
                     turn.not_covered.append(str(meta.get("topics") or "?"))
+                    said = _career_id(meta.get("career"))
+                    if said:  # the career the gap is in, where the reply names it
+                        turn.slot_career = in_force = said
                 if not counted and (
                     response in FALLBACK_RESPONSES or (response in NOT_COVERED_RESPONSES and not turn.answered)
                 ):
@@ -337,6 +341,8 @@ def conversations_of(rows: Iterable[Row]) -> List[Conversation]:
                     current.answers.append(answers[answer_id])
                     turn.answered = True
                     turn.answer_career = turn.answer_career or career
+                    # A conversation on the default career sets no `career` slot: its answers say where it is.
+                    in_force = career if career != NOT_RECORDED else None
             elif event.type_name == "action" and event.action_name == FALLBACK_ACTION:
                 pass  # its reply (a FALLBACK_RESPONSES message) is what counts the turn
             elif event.type_name == "slot":

@@ -141,6 +141,24 @@ def test_one_question_answered_in_several_messages_is_one_answer_and_a_partial_g
         ("loan_officers", "the training"), ("tellers", "the licence")]
 
 
+DEFAULT_CAREER_ROWS = [
+    # On the default career the actions set no `career` slot: the answers say which career it is on.
+    _user("how much?"), _bot("utter_answer_pay", answer_id="d1", topic="pay", career="mortgage_servicing_specialist"),
+    _user("a joke"), _bot("utter_fallback"),
+    # A not-covered reply that names its career needs no slot either.
+    _user("do tellers need a license?"), _bot("utter_not_covered", topics="the licence", career="tellers"),
+    _user("another joke"), _bot("utter_fallback"),
+]
+
+
+def test_a_conversation_on_the_default_career_stays_on_the_career_of_its_answers_and_gaps():
+    from bot.ops.report import build_report
+
+    report = build_report(_rows("dflt", *DEFAULT_CAREER_ROWS))
+    assert {name: (f.messages, f.answers, f.fallback_messages) for name, f in report.careers} == {
+        "mortgage_servicing_specialist": (2, 1, 1), "tellers": (2, 0, 2)}
+
+
 def test_the_sqlite_views_read_old_answers_page_contexts_and_partial_gaps_as_the_report(tmp_path):
     """The rows of the tests above in a real SQLite store: the views give the report's split."""
     import json
@@ -165,6 +183,7 @@ def test_the_sqlite_views_read_old_answers_page_contexts_and_partial_gaps_as_the
                _user("do I need a license?", {"career": "tellers"}), _bot("utter_not_covered", topics="the licence"),
                ("slot", {"name": "career", "value": "tellers"}), _user("and the pay?"),
                _bot("utter_fallback")),
+        *_rows("dflt", *DEFAULT_CAREER_ROWS),
     ]
     url = f"sqlite:///{tmp_path / 'tracker.db'}"
     engine = sa.create_engine(url)
@@ -188,4 +207,5 @@ def test_the_sqlite_views_read_old_answers_page_contexts_and_partial_gaps_as_the
                        for name, f in report.careers}
     assert pages == {(p.page, p.career): (p.questions, p.answered, p.not_answered) for p in report.page_careers}
     # The visitor's last question, on no page now, stays on the career in force: tellers.
-    assert careers == {"(not recorded)": (3, 5, 2, 3), "tellers": (2, 3, 0, 3), "loan_officers": (1, 1, 1, 0)}
+    assert careers == {"(not recorded)": (3, 5, 2, 3), "tellers": (3, 5, 0, 5), "loan_officers": (1, 1, 1, 0),
+                       "mortgage_servicing_specialist": (1, 2, 1, 1)}

@@ -28,20 +28,15 @@ SELECT e.id, e.sender_id, e.type_name, e.timestamp, e.action_name, e.session_no,
             END AS answer_id,
        CASE WHEN e.type_name = 'bot' THEN COALESCE(e.real_topic,
             CASE WHEN e.utter_action LIKE 'utter_answer_%' THEN substr(e.utter_action, 14) END) END AS topic,
-       e.answer_career, e.slot_name, e.slot_career, e.page_career,
+       e.answer_career, e.slot_name, e.set_career, e.page_career,
        CASE WHEN e.type_name = 'user' THEN COALESCE(e.page_career,
             CASE WHEN e.context_type IS NULL OR e.context_type = 'null' OR (e.context_type = 'text' AND e.context = '')
                       OR (e.context_type = 'object' AND e.context = '{}') THEN '(no page context)'
                  ELSE '(other page context)' END) END AS page,
-       e.career_slot_no, e.handoff_id, e.handoff_status, e.vote_answer_id, e.vote_helpful
+       e.handoff_id, e.handoff_status, e.vote_answer_id, e.vote_helpful
 FROM (
   SELECT t.*, MAX(CASE WHEN t.real_answer_id IS NOT NULL THEN 1 ELSE 0 END)
-                  OVER (PARTITION BY t.sender_id, t.turn_no) AS turn_has_id,
-              -- How many times the session has set the `career` slot so far: the career in force is the
-              -- value of the slot event with this number.
-              SUM(CASE WHEN t.slot_name = 'career' THEN 1 ELSE 0 END)
-                  OVER (PARTITION BY t.sender_id, t.session_no ORDER BY t.id ROWS UNBOUNDED PRECEDING)
-                  AS career_slot_no
+                  OVER (PARTITION BY t.sender_id, t.turn_no) AS turn_has_id
   FROM (
     SELECT id, sender_id, type_name, timestamp, action_name,
            SUM(CASE WHEN type_name = 'session_started' THEN 1 ELSE 0 END)
@@ -65,7 +60,15 @@ FROM (
                      AND json_extract(data, '$.value') GLOB '[a-z]*'
                      AND json_extract(data, '$.value') NOT GLOB '*[^a-z0-9_]*'
                      AND length(json_extract(data, '$.value')) <= 64
-                THEN json_extract(data, '$.value') END AS slot_career,
+                THEN json_extract(data, '$.value')
+                -- A reply that the career's source does not cover a topic names the career where it can.
+                WHEN type_name = 'bot'
+                     AND json_extract(data, '$.metadata.utter_action') IN ('utter_not_covered', 'utter_not_covered_only')
+                     AND json_type(data, '$.metadata.career') = 'text'
+                     AND json_extract(data, '$.metadata.career') GLOB '[a-z]*'
+                     AND json_extract(data, '$.metadata.career') NOT GLOB '*[^a-z0-9_]*'
+                     AND length(json_extract(data, '$.metadata.career')) <= 64
+                THEN json_extract(data, '$.metadata.career') END AS set_career,
            -- The page's career: the widget's data-context or a REST body's metadata.context.
            CASE WHEN type_name = 'user' AND json_type(data, '$.metadata.context.career') = 'text'
                      AND json_extract(data, '$.metadata.context.career') GLOB '[a-z]*'
@@ -131,7 +134,7 @@ WHERE a.nth = 1;
 -- a join or a correlated subquery per message would make the views slow on a large store.
 CREATE VIEW careerbot_turns AS
 SELECT u.sender_id, u.session_no, u.turn_no, u.timestamp AS at, u.day, u.channel, u.page,
-       COALESCE(u.answer_career, u.turn_slot_career,
+       COALESCE(u.answer_career, u.turn_set_career,
                 CASE WHEN u.page_career IS NOT NULL
                           AND (u.previous_page_career IS NULL OR u.previous_page_career <> u.page_career)
                      THEN u.page_career END,
@@ -154,12 +157,11 @@ FROM (
                PARTITION BY r.sender_id, r.session_no, r.turn_no ORDER BY r.is_answer DESC, r.id) AS answer_career,
            MIN(CASE WHEN r.is_answer = 1 THEN r.id END)
                OVER (PARTITION BY r.sender_id, r.session_no, r.turn_no) AS first_answer,
-           FIRST_VALUE(r.slot_career) OVER (
+           FIRST_VALUE(r.set_career) OVER (
                PARTITION BY r.sender_id, r.session_no, r.turn_no
-               ORDER BY CASE WHEN r.slot_career IS NULL THEN 1 ELSE 0 END, r.id DESC) AS turn_slot_career,
-           -- The first event of each career_slot_no is the slot event that set it.
-           FIRST_VALUE(CASE WHEN r.slot_name = 'career' THEN r.slot_career END) OVER (
-               PARTITION BY r.sender_id, r.session_no, r.career_slot_no ORDER BY r.id) AS career_in_force,
+               ORDER BY CASE WHEN r.set_career IS NULL THEN 1 ELSE 0 END, r.id DESC) AS turn_set_career,
+           FIRST_VALUE(CASE WHEN r.is_mark = 1 THEN r.mark_career END) OVER (
+               PARTITION BY r.sender_id, r.session_no, r.career_mark_no ORDER BY r.id) AS career_in_force,
            MAX(CASE WHEN r.utter_action IN ('utter_fallback', 'utter_fallback_offer_handoff', 'utter_other_career',
                                             'utter_clarify') THEN 1 ELSE 0 END)
                OVER (PARTITION BY r.sender_id, r.session_no, r.turn_no) AS fallback,
@@ -170,15 +172,29 @@ FROM (
            SUM(CASE WHEN r.is_handoff = 1 AND r.handoff_status = 'abandoned' THEN 1 ELSE 0 END)
                OVER (PARTITION BY r.sender_id, r.session_no, r.turn_no) AS abandoned_handoffs
     FROM (
-      -- An answer or a handoff record counts where it first appears.
-      SELECT e.*, COALESCE(e.answer_career, '(not recorded)') AS career,
-             CASE WHEN e.answer_id IS NOT NULL
-                       AND ROW_NUMBER() OVER (PARTITION BY e.sender_id, e.answer_id ORDER BY e.id) = 1
-                  THEN 1 ELSE 0 END AS is_answer,
-             CASE WHEN e.handoff_id IS NOT NULL
-                       AND ROW_NUMBER() OVER (PARTITION BY e.sender_id, e.handoff_id ORDER BY e.id) = 1
-                  THEN 1 ELSE 0 END AS is_handoff
-      FROM careerbot_events e
+      -- The career in force is the one the last marking event of the session set or answered about:
+      -- a `career` slot, a not-covered reply that names its career, an answer with an id (a conversation
+      -- on the default career sets no slot). career_mark_no numbers them; each group starts with its own.
+      SELECT q.*, SUM(q.is_mark) OVER (PARTITION BY q.sender_id, q.session_no ORDER BY q.id ROWS UNBOUNDED PRECEDING)
+                  AS career_mark_no
+      FROM (
+        SELECT p.*,
+               CASE WHEN p.slot_name = 'career' OR (p.type_name = 'bot' AND p.set_career IS NOT NULL)
+                         OR (p.is_answer = 1 AND p.answer_id NOT LIKE 'row-%') THEN 1 ELSE 0 END AS is_mark,
+               CASE WHEN p.slot_name = 'career' OR (p.type_name = 'bot' AND p.set_career IS NOT NULL)
+                    THEN p.set_career ELSE p.answer_career END AS mark_career
+        FROM (
+          -- An answer or a handoff record counts where it first appears.
+          SELECT e.*, COALESCE(e.answer_career, '(not recorded)') AS career,
+                 CASE WHEN e.answer_id IS NOT NULL
+                           AND ROW_NUMBER() OVER (PARTITION BY e.sender_id, e.answer_id ORDER BY e.id) = 1
+                      THEN 1 ELSE 0 END AS is_answer,
+                 CASE WHEN e.handoff_id IS NOT NULL
+                           AND ROW_NUMBER() OVER (PARTITION BY e.sender_id, e.handoff_id ORDER BY e.id) = 1
+                      THEN 1 ELSE 0 END AS is_handoff
+          FROM careerbot_events e
+        ) p
+      ) q
     ) r
   ) w
   WHERE w.type_name = 'user'
