@@ -38,7 +38,8 @@ CDN). The figures, defined once here and in the README:
 - career: each visitor message is about one career: the one its first answer
   was about, else the one the bot set replying (a topic not covered, another
   job refused), else the page's when the visitor moved to another career's
-  page, else the conversation's current one, else the page's, else
+  page, else the conversation's current one (the last one set or answered
+  about), else the page's, else
   "(not recorded)"; each answer counts under its own career (answers stored
   before answers named their career: "(not recorded)"), a handoff under its
   message's. Every figure is split by career over those parts of the
