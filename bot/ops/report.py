@@ -27,13 +27,29 @@ CDN). The figures, defined once here and in the README:
   answer, no handoff, and an answer rated not helpful. Deflection rate:
   deflected over all conversations;
 - fallback rate: visitor messages answered by the fallback (the fallback
-  action, or a refusal of another job, or a clarifying question), over all
-  messages;
+  action, or a refusal of another job, or a clarifying question), or told that
+  the career's source does not cover their topic with no answer from what it
+  does cover ("could not answer"), over all messages;
 - handoff rate: conversations with a submitted handoff, over all
   conversations; abandoned handoffs: forms left (cancelled, or the session
   ended) after the visitor gave an address and before the question;
   handoffs delivered / failed / pending (and resolved by hand): the submitted
   handoffs by their status in the outbox table (bot/handoff/outbox.py);
+- career: each visitor message is about one career: the one its first answer
+  was about, else the one the bot set replying (a topic not covered, another
+  job refused), else the page's when the visitor moved to another career's
+  page, else the conversation's current one (the last one set or answered
+  about), else the page's, else
+  "(not recorded)"; each answer counts under its own career (answers stored
+  before answers named their career: "(not recorded)"), a handoff under its
+  message's. Every figure is split by career over those parts of the
+  conversations, so a conversation about two careers counts under each;
+- page context: the career of the page a message was sent from
+  (metadata.context.career, a career id), "(other page context)" for a
+  context that names none, "(no page context)"; figures are split by it the
+  same way, and the questions are counted per page and career;
+- not covered: the topics a career's source does not cover that the bot said
+  so for, counted per career;
 - top unanswered messages: the messages that got the fallback, counted;
   not-helpful answers: the answers rated not helpful, with the question before
   them. Both link to the conversation's transcript in the report.
@@ -49,6 +65,7 @@ import argparse
 import csv
 import html
 import json
+import re
 import sys
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -66,6 +83,14 @@ FALLBACK_ACTION = "action_fallback"
 # Replies that answer nothing: the fallback, a refused question about another
 # job, and a clarifying question (not yet an answer).
 FALLBACK_RESPONSES = {"utter_fallback", "utter_fallback_offer_handoff", "utter_other_career", "utter_clarify"}
+# A topic the career's source does not cover: the bot could not answer it for that career.
+NOT_COVERED_RESPONSES = {"utter_not_covered", "utter_not_covered_only"}
+# What a figure is split by when the store does not say: answers stored before answers named
+# their career, messages in conversations that never settled on one; messages without a page.
+NOT_RECORDED = "(not recorded)"
+NO_PAGE = "(no page context)"
+OTHER_PAGE = "(other page context)"  # a context that names no career: plain text, other keys, not an id
+CAREER_ID = re.compile(r"[a-z][a-z0-9_]*")  # as bot/knowledge.py names careers: their file names
 
 
 ANSWER_PREFIX = "utter_answer_"
@@ -115,6 +140,33 @@ class Answer:
     at: float
     question: str
     rating: Optional[bool] = None  # the first click: True helpful, False not helpful
+    career: str = NOT_RECORDED  # the career it is about (answers stored before careers were recorded: none)
+    page: str = NO_PAGE  # the page context of the question it answered
+
+
+@dataclass
+class Turn:
+    """One visitor message and what the bot did with it; `career` is known once the turn is read."""
+
+    text: str = ""
+    at: float = 0.0
+    page: str = NO_PAGE  # the page context's label: the page's career, or that there was none
+    page_career: Optional[str] = None
+    message: bool = True  # False: records read before the session's first visitor message
+    career: str = NOT_RECORDED
+    answered: bool = False
+    fallback: bool = False
+    handoffs: List[str] = field(default_factory=list)
+    abandoned: List[str] = field(default_factory=list)
+    not_covered: List[str] = field(default_factory=list)  # what the career's source does not cover, as said
+    # While reading: the first answer's career, the career the turn set (the `career` slot, or the career a
+    # not-covered reply names), the career in force before it (the last one set or answered about).
+    answer_career: Optional[str] = None
+    slot_career: Optional[str] = None
+    career_before: Optional[str] = None
+    previous_page_career: Optional[str] = None
+    legacy: List[Tuple[int, str, float]] = field(default_factory=list)
+    has_answer_id: bool = False
 
 
 @dataclass
@@ -129,6 +181,7 @@ class Conversation:
     handoffs: List[str] = field(default_factory=list)
     abandoned: List[str] = field(default_factory=list)
     transcript: List[Tuple[str, str, float]] = field(default_factory=list)
+    turns: List[Turn] = field(default_factory=list)
 
     @property
     def answered(self) -> bool:
@@ -146,6 +199,69 @@ class Conversation:
     def deflected(self) -> bool:
         return self.answered and not self.handed_off and not any(a.rating is False for a in self.answers)
 
+    def split(self, turn_key: Callable[[Turn], str], answer_key: Callable[[Answer], str]) -> Dict[str, "Conversation"]:
+        """The conversation cut by career (or page): each part has the messages, records and answers of one key."""
+        parts: Dict[str, Conversation] = {}
+
+        def part(key: str) -> Conversation:
+            return parts.setdefault(key, Conversation(self.sender_id, self.number, self.channel, self.started))
+
+        for turn in self.turns:
+            if not (turn.message or turn.handoffs or turn.abandoned):
+                continue
+            p = part(turn_key(turn))
+            p.messages += turn.message
+            if turn.fallback:
+                p.fallbacks.append(turn.text)
+            p.handoffs.extend(turn.handoffs)
+            p.abandoned.extend(turn.abandoned)
+        for answer in self.answers:
+            part(answer_key(answer)).answers.append(answer)
+        return parts
+
+
+def _career_id(value: Any) -> Optional[str]:
+    """A career id as the knowledge names careers (its file name); anything else is no career."""
+    return value if isinstance(value, str) and len(value) <= 64 and CAREER_ID.fullmatch(value) else None
+
+
+def page_of(metadata: Any) -> Tuple[str, Optional[str]]:
+    """The page context of a visitor message: its label and the page's career (metadata.context.career)."""
+    context = metadata.get("context") if isinstance(metadata, dict) else None
+    if context is None or context == "" or context == {}:
+        return NO_PAGE, None
+    career = _career_id(context.get("career")) if isinstance(context, dict) else None
+    return (career, career) if career else (OTHER_PAGE, None)
+
+
+def _close(turn: Optional[Turn], answers: Dict[str, Answer], conversation: Conversation) -> None:
+    """Settles a turn's career, in the order the actions choose one (actions/base.py choose_career):
+    the career it was answered about, else the career it set, else a page the visitor moved to, else
+    the career in force (the last one set or answered about in the session), else the page's; answers
+    stored before ids are counted here, once the turn shows that none of its messages has an id."""
+    if turn is None:
+        return
+    if not turn.has_answer_id:
+        for row_id, topic, at in turn.legacy:
+            key = f"row-{row_id}"
+            if key not in answers:
+                answers[key] = Answer(key, topic, at, turn.text, page=turn.page)
+                conversation.answers.append(answers[key])
+                turn.answered = True
+                turn.answer_career = turn.answer_career or NOT_RECORDED
+    moved = turn.page_career if turn.page_career != turn.previous_page_career else None
+    turn.career = (
+        turn.answer_career or turn.slot_career or moved or turn.career_before or turn.page_career or NOT_RECORDED
+    )
+
+
+def _pending(turn: Optional[Turn], conversation: Conversation, in_force: Optional[str]) -> Turn:
+    """The turn being read; records before the session's first message get one with no message of its own."""
+    if turn is None:
+        turn = Turn(message=False, career_before=in_force)
+        conversation.turns.append(turn)
+    return turn
+
 
 def conversations_of(rows: Iterable[Row]) -> List[Conversation]:
     """Splits each sender's events into sessions and reads each record once (by its id)."""
@@ -160,35 +276,74 @@ def conversations_of(rows: Iterable[Row]) -> List[Conversation]:
         sessions = [Conversation(sender)]
         counted = True
         last_user = ""
+        turn: Optional[Turn] = None
+        in_force: Optional[str] = None  # the career slot's value in this session
+        previous_page: Optional[str] = None
+
         for event in events:
             current = sessions[-1]
             if event.type_name == "session_started":
+                _close(turn, answers, current)
+                turn, in_force, previous_page = None, None, None
                 if current.messages or current.answers or current.handoffs or current.abandoned:
                     sessions.append(Conversation(sender))
                 continue
             if event.type_name == "user":
+                _close(turn, answers, current)
                 if not current.messages:
                     current.started = event.timestamp
                     current.channel = event.data.get("input_channel") or "unknown"
                 current.messages += 1
                 last_user, counted = event.data.get("text") or "", False
                 current.transcript.append(("visitor", last_user, event.timestamp))
+                page, page_career = page_of(event.data.get("metadata"))
+                turn = Turn(
+                    last_user,
+                    event.timestamp,
+                    page,
+                    page_career,
+                    career_before=in_force,
+                    previous_page_career=previous_page,
+                )
+                current.turns.append(turn)
+                previous_page = page_career
             elif event.type_name == "bot":
                 meta = event.data.get("metadata")
                 meta = meta if isinstance(meta, dict) else {}
                 current.transcript.append(("bot", event.data.get("text") or "", event.timestamp))
-                if meta.get("utter_action") in FALLBACK_RESPONSES and not counted:
+                turn = _pending(turn, current, in_force)
+                response = str(meta.get("utter_action") or "")
+                if response in NOT_COVERED_RESPONSES:
+                    turn.not_covered.append(str(meta.get("topics") or "?"))
+                    said = _career_id(meta.get("career"))
+                    if said:  # the career the gap is in, where the reply names it
+                        turn.slot_career = in_force = said
+                if not counted and (
+                    response in FALLBACK_RESPONSES or (response in NOT_COVERED_RESPONSES and not turn.answered)
+                ):
+                    # A topic the career's source does not cover is a question the bot could not answer,
+                    # unless the same message got an answer from what the source does cover.
                     counted = True
                     current.fallbacks.append(last_user)
+                    turn.fallback = True
                 answer_id, topic = meta.get("answer_id"), meta.get("topic")
-                response = str(meta.get("utter_action") or "")
-                if not answer_id and response.startswith(ANSWER_PREFIX):
+                if answer_id:
+                    turn.has_answer_id = True
+                elif response.startswith(ANSWER_PREFIX):
                     # Stored before answers had ids: the bot message still shows the answer
-                    # (never re-written at a session start), keyed by its row.
-                    answer_id, topic = f"row-{event.id}", legacy_topic(response)
+                    # (never re-written at a session start), keyed by its row; counted when the
+                    # turn is closed, since today a turn's further answer messages carry no id.
+                    turn.legacy.append((event.id, legacy_topic(response), event.timestamp))
                 if answer_id and answer_id not in answers:
-                    answers[answer_id] = Answer(answer_id, topic or "unknown", event.timestamp, last_user)
+                    career = _career_id(meta.get("career")) or NOT_RECORDED
+                    answers[answer_id] = Answer(
+                        answer_id, topic or "unknown", event.timestamp, last_user, career=career, page=turn.page
+                    )
                     current.answers.append(answers[answer_id])
+                    turn.answered = True
+                    turn.answer_career = turn.answer_career or career
+                    # A conversation on the default career sets no `career` slot: its answers say where it is.
+                    in_force = career if career != NOT_RECORDED else None
             elif event.type_name == "action" and event.action_name == FALLBACK_ACTION:
                 pass  # its reply (a FALLBACK_RESPONSES message) is what counts the turn
             elif event.type_name == "slot":
@@ -197,9 +352,17 @@ def conversations_of(rows: Iterable[Row]) -> List[Conversation]:
                     key = value.get("id") or json.dumps(value, sort_keys=True)  # records before ids: by content
                     if key not in seen_records:
                         seen_records.add(key)
-                        (current.abandoned if value.get("status") == "abandoned" else current.handoffs).append(key)
+                        turn = _pending(turn, current, in_force)
+                        abandoned = value.get("status") == "abandoned"
+                        (current.abandoned if abandoned else current.handoffs).append(key)
+                        (turn.abandoned if abandoned else turn.handoffs).append(key)
                 elif name == "feedback" and isinstance(value, dict) and value.get("answer_id"):
                     votes.setdefault(value["answer_id"], bool(value.get("helpful")))
+                elif name == "career":
+                    in_force = _career_id(value)
+                    if turn is not None and in_force:
+                        turn.slot_career = in_force
+        _close(turn, answers, sessions[-1])
         for answer_id, helpful in votes.items():
             if answer_id in answers:
                 answers[answer_id].rating = helpful
@@ -278,6 +441,17 @@ class TopicFigures:
 
 
 @dataclass
+class PageCareer:
+    """The visitor messages sent from one page context that the bot took to be about one career."""
+
+    page: str
+    career: str
+    questions: int = 0
+    answered: int = 0
+    not_answered: int = 0
+
+
+@dataclass
 class Report:
     totals: Figures
     conversations: List[Conversation]
@@ -290,6 +464,14 @@ class Report:
     granularity: str
     # The submitted handoffs by their delivery in the outbox (sent, failed, pending, resolved); main() reads it.
     deliveries: Dict[str, int] = field(default_factory=dict)
+    # The figures per career and per page context (the conversations cut by the career or page of each
+    # message and answer), the topics per career, the questions per page and career they were answered
+    # about, and what the careers' sources did not cover.
+    careers: List[Tuple[str, Figures]] = field(default_factory=list)
+    pages: List[Tuple[str, Figures]] = field(default_factory=list)
+    career_topics: List[Tuple[str, TopicFigures]] = field(default_factory=list)
+    page_careers: List[PageCareer] = field(default_factory=list)
+    not_covered: List[Tuple[str, str, int, List[int]]] = field(default_factory=list)
 
 
 def _day(timestamp: float) -> date:
@@ -350,24 +532,43 @@ def build_report(
         ((name, Figures.of(cs)) for name, cs in by_channel.items()), key=lambda item: (-item[1].conversations, item[0])
     )
     topics: Dict[str, TopicFigures] = {}
+    career_topics: Dict[Tuple[str, str], TopicFigures] = {}
     unanswered: Dict[str, Tuple[int, List[int]]] = {}
     not_helpful: List[Tuple[str, str, int]] = []
     for c in chosen:
         for a in c.answers:
             t = topics.setdefault(a.topic, TopicFigures(a.topic, label(a.topic)))
-            t.answers += 1
-            if a.rating is True:
-                t.helpful += 1
-            elif a.rating is False:
-                t.not_helpful += 1
+            ct = career_topics.setdefault((a.career, a.topic), TopicFigures(a.topic, t.label))
+            for tf in (t, ct):
+                tf.answers += 1
+                if a.rating is True:
+                    tf.helpful += 1
+                elif a.rating is False:
+                    tf.not_helpful += 1
+                else:
+                    tf.unrated += 1
+            if a.rating is False:
                 not_helpful.append((t.label, redact_contacts(a.question), c.number))
-            else:
-                t.unrated += 1
         for text in c.fallbacks:
             key = redact_contacts(text)
             count, refs = unanswered.get(key, (0, []))
             unanswered[key] = (count + 1, refs + ([c.number] if c.number not in refs else []))
     top_unanswered = sorted(((t, n, refs) for t, (n, refs) in unanswered.items()), key=lambda x: (-x[1], x[0]))
+    careers = _split_figures(chosen, lambda t: t.career, lambda a: a.career)
+    pages = _split_figures(chosen, lambda t: t.page, lambda a: a.page)
+    page_careers: Dict[Tuple[str, str], PageCareer] = {}
+    gaps: Dict[Tuple[str, str], Tuple[int, List[int]]] = {}
+    for c in chosen:
+        for turn in c.turns:
+            for said in turn.not_covered:
+                count, refs = gaps.get((turn.career, said), (0, []))
+                gaps[(turn.career, said)] = (count + 1, refs + ([c.number] if c.number not in refs else []))
+            if not turn.message:
+                continue
+            pc = page_careers.setdefault((turn.page, turn.career), PageCareer(turn.page, turn.career))
+            pc.questions += 1
+            pc.answered += turn.answered
+            pc.not_answered += turn.fallback
     return Report(
         totals=Figures.of(chosen),
         conversations=chosen,
@@ -378,7 +579,29 @@ def build_report(
         not_helpful=not_helpful,
         known_channels=known,
         granularity=granularity,
+        careers=careers,
+        pages=pages,
+        career_topics=[
+            (career, tf)
+            for (career, _), tf in sorted(career_topics.items(), key=lambda i: (i[0][0], -i[1].answers, i[1].label))
+        ],
+        page_careers=sorted(page_careers.values(), key=lambda p: (-p.questions, p.page, p.career)),
+        not_covered=sorted(
+            ((career, said, n, refs) for (career, said), (n, refs) in gaps.items()), key=lambda g: (-g[2], g[0], g[1])
+        ),
     )
+
+
+def _split_figures(
+    conversations: Sequence[Conversation], turn_key: Callable[[Turn], str], answer_key: Callable[[Answer], str]
+) -> List[Tuple[str, Figures]]:
+    """Figures per key, each over the parts of the conversations with that key: a conversation about two
+    careers counts once under each, with the messages, answers and handoffs of each."""
+    parts: Dict[str, List[Conversation]] = {}
+    for c in conversations:
+        for key, part in c.split(turn_key, answer_key).items():
+            parts.setdefault(key, []).append(part)
+    return sorted(((k, Figures.of(ps)) for k, ps in parts.items()), key=lambda i: (-i[1].conversations, i[0]))
 
 
 def _pct(rate: float) -> str:
@@ -395,7 +618,7 @@ def summary(report: Report, top: int = 10) -> str:
         f"Answers:         {t.answers}",
         f"Deflection rate: {_pct(t.deflection_rate)} ({t.deflected_conversations} answered without a person)",
         f"Rated unhelpful: {t.rated_unhelpful_conversations} answered, but an answer was rated not helpful",
-        f"Fallback rate:   {_pct(t.fallback_rate)} ({t.fallback_messages} messages not understood)",
+        f"Fallback rate:   {_pct(t.fallback_rate)} ({t.fallback_messages} messages it could not answer)",
         f"Handoff rate:    {_pct(t.handoff_rate)} ({t.handoff_conversations} handed to a person; "
         f"{t.abandoned_handoffs} abandoned)",
         *(
@@ -414,6 +637,19 @@ def summary(report: Report, top: int = 10) -> str:
             for name, f in report.channels
         ),
         "",
+        "By career (a conversation about two careers counts under each):",
+        *(f"  {name:<30} {_split_line(f)}" for name, f in report.careers),
+        "",
+        "By page context (the career of the page the message was sent from):",
+        *(f"  {name:<30} {_split_line(f)}" for name, f in report.pages),
+        *(
+            ["", "Questions by page context and the career they were about:"]
+            + [
+                f"  {pc.page} -> {pc.career}: {pc.questions} questions, {pc.answered} answered, {pc.not_answered} not"
+                for pc in report.page_careers
+            ]
+        ),
+        "",
         "Answers by topic (helpful / not helpful / unrated; helpful rate of the rated answers):",
         *(
             f"  {tf.label:<28} {tf.answers:>4}  ({tf.helpful} / {tf.not_helpful} / {tf.unrated})  "
@@ -423,8 +659,22 @@ def summary(report: Report, top: int = 10) -> str:
         "",
         f"Top unanswered messages (of {t.fallback_messages}):",
         *(f"  {count:>3} x {text!r}" for text, count, _ in report.unanswered[:top]),
+        *(
+            ["", "Not covered by the career's source:"]
+            + [f"  {count:>3} x {career}: {said}" for career, said, count, _ in report.not_covered[:top]]
+            if report.not_covered
+            else []
+        ),
     ]
     return "\n".join(lines)
+
+
+def _split_line(f: Figures) -> str:
+    return (
+        f"{f.conversations:>5} conversations, {f.messages} messages, {f.answers} answers, "
+        f"deflection {_pct(f.deflection_rate)}, could not answer {f.fallback_messages}, "
+        f"handed off {f.handoff_conversations}"
+    )
 
 
 # ---- HTML -----------------------------------------------------------------
@@ -683,6 +933,50 @@ def to_html(report: Report, meta: Mapping[str, str]) -> str:
             of=[tf.rated for tf in report.topics],
             table=topic_table,
         )
+        split_headers = ["Conversations", "Messages", "Answers", "Deflection", "Could not answer", "Handed off"]
+
+        def split_row(name: str, f: Figures) -> Tuple[Any, ...]:
+            return (
+                name,
+                f.conversations,
+                f.messages,
+                f.answers,
+                _pct(f.deflection_rate),
+                f"{f.fallback_messages} ({_pct(f.fallback_rate)})",
+                f"{f.handoff_conversations} ({_pct(f.handoff_rate)})",
+            )
+
+        careers = _table(["Career", *split_headers], [split_row(name, f) for name, f in report.careers])
+        pages = _table(["Page context", *split_headers], [split_row(name, f) for name, f in report.pages])
+        page_careers = _table(
+            ["Page context", "About the career", "Questions", "Answered", "Could not answer"],
+            [(pc.page, pc.career, pc.questions, pc.answered, pc.not_answered) for pc in report.page_careers],
+        )
+        career_topics = _table(
+            ["Career", "Topic", "Answers", "Rated", "Helpful", "Not helpful", "Unrated", "Helpful, of the rated"],
+            [
+                (
+                    career,
+                    tf.label,
+                    tf.answers,
+                    tf.rated,
+                    tf.helpful,
+                    tf.not_helpful,
+                    tf.unrated,
+                    "–" if tf.helpful_rate is None else _pct(tf.helpful_rate),
+                )
+                for career, tf in report.career_topics
+            ],
+        )
+        not_covered = (
+            _table(
+                ["Times", "Career", "Not covered", "Conversations"],
+                [(n, _e(career), _e(said), _links(refs)) for career, said, n, refs in report.not_covered],
+                raw_columns=(1, 2, 3),
+            )
+            if report.not_covered
+            else "<p>None.</p>"
+        )
         unanswered = _table(
             ["Times", "Message", "Conversations"],
             [(n, _e(text), _links(refs)) for text, n, refs in report.unanswered],
@@ -694,7 +988,9 @@ def to_html(report: Report, meta: Mapping[str, str]) -> str:
             raw_columns=(0, 1, 2),
         )
         referenced = sorted(
-            {n for _, _, refs in report.unanswered for n in refs} | {n for _, _, n in report.not_helpful}
+            {n for _, _, refs in report.unanswered for n in refs}
+            | {n for _, _, n in report.not_helpful}
+            | {n for *_, refs in report.not_covered for n in refs}
         )
         by_number = {c.number: c for c in report.conversations}
         transcripts = "".join(_transcript(by_number[n]) for n in referenced)
@@ -704,8 +1000,18 @@ def to_html(report: Report, meta: Mapping[str, str]) -> str:
 <h2>By channel</h2>{channel_chart}
 {_table(["Channel", "Conversations", "Messages", "Deflection", "Fallback", "Handoff"], channel_rows)}
 <h2>Answers by topic</h2>{helpful_chart}
+<h2>By career</h2>
+<p>Each message counts under the career the bot answered it about (else the career the conversation was on,
+or its page's); each answer under its own career. A conversation about two careers counts under each.</p>
+{careers}
+<h3>Answers by career and topic</h3>{career_topics}
+<h2>By page context</h2>
+<p>The career of the page each message was sent from (the widget's <code>data-context</code>).</p>
+{pages}
+<h3>Questions by page context and the career they were about</h3>{page_careers}
 <h2>Top unanswered messages</h2>
 <p>What visitors asked that the bot could not answer: candidates for new content.</p>{unanswered}
+<h3>Not covered by the career's source</h3>{not_covered}
 <h2>Answers rated not helpful</h2>{not_helpful}
 <h2>Transcripts</h2>{transcripts or "<p>None referenced.</p>"}"""
     return f"""<!doctype html>
@@ -788,13 +1094,30 @@ def write_csv(report: Report, directory: Path) -> List[Path]:
             ["channel", *figure_names, *rate_names],
             [[name, *figure_row(f)] for name, f in report.channels],
         ),
+        # Per career and topic: a single-career store has one row per topic, as before.
         "topics.csv": (
-            ["topic", "label", "answers", "helpful", "not_helpful", "unrated", "rated", "helpful_rate"],
+            ["career", "topic", "label", "answers", "helpful", "not_helpful", "unrated", "rated", "helpful_rate"],
             [
-                [t.topic, t.label, t.answers, t.helpful, t.not_helpful, t.unrated, t.rated]
+                [career, t.topic, t.label, t.answers, t.helpful, t.not_helpful, t.unrated, t.rated]
                 + ["" if t.helpful_rate is None else round(t.helpful_rate, 4)]
-                for t in report.topics
+                for career, t in report.career_topics
             ],
+        ),
+        "careers.csv": (
+            ["career", *figure_names, *rate_names],
+            [[name, *figure_row(f)] for name, f in report.careers],
+        ),
+        "pages.csv": (
+            ["page_context", *figure_names, *rate_names],
+            [[name, *figure_row(f)] for name, f in report.pages],
+        ),
+        "page_careers.csv": (
+            ["page_context", "career", "questions", "answered", "could_not_answer"],
+            [[pc.page, pc.career, pc.questions, pc.answered, pc.not_answered] for pc in report.page_careers],
+        ),
+        "not_covered.csv": (
+            ["career", "not_covered", "times", "conversations"],
+            [[career, said, n, " ".join(map(str, refs))] for career, said, n, refs in report.not_covered],
         ),
         "unanswered.csv": (
             ["message", "times", "conversations"],

@@ -5,9 +5,13 @@
 Creates (or replaces) the views of bot/ops/sql/views_<dialect>.sql in the store
 of CAREERBOT_TRACKER_URL, so that Metabase, Grafana or Superset chart the same
 figures as `make report` straight from SQL: careerbot_daily (per day and
-channel), careerbot_topics (per day and topic, with the helpful rate of the
-rated answers), careerbot_conversations, careerbot_answers (with their rating),
-careerbot_votes, careerbot_handoff_records, careerbot_events. A damaged event
+channel), careerbot_careers (per day and career), careerbot_page_careers
+(questions per day, page context and career), careerbot_topics (per day,
+career and topic, with the helpful rate of the rated answers),
+careerbot_conversations, careerbot_conversation_careers, careerbot_turns (each
+visitor message with its page context and career), careerbot_answers (with
+their rating and career), careerbot_votes, careerbot_handoff_records,
+careerbot_events. A damaged event
 (not JSON) is named, and no view is created. `--print`
 writes the SQL for this store's dialect instead of running it.
 """
