@@ -392,6 +392,7 @@ def not_covered(
     )
     dispatcher.utter_message(
         response="utter_not_covered" if offer and covered else "utter_not_covered_only",
+        career=career.id,  # for the report, as an answer carries it
         career_plural=career.plural,
         topics=join_words(labels, "or"),
         covered=join_words([fill(domain, f"utter_topic_ask_{s}") for s in covered], "and"),
