@@ -141,10 +141,11 @@ def names_career(text: str, career: Career) -> bool:
     )
 
 
-def other_job(tracker: Tracker, career: Career, knowledge: Optional[KnowledgeBase] = None) -> Optional[str]:
+def other_job(tracker: Tracker, career: Optional[Career], knowledge: Optional[KnowledgeBase] = None) -> Optional[str]:
     """Another job the latest message asks about, one the site has no career file for, named for a reply."""
     mention = Mentions.latest(tracker).other_career
-    if not mention or names_career(str((tracker.latest_message or {}).get("text") or ""), career):
+    text = str((tracker.latest_message or {}).get("text") or "")
+    if not mention or (career is not None and names_career(text, career)):
         return None
     if knowledge is not None and knowledge.find(mention) is not None:
         return None
@@ -240,8 +241,10 @@ def ask_career(dispatcher: CollectingDispatcher, knowledge: KnowledgeBase, track
     dispatcher.utter_message(response="utter_ask_career", buttons=buttons)
 
 
-def answer_other_job(dispatcher: CollectingDispatcher, career: Career, job: str) -> None:
-    dispatcher.utter_message(response="utter_other_career", career_plural=career.plural, other_career=job)
+def answer_other_job(dispatcher: CollectingDispatcher, domain: DomainDict, knowledge: KnowledgeBase, job: str) -> None:
+    from actions.careers import refuse_other_job
+
+    refuse_other_job(dispatcher, domain, knowledge, job)
 
 
 class CareerAction(Action, abc.ABC):
@@ -304,15 +307,20 @@ class TopicAction(CareerAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict, ask_feedback: bool = True
     ) -> List[EventType]:
         """Answers the latest message, whichever topic intent the classifier picked."""
+        from actions.careers import answer_side_by_side, compared_careers
+
+        compared = compared_careers(tracker, self.knowledge)
+        if compared:
+            return answer_side_by_side(self, dispatcher, tracker, domain, compared, ask_feedback)
         career = self.career(tracker)
-        if career is None:
-            ask_career(dispatcher, self.knowledge, tracker)
-            return []
         job = other_job(tracker, career, self.knowledge)
         if job:
             # A question about a job the site has no guide for: no career's facts fit there.
-            answer_other_job(dispatcher, career, job)
-            return career_events(tracker, self.knowledge, career)
+            answer_other_job(dispatcher, domain, self.knowledge, job)
+            return career_events(tracker, self.knowledge, career) if career is not None else []
+        if career is None:
+            ask_career(dispatcher, self.knowledge, tracker)
+            return []
         from actions.feedback import ask_feedback_after, mark_answer
 
         start = len(dispatcher.messages)

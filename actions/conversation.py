@@ -11,26 +11,37 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import CareerAction, answer_other_job, ask_career, capitalise, fill, other_job
+from actions.careers import careers_named
 from actions.feedback import answer_just_given, record_feedback
 from bot.clarify import FALLBACK_INTENT, clarification_pair
 
 
 class CareerResponseAction(CareerAction):
-    """Sends one domain response with the career's name filled in."""
+    """Sends one domain response with the career's name filled in.
+
+    In a conversation with no career yet (none named, no page, no default),
+    `site_response` instead names the site's careers, with a button for each.
+    """
 
     response: ClassVar[str]
+    site_response: ClassVar[str]
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         career = self.career(tracker)
         if career is None:
-            ask_career(dispatcher, self.knowledge, tracker)
+            self.utter_site(dispatcher, domain, self.site_response)
             return []
         dispatcher.utter_message(response=self.response, career=career.name)
         return []
 
+    def utter_site(self, dispatcher: CollectingDispatcher, domain: DomainDict, response: str) -> None:
+        careers, buttons = careers_named(domain, self.knowledge)
+        dispatcher.utter_message(response=response, careers=careers, buttons=buttons)
+
 
 class ActionGreet(CareerResponseAction):
     response = "utter_greet"
+    site_response = "utter_greet_site"
 
     def name(self) -> Text:
         return "action_greet"
@@ -38,6 +49,7 @@ class ActionGreet(CareerResponseAction):
 
 class ActionHelp(CareerResponseAction):
     response = "utter_help"
+    site_response = "utter_help_site"
 
     def name(self) -> Text:
         return "action_help"
@@ -53,18 +65,16 @@ class ActionFallback(CareerResponseAction):
     """
 
     response = "utter_fallback"
+    site_response = "utter_fallback_site"
 
     def name(self) -> Text:
         return "action_fallback"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         career = self.career(tracker)
-        if career is None:
-            ask_career(dispatcher, self.knowledge, tracker)
-            return []
         job = other_job(tracker, career, self.knowledge)
         if job:
-            answer_other_job(dispatcher, career, job)
+            answer_other_job(dispatcher, domain, self.knowledge, job)
             return []
         message = tracker.latest_message or {}
         pair = None
@@ -73,7 +83,11 @@ class ActionFallback(CareerResponseAction):
         if pair:
             dispatcher.utter_message(response="utter_clarify", **clarify_values(domain, pair, message))
             return []
-        response = "utter_fallback_offer_handoff" if previous_bot_action(tracker) == self.name() else self.response
+        again = previous_bot_action(tracker) == self.name()
+        if career is None:
+            self.utter_site(dispatcher, domain, "utter_fallback_offer_handoff_site" if again else self.site_response)
+            return []
+        response = "utter_fallback_offer_handoff" if again else self.response
         dispatcher.utter_message(response=response, career=career.name)
         return []
 
@@ -127,6 +141,7 @@ def previous_bot_action(tracker: Tracker) -> "str | None":
 
 class ActionAnythingElse(CareerResponseAction):
     response = "utter_anything_else"
+    site_response = "utter_ask_career"
 
     def name(self) -> Text:
         return "action_anything_else"

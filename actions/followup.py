@@ -19,6 +19,7 @@ from actions.base import (
     named_careers,
     other_job,
 )
+from actions.careers import answer_side_by_side, compared_careers
 from actions.development import (
     ActionAnswerAdvancement,
     ActionAnswerCareerDevelopment,
@@ -108,14 +109,18 @@ class ActionAnswerFollowup(CareerAction):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         career = self.career(tracker)
+        job = other_job(tracker, career, self.knowledge)
+        if job:
+            answer_other_job(dispatcher, domain, self.knowledge, job)
+            return []
         if career is None:
             ask_career(dispatcher, self.knowledge, tracker)
             return []
         topic = self.choose_topic(tracker, self.knowledge)
-        job = other_job(tracker, career, self.knowledge)
-        if job:
-            answer_other_job(dispatcher, career, job)
-            return []
+        compared = compared_careers(tracker, self.knowledge)
+        if topic is not None and compared:
+            # "And for tellers and loan officers?": the last topic, side by side.
+            return answer_side_by_side(self.topic_action(topic), dispatcher, tracker, domain, compared)
         if topic is None:
             mentions = Mentions.latest(tracker)
             if mentions.state:
@@ -141,7 +146,8 @@ class ActionAnswerFollowup(CareerAction):
             return "education"
         if mentions.state:
             return last if last in STATE_TOPICS else None
-        # "And for loan officers?": the last topic, for the career the follow-up names.
-        if knowledge is not None and last and named_careers(tracker, knowledge):
-            return str(last)
+        # "And for loan officers?": the last topic, for the career the follow-up names;
+        # with no topic yet, what that career is.
+        if knowledge is not None and named_careers(tracker, knowledge):
+            return str(last) if last else "overview"
         return None

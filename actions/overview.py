@@ -5,7 +5,8 @@ from __future__ import annotations
 from rasa_sdk import Tracker
 from rasa_sdk.types import DomainDict
 
-from actions.base import Composed, Mentions, TopicAction, bullets, join_words
+from actions.base import Composed, Mentions, TopicAction, bullets, fill, join_words
+from actions.careers import related_buttons
 from actions.development import training_values
 from bot.knowledge import Career
 
@@ -15,10 +16,21 @@ class ActionAnswerOverview(TopicAction):
 
     def compose(self, domain: DomainDict, career: Career, mentions: Mentions, tracker: Tracker) -> Composed:
         section = career.section("overview")
-        return "utter_answer_overview", {
+        background = section.get("background", [])
+        values = {
             "summary": section["summary"],
-            "background": join_words(section.get("background", []), "or"),
+            # Only a source that names helpful backgrounds says how easy it is to start.
+            "background": fill(domain, "utter_overview_background", background=join_words(background, "or"))
+            if background
+            else "",
         }
+        related = related_buttons(self.knowledge, career)
+        if related:
+            first, *others = related
+            return "utter_answer_overview_related", dict(
+                values, related_title=first["title"], related_payload=first["payload"], buttons=others
+            )
+        return "utter_answer_overview", values
 
 
 class ActionAnswerQualities(TopicAction):
