@@ -372,6 +372,8 @@ class TopicAction(CareerAction):
         dispatcher.utter_message(
             response=response,
             career=career.name,
+            # Answers fill {career_name}: mark_answer replaces `career` with the id for the report.
+            career_name=career.name,
             career_plural=career.plural,
             career_plural_cap=capitalise(career.plural),
             source=self.cite(domain, self.citations(career, sections or self.needed_sections())),

@@ -274,3 +274,22 @@ def test_a_second_fallback_with_no_career_offers_a_person(site, say):
     said = say(ActionFallback(site), text="blah blah", intent="out_of_scope", events=events)
     assert said.responses == ["utter_fallback_offer_handoff_site"]
     assert "/request_human" in said.payloads
+
+
+# Answers name the career, not its id ------------------------------------------------
+
+@pytest.mark.parametrize("action_class, intent, start", [
+    ("ActionAnswerEducation", "ask_education", "To get started as a mortgage servicing specialist, "),
+    ("ActionAnswerQualities", "ask_qualities", "To succeed as a mortgage servicing specialist you need"),
+    ("ActionAnswerHowToBecome", "ask_how_to_become", "How to become a mortgage servicing specialist:"),
+])
+def test_an_answer_names_the_career_though_its_message_carries_the_id(knowledge, say, action_class, intent, start):
+    """The answer's message carries the career's id for the report (mark_answer), beside the wording's values."""
+    import actions.education
+    import actions.overview
+
+    action = getattr(actions.education, action_class, None) or getattr(actions.overview, action_class)
+    said = say(action(knowledge), text="question", intent=intent)
+    assert said.text.startswith(start)
+    assert "mortgage_servicing_specialist" not in said.text
+    assert said.messages[0]["metadata"]["career"] == "mortgage_servicing_specialist"
