@@ -24,7 +24,7 @@ from actions.followup import ActionAnswerFollowup
 from actions.licensing import ActionAnswerLicensing
 from actions.overview import ActionAnswerOverview
 from actions.pay import ActionAnswerPay
-from actions.work import ActionAnswerDuties, ActionAnswerHours
+from actions.work import ActionAnswerHours
 from bot import KNOWLEDGE_DIR
 from bot.knowledge import KnowledgeBase
 from tests.actions.conftest import make_tracker

@@ -11,9 +11,10 @@ import re
 import uuid
 from typing import Any, Dict, List, Optional
 
+import pytest
 import requests
 
-from tests.support.servers import buttons, slot_values, text
+from tests.support.servers import buttons, running, slot_values, text
 
 SITE_CAREERS = "loan officers, mortgage servicing specialists and tellers"
 
@@ -135,3 +136,30 @@ def test_another_job_is_refused_naming_the_site_careers(servers):
 def test_the_article_overview_offers_loan_officers(servers):
     replies = Visitor(servers).say("what exactly is a mortgage servicing specialist?")
     assert '/ask_overview{"career":"loan_officers"}' in [b["payload"] for b in buttons(replies)]
+
+
+# A site with no default career ------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def site_servers(tmp_path_factory):
+    """The real servers with CAREERBOT_CAREER unset: nothing says which career a new conversation is about."""
+    yield from running(tmp_path_factory.mktemp("site"), extra_env={"CAREERBOT_CAREER": ""}, CAREERBOT_CAREER="")
+
+
+def test_with_no_default_the_greeting_names_the_site_careers(site_servers):
+    replies = Visitor(site_servers).say("hello")
+    assert f"I can tell you about these careers: {SITE_CAREERS}." in text(replies)
+    assert [b["payload"] for b in buttons(replies)] == [
+        '/ask_overview{"career":"loan_officers"}', '/ask_overview{"career":"mortgage_servicing_specialist"}',
+        '/ask_overview{"career":"tellers"}']
+
+
+def test_with_no_default_another_job_is_refused_not_asked_back(site_servers):
+    reply = text(Visitor(site_servers).say("how much do nurses make?"))
+    assert f"I only have information about {SITE_CAREERS}, not about nurses." in reply
+
+
+def test_with_no_default_a_career_button_then_a_follow_up(site_servers):
+    visitor = Visitor(site_servers)
+    assert "Tellers receive and pay out money" in text(visitor.say('/ask_overview{"career":"tellers"}'))
+    assert "$32,620" in text(visitor.say("how much do they make?"))
