@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar, Dict, Iterator, List, Text, Tuple
+from typing import Any, ClassVar, Dict, Iterator, List, Optional, Text, Tuple
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.base import CareerAction, answer_other_job, ask_career, capitalise, fill, other_job
+from actions.base import CareerAction, answer_other_job, ask_career, capitalise, fill, join_words, other_job
 from actions.careers import careers_named
 from actions.feedback import answer_just_given, record_feedback
 from bot.clarify import FALLBACK_INTENT, clarification_pair
@@ -25,11 +25,26 @@ class CareerResponseAction(CareerAction):
 
     response: ClassVar[str]
     site_response: ClassVar[str]
+    # For a career whose sources miss a topic `response` promises: names what they cover.
+    partial_response: ClassVar[Optional[str]] = None
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         career = self.career(tracker)
         if career is None:
             self.utter_site(dispatcher, domain, self.site_response)
+            return []
+        if self.partial_response and not all(career.covers(topic) for topic in PROMISED_TOPICS):
+            covered = [
+                fill(domain, f"utter_topic_ask_{s}")
+                for s in career.sections
+                if f"utter_topic_ask_{s}" in (domain.get("responses") or {})
+            ]
+            dispatcher.utter_message(
+                response=self.partial_response,
+                career=career.name,
+                career_plural=career.plural,
+                covered=join_words(covered, "and"),
+            )
             return []
         dispatcher.utter_message(response=self.response, career=career.name)
         return []
@@ -39,9 +54,28 @@ class CareerResponseAction(CareerAction):
         dispatcher.utter_message(response=response, careers=careers, buttons=buttons)
 
 
+# The topics utter_greet and utter_help name.
+PROMISED_TOPICS = (
+    "overview",
+    "duties",
+    "hours",
+    "work_environment",
+    "pay",
+    "education",
+    "licensing",
+    "qualities",
+    "training",
+    "career_development",
+    "advancement",
+    "employers",
+    "outlook",
+)
+
+
 class ActionGreet(CareerResponseAction):
     response = "utter_greet"
     site_response = "utter_greet_site"
+    partial_response = "utter_greet_partial"
 
     def name(self) -> Text:
         return "action_greet"
@@ -50,6 +84,7 @@ class ActionGreet(CareerResponseAction):
 class ActionHelp(CareerResponseAction):
     response = "utter_help"
     site_response = "utter_help_site"
+    partial_response = "utter_help_partial"
 
     def name(self) -> Text:
         return "action_help"

@@ -27,7 +27,6 @@ from actions.pay import ActionAnswerPay
 from actions.work import ActionAnswerHours
 from bot import KNOWLEDGE_DIR
 from bot.knowledge import KnowledgeBase
-from tests.actions.conftest import make_tracker
 
 SITE_CAREERS = "loan officers, mortgage servicing specialists and tellers"
 
@@ -37,7 +36,7 @@ def overview_payload(career_id: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def say(rasa_domain, domain_dict):
+def say(rasa_domain, domain_dict, tracker):
     """Runs an action and returns the bot messages the Rasa server would send and store."""
     from rasa.core.actions.action import RemoteAction
     from rasa.core.channels import CollectingOutputChannel
@@ -49,7 +48,7 @@ def say(rasa_domain, domain_dict):
 
     def _say(action, **tracker_args) -> "Said":
         dispatcher = CollectingDispatcher()
-        events = asyncio.run(action.run(dispatcher, make_tracker(**tracker_args), domain_dict))
+        events = asyncio.run(action.run(dispatcher, tracker(**tracker_args), domain_dict))
         uttered = asyncio.run(RemoteAction._utter_responses(
             [dict(m) for m in dispatcher.messages], CollectingOutputChannel(), nlg,
             DialogueStateTracker("test-user", rasa_domain.slots)))
@@ -293,3 +292,18 @@ def test_an_answer_names_the_career_though_its_message_carries_the_id(knowledge,
     assert said.text.startswith(start)
     assert "mortgage_servicing_specialist" not in said.text
     assert said.messages[0]["metadata"]["career"] == "mortgage_servicing_specialist"
+
+
+# Greeting and help promise only what a career's sources cover ------------------------
+
+def test_the_greeting_on_the_tellers_page_names_only_what_their_sources_cover(knowledge, say):
+    said = say(ActionGreet(knowledge), text="hi", intent="greet", metadata={"context": {"career": "tellers"}})
+    assert said.responses == ["utter_greet_partial"]
+    assert "My sources on tellers cover what the job is, the daily duties, who hires them and the pay" in said.text
+    assert "licence" not in said.text and "hours" not in said.text
+
+
+def test_help_for_a_career_whose_sources_cover_every_topic_is_unchanged(knowledge, say):
+    said = say(ActionHelp(knowledge), text="help", intent="help")
+    assert said.responses == ["utter_help"]
+    assert "becoming a mortgage servicing specialist" in said.text

@@ -133,6 +133,12 @@ def test_another_job_is_refused_naming_the_site_careers(servers):
     assert '/ask_overview{"career":"loan_officers"}' in [b["payload"] for b in buttons(replies)]
 
 
+def test_the_greeting_on_a_career_page_promises_only_what_its_sources_cover(servers):
+    reply = text(Visitor(servers).say("hi", page="tellers"))
+    assert "My sources on tellers cover what the job is, the daily duties, who hires them and the pay" in reply
+    assert "licence" not in reply
+
+
 def test_the_article_overview_offers_loan_officers(servers):
     replies = Visitor(servers).say("what exactly is a mortgage servicing specialist?")
     assert '/ask_overview{"career":"loan_officers"}' in [b["payload"] for b in buttons(replies)]
