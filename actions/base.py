@@ -343,16 +343,31 @@ class TopicAction(CareerAction):
         if not covered:
             not_covered(dispatcher, domain, career, self.topic)
             return
-        for section in covered:
-            if career.is_statements(section):
-                label = fill(domain, f"utter_topic_ask_{section}")
-                facts = bullets(career.statements(section))
-                values = {"subject": label, "facts": facts}
-                self.send(dispatcher, domain, career, "utter_answer_statements", values, (section,))
-            else:
-                from actions.followup import topic_action
+        from actions.followup import topic_action
 
+        for section in covered:
+            if not career.is_statements(section):
                 topic_action(section, self._knowledge).answer(dispatcher, domain, career, mentions, tracker)
+        statements = tuple(s for s in covered if career.is_statements(s))
+        if statements:
+            # One message, with buttons: a message without any is split at its blank lines by
+            # Rasa's REST channel, which would send the source apart from its facts.
+            blocks = [
+                fill(
+                    domain,
+                    "utter_statements_block",
+                    subject=fill(domain, f"utter_topic_ask_{s}"),
+                    career_plural=career.plural,
+                    facts=bullets(career.statements(s)),
+                )
+                for s in statements
+            ]
+            others = [s for s in career.sections if s not in needed and f"utter_topic_ask_{s}" in domain["responses"]]
+            buttons = [
+                {"title": capitalise(fill(domain, f"utter_topic_ask_{s}")), "payload": f"/ask_{s}"} for s in others[:3]
+            ]
+            values = {"statements": "\n\n".join(blocks), "buttons": buttons}
+            self.send(dispatcher, domain, career, "utter_answer_statements", values, statements)
         missing = [s for s in needed if not career.covers(s)]
         if missing:
             not_covered(dispatcher, domain, career, *missing, offer=False)

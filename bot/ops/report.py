@@ -82,7 +82,14 @@ ReportError = StoreError
 FALLBACK_ACTION = "action_fallback"
 # Replies that answer nothing: the fallback, a refused question about another
 # job, and a clarifying question (not yet an answer).
-FALLBACK_RESPONSES = {"utter_fallback", "utter_fallback_offer_handoff", "utter_other_career", "utter_clarify"}
+FALLBACK_RESPONSES = {
+    "utter_fallback",
+    "utter_fallback_offer_handoff",
+    "utter_fallback_site",
+    "utter_fallback_offer_handoff_site",
+    "utter_other_career",
+    "utter_clarify",
+}
 # A topic the career's source does not cover: the bot could not answer it for that career.
 NOT_COVERED_RESPONSES = {"utter_not_covered", "utter_not_covered_only"}
 # What a figure is split by when the store does not say: answers stored before answers named

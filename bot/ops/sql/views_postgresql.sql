@@ -155,7 +155,8 @@ FROM (
                ORDER BY CASE WHEN r.set_career IS NULL THEN 1 ELSE 0 END, r.id DESC) AS turn_set_career,
            FIRST_VALUE(CASE WHEN r.is_mark = 1 THEN r.mark_career END) OVER (
                PARTITION BY r.sender_id, r.session_no, r.career_mark_no ORDER BY r.id) AS career_in_force,
-           MAX(CASE WHEN r.utter_action IN ('utter_fallback', 'utter_fallback_offer_handoff', 'utter_other_career',
+           MAX(CASE WHEN r.utter_action IN ('utter_fallback', 'utter_fallback_offer_handoff', 'utter_fallback_site',
+                                            'utter_fallback_offer_handoff_site', 'utter_other_career',
                                             'utter_clarify') THEN 1 ELSE 0 END)
                OVER (PARTITION BY r.sender_id, r.session_no, r.turn_no) AS fallback,
            MIN(CASE WHEN r.utter_action IN ('utter_not_covered', 'utter_not_covered_only') THEN r.id END)
