@@ -22,6 +22,7 @@ import yaml
 from bot import KNOWLEDGE_DIR, PROJECT_DIR
 from bot.launch.processes import free_port, wait_until
 from tests.support.browser import ask, log_text, open_chat, open_in_another_tab
+from tests.widget.test_accessibility import axe_violations
 
 LOAN_OFFICERS_MEDIAN = "$63,380"
 LOAN_OFFICERS_SOURCE = "U.S. Bureau of Labor Statistics, Occupational Outlook Handbook: Loan Officers"
@@ -195,6 +196,15 @@ def test_the_demo_page_lists_a_guide_per_career_and_each_guide_links_to_the_othe
         assert guide.widget["data-server"] == servers.rasa_url
         assert set(guides(guide)) == set(listed) - {href}
         assert ("/", "All career guides") in guide.links
+
+
+@pytest.mark.parametrize("path", ["/", "/careers/tellers"])
+def test_axe_finds_nothing_on_the_demo_page_and_a_guide(visitor, path):
+    visit(visitor, path)
+    visitor.get_by_role("button", name="Chat with us").wait_for()
+    closed = axe_violations(visitor)
+    open_chat(visitor)
+    assert (closed, axe_violations(visitor)) == ([], [])
 
 
 @pytest.mark.parametrize("path", ["/careers/nobody", "/careers/", "/careers/tellers/", "/careers/..%2fserver.py",
