@@ -51,14 +51,14 @@ def _title(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def career_links(knowledge: KnowledgeBase, leave_out: Optional[str] = None) -> str:
-    """<li> links to the career guides, by name, without the one `leave_out` names."""
-    careers = sorted(knowledge.careers.values(), key=lambda career: career.plural.casefold())
-    return "\n".join(
-        f'        <li><a href="{html.escape(career_url(career))}">{html.escape(_title(career.plural))}</a></li>'
-        for career in careers
-        if career.id != leave_out
-    )
+def career_links(knowledge: KnowledgeBase, current: Optional[str] = None) -> str:
+    """<li> links to every career guide, by name; the `current` page's marked as such."""
+    items = []
+    for career in sorted(knowledge.careers.values(), key=lambda career: career.plural.casefold()):
+        here = ' aria-current="page"' if career.id == current else ""
+        href = html.escape(career_url(career))
+        items.append(f'        <li><a href="{href}"{here}>{html.escape(_title(career.plural))}</a></li>')
+    return "\n".join(items)
 
 
 def _summary(career: Career) -> str:
@@ -73,12 +73,14 @@ def _summary(career: Career) -> str:
 
 def _sources(career: Career) -> str:
     items = []
-    for source in career.sources.values():
+    # A source cited in another (the article's Payscale figures) is part of that one.
+    for source in (source for source in career.sources.values() if source.cited_in is None):
         # The schema lets only http(s) addresses through; anything else stays text.
         name = html.escape(source.name)
         if source.url and re.match(r"^https?://", source.url):
             name = f'<a href="{html.escape(source.url)}">{name}</a>'
-        items.append(f"      <li>{name}{f' ({html.escape(source.as_of)})' if source.as_of else ''}</li>")
+        details = "; ".join(html.escape(detail) for detail in (source.reference, source.as_of) if detail)
+        items.append(f"      <li>{name}{f' ({details})' if details else ''}</li>")
     return "\n".join(items)
 
 
@@ -95,7 +97,7 @@ def career_page(rasa_url: str, knowledge: KnowledgeBase, career: Career) -> byte
         "PLURAL": html.escape(career.plural),
         "SUMMARY": _summary(career),
         "SOURCES": _sources(career),
-        "CAREER_LINKS": career_links(knowledge, leave_out=career.id),
+        "CAREER_LINKS": career_links(knowledge, current=career.id),
     }
     return fill(CAREER_PAGE.read_text(encoding="utf-8"), values).encode()
 

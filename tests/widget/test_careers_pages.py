@@ -144,6 +144,7 @@ class Page(html.parser.HTMLParser):
     def __init__(self, text: str) -> None:
         super().__init__()
         self.links: List[Tuple[str, str]] = []
+        self.current: List[str] = []  # the hrefs of links marked aria-current="page"
         self.widget: Dict[str, str] = {}
         self.h1 = ""
         self._in: List[str] = []
@@ -157,6 +158,8 @@ class Page(html.parser.HTMLParser):
             self.widget = attributes
         if tag == "a":
             self._href, self._text = attributes.get("href", ""), ""
+            if attributes.get("aria-current") == "page":
+                self.current.append(self._href)
         self._in.append(tag)
 
     def handle_endtag(self, tag):
@@ -183,9 +186,10 @@ def guides(page: Page) -> Dict[str, str]:
     return {href: text for href, text in page.links if href.startswith("/careers/")}
 
 
-def test_the_demo_page_lists_a_guide_per_career_and_each_guide_links_to_the_others(servers, knowledge):
+def test_the_demo_page_lists_a_guide_per_career_and_each_guide_links_to_every_guide(servers, knowledge):
     home = fetch(f"{servers.widget_url}/")
     assert "data-context" not in home.widget  # the plain page: the default career
+    assert home.current == []
     listed = guides(home)
     assert listed == {f"/careers/{career_id}": career.plural[0].upper() + career.plural[1:]
                       for career_id, career in knowledge.careers.items()}
@@ -194,7 +198,7 @@ def test_the_demo_page_lists_a_guide_per_career_and_each_guide_links_to_the_othe
         career_id = href.rsplit("/", 1)[1]
         assert json.loads(guide.widget["data-context"]) == {"career": career_id}
         assert guide.widget["data-server"] == servers.rasa_url
-        assert set(guides(guide)) == set(listed) - {href}
+        assert guides(guide) == listed and guide.current == [href]
         assert ("/", "All career guides") in guide.links
 
 
@@ -244,6 +248,20 @@ def own_site(tmp_path_factory) -> Iterator[Tuple[str, Path]]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_a_broken_career_file_stops_the_site_at_start_and_names_the_file_and_field(tmp_path):
+    shutil.copy(KNOWLEDGE_DIR / "tellers.yml", tmp_path)
+    broken = tmp_path / "loan_officers.yml"
+    broken.write_text((KNOWLEDGE_DIR / "loan_officers.yml").read_text(encoding="utf-8")
+                      .replace("  plural: loan officers\n", ""), encoding="utf-8")
+    env = dict(os.environ, CAREERBOT_KNOWLEDGE_DIR=str(tmp_path), CAREERBOT_WIDGET_PORT=str(free_port()),
+               CAREERBOT_CAREER="", PYTHONPATH=str(PROJECT_DIR))
+    done = subprocess.run([sys.executable, "-m", "bot.widget.server"], cwd=PROJECT_DIR, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"error: {broken}: field 'career") and "plural" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def hostile_career(directory: Path) -> None:
