@@ -160,12 +160,13 @@ async def numbered_option(agent: Any, sender_id: Text, text: Text) -> Optional[T
         return None
     from rasa.shared.core.events import BotUttered
 
-    from bot.rasa.rendering import option_payload
+    from bot.rasa.rendering import SMS_PAYLOADS, option_payload
 
     tracker = await agent.tracker_store.retrieve(sender_id)
     if tracker is None:
         return None
     for event in reversed(tracker.events):
         if isinstance(event, BotUttered):
-            return option_payload(agent.domain, (event.metadata or {}).get("utter_action"), text)
+            metadata = event.metadata or {}
+            return option_payload(agent.domain, metadata.get("utter_action"), text, metadata.get(SMS_PAYLOADS))
     return None

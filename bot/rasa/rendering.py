@@ -14,7 +14,10 @@ fills the response as usual and then :func:`render` adapts it:
 | twilio, twilio_whatsapp | plain text (WhatsApp keeps `*bold*`)     | none: numbered options in the text        |
 
 Actions never check the channel. Wording of the SMS options comes from the
-domain response ``utter_sms_options``.
+domain response ``utter_sms_options``. Buttons an action adds to a response
+(a button per career, say) are rendered with the response's own; on SMS the
+payloads of the numbered options are kept in the message (``sms_payloads``),
+so that a numeric reply finds them.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ FACEBOOK_MAX_TITLE = 20
 FACEBOOK_MAX_BUTTON_TEXT = 640
 SMS_CHANNELS = ("twilio", "twilio_whatsapp")
 SMS_OPTIONS_RESPONSE = "utter_sms_options"
+# Where an SMS message keeps its numbered options' payloads (in the stored bot event's metadata).
+SMS_PAYLOADS = "sms_payloads"
 
 _BOLD = re.compile(r"\*\*([^*]+)\*\*")
 _LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s]+)\)")
@@ -86,15 +91,27 @@ def render(message: Dict[str, Any], channel: Optional[str], sms_options: str = "
             lines = "\n".join(f"{i}. {b['title']}" for i, b in enumerate(buttons, start=1))
             text = f"{text}\n\n{sms_options.format(options=lines)}" if text else lines
             message.pop("buttons")
+            message[SMS_PAYLOADS] = [b.get("payload") for b in buttons]
         message["text"] = text
     return message
 
 
-def option_payload(domain: Domain, response_name: Optional[str], reply: str) -> Optional[str]:
-    """The payload of numbered option `reply` ("2") of a response sent over SMS, if any."""
-    if not response_name or not reply.strip().isdigit():
+def option_payload(
+    domain: Domain, response_name: Optional[str], reply: str, payloads: Optional[List[Any]] = None
+) -> Optional[str]:
+    """The payload of numbered option `reply` ("2") of a response sent over SMS, if any.
+
+    `payloads` are the options the message was sent with (its ``sms_payloads``);
+    a message stored before they were kept falls back to the response's buttons.
+    """
+    if not reply.strip().isdigit():
         return None
     index = int(reply.strip()) - 1
+    if isinstance(payloads, list):
+        choice = payloads[index] if 0 <= index < len(payloads) else None
+        return choice if isinstance(choice, str) else None
+    if not response_name:
+        return None
     variations = domain.responses.get(response_name) or []
     buttons = (variations[0].get("buttons") if variations else None) or []
     return buttons[index]["payload"] if 0 <= index < len(buttons) else None
@@ -115,6 +132,14 @@ class ChannelRenderingNLG(TemplatedNaturalLanguageGenerator):
         message = await super().generate(utter_action, tracker, output_channel, **kwargs)
         if message is None or output_channel not in ("slack", "telegram", "facebook") + SMS_CHANNELS:
             return message
+        added = kwargs.get("buttons")
+        if isinstance(added, list) and added:
+            # Rasa's RemoteAction appends an action's own buttons after this call, as they
+            # came: Messenger would drop all of a message's buttons past its 3, SMS would get
+            # no numbered options. They are rendered here with the response's buttons, and the
+            # list Rasa appends from (the same list object) is emptied.
+            message["buttons"] = list(message.get("buttons") or []) + [dict(b) for b in added]
+            added.clear()
         options = "{options}"
         if output_channel in SMS_CHANNELS and self.responses.get(SMS_OPTIONS_RESPONSE):
             options = self.responses[SMS_OPTIONS_RESPONSE][0]["text"]

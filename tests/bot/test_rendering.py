@@ -111,3 +111,67 @@ def test_a_numbered_sms_reply_picks_the_option_of_the_last_answer(rasa_domain):
     assert asyncio.run(numbered_option(agent, "+15550001", "hello")) is None
     assert asyncio.run(numbered_option(agent, "+15550001", "7")) is None
     assert asyncio.run(numbered_option(agent, "+15559999", "1")) is None  # a new sender has no options
+
+
+# Buttons an action adds (a button per career) go through Rasa's RemoteAction, which
+# appends them after the NLG: they must be rendered for the channel all the same.
+CAREER_BUTTONS = [{"title": "Loan officers", "payload": '/ask_pay{"career":"loan_officers"}'},
+                  {"title": "Mortgage servicing specialists",
+                   "payload": '/ask_pay{"career":"mortgage_servicing_specialist"}'},
+                  {"title": "Tellers", "payload": '/ask_pay{"career":"tellers"}'},
+                  {"title": "Lighthouse keepers", "payload": '/ask_pay{"career":"lighthouse_keeper"}'}]
+
+
+def _utter_with_action_buttons(rasa_domain, channel):
+    """What Rasa sends and stores for an action's `utter_ask_career` with four added buttons."""
+    from rasa.core.actions.action import RemoteAction
+    from rasa.core.channels.channel import CollectingOutputChannel
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    class Channel(CollectingOutputChannel):
+        @classmethod
+        def name(cls):
+            return channel
+
+    nlg = ChannelRenderingNLG(domain=rasa_domain)
+    tracker = DialogueStateTracker("u", rasa_domain.slots)
+    response = {"response": "utter_ask_career", "buttons": [dict(b) for b in CAREER_BUTTONS]}
+    events = asyncio.run(RemoteAction._utter_responses([response], Channel(), nlg, tracker))
+    assert len(events) == 1
+    return events[0]
+
+
+def test_an_actions_buttons_are_numbered_options_on_sms(rasa_domain):
+    event = _utter_with_action_buttons(rasa_domain, "twilio")
+    assert not event.data.get("buttons")  # none left for Rasa to append unrendered
+    assert event.text.endswith("1. Loan officers\n2. Mortgage servicing specialists\n3. Tellers\n"
+                               "4. Lighthouse keepers")
+    payloads = event.metadata["sms_payloads"]
+    assert option_payload(rasa_domain, "utter_ask_career", "3", payloads) == '/ask_pay{"career":"tellers"}'
+    assert option_payload(rasa_domain, "utter_ask_career", "5", payloads) is None
+
+
+def test_an_actions_buttons_keep_messengers_limit(rasa_domain):
+    event = _utter_with_action_buttons(rasa_domain, "facebook")
+    assert [b["title"] for b in event.data["buttons"]] == ["Loan officers", "Mortgage servicing…", "Tellers"]
+
+
+def test_an_actions_buttons_reach_the_widget_as_they_are(rasa_domain):
+    event = _utter_with_action_buttons(rasa_domain, "socketio")
+    assert event.data["buttons"] == CAREER_BUTTONS
+
+
+def test_a_numbered_reply_picks_an_actions_own_option(rasa_domain):
+    from types import SimpleNamespace
+
+    from rasa.core.tracker_store import InMemoryTrackerStore
+    from rasa.shared.core.events import UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from bot.channels.twilio import numbered_option
+
+    store = InMemoryTrackerStore(rasa_domain)
+    events = [UserUttered("how much do they earn?"), _utter_with_action_buttons(rasa_domain, "twilio")]
+    asyncio.run(store.save(DialogueStateTracker.from_events("+15550002", events, rasa_domain.slots)))
+    agent = SimpleNamespace(tracker_store=store, domain=rasa_domain)
+    assert asyncio.run(numbered_option(agent, "+15550002", "1")) == '/ask_pay{"career":"loan_officers"}'
