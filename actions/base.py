@@ -168,8 +168,9 @@ def page_career_id(metadata: Any) -> Optional[str]:
     return value if isinstance(value, str) else None
 
 
-def latest_metadata(tracker: Tracker) -> Dict[str, Any]:
-    users = _user_events(tracker)
+def latest_metadata(tracker: Tracker, users: Optional[List[Dict[str, Any]]] = None) -> Dict[str, Any]:
+    """The latest message's metadata; `users` are the tracker's user events, when already found."""
+    users = _user_events(tracker) if users is None else users
     metadata = users[-1].get("metadata") if users else None
     if not isinstance(metadata, dict):
         metadata = (tracker.latest_message or {}).get("metadata")
@@ -184,19 +185,32 @@ def named_careers(tracker: Tracker, knowledge: KnowledgeBase) -> List[Career]:
         career = knowledge.get(entity.get("value")) if entity.get("entity") == CAREER_KEY else None
         if career is not None and career not in named:
             named.append(career)
-    words = normalise(str(message.get("text") or "")).split()
     subjects: List[Career] = []
-    for career, start, _ in knowledge.name_spans(words):
-        before = words[:start]
-        while before and before[-1] in ("a", "an"):
-            before = before[:-1]
+    for career, before in career_mentions(str(message.get("text") or ""), knowledge):
         if any(cue and before[-len(cue) :] == cue for cue in _background_cues()):
             continue  # "I'm a bank teller, ...": the visitor's own job, not the question's
-        if before[-1:] == ["become"] or before[-2:] == ["to", "become"]:
+        if is_goal(before):
             subjects.insert(0, career)  # "could a teller become a loan officer?": the goal first
         else:
             subjects.append(career)
     return named + [c for i, c in enumerate(subjects) if c not in named and c not in subjects[:i]]
+
+
+def career_mentions(text: str, knowledge: KnowledgeBase) -> List[Tuple[Career, List[str]]]:
+    """Each career a text names, with the normalised words before it ("a" and "an" dropped)."""
+    words = normalise(text).split()
+    mentions = []
+    for career, start, _ in knowledge.name_spans(words):
+        before = words[:start]
+        while before and before[-1] in ("a", "an"):
+            before = before[:-1]
+        mentions.append((career, before))
+    return mentions
+
+
+def is_goal(before: List[str]) -> bool:
+    """Whether the words before a career make it the goal: "become (a) loan officer"."""
+    return before[-1:] == ["become"]
 
 
 def _background_cues() -> List[List[str]]:
@@ -209,7 +223,7 @@ def choose_career(tracker: Tracker, knowledge: KnowledgeBase) -> Optional[Career
     if named:
         return named[0]
     users = _user_events(tracker)
-    page = page_career_id(latest_metadata(tracker))
+    page = page_career_id(latest_metadata(tracker, users))
     page_career = knowledge.get(page)
     previous_page = page_career_id(users[-2].get("metadata")) if len(users) >= 2 else None
     if page_career is not None and page != previous_page:
@@ -231,14 +245,36 @@ def career_events(tracker: Tracker, knowledge: KnowledgeBase, career: Career) ->
 def ask_career(dispatcher: CollectingDispatcher, knowledge: KnowledgeBase, tracker: Tracker) -> None:
     """Which career? A button per career, each sending the question's intent again with that career."""
     intent = ((tracker.latest_message or {}).get("intent") or {}).get("name") or "ask_overview"
-    buttons = [
-        {
-            "title": capitalise(career.plural),
-            "payload": f"/{intent}" + json.dumps({CAREER_KEY: career.id}, separators=(",", ":")),
-        }
-        for career in sorted(knowledge.careers.values(), key=lambda c: c.plural)
-    ]
+    buttons = [career_button(career, intent) for career in site_careers(knowledge)]
     dispatcher.utter_message(response="utter_ask_career", buttons=buttons)
+
+
+def site_careers(knowledge: KnowledgeBase) -> List[Career]:
+    """The site's careers in the order replies list them."""
+    return sorted(knowledge.careers.values(), key=lambda career: career.plural)
+
+
+def career_button(career: Career, intent: str) -> Dict[str, Any]:
+    """A button that sends `intent` about this career, whichever career the conversation was on."""
+    return {
+        "title": capitalise(career.plural),
+        "payload": f"/{intent}" + json.dumps({CAREER_KEY: career.id}, separators=(",", ":")),
+    }
+
+
+def topic_label(domain: DomainDict, topic: str) -> str:
+    """How the bot names a topic to people ("the pay"): the domain's utter_topic_ask_<topic>."""
+    return fill(domain, f"utter_topic_ask_{topic}")
+
+
+def covered_topics(domain: DomainDict, career: Career) -> List[str]:
+    """The topics a career's knowledge covers that the domain can name, in file order."""
+    responses = domain.get("responses") or {}
+    return [s for s in career.sections if f"utter_topic_ask_{s}" in responses]
+
+
+def topic_buttons(domain: DomainDict, topics: Iterable[str]) -> List[Dict[str, Any]]:
+    return [{"title": capitalise(topic_label(domain, t)), "payload": f"/ask_{t}"} for t in topics]
 
 
 def answer_other_job(dispatcher: CollectingDispatcher, domain: DomainDict, knowledge: KnowledgeBase, job: str) -> None:
@@ -356,17 +392,14 @@ class TopicAction(CareerAction):
                 fill(
                     domain,
                     "utter_statements_block",
-                    subject=fill(domain, f"utter_topic_ask_{s}"),
+                    subject=topic_label(domain, s),
                     career_plural=career.plural,
                     facts=bullets(career.statements(s)),
                 )
                 for s in statements
             ]
-            others = [s for s in career.sections if s not in needed and f"utter_topic_ask_{s}" in domain["responses"]]
-            buttons = [
-                {"title": capitalise(fill(domain, f"utter_topic_ask_{s}")), "payload": f"/ask_{s}"} for s in others[:3]
-            ]
-            values = {"statements": "\n\n".join(blocks), "buttons": buttons}
+            others = [s for s in covered_topics(domain, career) if s not in needed]
+            values = {"statements": "\n\n".join(blocks), "buttons": topic_buttons(domain, others[:3])}
             self.send(dispatcher, domain, career, "utter_answer_statements", values, statements)
         missing = [s for s in needed if not career.covers(s)]
         if missing:
@@ -408,18 +441,12 @@ def not_covered(
     dispatcher: CollectingDispatcher, domain: DomainDict, career: Career, *topics: str, offer: bool = True
 ) -> None:
     """Says the career's source does not cover these topics; `offer` adds buttons for what it does cover."""
-    labels = [fill(domain, f"utter_topic_ask_{t}") for t in topics]
-    covered = [s for s in career.sections if f"utter_topic_ask_{s}" in (domain.get("responses") or {})]
-    buttons = (
-        [{"title": capitalise(fill(domain, f"utter_topic_ask_{s}")), "payload": f"/ask_{s}"} for s in covered]
-        if offer
-        else []
-    )
+    covered = covered_topics(domain, career)
     dispatcher.utter_message(
         response="utter_not_covered" if offer and covered else "utter_not_covered_only",
         career=career.id,  # for the report, as an answer carries it
         career_plural=career.plural,
-        topics=join_words(labels, "or"),
-        covered=join_words([fill(domain, f"utter_topic_ask_{s}") for s in covered], "and"),
-        buttons=buttons,
+        topics=join_words([topic_label(domain, t) for t in topics], "or"),
+        covered=join_words([topic_label(domain, s) for s in covered], "and"),
+        buttons=topic_buttons(domain, covered) if offer else [],
     )

@@ -8,7 +8,6 @@ Payscale range cited in 2014, a BLS median of May 2021), and the reply says so.
 
 from __future__ import annotations
 
-import json
 from typing import Any, Dict, List, Set, Text, Tuple
 
 from rasa_sdk import Tracker
@@ -17,18 +16,22 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import (
-    CAREER_KEY,
     CareerAction,
     Mentions,
     TopicAction,
     capitalise,
+    career_button,
     career_events,
+    career_mentions,
     fill,
+    is_goal,
     join_words,
     named_careers,
+    site_careers,
+    topic_label,
 )
 from actions.feedback import ask_feedback_after, mark_answer
-from bot.knowledge import Career, KnowledgeBase, normalise
+from bot.knowledge import Career, KnowledgeBase
 
 # A reply names the site's careers, each with a button, up to this many; a site with
 # more (the benchmark serves 300) gets their number and a button that lists them.
@@ -36,16 +39,9 @@ MAX_NAMED = 6
 Button = Dict[str, Any]
 
 
-def site_careers(knowledge: KnowledgeBase) -> List[Career]:
-    return sorted(knowledge.careers.values(), key=lambda career: career.plural)
-
-
 def overview_button(career: Career) -> Button:
     """A button that asks what this career is, whichever career the conversation was on."""
-    return {
-        "title": capitalise(career.plural),
-        "payload": "/ask_overview" + json.dumps({CAREER_KEY: career.id}, separators=(",", ":")),
-    }
+    return career_button(career, "ask_overview")
 
 
 def careers_named(domain: DomainDict, knowledge: KnowledgeBase) -> Tuple[str, List[Button]]:
@@ -79,13 +75,9 @@ def compared_careers(tracker: Tracker, knowledge: KnowledgeBase) -> List[Career]
     named = named_careers(tracker, knowledge)
     if len(named) < 2:
         return []
-    words = normalise(str((tracker.latest_message or {}).get("text") or "")).split()
-    for _, start, _ in knowledge.name_spans(words):
-        before = words[:start]
-        while before and before[-1] in ("a", "an"):
-            before = before[:-1]
-        if before[-1:] == ["become"]:
-            return []
+    text = str((tracker.latest_message or {}).get("text") or "")
+    if any(is_goal(before) for _, before in career_mentions(text, knowledge)):
+        return []
     return named
 
 
@@ -138,7 +130,7 @@ def answer_side_by_side(
     start = len(dispatcher.messages)
     dispatcher.utter_message(
         response="utter_answer_compare",
-        topic_cap=capitalise(fill(domain, f"utter_topic_ask_{action.topic}")),
+        topic_cap=capitalise(topic_label(domain, action.topic)),
         parts="\n\n".join(parts),
         note=note,
         buttons=[overview_button(career) for career in careers],

@@ -10,7 +10,16 @@ from rasa_sdk.events import EventType, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.base import CareerAction, answer_other_job, ask_career, capitalise, fill, join_words, other_job
+from actions.base import (
+    CareerAction,
+    answer_other_job,
+    ask_career,
+    capitalise,
+    covered_topics,
+    fill,
+    join_words,
+    other_job,
+)
 from actions.careers import careers_named
 from actions.feedback import answer_just_given, record_feedback
 from bot.clarify import FALLBACK_INTENT, clarification_pair
@@ -34,11 +43,7 @@ class CareerResponseAction(CareerAction):
             self.utter_site(dispatcher, domain, self.site_response)
             return []
         if self.partial_response and not all(career.covers(topic) for topic in PROMISED_TOPICS):
-            covered = [
-                fill(domain, f"utter_topic_ask_{s}")
-                for s in career.sections
-                if f"utter_topic_ask_{s}" in (domain.get("responses") or {})
-            ]
+            covered = [topic_label(domain, f"ask_{s}") for s in covered_topics(domain, career)]
             dispatcher.utter_message(
                 response=self.partial_response,
                 career=career.name,
