@@ -54,6 +54,7 @@ import contextlib
 import contextvars
 import json
 import logging
+import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -93,6 +94,51 @@ class _Allowance:
             self.seconds = self.total
 
 
+class _Connections:
+    """Counts the database calls under way, so that one call can close every connection at a moment none is open.
+
+    Closing the idle ones is not enough for a SQLite file in WAL mode that was
+    read-only: a new connection of this process shares the read-only mapping of
+    the -shm file while any connection opened in the read-only time is still
+    open, and a call under way that opens one passes the mapping on. Under
+    steady traffic (every turn reads, readiness probes overlap) that chain never
+    ends and the store stays unwritable after the file is writable again.
+    """
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._in_use = 0
+        self._closing = False
+
+    @contextlib.contextmanager
+    def in_use(self, seconds: float) -> Generator[None, None, None]:
+        with self._changed:
+            if not self._changed.wait_for(lambda: not self._closing, seconds):
+                raise StoreTimeout(f"the connections were being closed for over {seconds:g} s")
+            self._in_use += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._in_use -= 1
+                self._changed.notify_all()
+
+    def close_all(self, close: Callable[[], None], seconds: float) -> None:
+        """Waits until no call is under way (new calls wait meanwhile), then runs `close`."""
+        deadline = time.monotonic() + seconds
+        with self._changed:
+            if not self._changed.wait_for(lambda: not self._closing, seconds):
+                raise StoreTimeout(f"the connections were being closed for over {seconds:g} s")
+            self._closing = True
+            try:
+                if not self._changed.wait_for(lambda: self._in_use == 0, max(0.0, deadline - time.monotonic())):
+                    raise StoreTimeout(f"database calls still under way after {seconds:g} s")
+                close()
+            finally:
+                self._closing = False
+                self._changed.notify_all()
+
+
 # The allowance of the turn being handled. Rasa reads the conversation first in every turn,
 # and that read sets a fresh one: Sanic serves the requests of a kept-alive connection in
 # one context, so a value left from an earlier turn must never be reused.
@@ -111,6 +157,9 @@ class CareerSQLTrackerStore(SQLTrackerStore):
         self._generation = 0
         # Whether the last write failed with a database error.
         self._write_failed = False
+        # Whether it failed because the SQLite file was read-only (see _Connections).
+        self._read_only_failed = False
+        self._connections = _Connections()
         self.timeout_s = Settings.from_env().store_timeout_s
         # Reads get connections of their own where that lets them pass a stuck writer (SQLite in WAL mode).
         self.read_engine = self.engine
@@ -178,16 +227,21 @@ class CareerSQLTrackerStore(SQLTrackerStore):
         started = time.monotonic()
         deadline = started + allowance.seconds
 
+        # Readers may have opened connections since, while the database was read-only: if it
+        # is writable now, any of them still open would keep this write from it. (Not after a
+        # lock timeout: waiting for every call to end would hold the reads up behind the lock.)
+        close_first = write and self._read_only_failed
+
         def job() -> T:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise late
-            return call(left)
+            if close_first:
+                self._connections.close_all(self._drop_connections, left)
+            left = deadline - time.monotonic()
+            with self._connections.in_use(left):
+                return call(deadline - time.monotonic())
 
-        if write and self._write_failed:
-            # Readers may have opened connections since, while the database still could not
-            # be written: if it can be now, those would keep this write from it.
-            self._drop_connections()
         future: Future[T] = executor.submit(job)
         outcome = asyncio.wrap_future(future)
         try:
@@ -201,14 +255,15 @@ class CareerSQLTrackerStore(SQLTrackerStore):
                 # A write under way: SQLite's lock wait ends at the deadline, and whether it was
                 # stored is known only when it ends.
                 result = await outcome
-        except sa.exc.DBAPIError:
+        except sa.exc.DBAPIError as error:
             self._drop_connections()
             self._write_failed = self._write_failed or write
+            self._read_only_failed = self._read_only_failed or (write and "readonly" in str(error.orig))
             raise
         finally:
             allowance.seconds -= time.monotonic() - started
         if write:
-            self._write_failed = False
+            self._write_failed = self._read_only_failed = False
         return result
 
     def _drop_connections(self) -> None:

@@ -277,3 +277,59 @@ def test_a_read_only_store_reads_but_fails_the_write_check_until_it_is_writable(
     run(store.check_write(2.0))
     run(store.save(tracker_with(rasa_domain, "writable", session_events(1000.0, "hi"))))
     assert len(rows(f"sqlite:///{database}", "writable")) == 8
+
+
+def test_a_read_only_store_is_written_again_under_steady_reads(tmp_path, rasa_domain):
+    """The CI failure behind this: reads that overlap (turns, readiness probes) kept a connection of the
+    read-only time open, so each new connection shared its read-only -shm mapping and passed it on; the
+    store stayed unwritable after the files were writable again. A write after a failure now first
+    waits for a moment with no call under way and closes every connection."""
+    import subprocess
+    import sys
+    import time
+
+    database = tmp_path / "ro.db"
+    CareerSQLTrackerStore(rasa_domain, host=f"sqlite:///{database}").engine.dispose()
+    subprocess.run([sys.executable, "-c", "import os, sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
+                    "c.execute('PRAGMA journal_mode=WAL'); c.execute('SELECT count(*) FROM events'); os._exit(0)",
+                    str(database)], check=True)
+    files = [database, tmp_path / "ro.db-wal", tmp_path / "ro.db-shm"]
+
+    async def scenario():
+        store = CareerSQLTrackerStore(rasa_domain, host=f"sqlite:///{database}")
+        stop = asyncio.Event()
+
+        async def reader():
+            while not stop.is_set():
+                await store.check_read(2.0)
+
+        readers = [asyncio.create_task(reader()) for _ in range(6)]
+        try:
+            await asyncio.sleep(0.2)
+            with pytest.raises(sa.exc.OperationalError, match="readonly"):
+                await store.check_write(2.0)
+            for path in files:
+                subprocess.run(["chattr", "-i", str(path)], check=True)
+            failures, deadline = [], time.monotonic() + 10
+            while time.monotonic() < deadline:
+                try:
+                    await store.check_write(2.0)
+                    break
+                except sa.exc.OperationalError as error:
+                    failures.append(error)
+                    await asyncio.sleep(0.05)
+            else:
+                raise AssertionError(f"still not writable after 10 s of steady reads: {len(failures)} failed writes")
+            await store.save(tracker_with(rasa_domain, "writable", session_events(1000.0, "hi")))
+        finally:
+            stop.set()
+            await asyncio.gather(*readers)
+
+    for path in files:
+        subprocess.run(["chattr", "+i", str(path)], check=True)
+    try:
+        run(scenario())
+    finally:
+        for path in files:
+            subprocess.run(["chattr", "-i", str(path)], check=False)
+    assert len(rows(f"sqlite:///{database}", "writable")) == 8

@@ -233,8 +233,16 @@ def test_readiness_is_503_while_the_store_cannot_be_written_and_200_once_it_can(
 
         for path in wal_files(database):
             chattr("-i", path)
-        wait_until(lambda: requests.get(f"{servers.rasa_url}/health/ready", timeout=10).status_code == 200, 30,
-                   "readiness is 200 once the store is writable")
+        last = []
+
+        def ready() -> bool:
+            last[:] = [requests.get(f"{servers.rasa_url}/health/ready", timeout=10)]
+            return last[0].status_code == 200
+
+        try:
+            wait_until(ready, 30, "readiness is 200 once the store is writable")
+        except TimeoutError as error:
+            raise AssertionError(f"{error}; the last answer: {last[0].text}") from None
         sender = f"rw-{uuid.uuid4().hex[:8]}"
         status, body = KeptConnection(servers).post(sender, "what are the hours?")
         assert status == 200 and "9am to 5pm" in body[0]["text"]
