@@ -29,6 +29,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from bot.context import compares
 from bot.knowledge import Career, KnowledgeBase, PayLevel, Source, default_knowledge, normalise
 from bot.vocab import background_cues, occupation_plural, resolve_state, this_career_cues
 
@@ -350,7 +351,8 @@ class TopicAction(CareerAction):
             return answer_side_by_side(self, dispatcher, tracker, domain, compared, ask_feedback)
         career = self.career(tracker)
         job = other_job(tracker, career, self.knowledge)
-        if job:
+        text = str((tracker.latest_message or {}).get("text") or "")
+        if job and (career is None or not compares(text)):
             # A question about a job the site has no guide for: no career's facts fit there.
             answer_other_job(dispatcher, domain, self.knowledge, job)
             return career_events(tracker, self.knowledge, career) if career is not None else []
@@ -362,6 +364,9 @@ class TopicAction(CareerAction):
         start = len(dispatcher.messages)
         self.answer(dispatcher, domain, career, Mentions.latest(tracker), tracker)
         answer_id = mark_answer(dispatcher, start, self.topic, career.id)
+        if job:
+            # "Is the pay better than a nurse's?": this career's side, and honestly no other.
+            dispatcher.utter_message(response="utter_compare_other_job", other_career=job, career_plural=career.plural)
         if ask_feedback:
             ask_feedback_after(dispatcher, tracker, answer_id)
         return [SlotSet("topic", self.topic), *career_events(tracker, self.knowledge, career)]
@@ -445,6 +450,7 @@ def not_covered(
     dispatcher.utter_message(
         response="utter_not_covered" if offer and covered else "utter_not_covered_only",
         career=career.id,  # for the report, as an answer carries it
+        uncovered=list(topics),  # what was asked for, for the report and the evaluation
         career_plural=career.plural,
         topics=join_words([topic_label(domain, t) for t in topics], "or"),
         covered=join_words([topic_label(domain, s) for s in covered], "and"),

@@ -23,6 +23,7 @@ from actions.base import (
 from actions.careers import careers_named
 from actions.feedback import answer_just_given, record_feedback
 from bot.clarify import FALLBACK_INTENT, clarification_pair
+from bot.context import compares
 
 
 class CareerResponseAction(CareerAction):
@@ -111,12 +112,27 @@ class ActionFallback(CareerResponseAction):
         return "action_fallback"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        from actions.followup import answer_in_context, topic_action
+
         career = self.career(tracker)
         job = other_job(tracker, career, self.knowledge)
+        message = tracker.latest_message or {}
+        if job and career is not None and compares(str(message.get("text") or "")):
+            # "How is this different from a bookkeeper?": this career's side of it (the topic the
+            # conversation is on, else what the job is), and that the other job is not covered.
+            in_context = answer_in_context(dispatcher, tracker, domain, self._knowledge)
+            return (
+                in_context
+                if in_context is not None
+                else topic_action("overview", self._knowledge).respond(dispatcher, tracker, domain)
+            )
         if job:
             answer_other_job(dispatcher, domain, self.knowledge, job)
             return []
-        message = tracker.latest_message or {}
+        if career is not None:
+            in_context = answer_in_context(dispatcher, tracker, domain, self._knowledge)
+            if in_context is not None:
+                return in_context
         pair = None
         if (message.get("intent") or {}).get("name") == FALLBACK_INTENT:
             pair = clarification_pair(message.get("intent_ranking") or [])

@@ -38,6 +38,7 @@ from actions.overview import (
 )
 from actions.pay import ActionAnswerPay
 from actions.work import ActionAnswerDuties, ActionAnswerEmployers, ActionAnswerHours, ActionAnswerWorkEnvironment
+from bot.context import resolve
 from bot.knowledge import KnowledgeBase
 
 TOPIC_ACTIONS = (
@@ -93,6 +94,21 @@ WITHOUT = {
 }
 
 
+def answer_in_context(
+    dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict, knowledge: Optional[KnowledgeBase] = None
+) -> Optional[List[EventType]]:
+    """Answers the topic the latest message means in the conversation (bot.context); None if it points nowhere."""
+    message = tracker.latest_message or {}
+    intent = resolve(
+        str(message.get("text") or ""),
+        message.get("intent") or {},
+        message.get("intent_ranking") or [],
+        tracker.get_slot("topic"),
+    )
+    action = topic_action_for_intent(intent, knowledge) if intent else None
+    return action.respond(dispatcher, tracker, domain) if action is not None else None
+
+
 class ActionAnswerFollowup(CareerAction):
     """Re-answers the last topic in the light of what the follow-up names.
 
@@ -125,8 +141,12 @@ class ActionAnswerFollowup(CareerAction):
             mentions = Mentions.latest(tracker)
             if mentions.state:
                 dispatcher.utter_message(response="utter_state_not_covered", state=mentions.state)
-            else:
-                dispatcher.utter_message(response="utter_followup_unclear")
+                return career_events(tracker, self.knowledge, career)
+            # Nothing named: the topic the conversation is on, if the message points back to it.
+            in_context = answer_in_context(dispatcher, tracker, domain, self._knowledge)
+            if in_context is not None:
+                return in_context
+            dispatcher.utter_message(response="utter_followup_unclear")
             return career_events(tracker, self.knowledge, career)
         action = self.topic_action(topic)
         start = len(dispatcher.messages)

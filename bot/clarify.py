@@ -12,11 +12,11 @@ from typing import Any, Iterable, Mapping, Optional, Tuple
 
 FALLBACK_INTENT = "nlu_fallback"
 # Topic intents are named ask_*; ask_without is a follow-up, not a topic.
-_NOT_TOPICS = {"ask_without"}
+_NOT_TOPICS = {"ask_without", "ask_source"}
 # Below this, the second intent is noise, not a rival reading worth a button.
 MIN_SECOND_CONFIDENCE = 0.2
 # Follow-ups answer with a career fact too, from the previous topic or a default one.
-_FOLLOW_UPS = {"inform", "ask_without"}
+_FOLLOW_UPS = {"inform", "ask_without", "follow_up", "answer_form"}
 
 
 def is_topic(intent: str) -> bool:

@@ -54,13 +54,32 @@ def _gates() -> List[float]:
             test_accuracy.MAXIMUM_CLARIFICATION * 100]
 
 
+def _conversation_gates() -> List[float]:
+    from tests.nlu import test_conversations
+
+    return [test_conversations.REQUIRED_FOLLOWUP_ACCURACY * 100, test_conversations.MAXIMUM_LEAK_IN_CONVERSATION * 100]
+
+
 def _nlu_numbers() -> List[float]:
     from bot.rasa.nlu_data import NEAR_DUPLICATE
 
     return [NEAR_DUPLICATE]
 
 
+def _conversation_set_sizes() -> List[float]:
+    from bot.devtools import conversations
+
+    test = conversations.load_conversations(conversations.TEST_SET)
+    dev = conversations.load_conversations(conversations.DEV_SET)
+    return [len(test), sum(len(c.turns) - 1 for c in test), len(dev), conversations.DETOURS]
+
+
 CHECKS: List[Tuple[str, str, Callable[[], List[float]]]] = [
+    (r"`tests/conversations/test_set.yml` holds (\d+) conversations \((\d+) follow-up turns\).*?"
+     r"`dev_set.yml` \((\d+) conversations\).*?the leak of (\d+) off-topic queries",
+     "the sizes of the conversation sets", _conversation_set_sizes),
+    (r"`make test` gates both \(follow-up turns ≥ ([\d.]+) %, leak mid-conversation ≤ ([\d.]+) %;",
+     "the conversation gates of make test", _conversation_gates),
     (r"longer than (\d+) characters \| 400", "the conversation id limit", lambda: [validation.MAX_ID_LENGTH]),
     (r"nested more than (\d+) levels deep", "the JSON depth limit", lambda: [rest.MAX_JSON_DEPTH]),
     (r"a message over \*\*([\d,]+) characters\*\*", "the message length limit", lambda: [validation.MAX_MESSAGE_LENGTH]),

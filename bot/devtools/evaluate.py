@@ -1,7 +1,7 @@
 """Measures what the trained model understands: on the test set, the dev set and the real off-topic traffic.
 
     python -m bot.evaluate [--model models/careerbot.tar.gz] [--set tests/nlu/dev_set.yml ...] [--no-offtopic]
-                           [--errors]
+                           [--no-conversations] [--errors]
 
 For each set it prints:
 
@@ -19,6 +19,12 @@ For each set it prints:
 - the clarification rate and the plain fallback rate, over the in-scope lines (over
   every line for the off-topic traffic);
 - the most frequent confusion pairs (expected -> predicted).
+
+Then, unless `--set` or `--no-conversations` is given, the conversation sets
+(tests/conversations/, bot.devtools.conversations): the bot is started and every
+conversation played turn by turn; it prints the share of follow-up turns answered
+as meant in context, by kind, and the leak of off-topic queries asked right after
+an answer.
 
 The off-topic traffic is the development split of bot/rasa/offtopic.py (never trained on).
 `--errors` lists every wrong line; use it on the dev set only: the test set is
@@ -332,6 +338,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         help=f"an NLU test file (repeatable); default: {TEST_SET.name}, {DEV_SET.name} and {DEV_SET_2.name}",
     )
     parser.add_argument("--no-offtopic", action="store_true", help="skip the off-topic dev split")
+    parser.add_argument(
+        "--no-conversations",
+        action="store_true",
+        help="skip the conversation sets (they start the bot: Rasa and the action server)",
+    )
     parser.add_argument("--errors", action="store_true", help="list every wrong line (tune on the dev sets only)")
     parser.add_argument(
         "--fallback-grid",
@@ -350,7 +361,28 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 0
     for report in reports:
         print(report.summary(errors=args.errors))
+    if not args.no_conversations and not args.sets:
+        print(conversation_summaries(args.model, errors=args.errors))
     return 0
+
+
+def conversation_summaries(model: Path, errors: bool = False) -> str:
+    """The conversation sets turn by turn, and off-topic queries asked mid-conversation (bot.devtools.conversations).
+
+    The test set's errors are never listed: it is measured, not tuned on.
+    """
+    from bot.devtools import conversations as c
+
+    sets = {
+        str(c.TEST_SET.relative_to(PROJECT_DIR)): c.load_conversations(c.TEST_SET),
+        str(c.DEV_SET.relative_to(PROJECT_DIR)): c.load_conversations(c.DEV_SET),
+        "off-topic dev split, mid-conversation": c.detours(),
+    }
+    played = c.run_conversations(model, sets)
+    return "\n".join(
+        c.ConversationReport(name, outcomes).summary(errors=errors and not name.endswith(c.TEST_SET.name))
+        for name, outcomes in played.items()
+    )
 
 
 if __name__ == "__main__":

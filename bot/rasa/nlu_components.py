@@ -92,10 +92,10 @@ class OfftopicImporter(TrainingDataImporter):
     def get_nlu_data(self, language: Optional[Text] = "en") -> TrainingData:
         from rasa.shared.nlu.constants import INTENT, TEXT
 
-        from bot.rasa.nlu_data import load_test_set, near_duplicates
+        from bot.rasa.nlu_data import held_out_texts, near_duplicates
 
         texts = offtopic.training_examples(self.per_intent)
-        held_out = [text for path in self.held_out if path.exists() for text, _ in load_test_set(path)]
+        held_out = [text for path in self.held_out if path.exists() for text in held_out_texts(path)]
         copies = {line for line, _, _ in near_duplicates(texts, held_out)}
         return TrainingData(
             [Message(data={TEXT: text, INTENT: offtopic.OUT_OF_SCOPE}) for text in texts if text not in copies]

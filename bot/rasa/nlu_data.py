@@ -25,6 +25,21 @@ def load_test_set(path: Path) -> List[Tuple[str, str]]:
     return [(m.get("text"), m.get("intent")) for m in data.intent_examples]
 
 
+def held_out_texts(path: Path) -> List[str]:
+    """The lines of an NLU test set, or every turn of a conversation set (tests/conversations/)."""
+    import yaml
+
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if isinstance(data, dict) and isinstance(data.get("conversations"), list):
+        return [
+            str(turn["user"])
+            for conversation in data["conversations"]
+            for turn in conversation.get("turns") or []
+            if isinstance(turn, dict) and turn.get("user")
+        ]
+    return [text for text, _ in load_test_set(path)]
+
+
 _ENTITY = re.compile(r"\[([^\]]*)\](\([^)]*\)|\{[^}]*\})")
 
 

@@ -38,9 +38,16 @@ def test_a_state_after_pay_is_not_given_invented_figures(knowledge, run_action):
     assert "$" not in outcome.text
 
 
-@pytest.mark.parametrize("intent, slots", [("inform", {"topic": "pay"}), ("ask_without", {"topic": "hours"}),
-                                           ("ask_without", {})])
+@pytest.mark.parametrize("intent, slots", [("inform", {}), ("ask_without", {})])
 def test_unclear_followups_ask_back(knowledge, run_action, intent, slots):
     outcome = run_action(ActionAnswerFollowup(knowledge), text="what about that", intent=intent, slots=slots)
     assert outcome.replies[0].response == "utter_followup_unclear"
     assert outcome.events == []
+
+
+@pytest.mark.parametrize("intent, topic", [("inform", "pay"), ("ask_without", "hours")])
+def test_a_followup_naming_nothing_continues_the_previous_topic(knowledge, run_action, intent, topic):
+    # "What about that": nothing named, so the conversation's topic (bot/context.py), not "unclear".
+    outcome = run_action(ActionAnswerFollowup(knowledge), text="what about that", intent=intent,
+                         slots={"topic": topic})
+    assert SlotSet("topic", topic) in outcome.events

@@ -344,3 +344,26 @@ def test_a_message_sent_again_to_another_instance_or_after_a_restart_is_found_in
         other.start_rasa()
         assert post(other, body).json() == first.json()
     assert stored_texts(servers, sender) == ["do I need a license?"]
+
+
+def test_a_followup_that_names_no_topic_continues_the_conversations_topic(servers):
+    # Issue 20: out of context "and how long would that take?" was not understood.
+    chat = Chat(servers)
+    assert "bachelor's degree" in chat.text("what are the steps to become one")
+    reply = chat.text("ok, and how long would that take then?")
+    assert "Mortgage Loan Originator License" in reply and "Sorry" not in reply
+
+
+def test_where_the_facts_come_from_and_the_answer_again_briefly(servers):
+    chat = Chat(servers)
+    assert "$24,000 to $42,000" in chat.text("how much money could I make doing this")
+    reply = chat.text("where do these figures come from?")
+    assert "Payscale" in reply and "careeraddict.com" in reply and "$" not in reply
+    assert "$24,000 to $42,000" in chat.text("briefly please")
+
+
+def test_a_comparison_with_another_job_answers_this_careers_side_and_names_the_gap(servers):
+    chat = Chat(servers)
+    reply = chat.text("do they earn more than a real estate agent?")
+    assert "$24,000 to $42,000" in reply
+    assert "no information about real estate agents" in reply

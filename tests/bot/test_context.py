@@ -1,0 +1,73 @@
+"""bot/context.py: which messages are read in the conversation's context, and what they then mean."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.context import compares, points_back, resolve
+
+
+@pytest.mark.parametrize("text", [
+    "and how long would that take?", "so how would I get it?", "weekends too?", "what about after that",
+    "is it formal or on the job?", "what else would I need?", "on what, exactly?",
+])
+def test_messages_that_lean_on_the_previous_answer_point_back(text):
+    assert points_back(text)
+
+
+@pytest.mark.parametrize("text", [
+    "please set an alarm for six tomorrow morning", "what is the capital city of Australia",
+    "tell me the latest football results from England", "",
+])
+def test_self_contained_messages_do_not(text):
+    assert not points_back(text)
+
+
+def ranking(**confidences):
+    return [{"name": name, "confidence": value} for name, value in confidences.items()]
+
+
+def test_the_previous_topic_and_its_neighbours_weigh_more():
+    # Out of context the classifier prefers the general path; after the licence, getting it is meant.
+    intent = {"name": "nlu_fallback", "confidence": 0.35}
+    ranks = ranking(ask_how_to_become=0.3, ask_licensing_requirements=0.2, ask_pay=0.1)
+    assert resolve("so how would I get it?", intent, ranks, "licensing") == "ask_licensing_requirements"
+    assert resolve("so how would I get it?", intent, ranks, "hours") == "ask_how_to_become"
+
+
+def test_with_no_support_in_the_ranking_the_previous_topic_continues():
+    intent = {"name": "nlu_fallback", "confidence": 0.35}
+    assert resolve("and how long would that take?", intent, ranking(greet=0.1), "how_to_become") == "ask_how_to_become"
+    assert resolve("and after a few years?", intent, [], "pay") == "ask_pay"
+
+
+def test_no_previous_topic_self_contained_or_surely_off_topic_keeps_the_classifiers_reading():
+    fallback = {"name": "nlu_fallback", "confidence": 0.35}
+    assert resolve("and how long would that take?", fallback, [], None) is None
+    assert resolve("please set an alarm for six tomorrow morning", fallback, [], "pay") is None
+    sure = {"name": "out_of_scope", "confidence": 0.9}
+    assert resolve("tell me a joke then", sure, ranking(out_of_scope=0.9), "pay") is None
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("how is this different from being a real estate agent?", True),
+    ("is the pay better than a nurse's?", True),
+    ("mortgage specialist vs bookkeeper", True),
+    ("how much do nurses make?", False),
+    ("I'm a nurse, what would I earn here?", False),
+])
+def test_comparisons(text, expected):
+    assert compares(text) is expected
+
+
+def test_an_unsure_message_that_reads_as_conversation_is_not_pulled_into_the_topic():
+    fallback = {"name": "nlu_fallback", "confidence": 0.35}
+    ranks = [fallback, *ranking(thanks=0.5, feedback_helpful=0.45)]
+    assert resolve("thanks, very informative", fallback, ranks, "pay") is None
+
+
+def test_the_gates_out_of_scope_is_kept_unless_a_sure_topic_opens_as_a_correction():
+    gated = {"name": "out_of_scope", "confidence": 1.0}
+    ranks = [gated, *ranking(ask_hours=0.72, ask_work_environment=0.15)]
+    assert resolve("sorry, I meant the hours, not the place", gated, ranks, "work_environment") == "ask_hours"
+    assert resolve("is the balloon festival this weekend", gated, ranks, "hours") is None
