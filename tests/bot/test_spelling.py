@@ -16,7 +16,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot import vocab
 from bot.rasa.nlp import ENTITY_LABELS, build
-from bot.rasa.spelling import WORDS_FILE, SpellingNormaliser
+from bot.rasa.spelling import INDEX_FILE, WORDS_FILE, SpellingNormaliser
 
 TRAINING = [
     ("how much do they earn", "ask_pay"),
@@ -126,6 +126,8 @@ def test_entity_text_is_left_alone(tmp_path, prepare, spacy_nlp):
 
 def test_the_dictionary_survives_the_model_storage(tmp_path, prepare):
     normaliser, storage, resource, _ = train(tmp_path, prepare)
+    with storage.read_from(resource) as directory:
+        assert (directory / WORDS_FILE).is_file() and (directory / INDEX_FILE).is_file()
     loaded = SpellingNormaliser.load(SpellingNormaliser.get_default_config(), storage, resource, None)
     assert loaded.counts == normaliser.counts
     assert loaded.counts["earn"] >= 2  # counted in the training data...
