@@ -4,7 +4,10 @@
 counts the words of all the NLU training data Rasa gives it (the off-topic sample
 included), of the knowledge files (career names, aliases and every text) and of the
 vocabularies (states, fields of study, other jobs), and stores them with their counts
-in the model. At prediction time a token that is none of those words, has at least
+in the model, with the common words of English (symspellpy's list) as known words
+that are never a correction: off-topic messages are full of words the domain lacks,
+and turning them into domain words made them leak (dev set 2 and the off-topic
+dev split: `python -m bot.evaluate`). At prediction time a token that is none of those words, has at least
 `min_length` letters and is not part of an entity the spaCy rules found is replaced by
 the most frequent domain word within `max_edit_distance` edits (symspellpy's symmetric
 delete lookup, Damerau-OSA distance from editdistpy), when there is one.
@@ -85,6 +88,19 @@ def count_words(texts: Iterable[str]) -> Counter:
     return counts
 
 
+def english_words(min_count: float) -> List[str]:
+    """The words of symspellpy's English frequency list (SCOWL words with Google Books counts) seen that often."""
+    import symspellpy
+
+    path = Path(symspellpy.__file__).parent / "frequency_dictionary_en_82_765.txt"
+    words = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        word, _, count = line.partition(" ")
+        if word.isalpha() and count.isdigit() and int(count) >= min_count:
+            words.append(word.lower())
+    return words
+
+
 def state_codes() -> Set[str]:
     from bot import vocab
 
@@ -112,6 +128,10 @@ class SpellingNormaliser(GraphComponent):
             "min_length": 4,
             # A known word is a correction target only when seen this often (all known words stay untouched).
             "min_count": 1,
+            # Words of symspellpy's English frequency list seen at least this often there are known too
+            # (never corrected, never a correction): an off-topic "weather" must not become "whether".
+            # null: the domain's words only.
+            "english_min_count": 1,
         }
 
     @classmethod
@@ -121,6 +141,9 @@ class SpellingNormaliser(GraphComponent):
             raise InvalidConfigException("SpellingNormaliser: max_edit_distance must be 1 or 2")
         if int(settings["min_length"]) < 1 or int(settings["min_count"]) < 1:
             raise InvalidConfigException("SpellingNormaliser: min_length and min_count must be at least 1")
+        english = settings["english_min_count"]
+        if english is not None and (not isinstance(english, (int, float)) or english < 0):
+            raise InvalidConfigException("SpellingNormaliser: english_min_count must be a count (0 or more) or null")
 
     def __init__(
         self,
@@ -135,6 +158,8 @@ class SpellingNormaliser(GraphComponent):
         self.max_edit_distance = int(settings["max_edit_distance"])
         self.min_length = int(settings["min_length"])
         self.min_count = int(settings["min_count"])
+        english = settings["english_min_count"]
+        self.english_min_count = None if english is None else float(english)
         self._model_storage = model_storage
         self._resource = resource
         self._states = state_codes()
@@ -179,6 +204,10 @@ class SpellingNormaliser(GraphComponent):
     def train(self, training_data: TrainingData) -> Resource:
         texts = [m.get(TEXT) for m in training_data.training_examples if m.get(TEXT)]
         counts = count_words([*texts, *knowledge_texts()])
+        if self.english_min_count is not None:
+            # Known, with count 0: below every min_count, so never a correction.
+            for word in english_words(self.english_min_count):
+                counts.setdefault(word, 0)
         self._use(dict(counts))
         with self._model_storage.write_to(self._resource) as directory:
             lines = [f"{word}\t{count}" for word, count in sorted(counts.items(), key=lambda wc: (-wc[1], wc[0]))]
