@@ -2,42 +2,67 @@
 
     python -m bot.devtools.spelling_cost
 
-Builds the normaliser's dictionary the way training does (every NLU training line as
-`rasa train` sees it, the knowledge, the vocabularies), tokenises the lines with the
-project's spaCy pipeline, then times the normaliser alone over them: the first pass
-(every unknown word looked up) and a second one (the lookups memoised), in
-microseconds per message. Also prints how long building the dictionary takes, which
-loading a model repeats.
+Trains the normaliser as config.yml sets it, on every NLU training line as `rasa train`
+sees it (with the knowledge and the vocabularies, as its training adds), into a
+temporary model storage, and loads it from there as the server does (and says how
+long that load takes). Then it tokenises the lines with the project's spaCy pipeline
+and times the normaliser alone over them: the first pass (every unknown word looked
+up) and a second one (the lookups memoised), in microseconds per message.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import time
-from typing import List, Optional
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import yaml
 
 from bot import PROJECT_DIR
 
+NAME = "bot.rasa.spelling.SpellingNormaliser"
+
+
+def configured() -> Dict[str, Any]:
+    config = yaml.safe_load((PROJECT_DIR / "config.yml").read_text(encoding="utf-8"))
+    for item in config.get("pipeline") or []:
+        if item.get("name") == NAME:
+            return {k: v for k, v in item.items() if k != "name"}
+    raise SystemExit(f"config.yml: no {NAME} in the pipeline")
+
 
 def main(argv: Optional[List[str]] = None) -> int:
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
     from rasa.nlu.tokenizers.spacy_tokenizer import SpacyTokenizer
     from rasa.nlu.utils.spacy_utils import SpacyNLP
-    from rasa.shared.nlu.constants import TEXT
+    from rasa.shared.nlu.constants import INTENT, TEXT
     from rasa.shared.nlu.training_data.message import Message
+    from rasa.shared.nlu.training_data.training_data import TrainingData
 
     from bot.devtools import noise
     from bot.devtools.evaluate import DEV_SET_2, training_lines
     from bot.rasa.nlu_data import load_test_set
-    from bot.rasa.spelling import SpellingNormaliser, count_words, knowledge_texts
+    from bot.rasa.spelling import SpellingNormaliser
     from bot.settings import Settings
 
     os.chdir(PROJECT_DIR)
-    counts = count_words([text for text, _ in training_lines()] + knowledge_texts())
-    started = time.perf_counter()
-    normaliser = SpellingNormaliser(SpellingNormaliser.get_default_config(), None, None, dict(counts))
-    built = time.perf_counter() - started
-    print(f"dictionary: {len(counts)} words, built in {built * 1000:.0f} ms")
+    config = {**SpellingNormaliser.get_default_config(), **configured()}
+    data = TrainingData([Message(data={TEXT: text, INTENT: intent}) for text, intent in training_lines()])
+    with tempfile.TemporaryDirectory(prefix="careerbot-spelling-") as tmp:
+        storage, resource = LocalModelStorage(Path(tmp)), Resource("spelling")
+        SpellingNormaliser.create(config, storage, resource, None).train(data)
+        started = time.perf_counter()
+        normaliser = SpellingNormaliser.load(config, storage, resource, None)
+        loaded = time.perf_counter() - started
+    targets = sum(1 for count in normaliser.counts.values() if count >= normaliser.min_count)
+    print(
+        f"dictionary: {len(normaliser.known)} known words, {targets} correction targets; "
+        f"loaded in {loaded * 1000:.0f} ms"
+    )
 
     spacy_nlp = SpacyNLP.create({"model": str(Settings.from_env().spacy_model_dir)}, None, None, None)
     model = spacy_nlp.provide()
