@@ -7,10 +7,11 @@ vocabularies (states, fields of study, other jobs), and stores them with their c
 in the model, with the common words of English (symspellpy's list) as known words
 that are never a correction: off-topic messages are full of words the domain lacks,
 and turning them into domain words made them leak (dev set 2 and the off-topic
-dev split: `python -m bot.evaluate`). At prediction time a token that is none of those words, has at least
-`min_length` letters and is not part of an entity the spaCy rules found is replaced by
-the most frequent domain word within `max_edit_distance` edits (symspellpy's symmetric
-delete lookup, Damerau-OSA distance from editdistpy), when there is one.
+dev split: `python -m bot.evaluate`). At prediction time a token that is none of those
+words, has at least `min_length` letters and is not part of an entity the spaCy rules
+found is replaced by the most frequent domain word within `max_edit_distance` edits
+(symspellpy's symmetric delete lookup, Damerau-OSA distance from editdistpy), when
+there is one.
 
 Only the tokens change, which every featurizer reads: the message text and the spaCy
 document stay as typed, so the entity rules and the actions see the visitor's words
@@ -37,7 +38,8 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 WORDS_FILE = "words.tsv"
-# symspellpy's own dump of its delete index: loading it takes a tenth of rebuilding it.
+# symspellpy's own dump of its delete index, so that loading a model does not rebuild it
+# (`python -m bot.devtools.spelling_cost` prints the load time).
 INDEX_FILE = "symspell.pickle"
 _WORD = re.compile(r"[a-z]+")
 # Knowledge fields that are addresses, not words anyone types.
