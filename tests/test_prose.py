@@ -60,6 +60,12 @@ def _conversation_gates() -> List[float]:
     return [test_conversations.REQUIRED_FOLLOWUP_ACCURACY * 100, test_conversations.MAXIMUM_LEAK_IN_CONVERSATION * 100]
 
 
+def _misspelled_gate() -> List[float]:
+    from tests.nlu import test_accuracy
+
+    return [test_accuracy.REQUIRED_MISSPELLED_ANSWER_ACCURACY * 100]
+
+
 def _nlu_numbers() -> List[float]:
     from bot.rasa.nlu_data import NEAR_DUPLICATE
 
@@ -110,6 +116,8 @@ CHECKS: List[Tuple[str, str, Callable[[], List[float]]]] = [
      lambda: [privacy.WAL_WAIT_S]),
     (r"\(answer accuracy ≥ ([\d.]+) %, intent accuracy ≥ ([\d.]+) %, leak ≤ ([\d.]+) %, clarification ≤ ([\d.]+) %\)",
      "the gates of make test", _gates),
+    (r"gates the misspelled test set's answer accuracy \(≥ ([\d.]+) %\)", "the misspelled set's gate",
+     _misspelled_gate),
 ]
 
 

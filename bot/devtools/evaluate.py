@@ -27,8 +27,10 @@ as meant in context, by kind, and the leak of off-topic queries asked right afte
 an answer.
 
 The off-topic traffic is the development split of bot/rasa/offtopic.py (never trained on).
+The misspelled variants of the test set and of dev set 2 are made here, by the seeded
+noise of bot/devtools/noise.py (1 or 2 edits in 1 to 3 words of each line), never stored.
 `--errors` lists every wrong line; use it on the dev set only: the test set is
-measured, never tuned on.
+measured, never tuned on (its misspelled variant never lists its lines).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from typing import Any, List, Mapping, Optional, Sequence, Tuple
 
 from bot import PROJECT_DIR
 from bot.clarify import clarification_pair, gives_career_answer
+from bot.devtools import noise
 from bot.rasa.nlu_data import NEAR_DUPLICATE as NEAR_DUPLICATE
 from bot.rasa.nlu_data import load_test_set
 from bot.rasa.nlu_data import near_duplicates as near_duplicates
@@ -165,6 +168,8 @@ class Report:
     # The off-topic traffic: every line is off-topic and the conversation intents
     # (thanks, yes, no...) are fine too, as long as no career fact is given.
     traffic: bool = False
+    # A blind set's variant whose wrong lines are never listed, even with --errors.
+    blind: bool = False
 
     @property
     def in_scope(self) -> List[Outcome]:
@@ -238,7 +243,7 @@ class Report:
                 "  top confusions (expected -> predicted): "
                 + ", ".join(f"{e} -> {p} ({c})" for (e, p), c in self.confusions())
             )
-        if errors:
+        if errors and not self.blind:
             for o in self.errors:
                 lines.append(f"  - {o.text!r}: expected {o.expected}, got {o.shown}")
         return "\n".join(lines)
@@ -271,8 +276,10 @@ class Parser:
         return [outcome(text, expected, await self.agent.parse_message(text)) for text, expected in lines]
 
 
-async def evaluate_lines(parser: Parser, name: str, lines: Sequence[Tuple[str, str]], traffic: bool = False) -> Report:
-    return Report(name, await parser.parse_all(lines), traffic=traffic)
+async def evaluate_lines(
+    parser: Parser, name: str, lines: Sequence[Tuple[str, str]], traffic: bool = False, blind: bool = False
+) -> Report:
+    return Report(name, await parser.parse_all(lines), traffic=traffic, blind=blind)
 
 
 async def evaluate(model: Path, test_set: Path) -> Report:
@@ -280,16 +287,24 @@ async def evaluate(model: Path, test_set: Path) -> Report:
     return await evaluate_lines(parser, test_set.name, load_test_set(test_set))
 
 
-async def evaluate_all(model: Path, sets: Sequence[Path], offtopic: bool = True) -> List[Report]:
+def _shown(path: Path) -> str:
+    return str(path.relative_to(PROJECT_DIR) if path.is_absolute() and PROJECT_DIR in path.parents else path)
+
+
+def misspelled_name(path: Path, seed: int = noise.SEED) -> str:
+    return f"{_shown(path)}, misspelled (bot/devtools/noise.py, seed {seed})"
+
+
+async def evaluate_all(
+    model: Path, sets: Sequence[Path], offtopic: bool = True, misspelled: Sequence[Path] = ()
+) -> List[Report]:
+    """A report per set, then one per misspelled variant of `misspelled`, then the off-topic traffic."""
     parser = Parser(model)
-    reports = [
-        await evaluate_lines(
-            parser,
-            str(path.relative_to(PROJECT_DIR) if path.is_absolute() and PROJECT_DIR in path.parents else path),
-            load_test_set(path),
-        )
-        for path in sets
-    ]
+    reports = [await evaluate_lines(parser, _shown(path), load_test_set(path)) for path in sets]
+    for path in misspelled:
+        lines = noise.misspelled_lines(load_test_set(path))
+        blind = path.resolve() == TEST_SET.resolve()
+        reports.append(await evaluate_lines(parser, misspelled_name(path), lines, blind=blind))
     if offtopic:
         reports.append(await evaluate_lines(parser, OFFTOPIC_NAME, offtopic_lines(), traffic=True))
     return reports
@@ -343,6 +358,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         action="store_true",
         help="skip the conversation sets (they start the bot: Rasa and the action server)",
     )
+    parser.add_argument(
+        "--no-misspelled",
+        action="store_true",
+        help=f"skip the misspelled variants of {TEST_SET.name} and {DEV_SET_2.name}",
+    )
     parser.add_argument("--errors", action="store_true", help="list every wrong line (tune on the dev sets only)")
     parser.add_argument(
         "--fallback-grid",
@@ -355,7 +375,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         sets = [DEV_SET_2]
     os.chdir(PROJECT_DIR)  # the model's SpacyNLP path is relative to the project
     quiet_rasa()
-    reports = asyncio.run(evaluate_all(args.model, sets, offtopic=args.fallback_grid or not args.no_offtopic))
+    misspelled = (
+        [] if args.fallback_grid or args.no_misspelled else [p for p in sets if p.resolve() in (TEST_SET, DEV_SET_2)]
+    )
+    reports = asyncio.run(
+        evaluate_all(args.model, sets, offtopic=args.fallback_grid or not args.no_offtopic, misspelled=misspelled)
+    )
     if args.fallback_grid:
         print(fallback_grid(*reports))
         return 0

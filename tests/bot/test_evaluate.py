@@ -95,3 +95,12 @@ def test_fallback_grid_prints_every_pair():
     assert "| 0.3 | 0.0 | 100.0% | 0.0% | 0.0% | 100.0% |" in grid
     assert "| 0.45 | 0.0 | 100.0% | 0.0% | 0.0% | 0.0% |" in grid
     assert "| 0.3 | 0.05 | 100.0% | 0.0% | 0.0% | 0.0% |" in grid
+
+
+def test_a_blind_sets_variant_never_lists_its_lines():
+    lines = [outcome("whta do thye earn", "ask_pay", parsed("ask_hours", ("ask_hours", 0.9)))]
+    dev = Report("dev_set_2.yml, misspelled", lines)
+    blind = Report("test_set.yml, misspelled", lines, blind=True)
+    assert "whta do thye earn" in dev.summary(errors=True)
+    assert "whta do thye earn" not in blind.summary(errors=True)
+    assert "intent accuracy: 0.0% (0/1)" in blind.summary(errors=True)

@@ -55,6 +55,19 @@ def test_each_topic_in_own_words(servers, question, facts):
     assert 2 <= len(messages[-1].get("buttons", [])) <= 3
 
 
+@pytest.mark.parametrize("question, facts", [
+    ("how much mony do mortgae servicng specalists make", ["$24,000 to $42,000", "$59,000 to $87,000"]),
+    ("how mcuh do begginers earn", ["Starting mortgage loan specialists", "$24,000 to $42,000"]),
+    ("whta are the workng houres", ["9am to 5pm, Monday through Friday"]),
+    ("waht degre shuold I studdy", ["Business, Finance, Economics or Accounting"]),
+])
+def test_several_misspelled_words_still_get_the_answer(servers, question, facts):
+    """Issue 20: two or more misspellings in one message; the spelling normaliser (bot/rasa/spelling.py)."""
+    text = Chat(servers).text(question)
+    for fact in facts:
+        assert fact in text
+
+
 @pytest.mark.parametrize("message", [
     "can you help me refinance my house",
     "what are today's mortgage rates",
