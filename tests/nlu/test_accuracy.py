@@ -25,7 +25,8 @@ REQUIRED_ANSWER_ACCURACY = 0.96
 # The issue's bar on the classifier alone too (python -m bot.evaluate prints both).
 # Nothing was tuned on the test set.
 REQUIRED_ACCURACY = 0.96
-MAXIMUM_LEAK = 0.02
+# Issue 20's bar for real off-topic traffic getting a career answer (the off-topic dev split).
+MAXIMUM_LEAK = 0.01
 MAXIMUM_CLARIFICATION = 0.05
 
 
