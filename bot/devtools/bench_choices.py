@@ -16,7 +16,7 @@ Rasa's own SQL tracker store, SQLite in journal mode, conversations in memory,
 2 Sanic workers with a Redis lock store, 2 action server workers. Config
 variants: MemoizationPolicy added, without the character n-grams, without the off-topic
 training sample or with less or more of it, without the WordLlama featurizer or
-its weight changed, without the in-domain gate or with another threshold, other
+its weight changed, without the in-domain gate or with another threshold or margin, other
 logistic regression regularisation (FallbackClassifier thresholds: `python -m
 bot.evaluate --fallback-grid`, no training needed); with
 --slow also DIET instead of logistic regression (with and without TensorFlow
@@ -132,7 +132,7 @@ def _without_gate(config: Dict[str, Any]) -> None:
     config["pipeline"] = [c for c in config["pipeline"] if not c["name"].endswith("InDomainGate")]
 
 
-def _gate(**options: float) -> Callable[[Dict[str, Any]], None]:
+def _gate(**options: Optional[float]) -> Callable[[Dict[str, Any]], None]:
     def edit(config: Dict[str, Any]) -> None:
         for component in config["pipeline"]:
             if component["name"].endswith("InDomainGate"):
@@ -182,6 +182,9 @@ VARIANTS = [
     Variant("in-domain gate at 0.65 instead of 0.7", config=_gate(threshold=0.65)),
     Variant("in-domain gate at 0.75 instead of 0.7", config=_gate(threshold=0.75)),
     Variant("in-domain gate for every prediction, however sure", config=_gate(confident=1.01)),
+    Variant("in-domain gate without its margin test", config=_gate(margin=None)),
+    Variant("in-domain gate's margin test at 0.05 instead of 0.02", config=_gate(margin=0.05)),
+    Variant("in-domain gate's margin test unless 0.9 sure instead of 0.95", config=_gate(margin_confident=0.9)),
     Variant("logistic regression C=0.3 (more regularised)", config=_classifier_option(C=0.3)),
     Variant("logistic regression C=3 (less regularised)", config=_classifier_option(C=3.0)),
     Variant("DIET (100 epochs) instead of logistic regression", config=_diet_instead_of_logistic_regression, slow=True),

@@ -16,6 +16,8 @@ For each set it prints:
   an in-scope one.
 - the leak rate: of the off-topic lines, the share that would get a career answer
   (a topic intent, `inform` or `ask_without`, not refused as another job's question);
+  for the off-topic traffic also per kind of message (bot.rasa.offtopic.CATEGORIES:
+  small talk, one's own job and day, utilities, factual questions, banking);
 - the clarification rate and the plain fallback rate, over the in-scope lines (over
   every line for the off-topic traffic);
 - the most frequent confusion pairs (expected -> predicted).
@@ -73,6 +75,8 @@ class Outcome:
     other_job: Optional[str] = None
     # The classifier's own ranking (nlu_fallback left out), to try other fallback thresholds.
     ranking: List[Mapping[str, Any]] = field(default_factory=list, repr=False)
+    # The kind of off-topic message (bot.rasa.offtopic.CATEGORIES), for the off-topic traffic.
+    category: Optional[str] = None
 
     @property
     def off_topic(self) -> bool:
@@ -154,7 +158,9 @@ def with_fallback(original: Outcome, threshold: float, ambiguity: float) -> Outc
         }
     else:
         parsed = {"intent": ranking[0], "intent_ranking": ranking}
-    return replace(outcome(original.text, original.expected, parsed), other_job=original.other_job)
+    return replace(
+        outcome(original.text, original.expected, parsed), other_job=original.other_job, category=original.category
+    )
 
 
 def _rate(part: int, whole: int) -> float:
@@ -210,6 +216,19 @@ class Report:
     def errors(self) -> List[Outcome]:
         return [o for o in self.outcomes if (o.leaked if self.traffic else not o.right)]
 
+    def leaks_by_category(self) -> List[Tuple[str, int, int]]:
+        """(category, leaked, lines) for every category of off-topic line, in bot.rasa.offtopic's order."""
+        from bot.rasa.offtopic import CATEGORIES
+
+        counts: Counter = Counter()
+        leaks: Counter = Counter()
+        for o in self.off_topic:
+            if o.category is not None:
+                counts[o.category] += 1
+                leaks[o.category] += o.leaked
+        order = [c for c in CATEGORIES if c in counts] + sorted(set(counts) - set(CATEGORIES))
+        return [(c, leaks[c], counts[c]) for c in order]
+
     def confusions(self, top: int = 10) -> List[Tuple[Tuple[str, str], int]]:
         pairs = Counter((o.expected, o.shown) for o in self.errors)
         return pairs.most_common(top)
@@ -221,6 +240,12 @@ class Report:
             refused = sum(o.predicted == OUT_OF_SCOPE or o.plain_fallback for o in self.outcomes)
             lines.append(f"  leak rate (a career answer): {self.leak_rate:.1%} ({len(self.errors)}/{n})")
             lines.append(f"  refused (out_of_scope or fallback): {_rate(refused, n):.1%} ({refused}/{n})")
+            by_category = self.leaks_by_category()
+            if by_category:
+                lines.append(
+                    "  leak rate by category: "
+                    + ", ".join(f"{c} {_rate(k, m):.1%} ({k}/{m})" for c, k, m in by_category)
+                )
         else:
             right = sum(o.right for o in self.outcomes)
             lines.append(f"  intent accuracy: {self.accuracy:.1%} ({right}/{n})")
@@ -245,7 +270,8 @@ class Report:
             )
         if errors and not self.blind:
             for o in self.errors:
-                lines.append(f"  - {o.text!r}: expected {o.expected}, got {o.shown}")
+                kind = f" [{o.category}]" if o.category else ""
+                lines.append(f"  - {o.text!r}{kind}: expected {o.expected}, got {o.shown}")
         return "\n".join(lines)
 
 
@@ -253,6 +279,13 @@ def offtopic_lines() -> List[Tuple[str, str]]:
     from bot.rasa import offtopic
 
     return [(q.text, OUT_OF_SCOPE) for q in offtopic.default_split().dev]
+
+
+def offtopic_categories() -> List[str]:
+    """The category of each line of offtopic_lines(), in the same order."""
+    from bot.rasa import offtopic
+
+    return [q.category for q in offtopic.default_split().dev]
 
 
 def quiet_rasa() -> None:
@@ -306,7 +339,10 @@ async def evaluate_all(
         blind = path.resolve() == TEST_SET.resolve()
         reports.append(await evaluate_lines(parser, misspelled_name(path), lines, blind=blind))
     if offtopic:
-        reports.append(await evaluate_lines(parser, OFFTOPIC_NAME, offtopic_lines(), traffic=True))
+        traffic = await evaluate_lines(parser, OFFTOPIC_NAME, offtopic_lines(), traffic=True)
+        for line, kind in zip(traffic.outcomes, offtopic_categories(), strict=True):
+            line.category = kind
+        reports.append(traffic)
     return reports
 
 

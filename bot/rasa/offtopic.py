@@ -63,6 +63,46 @@ _CONVERSATION_CUES = re.compile(
     re.IGNORECASE,
 )
 
+# The kinds of off-topic message, to see where the leaks come from (`python -m bot.evaluate`
+# prints the leak of each). HWU64's intents are named scenario_intent; the category follows
+# the scenario. BANKING77 is all about one's own bank account and card.
+SMALL_TALK = "small talk"  # chat with the assistant itself, about it or about life; yes, no, stop, say again
+OWN_WORK = "own job and day"  # one's own meetings, schedule, mail, to-do lists: pay days, the office
+UTILITIES = "utilities"  # requests to an assistant: alarms, lights, music, games, food, routes, posts
+FACTUAL = "factual questions"  # facts, definitions, sums, currencies, news, weather, the date
+BANKING = "banking"
+OTHER = "other"
+CATEGORIES = (SMALL_TALK, OWN_WORK, UTILITIES, FACTUAL, BANKING, OTHER)
+_HWU64_SCENARIOS = {
+    "general": SMALL_TALK,
+    "calendar": OWN_WORK,
+    "email": OWN_WORK,
+    "lists": OWN_WORK,
+    "alarm": UTILITIES,
+    "audio": UTILITIES,
+    "iot": UTILITIES,
+    "music": UTILITIES,
+    "play": UTILITIES,
+    "takeaway": UTILITIES,
+    "cooking": UTILITIES,
+    "transport": UTILITIES,
+    "social": UTILITIES,
+    "recommendation": UTILITIES,
+    "qa": FACTUAL,
+    "news": FACTUAL,
+    "weather": FACTUAL,
+    "datetime": FACTUAL,
+}
+
+
+def category(source: str, intent: str) -> str:
+    """The kind of off-topic message a source intent holds (one of CATEGORIES)."""
+    if source == "banking77":
+        return BANKING
+    if source == "hwu64":
+        return _HWU64_SCENARIOS.get(intent.partition("_")[0], OTHER)
+    return OTHER
+
 
 class OfftopicDataMissing(RuntimeError):
     pass
@@ -73,6 +113,10 @@ class Query:
     text: str
     source: str
     intent: str
+
+    @property
+    def category(self) -> str:
+        return category(self.source, self.intent)
 
     @property
     def conversational(self) -> bool:

@@ -104,3 +104,27 @@ def test_a_blind_sets_variant_never_lists_its_lines():
     assert "whta do thye earn" in dev.summary(errors=True)
     assert "whta do thye earn" not in blind.summary(errors=True)
     assert "intent accuracy: 0.0% (0/1)" in blind.summary(errors=True)
+
+
+def test_traffic_reports_the_leak_of_each_category():
+    lines = [
+        ("what is the point of it all", "small talk", parsed("ask_overview", ("ask_overview", 0.9))),
+        ("where are you from", "small talk", parsed("out_of_scope", ("out_of_scope", 0.9))),
+        ("is today payday", "own job and day", parsed("ask_pay", ("ask_pay", 0.7))),
+        ("lights off", "utilities", parsed("out_of_scope", ("out_of_scope", 0.9))),
+        ("my card is lost", "banking", parsed("thanks", ("thanks", 0.9))),
+    ]
+    outcomes = []
+    for text, kind, result in lines:
+        line = outcome(text, "out_of_scope", result)
+        line.category = kind
+        outcomes.append(line)
+    report = Report("traffic", outcomes, traffic=True)
+    assert report.leaks_by_category() == [("small talk", 1, 2), ("own job and day", 1, 1), ("utilities", 0, 1),
+                                          ("banking", 0, 1)]
+    text = report.summary()
+    assert "leak rate (a career answer): 40.0% (2/5)" in text  # the total stays
+    assert ("leak rate by category: small talk 50.0% (1/2), own job and day 100.0% (1/1), utilities 0.0% (0/1), "
+            "banking 0.0% (0/1)") in text
+    # The grid of other fallback thresholds keeps the categories.
+    assert with_fallback(report.outcomes[2], 0.8, 0.0).category == "own job and day"

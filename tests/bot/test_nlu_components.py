@@ -141,6 +141,52 @@ def test_in_domain_gate_sends_what_is_unlike_every_career_question_out_of_scope(
         assert message.get("intent")["name"] == expected, confidence
 
 
+
+def test_in_domain_gate_with_a_margin_sends_what_is_nearer_an_out_of_scope_example_out_of_scope(featurizer, tmp_path):
+    """Near a career question, but nearer still to an off-topic one: "what's on my calendar this week"."""
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    from bot.rasa.nlu_components import InDomainGate
+
+    def example(text, intent):
+        message = featurize(featurizer, text)
+        message.set("intent", intent)
+        return message
+
+    training = TrainingData([example("what is the work schedule like this week", "ask_hours"),
+                             example("how much do they earn a year", "ask_pay"),
+                             example("what's on my calendar today", "out_of_scope")])
+    storage, resource = LocalModelStorage(tmp_path), Resource("gate")
+    config = {"threshold": 0.0, "margin": 0.0, "confident": 0.9}
+    InDomainGate(config, storage, resource).train(training)
+    gate = InDomainGate.load(config, storage, resource, execution_context=None)
+    assert gate.examples.shape == (2, 256) and gate.out_of_scope.shape == (1, 256)
+    without = InDomainGate.load({"threshold": 0.0}, storage, resource, execution_context=None)
+
+    def route(component, text, confidence=0.6):
+        message = featurize(featurizer, text)
+        message.set("intent", {"name": "ask_hours", "confidence": confidence})
+        message.set("intent_ranking", [{"name": "ask_hours", "confidence": confidence}])
+        component.process([message])
+        return message.get("intent")["name"]
+
+    assert route(gate, "what's on my calendar this week") == "out_of_scope"
+    assert route(without, "what's on my calendar this week") == "ask_hours"  # no margin: nothing is below 0
+    assert route(gate, "what is the schedule like in this job") == "ask_hours"
+    assert route(gate, "what's on my calendar this week", confidence=0.95) == "ask_hours"  # sure: believed
+    # The margin test can ask for more certainty than the distance test.
+    stricter = InDomainGate.load({**config, "margin_confident": 0.99}, storage, resource, execution_context=None)
+    assert route(stricter, "what's on my calendar this week", confidence=0.95) == "out_of_scope"
+    assert route(stricter, "what is the schedule like in this job", confidence=0.95) == "ask_hours"
+
+    # A margin needs out_of_scope examples to compare with.
+    from rasa.shared.exceptions import InvalidConfigException
+    with pytest.raises(InvalidConfigException, match="out_of_scope"):
+        InDomainGate(config, storage, Resource("other")).train(TrainingData(training.intent_examples[:2]))
+
+
 def test_tuned_logistic_regression_predicts_as_scikit_learn_does(featurizer, tmp_path):
     from rasa.engine.storage.local_model_storage import LocalModelStorage
     from rasa.engine.storage.resource import Resource

@@ -69,3 +69,16 @@ def test_missing_data_is_named(tmp_path, monkeypatch):
 
 def test_the_header_is_not_a_query(queries):
     assert not [q for q in queries if q.intent == "intent" or q.text == "text"]
+
+
+def test_every_dev_line_has_a_category_of_its_scenario(split):
+    """The leak is reported per kind of message (python -m bot.evaluate): none may fall through to 'other'."""
+    kinds = Counter(q.category for q in split.dev)
+    assert set(kinds) == set(offtopic.CATEGORIES) - {offtopic.OTHER}, kinds
+    assert offtopic.category("hwu64", "general_quirky") == offtopic.SMALL_TALK
+    assert offtopic.category("hwu64", "calendar_query") == offtopic.OWN_WORK
+    assert offtopic.category("hwu64", "iot_hue_lightoff") == offtopic.UTILITIES
+    assert offtopic.category("hwu64", "qa_factoid") == offtopic.FACTUAL
+    assert offtopic.category("banking77", "receiving_money") == offtopic.BANKING
+    assert offtopic.category("hwu64", "spaceship_launch") == offtopic.OTHER
+    assert offtopic.category("another_corpus", "calendar_query") == offtopic.OTHER

@@ -25,7 +25,8 @@ REQUIRED_ANSWER_ACCURACY = 0.96
 # The issue's bar on the classifier alone too (python -m bot.evaluate prints both).
 # Nothing was tuned on the test set.
 REQUIRED_ACCURACY = 0.96
-MAXIMUM_LEAK = 0.02
+# Issue 20's bar for real off-topic traffic getting a career answer (the off-topic dev split).
+MAXIMUM_LEAK = 0.01
 # The test set's misspelled variant (bot/devtools/noise.py: 1 or 2 edits in 1 to 3 words of each
 # line), answer accuracy; python -m bot.evaluate prints it. Issue 20's bar is 95 %, not reached:
 # the gate is what the spelling normaliser reached, rounded down to a whole percent, so that it
