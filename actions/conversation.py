@@ -23,7 +23,7 @@ from actions.base import (
 from actions.careers import careers_named
 from actions.feedback import answer_just_given, record_feedback
 from bot.clarify import FALLBACK_INTENT, clarification_pair
-from bot.context import compares
+from bot.context import compared_topic, compares
 
 
 class CareerResponseAction(CareerAction):
@@ -112,14 +112,19 @@ class ActionFallback(CareerResponseAction):
         return "action_fallback"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        from actions.followup import answer_in_context, topic_action
+        from actions.followup import answer_in_context, topic_action, topic_action_for_intent
 
         career = self.career(tracker)
         job = other_job(tracker, career, self.knowledge)
         message = tracker.latest_message or {}
         if job and career is not None and compares(str(message.get("text") or "")):
             # "How is this different from a bookkeeper?": this career's side of it (the topic the
-            # conversation is on, else what the job is), and that the other job is not covered.
+            # message ranks, else the one the conversation is on, else what the job is), and that
+            # the other job is not covered.
+            intent = compared_topic(message.get("intent_ranking") or [])
+            action = topic_action_for_intent(intent, self._knowledge) if intent else None
+            if action is not None:
+                return action.respond(dispatcher, tracker, domain)
             in_context = answer_in_context(dispatcher, tracker, domain, self._knowledge)
             return (
                 in_context

@@ -208,3 +208,17 @@ def compares(text: str) -> bool:
     """Whether the message compares: the other job it names is then a yardstick, not its subject."""
     joined = " " + " ".join(words(text)) + " "
     return any(f" {cue} " in joined for cue in COMPARING)
+
+
+# A comparison the classifier put out of scope ("do they earn more than a real estate agent?")
+# still names its topic: the best-ranked topic at least this sure is the one compared.
+COMPARED_TOPIC = 0.2
+
+
+def compared_topic(ranking: Iterable[Mapping[str, Any]]) -> Optional[str]:
+    """The topic intent a comparison asks about, from the classifier's ranking; None if none is likely."""
+    for entry in ranking:
+        name = str(entry.get("name") or "")
+        if topic_of(name) and float(entry.get("confidence") or 0.0) >= COMPARED_TOPIC:
+            return name
+    return None

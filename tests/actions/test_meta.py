@@ -94,3 +94,21 @@ def test_a_question_about_another_job_alone_is_still_refused(knowledge, run_acti
     outcome = run_action(ActionAnswerPay(knowledge), text=text, intent="ask_pay",
                          entities=[entity(text, "nurses", "other_career")])
     assert [r.response for r in outcome.replies] == ["utter_other_career"]
+
+
+def test_a_comparison_the_classifier_put_out_of_scope_answers_the_topic_it_ranks(knowledge, run_action, tracker,
+                                                                                   domain_dict, render):
+    import asyncio
+
+    from rasa_sdk.executor import CollectingDispatcher
+
+    text = "do they earn more than a real estate agent?"
+    latest = tracker(text=text, intent="out_of_scope", entities=[entity(text, "real estate agent", "other_career")])
+    latest.latest_message["intent_ranking"] = [{"name": "out_of_scope", "confidence": 1.0},
+                                               {"name": "ask_pay", "confidence": 0.7}]
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ActionFallback(knowledge).run(dispatcher, latest, domain_dict))
+    replies = [render(m) for m in dispatcher.messages]
+    assert SlotSet("topic", "pay") in events
+    assert "$24,000 to $42,000" in "\n".join(r.text for r in replies)
+    assert "no information about real estate agents" in "\n".join(r.text for r in replies)

@@ -71,3 +71,11 @@ def test_the_gates_out_of_scope_is_kept_unless_a_sure_topic_opens_as_a_correctio
     ranks = [gated, *ranking(ask_hours=0.72, ask_work_environment=0.15)]
     assert resolve("sorry, I meant the hours, not the place", gated, ranks, "work_environment") == "ask_hours"
     assert resolve("is the balloon festival this weekend", gated, ranks, "hours") is None
+
+
+def test_a_comparison_put_out_of_scope_still_names_its_topic():
+    from bot.context import compared_topic
+
+    gated = {"name": "out_of_scope", "confidence": 1.0}
+    assert compared_topic([gated, *ranking(ask_pay=0.6, ask_hours=0.2)]) == "ask_pay"
+    assert compared_topic([gated, *ranking(greet=0.6, ask_hours=0.1)]) is None
