@@ -38,7 +38,7 @@ from actions.overview import (
 )
 from actions.pay import ActionAnswerPay
 from actions.work import ActionAnswerDuties, ActionAnswerEmployers, ActionAnswerHours, ActionAnswerWorkEnvironment
-from bot.context import resolve
+from bot.context import resolve, topic_of
 from bot.knowledge import KnowledgeBase
 
 TOPIC_ACTIONS = (
@@ -72,15 +72,12 @@ def topic_action(topic: str, knowledge: Optional[KnowledgeBase] = None) -> Topic
 
 def topic_action_for_intent(intent: str, knowledge: Optional[KnowledgeBase] = None) -> Optional[TopicAction]:
     """The action that answers a topic intent (data/rules/topics.yml), or None."""
-    topic = INTENT_TOPICS.get(intent, intent[len("ask_") :] if intent.startswith("ask_") else None)
+    topic = topic_of(intent)
     try:
         return topic_action(topic, knowledge) if topic else None
     except KeyError:
         return None
 
-
-# Intents answered by another topic's action; every other ask_<topic> is answered by its own.
-INTENT_TOPICS = {"ask_pay_level": "pay"}
 
 # Topics whose answer depends on a US state: a state follow-up re-answers them.
 STATE_TOPICS = ("licensing", "licensing_requirements")

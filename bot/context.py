@@ -94,7 +94,7 @@ NEIGHBOURS: Dict[str, tuple] = {
     "overview": ("duties",),
     "training": ("how_to_become",),
 }
-# The intents that answer a topic (ask_pay_level is answered by the pay topic).
+# Intents answered by another topic's action; every other topic intent ask_<topic> by its own.
 INTENT_TOPICS = {"ask_pay_level": "pay"}
 
 _WORD = re.compile(r"[a-z0-9']+")

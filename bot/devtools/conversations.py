@@ -34,12 +34,11 @@ import requests
 import yaml
 
 from bot import PROJECT_DIR
+from bot.context import topic_of
 
 TEST_SET = PROJECT_DIR / "tests" / "conversations" / "test_set.yml"
 DEV_SET = PROJECT_DIR / "tests" / "conversations" / "dev_set.yml"
 DEFAULT_CAREER = "mortgage_servicing_specialist"
-# Intents answered by another topic's action (actions/followup.py INTENT_TOPICS).
-INTENT_TOPICS = {"ask_pay_level": "pay"}
 SOURCE_RESPONSES = ("utter_answer_source", "utter_answer_source_at", "utter_answer_sources", "utter_answer_sources_at")
 NOT_COVERED = ("utter_not_covered", "utter_not_covered_only")
 
@@ -132,7 +131,7 @@ def judge(turn: Turn, reply: Reply, levels: Dict[str, Dict[str, str]]) -> bool:
     if turn.expect == "ask_source":
         return any(r in SOURCE_RESPONSES for r in reply.responses) and not reply.answers
     if turn.expect.startswith("ask_"):
-        topic = INTENT_TOPICS.get(turn.expect, turn.expect[len("ask_") :])
+        topic = topic_of(turn.expect)
         for answer in reply.answers:
             if answer.get("topic") != topic or answer.get("career") != career:
                 continue
