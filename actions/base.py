@@ -29,7 +29,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from bot.context import compares
+from bot.context import compares, opens_back
 from bot.knowledge import Career, KnowledgeBase, PayLevel, Source, default_knowledge, normalise
 from bot.vocab import background_cues, occupation_plural, resolve_state, this_career_cues
 
@@ -236,11 +236,32 @@ def choose_career(tracker: Tracker, knowledge: KnowledgeBase) -> Optional[Career
 
 
 def career_events(tracker: Tracker, knowledge: KnowledgeBase, career: Career) -> List[EventType]:
-    """Remembers the career the conversation moved to; nothing while it stays on the default."""
+    """Remembers the career the conversation moved to; nothing while it stays on the default, or
+    when the message only glanced at another career."""
     current = tracker.get_slot(CAREER_KEY)
     if career.id == current or (current is None and knowledge.default is career):
         return []
+    if named_in_passing(tracker, knowledge, career):
+        return []
     return [SlotSet(CAREER_KEY, career.id)]
+
+
+def named_in_passing(tracker: Tracker, knowledge: KnowledgeBase, career: Career) -> bool:
+    """Whether the message named the career only beside an answer just given: "and for loan
+    officers?", "is that the same for tellers?".
+
+    Such a message gets that career's answer, but the conversation stays on its own
+    career: people who wrote conversations blind (tests/conversations/dev_set.yml) went
+    on about the first career after such a glance ("not that, I meant the beginners'
+    pay"). A question in its own right ("what do loan officers do?") or a button moves it.
+    """
+    message = tracker.latest_message or {}
+    if not tracker.get_slot("topic") or any(e.get("entity") == CAREER_KEY for e in message.get("entities") or []):
+        return False
+    text = str(message.get("text") or "")
+    if not (opens_back(text) or compares(text)):
+        return False
+    return career in named_careers(tracker, knowledge)
 
 
 def ask_career(dispatcher: CollectingDispatcher, knowledge: KnowledgeBase, tracker: Tracker) -> None:
@@ -338,7 +359,11 @@ class TopicAction(CareerAction):
         return f"action_answer_{self.topic}"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        return self.respond(dispatcher, tracker, domain)
+        from actions.followup import read_in_context
+
+        # The classifier saw the message alone; the conversation may read it as another topic.
+        action = read_in_context(tracker, self, self._knowledge) or self
+        return action.respond(dispatcher, tracker, domain)
 
     def respond(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict, ask_feedback: bool = True

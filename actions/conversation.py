@@ -23,7 +23,7 @@ from actions.base import (
 from actions.careers import careers_named
 from actions.feedback import answer_just_given, record_feedback
 from bot.clarify import FALLBACK_INTENT, clarification_pair
-from bot.context import compared_topic, compares
+from bot.context import compared_topic, compares, compares_last_answer
 
 
 class CareerResponseAction(CareerAction):
@@ -126,11 +126,10 @@ class ActionFallback(CareerResponseAction):
             if action is not None:
                 return action.respond(dispatcher, tracker, domain)
             in_context = answer_in_context(dispatcher, tracker, domain, self._knowledge)
-            return (
-                in_context
-                if in_context is not None
-                else topic_action("overview", self._knowledge).respond(dispatcher, tracker, domain)
-            )
+            if in_context is not None:
+                return in_context
+            last = tracker.get_slot("topic") if compares_last_answer(str(message.get("text") or "")) else None
+            return topic_action(str(last or "overview"), self._knowledge).respond(dispatcher, tracker, domain)
         if job:
             answer_other_job(dispatcher, domain, self.knowledge, job)
             return []

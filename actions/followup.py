@@ -38,7 +38,7 @@ from actions.overview import (
 )
 from actions.pay import ActionAnswerPay
 from actions.work import ActionAnswerDuties, ActionAnswerEmployers, ActionAnswerHours, ActionAnswerWorkEnvironment
-from bot.context import resolve, topic_of
+from bot.context import SHORT, opens_back, reconsider, resolve, topic_of, words
 from bot.knowledge import KnowledgeBase
 
 TOPIC_ACTIONS = (
@@ -106,6 +106,26 @@ def answer_in_context(
     return action.respond(dispatcher, tracker, domain) if action is not None else None
 
 
+def read_in_context(
+    tracker: Tracker, action: TopicAction, knowledge: Optional[KnowledgeBase] = None
+) -> Optional[TopicAction]:
+    """Another topic's action, when the conversation reads the message as that topic; else None."""
+    message = tracker.latest_message or {}
+    text = str(message.get("text") or "")
+    last = tracker.get_slot("topic")
+    if (
+        last == "pay"
+        and action.topic != "pay"
+        and opens_back(text)
+        and len(words(text)) <= SHORT
+        and Mentions.latest(tracker).job_level
+    ):
+        # "And the boss level?" after the pay: only pay has levels.
+        return topic_action("pay", knowledge)
+    intent = reconsider(text, message.get("intent") or {}, message.get("intent_ranking") or [], last)
+    return topic_action_for_intent(intent, knowledge) if intent else None
+
+
 class ActionAnswerFollowup(CareerAction):
     """Re-answers the last topic in the light of what the follow-up names.
 
@@ -137,6 +157,11 @@ class ActionAnswerFollowup(CareerAction):
         if topic is None:
             mentions = Mentions.latest(tracker)
             if mentions.state:
+                last = tracker.get_slot("topic")
+                if last:
+                    # "What about in Texas?" after the pay: that the source is US-wide, then its answer.
+                    dispatcher.utter_message(response="utter_state_not_covered_then", state=mentions.state)
+                    return self.topic_action(str(last)).respond(dispatcher, tracker, domain)
                 dispatcher.utter_message(response="utter_state_not_covered", state=mentions.state)
                 return career_events(tracker, self.knowledge, career)
             # Nothing named: the topic the conversation is on, if the message points back to it.

@@ -174,8 +174,9 @@ def resolve(
         ):
             return None
     near = {last_topic, *NEIGHBOURS.get(last_topic, ())}
-    # The previous topic goes on unless the classifier gives another topic some weight.
-    best, best_score = intent_of(last_topic), CONTINUES
+    # The previous topic goes on unless the classifier gives another topic some weight; its
+    # follow-up readings count for going on.
+    best, best_score = intent_of(last_topic), CONTINUES + follow_up_share(ranking)
     for entry in ranking:
         candidate = str(entry.get("name") or "")
         topic = topic_of(candidate)
@@ -186,6 +187,36 @@ def resolve(
         if confidence >= MIN_SUPPORT and score > best_score:
             best, best_score = candidate, score
     return best
+
+
+def follow_up_share(ranking: Iterable[Mapping[str, Any]]) -> float:
+    """How sure the classifier is that the message is a follow-up of some kind."""
+    return sum(float(entry.get("confidence") or 0.0) for entry in ranking if entry.get("name") in FOLLOW_UPS)
+
+
+def reconsider(
+    text: str, intent: Mapping[str, Any], ranking: Iterable[Mapping[str, Any]], last_topic: Optional[str]
+) -> Optional[str]:
+    """The previous topic's intent, when it beats a topic the classifier picked unsurely; else None.
+
+    "And for veterans of the job?" after the pay, "and in 5 years?" after the outlook: the
+    classifier picks some topic at under `SURE_TOPIC`, and gives much of the rest to a
+    follow-up reading. A message that points back keeps the conversation's topic when that
+    follow-up share, the previous topic's own (counting `BOOST` times) and `CONTINUES`
+    together outweigh the pick.
+    """
+    picked = topic_of(str(intent.get("name") or ""))
+    confidence = float(intent.get("confidence") or 0.0)
+    if not last_topic or picked is None or picked == last_topic or confidence >= SURE_TOPIC:
+        return None
+    if not points_back(text):
+        return None
+    ranking = list(ranking)
+    continuing = CONTINUES + follow_up_share(ranking)
+    for entry in ranking:
+        if topic_of(str(entry.get("name") or "")) == last_topic:
+            continuing += BOOST * float(entry.get("confidence") or 0.0)
+    return intent_of(last_topic) if continuing > confidence else None
 
 
 # A question that sets this career beside another job ("is it better paid than nursing?").
@@ -208,6 +239,22 @@ def compares(text: str) -> bool:
     """Whether the message compares: the other job it names is then a yardstick, not its subject."""
     joined = " " + " ".join(words(text)) + " "
     return any(f" {cue} " in joined for cue in COMPARING)
+
+
+# Words by which a comparison points at the answer just given ("how does that compare to
+# pilots?"); "it" and "this" in a comparison are mostly the job itself ("is it better than...").
+LAST_ANSWER = frozenset({"that", "those", "these", "same"})
+COMPARISON_OPENERS = ("and", "so", "but", "what about", "how about", "compared", "compare", "versus", "vs")
+
+
+def compares_last_answer(text: str) -> bool:
+    """Whether a comparison is about the answer just given ("compared with a nurse's shifts?",
+    "and how does that compare to pilots?"), not about the job as a whole."""
+    found = words(text)
+    joined = " ".join(found)
+    return any(word in LAST_ANSWER for word in found) or any(
+        joined == opener or joined.startswith(opener + " ") for opener in COMPARISON_OPENERS
+    )
 
 
 # A comparison the classifier put out of scope ("do they earn more than a real estate agent?")

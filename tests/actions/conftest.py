@@ -35,17 +35,24 @@ class Outcome:
 
 def make_tracker(text: str = "", intent: str = "ask_pay", entities: Optional[List[Dict[str, Any]]] = None,
                  slots: Optional[Dict[str, Any]] = None, events: Optional[List[Dict[str, Any]]] = None,
-                 active_loop: Optional[Dict[str, Any]] = None, metadata: Optional[Dict[str, Any]] = None) -> Tracker:
-    """A tracker whose latest message is `text` (sent with `metadata`); `events` come before that message."""
+                 active_loop: Optional[Dict[str, Any]] = None, metadata: Optional[Dict[str, Any]] = None,
+                 ranking: Optional[Dict[str, float]] = None) -> Tracker:
+    """A tracker whose latest message is `text` (sent with `metadata`); `events` come before that message.
+
+    `ranking` is the classifier's, intent by intent; the intent is then its first.
+    """
     latest = {
         "text": text,
         "intent": {"name": intent, "confidence": 1.0},
+        "intent_ranking": [{"name": name, "confidence": value} for name, value in (ranking or {}).items()],
         "entities": [
             {"entity": e, "value": v, "start": 0, "end": len(v), "extractor": "SpacyEntityExtractor"}
             for e, v in (entities or {}).items()
         ] if isinstance(entities, dict) else (entities or []),
         "metadata": metadata or {},
     }
+    if ranking:
+        latest["intent"] = dict(latest["intent_ranking"][0])
     return Tracker(
         sender_id="test-user",
         slots=dict({"topic": None, "job_level": None, "us_state": None, "degree_field": None}, **(slots or {})),

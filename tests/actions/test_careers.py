@@ -181,7 +181,27 @@ def test_and_for_loan_officers_after_pay_answers_their_pay(knowledge, say):
     said = say(ActionAnswerFollowup(knowledge), text="and for loan officers?", intent="inform",
                slots={"topic": "pay"})
     assert "$63,380" in said.text and "Occupational Outlook Handbook" in said.text
+    # A glance beside the answer just given: the conversation stays on its career.
+    assert said.events == [SlotSet("topic", "pay")]
+
+
+def test_is_that_the_same_for_tellers_answers_them_and_stays_on_the_career(knowledge, say):
+    said = say(ActionAnswerPay(knowledge), text="is that the same for tellers?", intent="ask_pay",
+               slots={"topic": "pay", "career": "loan_officers"})
+    assert "$32,620" in said.text and "$63,380" not in said.text
+    assert SlotSet("career", "tellers") not in said.events
+
+
+def test_a_question_in_its_own_right_about_another_career_moves_the_conversation(knowledge, say):
+    said = say(ActionAnswerPay(knowledge), text="how much do loan officers make?", intent="ask_pay",
+               slots={"topic": "hours"})
+    assert "$63,380" in said.text
     assert said.events == [SlotSet("topic", "pay"), SlotSet("career", "loan_officers")]
+
+
+def test_a_glance_at_another_career_before_any_answer_moves_the_conversation(knowledge, say):
+    said = say(ActionAnswerFollowup(knowledge), text="what about tellers?", intent="inform")
+    assert SlotSet("career", "tellers") in said.events
 
 
 def test_what_about_tellers_with_no_topic_yet_is_their_overview(knowledge, say):

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from rasa_sdk.events import SlotSet
 
+from actions.development import ActionAnswerAdvancement
 from actions.followup import ActionAnswerFollowup
+from actions.work import ActionAnswerHours
 
 
 def test_and_the_managers_after_pay(knowledge, run_action):
@@ -30,9 +32,18 @@ def test_without_one_after_education(knowledge, run_action):
     assert "loan document specialist or accounting clerk" in outcome.text
 
 
-def test_a_state_after_pay_is_not_given_invented_figures(knowledge, run_action):
+def test_a_state_after_pay_says_the_figures_are_us_wide_and_gives_them(knowledge, run_action):
     outcome = run_action(ActionAnswerFollowup(knowledge), text="what about Texas", intent="inform",
                          entities={"us_state": "Texas"}, slots={"topic": "pay"})
+    assert outcome.events == [SlotSet("topic", "pay")]
+    assert [r.response for r in outcome.replies[:2]] == ["utter_state_not_covered_then", "utter_answer_pay"]
+    # No Texas figure is invented: Texas is named only where the source is said to be US-wide.
+    assert "Texas" in outcome.replies[0].text and "Texas" not in outcome.text.split(outcome.replies[0].text, 1)[1]
+
+
+def test_a_state_before_any_topic_says_the_source_is_us_wide(knowledge, run_action):
+    outcome = run_action(ActionAnswerFollowup(knowledge), text="what about Texas", intent="inform",
+                         entities={"us_state": "Texas"})
     assert outcome.events == []
     assert outcome.replies[0].response == "utter_state_not_covered"
     assert "$" not in outcome.text
@@ -51,3 +62,23 @@ def test_a_followup_naming_nothing_continues_the_previous_topic(knowledge, run_a
     outcome = run_action(ActionAnswerFollowup(knowledge), text="what about that", intent=intent,
                          slots={"topic": topic})
     assert SlotSet("topic", topic) in outcome.events
+
+
+def test_a_topic_the_classifier_picked_unsurely_gives_way_to_the_conversations(knowledge, run_action):
+    outcome = run_action(ActionAnswerHours(knowledge), text="and in 5 years?",
+                         ranking={"ask_hours": 0.45, "inform": 0.44, "ask_outlook": 0.04}, slots={"topic": "outlook"})
+    assert outcome.replies[0].response == "utter_answer_outlook"
+    assert outcome.events == [SlotSet("topic", "outlook")]
+
+
+def test_a_sure_topic_is_answered_whatever_came_before(knowledge, run_action):
+    outcome = run_action(ActionAnswerHours(knowledge), text="and the hours?",
+                         ranking={"ask_hours": 0.9, "inform": 0.1}, slots={"topic": "outlook"})
+    assert outcome.replies[0].response == "utter_answer_hours"
+
+
+def test_a_level_named_right_after_the_pay_is_that_levels_pay(knowledge, run_action):
+    outcome = run_action(ActionAnswerAdvancement(knowledge), text="and the boss level?", intent="ask_advancement",
+                         entities={"job_level": "boss level"}, slots={"topic": "pay"})
+    assert outcome.replies[0].response.startswith("utter_answer_pay")
+    assert outcome.events[0] == SlotSet("topic", "pay")

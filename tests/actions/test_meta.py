@@ -89,6 +89,21 @@ def test_how_is_this_different_from_another_job_gets_what_this_job_is(knowledge,
     assert "no information about bookkeepers" in outcome.text
 
 
+def test_a_comparison_of_the_answer_just_given_compares_that_topic(knowledge, run_action):
+    text = "compared with a nurse's shifts?"
+    outcome = run_action(ActionFallback(knowledge), text=text, intent="out_of_scope",
+                         entities=[entity(text, "nurse", "other_career")], slots={"topic": "hours"})
+    assert [r.response for r in outcome.replies][:1] == ["utter_answer_hours"]
+    assert "no information about nurses" in outcome.text
+
+
+def test_a_comparison_of_the_job_after_some_topic_is_still_what_the_job_is(knowledge, run_action):
+    text = "how is this different from a bookkeeper?"
+    outcome = run_action(ActionFallback(knowledge), text=text, intent="out_of_scope",
+                         entities=[entity(text, "bookkeeper", "other_career")], slots={"topic": "hours"})
+    assert SlotSet("topic", "overview") in outcome.events
+
+
 def test_a_question_about_another_job_alone_is_still_refused(knowledge, run_action):
     text = "how much do nurses make?"
     outcome = run_action(ActionAnswerPay(knowledge), text=text, intent="ask_pay",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.context import compares, points_back, resolve
+from bot.context import compares, compares_last_answer, points_back, reconsider, resolve
 
 
 @pytest.mark.parametrize("text", [
@@ -79,3 +79,28 @@ def test_a_comparison_put_out_of_scope_still_names_its_topic():
     gated = {"name": "out_of_scope", "confidence": 1.0}
     assert compared_topic([gated, *ranking(ask_pay=0.6, ask_hours=0.2)]) == "ask_pay"
     assert compared_topic([gated, *ranking(greet=0.6, ask_hours=0.1)]) is None
+
+
+def test_an_unsure_topic_in_a_message_that_points_back_gives_way_to_the_conversations():
+    # The classifier's second reading is a follow-up: with the outlook's own share, the outlook goes on.
+    ranks = ranking(ask_hours=0.45, inform=0.44, ask_outlook=0.04)
+    assert reconsider("and in 5 years?", ranks[0], ranks, "outlook") == "ask_outlook"
+    # The same ranking with no topic before it, or a message that stands alone, keeps the pick.
+    assert reconsider("and in 5 years?", ranks[0], ranks, None) is None
+    assert reconsider("what are the usual working hours at most banks", ranks[0], ranks, "outlook") is None
+
+
+def test_a_sure_or_unrivalled_topic_is_kept():
+    sure = ranking(ask_hours=0.7, inform=0.3)
+    assert reconsider("and the hours?", sure[0], sure, "pay") is None
+    alone = ranking(ask_hours=0.5, ask_duties=0.2, greet=0.1)
+    assert reconsider("and the hours?", alone[0], alone, "pay") is None
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("compared with a nurse's shifts?", True), ("and how does that compare to pilots?", True),
+    ("is that the same for bookkeepers?", True), ("is it better than being a cashier?", False),
+    ("how is this different from a bookkeeper?", False),
+])
+def test_a_comparison_of_the_last_answer_or_of_the_job(text, expected):
+    assert compares_last_answer(text) is expected
