@@ -40,6 +40,7 @@ from actions.pay import ActionAnswerPay
 from actions.work import ActionAnswerDuties, ActionAnswerEmployers, ActionAnswerHours, ActionAnswerWorkEnvironment
 from bot.context import SHORT, opens_back, reconsider, resolve, topic_of, words
 from bot.knowledge import KnowledgeBase
+from bot.settings import Settings
 
 TOPIC_ACTIONS = (
     ActionAnswerOverview,
@@ -95,6 +96,8 @@ def answer_in_context(
     dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict, knowledge: Optional[KnowledgeBase] = None
 ) -> Optional[List[EventType]]:
     """Answers the topic the latest message means in the conversation (bot.context); None if it points nowhere."""
+    if not Settings.from_env().read_in_context:
+        return None
     message = tracker.latest_message or {}
     intent = resolve(
         str(message.get("text") or ""),
@@ -110,6 +113,8 @@ def read_in_context(
     tracker: Tracker, action: TopicAction, knowledge: Optional[KnowledgeBase] = None
 ) -> Optional[TopicAction]:
     """Another topic's action, when the conversation reads the message as that topic; else None."""
+    if not Settings.from_env().read_in_context:
+        return None
     message = tracker.latest_message or {}
     text = str(message.get("text") or "")
     last = tracker.get_slot("topic")

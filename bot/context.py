@@ -94,6 +94,9 @@ NEIGHBOURS: Dict[str, tuple] = {
     "overview": ("duties",),
     "training": ("how_to_become",),
 }
+# "What's involved in getting it?" after the licence: how to get it, whatever the classifier ranks.
+GETTING = {"licensing": "licensing_requirements"}
+GET_WORDS = frozenset({"get", "getting", "obtain", "obtaining", "apply", "applying"})
 # Intents answered by another topic's action; every other topic intent ask_<topic> by its own.
 INTENT_TOPICS = {"ask_pay_level": "pay"}
 
@@ -173,6 +176,8 @@ def resolve(
             and float(first.get("confidence") or 0.0) >= OTHER_READING
         ):
             return None
+    if last_topic in GETTING and GET_WORDS.intersection(words(text)):
+        last_topic = GETTING[last_topic]
     near = {last_topic, *NEIGHBOURS.get(last_topic, ())}
     # The previous topic goes on unless the classifier gives another topic some weight; its
     # follow-up readings count for going on.

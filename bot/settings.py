@@ -84,9 +84,11 @@ def _positive(env: Mapping[str, str], name: str, default: float, kind: type = fl
     return value
 
 
-def _flag(env: Mapping[str, str], name: str) -> bool:
+def _flag(env: Mapping[str, str], name: str, default: bool = False) -> bool:
     raw = env.get(name, "").strip().lower()
-    if raw in ("", "0", "false", "no", "off"):
+    if not raw:
+        return default
+    if raw in ("0", "false", "no", "off"):
         return False
     if raw in ("1", "true", "yes", "on"):
         return True
@@ -291,6 +293,8 @@ class Settings:
     probe_interval_s: float = 5.0
     probe_timeout_s: float = 2.0
     probe_failures: int = 3
+    # Messages read in the conversation's context (bot/context.py); off only to measure what it adds.
+    read_in_context: bool = True
 
     @property
     def action_endpoint_url(self) -> str:
@@ -350,6 +354,7 @@ class Settings:
             probe_interval_s=_positive(env, "CAREERBOT_PROBE_INTERVAL", 5.0),
             probe_timeout_s=_positive(env, "CAREERBOT_PROBE_TIMEOUT", 2.0),
             probe_failures=int(_positive(env, "CAREERBOT_PROBE_FAILURES", 3, int)),
+            read_in_context=_flag(env, "CAREERBOT_READ_IN_CONTEXT", default=True),
         )
 
     @property

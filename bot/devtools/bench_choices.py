@@ -8,12 +8,14 @@ see the same machine. Printed per variant, each with its ratio to the
 baseline: CPU per answer of all the bot's processes, p50 latency with 1
 client, throughput with 8 clients, peak memory, and errors. Variants of config.yml are trained
 first and also scored (bot/devtools/evaluate.py) on the NLU dev set (intent accuracy; clarified
-lines are not right) and on the off-topic dev split (leak rate: the share that would get
-a career answer). The test set is left alone: it is for the final measurement only.
+lines are not right), on the off-topic dev split (leak rate: the share that would get
+a career answer) and on the dev conversations (follow-up turns right,
+tests/conversations/dev_set.yml). The test set is left alone: it is for the final measurement only.
 
 Runtime variants (same model): each speed-up of bot/rasa/speedups.py switched off,
 Rasa's own SQL tracker store, SQLite in journal mode, conversations in memory,
-2 Sanic workers with a Redis lock store, 2 action server workers. Config
+2 Sanic workers with a Redis lock store, 2 action server workers, every message read
+alone (bot/context.py off: scored on the dev conversations as well). Config
 variants: MemoizationPolicy added, without the character n-grams, without the off-topic
 training sample or with less or more of it, without the WordLlama featurizer or
 its weight changed, without the in-domain gate or with another threshold or margin, other
@@ -56,6 +58,9 @@ class Variant:
     config: Optional[Callable[[Dict[str, Any]], None]] = None
     needs_redis: bool = False
     slow: bool = False
+    # A runtime variant that changes what the bot understands in a conversation: scored on the
+    # dev conversations too (config variants always are).
+    conversations: bool = False
 
 
 def _add_memoization(config: Dict[str, Any]) -> None:
@@ -168,6 +173,11 @@ VARIANTS = [
     Variant("conversations in memory only (lost on restart)", endpoints=_in_memory_store),
     Variant("2 Sanic workers with a Redis lock store", env={"SANIC_WORKERS": "2"}, needs_redis=True),
     Variant("2 action server workers", env={"ACTION_SERVER_SANIC_WORKERS": "2"}),
+    Variant(
+        "every message read alone (without bot/context.py)",
+        env={"CAREERBOT_READ_IN_CONTEXT": "false"},
+        conversations=True,
+    ),
     Variant("MemoizationPolicy added before RulePolicy", config=_add_memoization),
     Variant("without the character n-grams", config=_drop_char_ngrams),
     Variant("without the off-topic training sample", config=_without_offtopic_sample),
@@ -214,6 +224,7 @@ class Scores:
     accuracy: float  # on the NLU dev set
     leak: float  # on the off-topic dev split
     clarification: float  # of the dev set's in-scope lines
+    conversations: float  # follow-up turns right in the dev conversations (tests/conversations/dev_set.yml)
 
     def cells(self, base: Optional["Scores"]) -> List[str]:
         def cell(value: float, base_value: Optional[float]) -> str:
@@ -225,6 +236,7 @@ class Scores:
             cell(self.accuracy, None if base is None else base.accuracy),
             cell(self.leak, None if base is None else base.leak),
             cell(self.clarification, None if base is None else base.clarification),
+            cell(self.conversations, None if base is None else base.conversations),
         ]
 
 
@@ -250,7 +262,15 @@ def scores(model: Path) -> Scores:
     from bot.devtools.evaluate import DEV_SET_2, evaluate_all
 
     dev, traffic = asyncio.run(evaluate_all(model, [DEV_SET_2]))
-    return Scores(dev.accuracy, traffic.leak_rate, dev.clarification_rate)
+    return Scores(dev.accuracy, traffic.leak_rate, dev.clarification_rate, conversation_score(model))
+
+
+def conversation_score(model: Path, env: Optional[Dict[str, str]] = None) -> float:
+    """The share of follow-up turns right in the dev conversations, the bot started with `env`."""
+    from bot.devtools.conversations import DEV_SET, ConversationReport, load_conversations, run_conversations
+
+    outcomes = run_conversations(model, {"dev": load_conversations(DEV_SET)}, env=env)
+    return ConversationReport("dev", outcomes["dev"]).followup_accuracy
 
 
 @dataclass
@@ -266,7 +286,16 @@ def _per_answer(run: bench.BotRun) -> float:
     return run.cpu_ms / max(run.answered, 1)
 
 
-def measure(variant: Variant, baseline_model: Path, workdir: Path, requests: int, rounds: int) -> Outcome:
+def same_model_scores(baseline: Scores, model: Path, variant: Variant) -> Scores:
+    """A runtime variant's scores: the model's own, and the conversations as the variant plays them."""
+    return Scores(
+        baseline.accuracy, baseline.leak, baseline.clarification, conversation_score(model, env=variant.env)
+    )
+
+
+def measure(
+    variant: Variant, baseline_model: Path, baseline_scores: Scores, workdir: Path, requests: int, rounds: int
+) -> Outcome:
     from bot.devtools.cluster import Redis
 
     workdir.mkdir(parents=True)
@@ -274,6 +303,8 @@ def measure(variant: Variant, baseline_model: Path, workdir: Path, requests: int
     if variant.config:
         print(f"  training {variant.name}...", flush=True)
         model, training_s, variant_scores = _train_variant(workdir / "model", variant.config)
+    elif variant.conversations:
+        variant_scores = same_model_scores(baseline_scores, baseline_model, variant)
     redis = Redis().start() if variant.needs_redis else None
     env = dict(variant.env)
     if redis is not None:
@@ -308,7 +339,7 @@ def _row(outcome: Outcome, baseline: Scores) -> str:
         f"{var.throughput(8):.1f} ({bench.ratio(var.throughput(8), base.throughput(8))})",
         f"{var.peak_rss_mb:.0f} ({bench.ratio(var.peak_rss_mb, base.peak_rss_mb)})",
         f"{var.pooled(1).errors + var.pooled(8).errors}",
-        *(["same model"] * 3 if outcome.scores is None else outcome.scores.cells(baseline)),
+        *(["same model"] * 4 if outcome.scores is None else outcome.scores.cells(baseline)),
         "" if outcome.training_s is None else f"{outcome.training_s:.0f}",
     ]
     return "| " + " | ".join(cells) + " |"
@@ -333,16 +364,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     quiet_rasa()
     wanted = args.only.split("|") if args.only else [""]
     variants = [v for v in VARIANTS if (args.slow or not v.slow) and any(w in v.name for w in wanted)]
-    if args.nlu_only:  # the policies do not touch understanding
-        return nlu_only(
-            [v for v in variants if v.config and v.config is not _add_memoization and v.config is not _add_ted],
-            args.out,
-        )
+    if args.nlu_only:  # understanding only: the config variants and what reads the conversation
+        return nlu_only([v for v in variants if (v.config and v.config is not _add_memoization) or v.conversations],
+                        args.out)
     lines = [
         "| variant (each against the bot as built) | CPU per answer, all processes (ms) | p50, 1 client (ms) "
         "| throughput, 8 clients (req/s) | peak memory (MB) | errors | dev accuracy | off-topic leak "
-        "| dev clarified | training (s) |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| dev clarified | dev conversations | training (s) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     with tempfile.TemporaryDirectory(prefix="careerbot-choices-") as tmp_name:
         tmp = Path(tmp_name)
@@ -353,12 +382,14 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(
             f"  dev accuracy {baseline_scores.accuracy * 100:.1f} %, off-topic leak "
             f"{baseline_scores.leak * 100:.1f} %, dev clarified {baseline_scores.clarification * 100:.1f} %, "
-            f"trained in {training_s:.0f} s",
+            f"dev conversations {baseline_scores.conversations * 100:.1f} %, trained in {training_s:.0f} s",
             flush=True,
         )
         for index, variant in enumerate(variants):
             print(f"{variant.name}...", flush=True)
-            outcome = measure(variant, baseline_model, tmp / f"variant-{index}", args.requests, args.rounds)
+            outcome = measure(
+                variant, baseline_model, baseline_scores, tmp / f"variant-{index}", args.requests, args.rounds
+            )
             lines.append(_row(outcome, baseline_scores))
             print(lines[-1], flush=True)
     print("conversation stores...", flush=True)
@@ -367,6 +398,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         f"Machine: {bench.machine()}\n\n"
         f"The bot as built: dev accuracy {baseline_scores.accuracy * 100:.1f} %, off-topic leak "
         f"{baseline_scores.leak * 100:.1f} %, dev clarified {baseline_scores.clarification * 100:.1f} %, "
+        f"dev conversations {baseline_scores.conversations * 100:.1f} %, "
         f"trained in {training_s:.0f} s. In brackets: the variant against the bot as built, "
         f"measured side by side.\n\n"
         + "\n".join(lines)
@@ -382,10 +414,11 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 def nlu_only(variants: List[Variant], out: Path) -> int:
-    """Each config variant's dev accuracy, off-topic leak, dev clarification and training time."""
+    """Each variant's dev accuracy, off-topic leak, dev clarification, dev conversations and training time."""
     lines = [
-        "| variant (each against the bot as built) | dev accuracy | off-topic leak | dev clarified | training (s) |",
-        "|---|---|---|---|---|",
+        "| variant (each against the bot as built) | dev accuracy | off-topic leak | dev clarified "
+        "| dev conversations | training (s) |",
+        "|---|---|---|---|---|---|",
     ]
     with tempfile.TemporaryDirectory(prefix="careerbot-choices-") as tmp_name:
         tmp = Path(tmp_name)
@@ -395,9 +428,12 @@ def nlu_only(variants: List[Variant], out: Path) -> int:
         print(lines[-1], flush=True)
         for index, variant in enumerate(variants):
             print(f"{variant.name}...", flush=True)
-            assert variant.config is not None  # nlu_only() gets the config variants only
-            _, training_s, variant_scores = _train_variant(tmp / f"variant-{index}", variant.config)
-            lines.append(f"| {variant.name} | {' | '.join(variant_scores.cells(baseline))} | {training_s:.0f} |")
+            if variant.config is None:
+                variant_scores = same_model_scores(baseline, model, variant)
+                lines.append(f"| {variant.name} | {' | '.join(variant_scores.cells(baseline))} | same model |")
+            else:
+                _, training_s, variant_scores = _train_variant(tmp / f"variant-{index}", variant.config)
+                lines.append(f"| {variant.name} | {' | '.join(variant_scores.cells(baseline))} | {training_s:.0f} |")
             print(lines[-1], flush=True)
     text = f"Machine: {bench.machine()}\n\n" + "\n".join(lines) + "\n"
     print()

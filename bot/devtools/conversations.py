@@ -205,14 +205,17 @@ def detours(count: int = DETOURS, seed: int = DETOUR_SEED) -> List[Conversation]
     ]
 
 
-def run_conversations(model: Path, sets: Mapping[str, Sequence[Conversation]]) -> Dict[str, List[TurnOutcome]]:
-    """Starts the bot once and plays every conversation of every set, each as a new visitor."""
+def run_conversations(
+    model: Path, sets: Mapping[str, Sequence[Conversation]], env: Optional[Dict[str, str]] = None
+) -> Dict[str, List[TurnOutcome]]:
+    """Starts the bot once (`env`: a variant's environment) and plays every conversation of every set,
+    each as a new visitor."""
     from bot.devtools.bench import start_bot, start_ours
 
     outcomes: Dict[str, List[TurnOutcome]] = {}
     with tempfile.TemporaryDirectory(prefix="careerbot-conversations-") as folder:
         workdir = Path(folder)
-        running = start_bot(lambda: start_ours(model, workdir))
+        running = start_bot(lambda: start_ours(model, workdir, env=env))
         try:
             levels = level_names()
             for name, conversations in sets.items():

@@ -82,3 +82,11 @@ def test_a_level_named_right_after_the_pay_is_that_levels_pay(knowledge, run_act
                          entities={"job_level": "boss level"}, slots={"topic": "pay"})
     assert outcome.replies[0].response.startswith("utter_answer_pay")
     assert outcome.events[0] == SlotSet("topic", "pay")
+
+
+def test_with_reading_in_context_off_the_classifiers_topic_is_answered(knowledge, run_action, monkeypatch):
+    # What `make bench-choices` compares against: every message read alone.
+    monkeypatch.setenv("CAREERBOT_READ_IN_CONTEXT", "false")
+    outcome = run_action(ActionAnswerHours(knowledge), text="and in 5 years?",
+                         ranking={"ask_hours": 0.45, "inform": 0.44, "ask_outlook": 0.04}, slots={"topic": "outlook"})
+    assert outcome.replies[0].response == "utter_answer_hours"

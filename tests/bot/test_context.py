@@ -104,3 +104,9 @@ def test_a_sure_or_unrivalled_topic_is_kept():
 ])
 def test_a_comparison_of_the_last_answer_or_of_the_job(text, expected):
     assert compares_last_answer(text) is expected
+
+
+def test_getting_it_after_the_licence_is_how_to_get_it():
+    ranks = ranking(follow_up=0.74, ask_how_to_become=0.21, ask_licensing_requirements=0.01)
+    assert resolve("what's involved in getting it?", ranks[0], ranks, "licensing") == "ask_licensing_requirements"
+    assert resolve("and is it hard?", ranks[0], ranks, "licensing") == "ask_licensing"

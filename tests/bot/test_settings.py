@@ -105,3 +105,13 @@ def test_malformed_handoff_settings_fail_fast(env, message):
 def test_the_store_url_is_shown_without_its_password():
     settings = Settings.from_env({"CAREERBOT_TRACKER_URL": "postgresql://bot:s3cret@db:5432/careerbot"})
     assert settings.tracker_url_display == "postgresql://bot:***@db:5432/careerbot"
+
+
+@pytest.mark.parametrize("value, expected", [("", True), ("true", True), ("off", False), ("false", False)])
+def test_reading_in_context_is_on_unless_switched_off(value, expected):
+    assert Settings.from_env({"CAREERBOT_READ_IN_CONTEXT": value}).read_in_context is expected
+
+
+def test_a_malformed_context_switch_fails_fast_naming_the_variable():
+    with pytest.raises(SettingsError, match="CAREERBOT_READ_IN_CONTEXT"):
+        Settings.from_env({"CAREERBOT_READ_IN_CONTEXT": "sometimes"})
