@@ -38,8 +38,18 @@ from actions.overview import (
 )
 from actions.pay import ActionAnswerPay
 from actions.work import ActionAnswerDuties, ActionAnswerEmployers, ActionAnswerHours, ActionAnswerWorkEnvironment
-from bot.context import SHORT, opens_back, reconsider, resolve, topic_of, words
-from bot.knowledge import KnowledgeBase
+from bot.context import (
+    SHORT,
+    about_the_thing,
+    intent_of,
+    only_names,
+    opens_back,
+    reconsider,
+    resolve,
+    topic_of,
+    words,
+)
+from bot.knowledge import KnowledgeBase, normalise
 from bot.settings import Settings
 
 TOPIC_ACTIONS = (
@@ -127,6 +137,15 @@ def read_in_context(
     ):
         # "And the boss level?" after the pay: only pay has levels.
         return topic_action("pay", knowledge)
+    if last and last != action.topic:
+        found = normalise(text).split()
+        if only_names(found, action.knowledge.name_spans(found)):
+            # "Ok, what about mortgage servicing specialists then?": the last topic, for that career.
+            return topic_action(str(last), knowledge)
+    thing = about_the_thing(text, last)
+    if thing and thing != intent_of(action.topic):
+        # "How much does it cost?" after the certification: the certificate's, not the job's pay.
+        return topic_action_for_intent(thing, knowledge)
     intent = reconsider(text, message.get("intent") or {}, message.get("intent_ranking") or [], last)
     return topic_action_for_intent(intent, knowledge) if intent else None
 

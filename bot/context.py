@@ -94,9 +94,19 @@ NEIGHBOURS: Dict[str, tuple] = {
     "overview": ("duties",),
     "training": ("how_to_become",),
 }
-# "What's involved in getting it?" after the licence: how to get it, whatever the classifier ranks.
-GETTING = {"licensing": "licensing_requirements"}
-GET_WORDS = frozenset({"get", "getting", "obtain", "obtaining", "apply", "applying"})
+# Topics about a thing one gets (a licence, a certificate, a course, a degree): "how do I get
+# it?", "how much does it cost?", "is it paid?" after them ask about that thing, whatever
+# the words "get", "cost" or "paid" make the classifier think of (how to become, the pay).
+THINGS = {
+    "licensing": "licensing_requirements",
+    "licensing_requirements": "licensing_requirements",
+    "certification": "certification",
+    "training": "training",
+    "career_development": "career_development",
+    "education": "education",
+}
+GETTING = ("get", "getting", "obtain", "obtaining", "apply for", "earn it", "earn that", "earn one")
+COSTING = ("cost", "costs", "price", "fee", "fees", "paid", "free", "afford", "pay for it", "pay for that")
 # Intents answered by another topic's action; every other topic intent ask_<topic> by its own.
 INTENT_TOPICS = {"ask_pay_level": "pay"}
 
@@ -154,15 +164,18 @@ def resolve(
             # hours") with a topic the classifier is sure of is taken at its word; anything
             # else stays out of scope ("is the festival this weekend" does not open so).
             mine = ranking[1] if len(ranking) > 1 else {}
-            if (
-                opens_back(text)
-                and topic_of(str(mine.get("name") or ""))
-                and float(mine.get("confidence") or 0.0) >= SURE_TOPIC
-            ):
-                return str(mine["name"])
-            return None
-        # Out of scope, but not surely: only a message that clearly leans back is read in context.
-        if confidence >= SURE_OFF_TOPIC or not leans_back(text):
+            mine_name, mine_confidence = str(mine.get("name") or ""), float(mine.get("confidence") or 0.0)
+            if not opens_back(text):
+                return None
+            if topic_of(mine_name) and mine_confidence >= SURE_TOPIC:
+                return mine_name
+            # "And someone outgoing?", "and once I'm experienced?": the classifier itself reads a
+            # follow-up, which the gate could not know; the conversation's topic settles it.
+            if mine_name not in FOLLOW_UPS or mine_confidence < OTHER_READING:
+                return None
+            ranking = ranking[1:]
+        elif confidence >= SURE_OFF_TOPIC or not leans_back(text):
+            # Out of scope, but not surely: only a message that clearly leans back is read in context.
             return None
     elif name not in FOLLOW_UPS and not points_back(text):
         return None
@@ -176,8 +189,9 @@ def resolve(
             and float(first.get("confidence") or 0.0) >= OTHER_READING
         ):
             return None
-    if last_topic in GETTING and GET_WORDS.intersection(words(text)):
-        last_topic = GETTING[last_topic]
+    thing = about_the_thing(text, last_topic)
+    if thing:
+        return thing
     near = {last_topic, *NEIGHBOURS.get(last_topic, ())}
     # The previous topic goes on unless the classifier gives another topic some weight; its
     # follow-up readings count for going on.
@@ -192,6 +206,61 @@ def resolve(
         if confidence >= MIN_SUPPORT and score > best_score:
             best, best_score = candidate, score
     return best
+
+
+# Words around a career's name that ask nothing more: "ok, what about loan officers then?".
+ONLY_A_NAME = frozenset(
+    {
+        "ok",
+        "okay",
+        "so",
+        "and",
+        "what",
+        "about",
+        "how",
+        "then",
+        "for",
+        "the",
+        "now",
+        "also",
+        "same",
+        "too",
+        "with",
+        "is",
+        "it",
+        "that",
+        "are",
+        "they",
+        "as",
+        "well",
+        "those",
+        "of",
+        "a",
+        "an",
+    }
+)
+
+
+def only_names(found: List[str], spans: Iterable[tuple]) -> bool:
+    """Whether a message's normalised words say nothing but the names at `spans` ((career, first
+    word, end), as bot.knowledge finds them) and words that point back: "and for tellers?"."""
+    named = {i for _, start, end in spans for i in range(start, end)}
+    rest = [word for i, word in enumerate(found) if i not in named]
+    return bool(named) and all(word in ONLY_A_NAME for word in rest)
+
+
+def about_the_thing(text: str, last_topic: Optional[str]) -> Optional[str]:
+    """The intent of a question about the thing the last topic is about ("how much does it cost?"
+    after the certification), or None."""
+    if last_topic not in THINGS:
+        return None
+    found = words(text)
+    if not any(word in REFERRING for word in found):
+        return None
+    joined = " " + " ".join(found) + " "
+    if any(f" {cue} " in joined for cue in GETTING + COSTING):
+        return intent_of(THINGS[last_topic])
+    return None
 
 
 def follow_up_share(ranking: Iterable[Mapping[str, Any]]) -> float:

@@ -288,9 +288,7 @@ def _per_answer(run: bench.BotRun) -> float:
 
 def same_model_scores(baseline: Scores, model: Path, variant: Variant) -> Scores:
     """A runtime variant's scores: the model's own, and the conversations as the variant plays them."""
-    return Scores(
-        baseline.accuracy, baseline.leak, baseline.clarification, conversation_score(model, env=variant.env)
-    )
+    return Scores(baseline.accuracy, baseline.leak, baseline.clarification, conversation_score(model, env=variant.env))
 
 
 def measure(
@@ -365,8 +363,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     wanted = args.only.split("|") if args.only else [""]
     variants = [v for v in VARIANTS if (args.slow or not v.slow) and any(w in v.name for w in wanted)]
     if args.nlu_only:  # understanding only: the config variants and what reads the conversation
-        return nlu_only([v for v in variants if (v.config and v.config is not _add_memoization) or v.conversations],
-                        args.out)
+        return nlu_only(
+            [v for v in variants if (v.config and v.config is not _add_memoization) or v.conversations], args.out
+        )
     lines = [
         "| variant (each against the bot as built) | CPU per answer, all processes (ms) | p50, 1 client (ms) "
         "| throughput, 8 clients (req/s) | peak memory (MB) | errors | dev accuracy | off-topic leak "

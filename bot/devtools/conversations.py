@@ -38,6 +38,8 @@ from bot.context import topic_of
 
 TEST_SET = PROJECT_DIR / "tests" / "conversations" / "test_set.yml"
 DEV_SET = PROJECT_DIR / "tests" / "conversations" / "dev_set.yml"
+# Written later, blind like the others, with more references (how people point back).
+DEV_SET_2 = PROJECT_DIR / "tests" / "conversations" / "dev_set_2.yml"
 DEFAULT_CAREER = "mortgage_servicing_specialist"
 SOURCE_RESPONSES = ("utter_answer_source", "utter_answer_source_at", "utter_answer_sources", "utter_answer_sources_at")
 NOT_COVERED = ("utter_not_covered", "utter_not_covered_only")

@@ -437,6 +437,7 @@ def conversation_summaries(model: Path, errors: bool = False) -> str:
     sets = {
         str(c.TEST_SET.relative_to(PROJECT_DIR)): c.load_conversations(c.TEST_SET),
         str(c.DEV_SET.relative_to(PROJECT_DIR)): c.load_conversations(c.DEV_SET),
+        str(c.DEV_SET_2.relative_to(PROJECT_DIR)): c.load_conversations(c.DEV_SET_2),
         "off-topic dev split, mid-conversation": c.detours(),
     }
     played = c.run_conversations(model, sets)

@@ -7,6 +7,8 @@ from rasa_sdk.events import SlotSet
 
 from actions.development import ActionAnswerAdvancement
 from actions.followup import ActionAnswerFollowup
+from actions.overview import ActionAnswerOverview
+from actions.pay import ActionAnswerPay
 from actions.work import ActionAnswerHours
 
 
@@ -90,3 +92,16 @@ def test_with_reading_in_context_off_the_classifiers_topic_is_answered(knowledge
     outcome = run_action(ActionAnswerHours(knowledge), text="and in 5 years?",
                          ranking={"ask_hours": 0.45, "inform": 0.44, "ask_outlook": 0.04}, slots={"topic": "outlook"})
     assert outcome.replies[0].response == "utter_answer_hours"
+
+
+def test_the_last_topic_for_a_career_named_alone(knowledge, run_action):
+    outcome = run_action(ActionAnswerOverview(knowledge), text="ok what about mortgage servicing specialists then",
+                         ranking={"ask_overview": 0.92, "ask_pay": 0.02}, slots={"topic": "pay", "career": "tellers"})
+    assert outcome.replies[0].response == "utter_answer_pay"
+    assert "$59,000 to $87,000" in outcome.text
+
+
+def test_what_a_certificate_costs_is_asked_of_the_certificate(knowledge, run_action):
+    outcome = run_action(ActionAnswerPay(knowledge), text="how much does it cost",
+                         ranking={"ask_pay": 0.94, "out_of_scope": 0.06}, slots={"topic": "certification"})
+    assert outcome.replies[0].response == "utter_answer_certification"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.context import compares, compares_last_answer, points_back, reconsider, resolve
+from bot.context import about_the_thing, compares, compares_last_answer, only_names, points_back, reconsider, resolve
 
 
 @pytest.mark.parametrize("text", [
@@ -110,3 +110,36 @@ def test_getting_it_after_the_licence_is_how_to_get_it():
     ranks = ranking(follow_up=0.74, ask_how_to_become=0.21, ask_licensing_requirements=0.01)
     assert resolve("what's involved in getting it?", ranks[0], ranks, "licensing") == "ask_licensing_requirements"
     assert resolve("and is it hard?", ranks[0], ranks, "licensing") == "ask_licensing"
+
+
+@pytest.mark.parametrize("text, last, expected", [
+    ("how much does it cost", "certification", "ask_certification"),
+    ("is it paid?", "training", "ask_training"),
+    ("would the bank pay for it?", "career_development", "ask_career_development"),
+    ("is it hard to get?", "licensing", "ask_licensing_requirements"),
+    ("and how much do they earn", "education", None),  # earning money, not a degree
+    ("how much does a course cost", "certification", None),  # nothing points back
+    ("how much does it cost", "duties", None),  # no thing to cost
+])
+def test_a_question_about_the_thing_just_discussed(text, last, expected):
+    assert about_the_thing(text, last) == expected
+
+
+def test_a_gated_follow_up_that_opens_back_is_read_in_context():
+    gated = {"name": "out_of_scope", "confidence": 1.0}
+    ranks = [gated, *ranking(inform=0.66, bot_challenge=0.16, ask_suitability=0.08)]
+    assert resolve("and someone outgoing?", gated, ranks, "suitability") == "ask_suitability"
+    # Not opening back, or the classifier's own reading no follow-up: it stays out of scope.
+    assert resolve("someone outgoing", gated, ranks, "suitability") is None
+    chat = [gated, *ranking(bot_challenge=0.66, inform=0.16)]
+    assert resolve("and are you a robot?", gated, chat, "suitability") is None
+
+
+@pytest.mark.parametrize("words, spans, expected", [
+    ("ok what about mortgage servicing specialists then", [(None, 3, 6)], True),
+    ("and for tellers", [(None, 2, 3)], True),
+    ("how much do tellers earn", [(None, 3, 4)], False),
+    ("and then", [], False),
+])
+def test_a_message_that_only_names_a_career(words, spans, expected):
+    assert only_names(words.split(), spans) is expected

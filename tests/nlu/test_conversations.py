@@ -45,6 +45,16 @@ def test_the_test_set_is_large_and_varied():
         assert kinds[kind] >= 8, kinds
 
 
+@pytest.mark.parametrize("path", [c.TEST_SET, c.DEV_SET, c.DEV_SET_2], ids=lambda p: p.name)
+def test_every_turn_expects_an_intent_the_bot_has(path):
+    import yaml
+
+    domain = yaml.safe_load((PROJECT_DIR / "domain.yml").read_text(encoding="utf-8"))
+    intents = {i if isinstance(i, str) else next(iter(i)) for i in domain["intents"]}
+    unknown = {turn.expect for conv in c.load_conversations(path) for turn in conv.turns} - intents
+    assert unknown == set()
+
+
 def test_no_conversation_turn_is_a_near_copy_of_a_training_line():
     """The project's rule (issue 11): only the training lines are named, so fixing this never reads the set.
 
