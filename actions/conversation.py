@@ -18,12 +18,13 @@ from actions.base import (
     covered_topics,
     fill,
     join_words,
+    named_careers,
     other_job,
 )
 from actions.careers import careers_named
 from actions.feedback import answer_just_given, record_feedback
 from bot.clarify import FALLBACK_INTENT, clarification_pair
-from bot.context import compared_topic, compares, compares_last_answer
+from bot.context import compared_topic, compares, compares_last_answer, topic_of
 
 
 class CareerResponseAction(CareerAction):
@@ -133,6 +134,12 @@ class ActionFallback(CareerResponseAction):
         if job:
             answer_other_job(dispatcher, domain, self.knowledge, job)
             return []
+        if career is not None and compares(str(message.get("text") or "")) and named_careers(tracker, self.knowledge):
+            # "How's that different from a loan officer?": a career the site has a guide for, on the
+            # topic the message ranks, else the one the conversation is on, else what the job is.
+            intent = compared_topic(message.get("intent_ranking") or [])
+            topic = topic_of(intent) if intent else tracker.get_slot("topic")
+            return topic_action(str(topic or "overview"), self._knowledge).respond(dispatcher, tracker, domain)
         if career is not None:
             in_context = answer_in_context(dispatcher, tracker, domain, self._knowledge)
             if in_context is not None:

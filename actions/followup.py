@@ -43,7 +43,6 @@ from bot.context import (
     about_the_thing,
     intent_of,
     only_names,
-    opens_back,
     reconsider,
     resolve,
     topic_of,
@@ -128,14 +127,8 @@ def read_in_context(
     message = tracker.latest_message or {}
     text = str(message.get("text") or "")
     last = tracker.get_slot("topic")
-    if (
-        last == "pay"
-        and action.topic != "pay"
-        and opens_back(text)
-        and len(words(text)) <= SHORT
-        and Mentions.latest(tracker).job_level
-    ):
-        # "And the boss level?" after the pay: only pay has levels.
+    if last == "pay" and action.topic != "pay" and len(words(text)) <= SHORT and Mentions.latest(tracker).job_level:
+        # "And the boss level?", "the bosses?" after the pay: only pay has levels.
         return topic_action("pay", knowledge)
     if last and last != action.topic:
         found = normalise(text).split()

@@ -306,6 +306,8 @@ COMPARING = (
     "vs",
     "similar to",
     "same as",
+    "stack up",
+    "against",
 )
 
 

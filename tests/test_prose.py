@@ -77,12 +77,15 @@ def _conversation_set_sizes() -> List[float]:
 
     test = conversations.load_conversations(conversations.TEST_SET)
     dev = conversations.load_conversations(conversations.DEV_SET)
-    return [len(test), sum(len(c.turns) - 1 for c in test), len(dev), conversations.DETOURS]
+    dev_2 = conversations.load_conversations(conversations.DEV_SET_2)
+    return [len(test), sum(len(c.turns) - 1 for c in test), len(dev), len(dev_2),
+            sum(len(c.turns) - 1 for c in dev_2), conversations.DETOURS]
 
 
 CHECKS: List[Tuple[str, str, Callable[[], List[float]]]] = [
     (r"`tests/conversations/test_set.yml` holds (\d+) conversations \((\d+) follow-up turns\).*?"
-     r"`dev_set.yml` \((\d+) conversations\).*?the leak of (\d+) off-topic queries",
+     r"`dev_set.yml` \((\d+) conversations\) and `dev_set_2.yml` \((\d+) conversations, (\d+) follow-up turns"
+     r".*?the leak of (\d+) off-topic queries",
      "the sizes of the conversation sets", _conversation_set_sizes),
     (r"`make test` gates both \(follow-up turns ≥ ([\d.]+) %, leak mid-conversation ≤ ([\d.]+) %;",
      "the conversation gates of make test", _conversation_gates),

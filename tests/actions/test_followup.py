@@ -105,3 +105,9 @@ def test_what_a_certificate_costs_is_asked_of_the_certificate(knowledge, run_act
     outcome = run_action(ActionAnswerPay(knowledge), text="how much does it cost",
                          ranking={"ask_pay": 0.94, "out_of_scope": 0.06}, slots={"topic": "certification"})
     assert outcome.replies[0].response == "utter_answer_certification"
+
+
+def test_a_level_alone_right_after_the_pay_is_that_levels_pay(knowledge, run_action):
+    outcome = run_action(ActionAnswerAdvancement(knowledge), text="the bosses?", intent="ask_advancement",
+                         entities={"job_level": "bosses"}, slots={"topic": "pay"})
+    assert SlotSet("topic", "pay") in outcome.events

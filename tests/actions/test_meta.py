@@ -127,3 +127,9 @@ def test_a_comparison_the_classifier_put_out_of_scope_answers_the_topic_it_ranks
     assert SlotSet("topic", "pay") in events
     assert "$24,000 to $42,000" in "\n".join(r.text for r in replies)
     assert "no information about real estate agents" in "\n".join(r.text for r in replies)
+
+
+def test_a_comparison_with_a_career_of_the_site_put_out_of_scope_answers_for_that_career(knowledge, run_action):
+    outcome = run_action(ActionFallback(knowledge), text="hows that stack up against tellers",
+                         intent="out_of_scope", slots={"topic": "pay"})
+    assert "$32,620" in outcome.text and "$59,000" not in outcome.text

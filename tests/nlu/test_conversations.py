@@ -19,9 +19,9 @@ from bot.devtools.evaluate import NEAR_DUPLICATE, near_duplicates, training_line
 MODEL = PROJECT_DIR / "models" / "careerbot.tar.gz"
 # Follow-up turns answered as meant in context, on the blind test set: issue 20's bar is 97 %,
 # not reached; the gate is what is reached, less a few turns, so that it cannot slip back.
-REQUIRED_FOLLOWUP_ACCURACY = 0.78
+REQUIRED_FOLLOWUP_ACCURACY = 0.82
 # Off-topic queries asked right after an answer that get a career answer.
-MAXIMUM_LEAK_IN_CONVERSATION = 0.03
+MAXIMUM_LEAK_IN_CONVERSATION = 0.025
 
 
 @pytest.fixture(scope="module")
