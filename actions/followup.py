@@ -126,6 +126,8 @@ def read_in_context(
         return None
     message = tracker.latest_message or {}
     text = str(message.get("text") or "")
+    if text.startswith("/"):
+        return None  # a button's payload says what it means
     last = tracker.get_slot("topic")
     if last == "pay" and action.topic != "pay" and len(words(text)) <= SHORT and Mentions.latest(tracker).job_level:
         # "And the boss level?", "the bosses?" after the pay: only pay has levels.

@@ -111,3 +111,9 @@ def test_a_level_alone_right_after_the_pay_is_that_levels_pay(knowledge, run_act
     outcome = run_action(ActionAnswerAdvancement(knowledge), text="the bosses?", intent="ask_advancement",
                          entities={"job_level": "bosses"}, slots={"topic": "pay"})
     assert SlotSet("topic", "pay") in outcome.events
+
+
+def test_a_buttons_payload_is_taken_at_its_word(knowledge, run_action):
+    outcome = run_action(ActionAnswerAdvancement(knowledge), text='/ask_advancement{"job_level":"boss"}',
+                         intent="ask_advancement", entities={"job_level": "boss"}, slots={"topic": "pay"})
+    assert outcome.replies[0].response == "utter_answer_advancement"
