@@ -167,8 +167,11 @@ def hold_in_turn(cls, port: int, turns: int, lifetime: float,
 
 def test_rasas_redis_lock_store_lets_two_processes_hold_one_lock(redis_port):
     # A short lifetime: a process whose ticket Rasa's store lost waits until the others' expire.
-    _, crowded, _, _ = hold_in_turn(RedisLockStore, redis_port, turns=50, lifetime=5, deadline=20)
-    assert crowded > 0
+    # The race depends on timing, so a run that did not show it by its deadline is tried again.
+    attempts = [hold_in_turn(RedisLockStore, redis_port, turns=50, lifetime=5, deadline=20)[1]]
+    while attempts[-1] == 0 and len(attempts) < 3:
+        attempts.append(hold_in_turn(RedisLockStore, redis_port, turns=50, lifetime=5, deadline=20)[1])
+    assert attempts[-1] > 0, f"two holders at once in none of {len(attempts)} runs"
 
 
 def test_every_holder_of_the_lock_is_alone_and_the_lock_is_gone_when_nobody_waits(redis_port):
