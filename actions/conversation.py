@@ -118,7 +118,8 @@ class ActionFallback(CareerResponseAction):
         career = self.career(tracker)
         job = other_job(tracker, career, self.knowledge)
         message = tracker.latest_message or {}
-        if job and career is not None and compares(str(message.get("text") or "")):
+        text = str(message.get("text") or "")
+        if job and career is not None and compares(text):
             # "How is this different from a bookkeeper?": this career's side of it (the topic the
             # message ranks, else the one the conversation is on, else what the job is), and that
             # the other job is not covered.
@@ -129,12 +130,12 @@ class ActionFallback(CareerResponseAction):
             in_context = answer_in_context(dispatcher, tracker, domain, self._knowledge)
             if in_context is not None:
                 return in_context
-            last = tracker.get_slot("topic") if compares_last_answer(str(message.get("text") or "")) else None
+            last = tracker.get_slot("topic") if compares_last_answer(text) else None
             return topic_action(str(last or "overview"), self._knowledge).respond(dispatcher, tracker, domain)
         if job:
             answer_other_job(dispatcher, domain, self.knowledge, job)
             return []
-        if career is not None and compares(str(message.get("text") or "")) and named_careers(tracker, self.knowledge):
+        if career is not None and compares(text) and named_careers(tracker, self.knowledge):
             # "How's that different from a loan officer?": a career the site has a guide for, on the
             # topic the message ranks, else the one the conversation is on, else what the job is.
             intent = compared_topic(message.get("intent_ranking") or [])

@@ -117,10 +117,21 @@ def words(text: str) -> List[str]:
     return _WORD.findall(text.lower().replace("’", "'"))
 
 
+def opens_with(found: List[str], phrases: Iterable[str]) -> bool:
+    """Whether the words start with one of the phrases, whole words only."""
+    joined = " ".join(found)
+    return any(joined == phrase or joined.startswith(phrase + " ") for phrase in phrases)
+
+
+def says(found: List[str], phrases: Iterable[str]) -> bool:
+    """Whether the words hold one of the phrases, whole words only."""
+    joined = " " + " ".join(found) + " "
+    return any(f" {phrase} " in joined for phrase in phrases)
+
+
 def opens_back(text: str) -> bool:
     """Whether the message opens as a continuation or a correction ("and ...", "sorry, I meant ...")."""
-    joined = " ".join(words(text))
-    return any(joined == opener or joined.startswith(opener + " ") for opener in OPENERS)
+    return opens_with(words(text), OPENERS)
 
 
 def leans_back(text: str) -> bool:
@@ -257,10 +268,7 @@ def about_the_thing(text: str, last_topic: Optional[str]) -> Optional[str]:
     found = words(text)
     if not any(word in REFERRING for word in found):
         return None
-    joined = " " + " ".join(found) + " "
-    if any(f" {cue} " in joined for cue in GETTING + COSTING):
-        return intent_of(THINGS[last_topic])
-    return None
+    return intent_of(THINGS[last_topic]) if says(found, GETTING + COSTING) else None
 
 
 def follow_up_share(ranking: Iterable[Mapping[str, Any]]) -> float:
@@ -313,8 +321,7 @@ COMPARING = (
 
 def compares(text: str) -> bool:
     """Whether the message compares: the other job it names is then a yardstick, not its subject."""
-    joined = " " + " ".join(words(text)) + " "
-    return any(f" {cue} " in joined for cue in COMPARING)
+    return says(words(text), COMPARING)
 
 
 # Words by which a comparison points at the answer just given ("how does that compare to
@@ -327,10 +334,7 @@ def compares_last_answer(text: str) -> bool:
     """Whether a comparison is about the answer just given ("compared with a nurse's shifts?",
     "and how does that compare to pilots?"), not about the job as a whole."""
     found = words(text)
-    joined = " ".join(found)
-    return any(word in LAST_ANSWER for word in found) or any(
-        joined == opener or joined.startswith(opener + " ") for opener in COMPARISON_OPENERS
-    )
+    return any(word in LAST_ANSWER for word in found) or opens_with(found, COMPARISON_OPENERS)
 
 
 # A comparison the classifier put out of scope ("do they earn more than a real estate agent?")
