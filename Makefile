@@ -52,7 +52,7 @@ MINILM_SHA256 := a49ad1d21a1183093a224001dc5b429bd2801b575947b6a5579eff4b74be3cc
 MINILM_DIR := build/minilm
 MINILM := $(MINILM_DIR)/.built-$(MINILM_VERSION)
 
-.PHONY: help install spacy embeddings train run shell report audit bench bench-choices validate lint browser services test test-stories test-python lock clean
+.PHONY: help install spacy embeddings train run shell report audit bench bench-choices validate lint browser services check test test-stories test-python lock clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -236,6 +236,12 @@ lint: $(INSTALLED) ## Lint, format check and type check of bot/ and actions/ (ru
 	$(PY) -m pytest -q -p no:cacheprovider tests/test_architecture.py
 
 test: lint validate test-stories test-python ## Set up and run every test (make lint first)
+
+# The tiers are pytest.ini's markers (tests/conftest.py marks the directories).
+CHECK_TIER := not model and not e2e and not browser and not services
+check: lint $(SPACY_STAMP) $(WORDLLAMA) $(MINILM) ## The fast loop (about 2 min): lint, types, and every test that needs no trained model, browser or service
+	@# Two processes, one per core here: the timing tests of the tracker store flaked at four.
+	$(PY) -m pytest -q -p no:cacheprovider -n 2 -m "$(CHECK_TIER)"
 
 AUDIT_VENV := .venv-audit
 

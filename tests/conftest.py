@@ -20,6 +20,27 @@ os.environ.setdefault("CAREERBOT_CAREER", DEFAULT_CAREER)
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
+# The tiers of pytest.ini, by directory; a test elsewhere that needs one carries its mark.
+TIERS_BY_DIRECTORY = {
+    "e2e": ("e2e", "model"),
+    "widget": ("browser", "e2e", "model"),
+    "nlu": ("model",),
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    tests = Path(__file__).resolve().parent
+    for item in items:
+        relative = Path(item.fspath).resolve().relative_to(tests)
+        for mark in TIERS_BY_DIRECTORY.get(relative.parts[0], ()):
+            item.add_marker(mark)
+        # The module-scoped servers start Rasa with the trained model.
+        if "servers" in item.fixturenames:
+            item.add_marker("e2e")
+            item.add_marker("model")
+        if "browser" in item.fixturenames:
+            item.add_marker("browser")
+
 
 @pytest.fixture(scope="session")
 def knowledge() -> KnowledgeBase:

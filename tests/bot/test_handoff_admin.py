@@ -49,7 +49,7 @@ def postgres():
     server.close()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.services)])
 def store_url(request, tmp_path):
     """An empty store of each kind: a SQLite file, or a new database on the module's PostgreSQL."""
     if request.param == "sqlite":

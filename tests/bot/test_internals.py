@@ -117,6 +117,7 @@ def test_the_projects_endpoints_name_a_store_that_imports():
     assert tracker_store_problem(["--endpoints", str(PROJECT_DIR / "endpoints.yml")]) is None
 
 
+@pytest.mark.model
 def test_a_store_that_cannot_be_imported_stops_the_rasa_server_with_the_reason(tmp_path):
     endpoints = tmp_path / "endpoints.yml"
     source = (PROJECT_DIR / "endpoints.yml").read_text()

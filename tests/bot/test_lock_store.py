@@ -86,6 +86,7 @@ def tickets_issued_at_once(cls, port: int, rounds: int) -> Dict[int, List[int]]:
             process.join(PATIENCE)
 
 
+@pytest.mark.services
 def test_rasas_redis_lock_store_gives_processes_asking_at_once_the_same_ticket(redis_port):
     """The race itself: a GET, a change in Python and a SET, so processes that ask together all read
     the same queue. (If a Rasa upgrade makes this fail, its lock store may be atomic already.)"""
@@ -94,6 +95,7 @@ def test_rasas_redis_lock_store_gives_processes_asking_at_once_the_same_ticket(r
     assert shared, by_round
 
 
+@pytest.mark.services
 def test_processes_asking_at_once_get_different_tickets_in_order(redis_port):
     by_round = tickets_issued_at_once(CareerRedisLockStore, redis_port, rounds=100)
     assert len(by_round) == 100
@@ -165,6 +167,7 @@ def hold_in_turn(cls, port: int, turns: int, lifetime: float,
     return entered, crowded, failed, conversation
 
 
+@pytest.mark.services
 def test_rasas_redis_lock_store_lets_two_processes_hold_one_lock(redis_port):
     # A short lifetime: a process whose ticket Rasa's store lost waits until the others' expire.
     # The race depends on timing, so a run that did not show it by its deadline is tried again.
@@ -174,6 +177,7 @@ def test_rasas_redis_lock_store_lets_two_processes_hold_one_lock(redis_port):
     assert attempts[-1] > 0, f"two holders at once in none of {len(attempts)} runs"
 
 
+@pytest.mark.services
 def test_every_holder_of_the_lock_is_alone_and_the_lock_is_gone_when_nobody_waits(redis_port):
     entered, crowded, failed, conversation = hold_in_turn(CareerRedisLockStore, redis_port, turns=50,
                                                           lifetime=LOCK_LIFETIME)
@@ -209,6 +213,7 @@ def steps(lock_store: LockStore, conversation: str) -> List[object]:
     return seen
 
 
+@pytest.mark.services
 def test_tickets_lifetimes_and_deletion_are_rasas(redis_port):
     conversation = uuid.uuid4().hex
     ours = steps(store(CareerRedisLockStore, redis_port, key_prefix="ours"), conversation)
@@ -219,6 +224,7 @@ def test_tickets_lifetimes_and_deletion_are_rasas(redis_port):
                     (0, [0]), (None, None), (None, None)]
 
 
+@pytest.mark.services
 def test_the_lock_is_stored_as_rasa_stores_it_under_its_key_prefix(redis_port):
     """Rasa's store reads what this one writes, so instances can move from one to the other in a rolling update."""
     conversation = uuid.uuid4().hex
@@ -277,6 +283,7 @@ class DropAtExec:
         self.listener.close()
 
 
+@pytest.mark.services
 def test_a_connection_lost_at_exec_is_an_error_not_a_second_ticket(redis_port):
     """redis-py 4.x reports a connection lost while a key is watched as a WatchError, the error that
     otherwise means "changed meanwhile, try again". Tried again, the ticket would be issued twice,
@@ -301,6 +308,7 @@ def test_the_projects_endpoints_name_this_lock_store_and_it_imports():
     assert lock_store_problem(["--endpoints", str(endpoints)]) is None
 
 
+@pytest.mark.model
 def test_a_lock_store_that_cannot_be_imported_stops_the_rasa_server_with_the_reason(tmp_path):
     endpoints = tmp_path / "endpoints.yml"
     endpoints.write_text((PROJECT_DIR / "endpoints.yml").read_text().replace(

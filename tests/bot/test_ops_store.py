@@ -118,6 +118,7 @@ def test_a_file_that_is_not_a_conversation_store(tmp_path, kind, message):
     assert not (tmp_path / "report.html").exists()
 
 
+@pytest.mark.services
 def test_postgresql_sessions_end_when_another_holds_a_lock(tmp_path):
     """A real PostgreSQL where another session holds the events table locked: every command gives up."""
     import sqlalchemy as sa

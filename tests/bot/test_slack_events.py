@@ -14,7 +14,7 @@ from bot.channels.slack_events import KEEP_S, TABLE, SeenEvents
 from bot.devtools.cluster import Postgres
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.services)])
 def store_url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'tracker.db'}"

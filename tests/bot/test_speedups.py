@@ -106,6 +106,7 @@ def test_switched_on_the_validator_rejects_what_rasa_rejects(restore_rasa):
         assert _outcome(type(ACTION)._validate_action_result, reply) == _outcome(speedups.RASA_VALIDATE, reply)
 
 
+@pytest.mark.model
 def test_gc_freeze_comes_once_the_model_is_loaded_through_rasas_loader(restore_rasa):
     """Rasa's server calls rasa.core.run.load_agent_on_start by its module name; so does this test."""
     import rasa.core.run

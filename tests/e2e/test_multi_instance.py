@@ -27,6 +27,8 @@ from bot.launch.processes import wait_until
 from tests.support.browser import chromium
 
 MODEL = PROJECT_DIR / "models" / "careerbot.tar.gz"
+# Two Rasa instances behind nginx, on PostgreSQL and Redis.
+pytestmark = pytest.mark.services
 
 
 @pytest.fixture(scope="module")

@@ -249,6 +249,7 @@ def test_the_sqlite_views_split_by_career_and_page(store, tmp_path):
     engine.dispose()
 
 
+@pytest.mark.services
 def test_the_postgresql_views_split_by_career_and_page(store):
     """The store copied row by row into a real PostgreSQL: the report and the views give the same figures."""
     import sqlalchemy as sa
@@ -277,6 +278,7 @@ def test_the_postgresql_views_split_by_career_and_page(store):
         postgres.close()
 
 
+@pytest.mark.browser
 def test_the_page_at_375_px(store, tmp_path, monkeypatch):
     from playwright.sync_api import sync_playwright
 

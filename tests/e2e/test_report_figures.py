@@ -275,6 +275,7 @@ def test_a_damaged_event_is_one_line_and_a_non_zero_exit(store, tmp_path, monkey
     assert "Conversations:   5 (4 visitors)" in capsys.readouterr().out
 
 
+@pytest.mark.browser
 @pytest.mark.parametrize("width", [1280, 375])
 def test_the_page_in_chromium(store, tmp_path, monkeypatch, width):
     from pathlib import Path
@@ -431,6 +432,7 @@ def test_forget_deletes_one_visitors_data(store, tmp_path, monkeypatch, capsys):
     assert "does not exist" in capsys.readouterr().err and not (tmp_path / "typo.db").exists()
 
 
+@pytest.mark.services
 def test_the_same_figures_from_postgresql(store):
     """The store copied row by row into a real PostgreSQL: the report and the PostgreSQL views agree."""
     import sqlalchemy as sa
