@@ -229,9 +229,9 @@ test-python: $(MODEL) $(CHROMIUM) $(SERVICES_STAMP) $(RASA_WEBCHAT) $(AXE) ## Ru
 # The code checked as it is written, in seconds: no model, no server. Settings in pyproject.toml.
 LINTED := bot actions
 
-lint: $(INSTALLED) ## Lint, format check and type check of bot/ and actions/ (ruff, mypy), and the import rules of docs/architecture.md
-	$(VENV)/bin/ruff check $(LINTED)
-	$(VENV)/bin/ruff format --check $(LINTED)
+lint: $(INSTALLED) ## Lint and format check of the whole tree (ruff), type check of bot/ and actions/ (mypy), and the import rules of docs/architecture.md
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy $(LINTED)
 	$(PY) -m pytest -q -p no:cacheprovider tests/test_architecture.py
 

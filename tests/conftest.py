@@ -9,11 +9,11 @@ import pytest
 
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 
-from bot import KNOWLEDGE_DIR, PROJECT_DIR  # noqa: E402
-from bot.knowledge import KnowledgeBase  # noqa: E402
-from bot.launch.processes import free_port  # noqa: E402
-from tests.support.fakes import FakePlatform  # noqa: E402
-from tests.support.servers import DEFAULT_CAREER, running  # noqa: E402
+from bot import KNOWLEDGE_DIR, PROJECT_DIR
+from bot.knowledge import KnowledgeBase
+from bot.launch.processes import free_port
+from tests.support.fakes import FakePlatform
+from tests.support.servers import DEFAULT_CAREER, running
 
 # The site's default career, as `make run` serves it (the Makefile exports the same).
 os.environ.setdefault("CAREERBOT_CAREER", DEFAULT_CAREER)
@@ -93,8 +93,10 @@ def servers(tmp_path_factory, fake_platform):
     so the handoff form is on as on a configured site.
     """
     hook = fake_platform({})
-    env = {"CAREERBOT_HANDOFF_WEBHOOK_URL": f"{hook.url}/handoffs",
-           "CAREERBOT_HANDOFF_WEBHOOK_SECRET": "test-secret-for-the-webhook"}
+    env = {
+        "CAREERBOT_HANDOFF_WEBHOOK_URL": f"{hook.url}/handoffs",
+        "CAREERBOT_HANDOFF_WEBHOOK_SECRET": "test-secret-for-the-webhook",
+    }
     for running_servers in running(tmp_path_factory.mktemp("servers"), extra_env=env):
         running_servers.handoff_hook = hook
         yield running_servers
@@ -113,4 +115,3 @@ def fake_platform():
     yield make
     for fake in created:
         fake.close()
-

@@ -49,9 +49,12 @@ def _test_set_sizes() -> List[float]:
 def _gates() -> List[float]:
     from tests.nlu import test_accuracy
 
-    return [test_accuracy.REQUIRED_ANSWER_ACCURACY * 100, test_accuracy.REQUIRED_ACCURACY * 100,
-            test_accuracy.MAXIMUM_LEAK * 100,
-            test_accuracy.MAXIMUM_CLARIFICATION * 100]
+    return [
+        test_accuracy.REQUIRED_ANSWER_ACCURACY * 100,
+        test_accuracy.REQUIRED_ACCURACY * 100,
+        test_accuracy.MAXIMUM_LEAK * 100,
+        test_accuracy.MAXIMUM_CLARIFICATION * 100,
+    ]
 
 
 def _conversation_gates() -> List[float]:
@@ -78,49 +81,114 @@ def _conversation_set_sizes() -> List[float]:
     test = conversations.load_conversations(conversations.TEST_SET)
     dev = conversations.load_conversations(conversations.DEV_SET)
     dev_2 = conversations.load_conversations(conversations.DEV_SET_2)
-    return [len(test), sum(len(c.turns) - 1 for c in test), len(dev), len(dev_2),
-            sum(len(c.turns) - 1 for c in dev_2), conversations.DETOURS]
+    return [
+        len(test),
+        sum(len(c.turns) - 1 for c in test),
+        len(dev),
+        len(dev_2),
+        sum(len(c.turns) - 1 for c in dev_2),
+        conversations.DETOURS,
+    ]
 
 
 CHECKS: List[Tuple[str, str, Callable[[], List[float]]]] = [
-    (r"`tests/conversations/test_set.yml` holds (\d+) conversations \((\d+) follow-up turns\).*?"
-     r"`dev_set.yml` \((\d+) conversations\) and `dev_set_2.yml` \((\d+) conversations, (\d+) follow-up turns"
-     r".*?the leak of (\d+) off-topic queries",
-     "the sizes of the conversation sets", _conversation_set_sizes),
-    (r"`make test` gates both \(follow-up turns ≥ ([\d.]+) %, leak mid-conversation ≤ ([\d.]+) %;",
-     "the conversation gates of make test", _conversation_gates),
+    (
+        r"`tests/conversations/test_set.yml` holds (\d+) conversations \((\d+) follow-up turns\).*?"
+        r"`dev_set.yml` \((\d+) conversations\) and `dev_set_2.yml` \((\d+) conversations, (\d+) follow-up turns"
+        r".*?the leak of (\d+) off-topic queries",
+        "the sizes of the conversation sets",
+        _conversation_set_sizes,
+    ),
+    (
+        r"`make test` gates both \(follow-up turns ≥ ([\d.]+) %, leak mid-conversation ≤ ([\d.]+) %;",
+        "the conversation gates of make test",
+        _conversation_gates,
+    ),
     (r"longer than (\d+) characters \| 400", "the conversation id limit", lambda: [validation.MAX_ID_LENGTH]),
     (r"nested more than (\d+) levels deep", "the JSON depth limit", lambda: [rest.MAX_JSON_DEPTH]),
-    (r"a message over \*\*([\d,]+) characters\*\*", "the message length limit", lambda: [validation.MAX_MESSAGE_LENGTH]),
+    (
+        r"a message over \*\*([\d,]+) characters\*\*",
+        "the message length limit",
+        lambda: [validation.MAX_MESSAGE_LENGTH],
+    ),
     (r"\(default ([\d,]+) bytes;", "the body size limit", lambda: [Settings.from_env({}).max_body_bytes]),
-    (r"at most (\d+), titles of at most (\d+) characters; over (\d+) characters", "Messenger's limits",
-     lambda: [rendering.FACEBOOK_MAX_BUTTONS, rendering.FACEBOOK_MAX_TITLE, rendering.FACEBOOK_MAX_BUTTON_TEXT]),
-    (r"is started again after (\d+) s, then 2, 4, 8 … up to (\d+) s", "the restart backoff",
-     lambda: [serve.BACKOFF_START_S, serve.BACKOFF_MAX_S]),
-    (r"(\w+) deaths of one server within (\d+) s", "the crash limit",
-     lambda: [serve.CRASH_LIMIT, serve.CRASH_WINDOW_S]),
-    (r"answers its `/health` within (\d+) s, (?:and )?a read through the conversation store succeeds within (\d+) s",
-     "the readiness timeouts", lambda: [health.CHECK_TIMEOUT_S, health.CHECK_TIMEOUT_S]),
-    (r"\| `CAREERBOT_ACTION_TIMEOUT` \| `(\d+)` \|", "the action timeout", lambda: [Settings.from_env({}).action_timeout_s]),
-    (r"\| `CAREERBOT_STORE_TIMEOUT` \| `(\d+)` \|", "the store timeout", lambda: [Settings.from_env({}).store_timeout_s]),
-    (r"\| `CAREERBOT_PROBE_INTERVAL` / `_TIMEOUT` / `_FAILURES` \| `(\d+)` / `(\d+)` / `(\d+)` \| .*? every (\d+) s, "
-     r"with a (\d+) s timeout, and restarts one that fails (\d+) probes", "the supervisor's health probes",
-     lambda: [Settings.from_env({}).probe_interval_s, Settings.from_env({}).probe_timeout_s,
-              Settings.from_env({}).probe_failures] * 2),
-    (r"`tests/nlu/test_set.yml`: ([\d,]+) everyday questions.*?`tests/nlu/dev_set.yml`: ([\d,]+) more"
-     r".*?`tests/nlu/dev_set_2.yml`: ([\d,]+) more",
-     "the sizes of the test and dev sets", _test_set_sizes),
-    (r"messages\)\. A test fails if any of its lines is ([\d.]+) or more similar", "the near-duplicate rule",
-     _nlu_numbers),
-    (r"does not answer after (\d+) s \(`connect_timeout`\), on a statement after (\d+) s \(`statement_timeout`\) "
-     r"and on a lock another session holds after (\d+) s", "the ops commands' database timeouts",
-     lambda: [store.CONNECT_TIMEOUT_S, store.STATEMENT_TIMEOUT_S, store.LOCK_TIMEOUT_S]),
-    (r"retried for `--wal-wait` seconds \((\d+) by default", "purge and forget's wait for the WAL",
-     lambda: [privacy.WAL_WAIT_S]),
-    (r"\(answer accuracy ≥ ([\d.]+) %, intent accuracy ≥ ([\d.]+) %, leak ≤ ([\d.]+) %, clarification ≤ ([\d.]+) %\)",
-     "the gates of make test", _gates),
-    (r"gates the misspelled test set's answer accuracy \(≥ ([\d.]+) %\)", "the misspelled set's gate",
-     _misspelled_gate),
+    (
+        r"at most (\d+), titles of at most (\d+) characters; over (\d+) characters",
+        "Messenger's limits",
+        lambda: [rendering.FACEBOOK_MAX_BUTTONS, rendering.FACEBOOK_MAX_TITLE, rendering.FACEBOOK_MAX_BUTTON_TEXT],
+    ),
+    (
+        r"is started again after (\d+) s, then 2, 4, 8 … up to (\d+) s",
+        "the restart backoff",
+        lambda: [serve.BACKOFF_START_S, serve.BACKOFF_MAX_S],
+    ),
+    (
+        r"(\w+) deaths of one server within (\d+) s",
+        "the crash limit",
+        lambda: [serve.CRASH_LIMIT, serve.CRASH_WINDOW_S],
+    ),
+    (
+        r"answers its `/health` within (\d+) s, (?:and )?a read through the conversation store succeeds within (\d+) s",
+        "the readiness timeouts",
+        lambda: [health.CHECK_TIMEOUT_S, health.CHECK_TIMEOUT_S],
+    ),
+    (
+        r"\| `CAREERBOT_ACTION_TIMEOUT` \| `(\d+)` \|",
+        "the action timeout",
+        lambda: [Settings.from_env({}).action_timeout_s],
+    ),
+    (
+        r"\| `CAREERBOT_STORE_TIMEOUT` \| `(\d+)` \|",
+        "the store timeout",
+        lambda: [Settings.from_env({}).store_timeout_s],
+    ),
+    (
+        r"\| `CAREERBOT_PROBE_INTERVAL` / `_TIMEOUT` / `_FAILURES` \| "
+        r"`(\d+)` / `(\d+)` / `(\d+)` \| .*? every (\d+) s, "
+        r"with a (\d+) s timeout, and restarts one that fails (\d+) probes",
+        "the supervisor's health probes",
+        lambda: (
+            [
+                Settings.from_env({}).probe_interval_s,
+                Settings.from_env({}).probe_timeout_s,
+                Settings.from_env({}).probe_failures,
+            ]
+            * 2
+        ),
+    ),
+    (
+        r"`tests/nlu/test_set.yml`: ([\d,]+) everyday questions.*?`tests/nlu/dev_set.yml`: ([\d,]+) more"
+        r".*?`tests/nlu/dev_set_2.yml`: ([\d,]+) more",
+        "the sizes of the test and dev sets",
+        _test_set_sizes,
+    ),
+    (
+        r"messages\)\. A test fails if any of its lines is ([\d.]+) or more similar",
+        "the near-duplicate rule",
+        _nlu_numbers,
+    ),
+    (
+        r"does not answer after (\d+) s \(`connect_timeout`\), on a statement after (\d+) s \(`statement_timeout`\) "
+        r"and on a lock another session holds after (\d+) s",
+        "the ops commands' database timeouts",
+        lambda: [store.CONNECT_TIMEOUT_S, store.STATEMENT_TIMEOUT_S, store.LOCK_TIMEOUT_S],
+    ),
+    (
+        r"retried for `--wal-wait` seconds \((\d+) by default",
+        "purge and forget's wait for the WAL",
+        lambda: [privacy.WAL_WAIT_S],
+    ),
+    (
+        r"\(answer accuracy ≥ ([\d.]+) %, intent accuracy ≥ ([\d.]+) %, "
+        r"leak ≤ ([\d.]+) %, clarification ≤ ([\d.]+) %\)",
+        "the gates of make test",
+        _gates,
+    ),
+    (
+        r"gates the misspelled test set's answer accuracy \(≥ ([\d.]+) %\)",
+        "the misspelled set's gate",
+        _misspelled_gate,
+    ),
 ]
 
 

@@ -101,7 +101,7 @@ async def check_store(store: Optional[TrackerStore], timeout: float = CHECK_TIME
             await asyncio.wait_for(primary.retrieve(PROBE_SENDER), timeout)
     except (asyncio.TimeoutError, TimeoutError):  # TimeoutError: the store's own StoreTimeout
         return f"no answer within {timeout:g} s", f"reading a conversation took over {timeout:g} s"
-    except Exception as error:  # noqa: BLE001 - any failure of the store means "not ready"
+    except Exception as error:  # any failure of the store means "not ready"
         return _error_problem(error)
     return None
 
@@ -115,7 +115,7 @@ async def check_store_writes(store: Optional[TrackerStore], timeout: float = CHE
         await primary.check_write(timeout)
     except TimeoutError:
         return f"no answer within {timeout:g} s", f"a write could not begin within {timeout:g} s"
-    except Exception as error:  # noqa: BLE001 - any failure of the store means "not ready"
+    except Exception as error:  # any failure of the store means "not ready"
         return _error_problem(error)
     return None
 

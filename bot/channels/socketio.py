@@ -372,7 +372,7 @@ class CareerSocketIOInput(SocketIOInput):
             once = internals.answer_once(message) if data.get("message_id") else None
             try:
                 await on_new_message(message)
-            except Exception as error:  # noqa: BLE001 (whatever failed, the client must hear of it)
+            except Exception as error:  # whatever failed, the client must hear of it
                 logger.error("socket.io turn failed: %s", type(error).__name__, exc_info=settings.log_content)
                 return await refuse(
                     sid, self.user_message_evt, "the bot could not answer this message; please try again"

@@ -264,7 +264,7 @@ class Cluster:
                 continue
             try:
                 part.close() if not isinstance(part, Servers) else part.stop()
-            except Exception:  # noqa: BLE001 - stop everything else even if one part fails
+            except Exception:  # stop everything else even if one part fails
                 pass
 
     def __enter__(self) -> "Cluster":

@@ -79,7 +79,7 @@ class OutboxWorker:
                     refused[destination],
                     handoff.id,
                 )
-            except Exception as error:  # noqa: BLE001 - anything else may work on the next try
+            except Exception as error:  # anything else may work on the next try
                 retry[destination] = _describe(error)
             else:
                 self.outbox.delivered(handoff.id, destination)
@@ -129,7 +129,7 @@ class OutboxWorker:
             self._wake.clear()
             try:
                 busy = await self._loop.run_in_executor(None, self.run_once)
-            except Exception as error:  # noqa: BLE001 - the database may be away; try again later
+            except Exception as error:  # the database may be away; try again later
                 logger.warning("handoff outbox not readable: %s", _describe(error))
                 busy = 0
             if busy:

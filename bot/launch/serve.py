@@ -143,7 +143,7 @@ def check_port_free(host: str, port: int, what: str, variable: str) -> None:
 def _probe(url: str, timeout: float = 5.0) -> Tuple[int, bytes]:
     """(HTTP status, body) of a GET; an HTTP error status is an answer too."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (local URL)
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # a local URL
             return response.status, response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.read()

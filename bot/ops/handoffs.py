@@ -159,7 +159,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     except (SettingsError, ReportError, CommandError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except Exception as error:  # noqa: BLE001 - a database that cannot be reached, or times out: one line
+    except Exception as error:  # a database that cannot be reached, or times out: one line
         cause = str(getattr(error, "orig", None) or error).strip().splitlines()
         print(
             f"error: cannot use the handoffs in {display_url(url)}: {type(error).__name__}: "

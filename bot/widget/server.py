@@ -116,7 +116,7 @@ def make_handler(settings: Settings, knowledge: LiveKnowledge) -> Type[BaseHTTPR
     class Handler(BaseHTTPRequestHandler):
         server_version = "careerbot-widget"
 
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_GET(self) -> None:  # http.server's naming
             path = self.path.split("?", 1)[0]
             if path in ("/", "/index.html"):
                 self._send(HTTPStatus.OK, demo_page(rasa_url, knowledge.get()), "text/html; charset=utf-8", cache=False)

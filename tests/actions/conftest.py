@@ -33,10 +33,16 @@ class Outcome:
         return "\n".join(r.text for r in self.replies)
 
 
-def make_tracker(text: str = "", intent: str = "ask_pay", entities: Optional[List[Dict[str, Any]]] = None,
-                 slots: Optional[Dict[str, Any]] = None, events: Optional[List[Dict[str, Any]]] = None,
-                 active_loop: Optional[Dict[str, Any]] = None, metadata: Optional[Dict[str, Any]] = None,
-                 ranking: Optional[Dict[str, float]] = None) -> Tracker:
+def make_tracker(
+    text: str = "",
+    intent: str = "ask_pay",
+    entities: Optional[List[Dict[str, Any]]] = None,
+    slots: Optional[Dict[str, Any]] = None,
+    events: Optional[List[Dict[str, Any]]] = None,
+    active_loop: Optional[Dict[str, Any]] = None,
+    metadata: Optional[Dict[str, Any]] = None,
+    ranking: Optional[Dict[str, float]] = None,
+) -> Tracker:
     """A tracker whose latest message is `text` (sent with `metadata`); `events` come before that message.
 
     `ranking` is the classifier's, intent by intent; the intent is then its first.
@@ -48,7 +54,9 @@ def make_tracker(text: str = "", intent: str = "ask_pay", entities: Optional[Lis
         "entities": [
             {"entity": e, "value": v, "start": 0, "end": len(v), "extractor": "SpacyEntityExtractor"}
             for e, v in (entities or {}).items()
-        ] if isinstance(entities, dict) else (entities or []),
+        ]
+        if isinstance(entities, dict)
+        else (entities or []),
         "metadata": metadata or {},
     }
     if ranking:

@@ -4,13 +4,19 @@ from actions.feedback import ActionRecordFeedback, answers_this_session, should_
 
 
 def answer(answer_id, topic):
-    return {"event": "bot", "text": "...", "metadata": {"utter_action": f"utter_answer_{topic}",
-                                                          "answer_id": answer_id, "topic": topic}}
+    return {
+        "event": "bot",
+        "text": "...",
+        "metadata": {"utter_action": f"utter_answer_{topic}", "answer_id": answer_id, "topic": topic},
+    }
 
 
 def prompt(answer_id):
-    return {"event": "bot", "text": "Was this helpful?",
-            "metadata": {"utter_action": "utter_ask_feedback", "answer_id": answer_id}}
+    return {
+        "event": "bot",
+        "text": "Was this helpful?",
+        "metadata": {"utter_action": "utter_ask_feedback", "answer_id": answer_id},
+    }
 
 
 def user(text="x"):
@@ -34,22 +40,32 @@ def test_the_prompt_is_not_counted_as_an_answer_so_the_second_prompt_follows_the
 
 
 def test_answers_are_counted_from_the_answers_of_this_session_not_from_slots(tracker):
-    events = [user(), answer("a1", "pay"), {"event": "session_started"},
-              {"event": "slot", "name": "topic", "value": "pay"}, user(), answer("a2", "hours")]
+    events = [
+        user(),
+        answer("a1", "pay"),
+        {"event": "session_started"},
+        {"event": "slot", "name": "topic", "value": "pay"},
+        user(),
+        answer("a2", "hours"),
+    ]
     assert answers_this_session(tracker(events=events)) == 1
 
 
 def test_a_click_rates_the_answer_it_was_shown_under(run_action):
-    events = [user(), answer("a1", "duties"), user(), answer("a2", "pay"), prompt("a2"),
-              user(), answer("a3", "hours")]
+    events = [user(), answer("a1", "duties"), user(), answer("a2", "pay"), prompt("a2"), user(), answer("a3", "hours")]
     late = run_action(ActionRecordFeedback(), intent="feedback_unhelpful", entities=click("a1"), events=events)
     assert late.events == [SlotSet("feedback", {"answer_id": "a1", "topic": "duties", "helpful": False})]
     assert "talk to a person" in late.text
 
 
 def test_a_second_click_on_the_same_answer_changes_nothing(run_action):
-    events = [user(), answer("a1", "pay"), prompt("a1"), user("/feedback_helpful"),
-              {"event": "slot", "name": "feedback", "value": {"answer_id": "a1", "topic": "pay", "helpful": True}}]
+    events = [
+        user(),
+        answer("a1", "pay"),
+        prompt("a1"),
+        user("/feedback_helpful"),
+        {"event": "slot", "name": "feedback", "value": {"answer_id": "a1", "topic": "pay", "helpful": True}},
+    ]
     again = run_action(ActionRecordFeedback(), intent="feedback_unhelpful", entities=click("a1"), events=events)
     assert again.events == []
     assert [r.response for r in again.replies] == ["utter_feedback_already"]
@@ -62,8 +78,9 @@ def test_a_typed_answer_rates_the_answer_the_prompt_was_about(run_action):
 
 
 def test_a_click_on_an_answer_of_an_earlier_session_keeps_its_id(run_action):
-    late = run_action(ActionRecordFeedback(), intent="feedback_helpful", entities=click("old"),
-                      events=[{"event": "session_started"}])
+    late = run_action(
+        ActionRecordFeedback(), intent="feedback_helpful", entities=click("old"), events=[{"event": "session_started"}]
+    )
     assert late.events == [SlotSet("feedback", {"answer_id": "old", "topic": None, "helpful": True})]
 
 

@@ -37,6 +37,7 @@ def site():
 
 # Which career -----------------------------------------------------------------
 
+
 def test_a_named_career_wins_over_page_slot_and_default(knowledge, tracker):
     t = tracker(text="how much do bank tellers make?", metadata=OFFICERS, slots={"career": "loan_officers"})
     assert choose_career(t, knowledge).id == "tellers"
@@ -50,15 +51,20 @@ def test_a_button_names_the_career_by_id(knowledge, tracker):
 
 
 def test_a_new_page_wins_over_the_conversations_career(knowledge, tracker):
-    t = tracker(text="how much do they make?", metadata=OFFICERS, slots={"career": "tellers"},
-                events=[user("hi", TELLERS)])
+    t = tracker(
+        text="how much do they make?", metadata=OFFICERS, slots={"career": "tellers"}, events=[user("hi", TELLERS)]
+    )
     assert choose_career(t, knowledge).id == "loan_officers"
 
 
 def test_on_the_same_page_the_conversations_career_stays(knowledge, tracker):
     # The visitor on the tellers page asked about loan officers; "and the hours?" stays on loan officers.
-    t = tracker(text="and their hours?", metadata=TELLERS, slots={"career": "loan_officers"},
-                events=[user("what do loan officers do?", TELLERS)])
+    t = tracker(
+        text="and their hours?",
+        metadata=TELLERS,
+        slots={"career": "loan_officers"},
+        events=[user("what do loan officers do?", TELLERS)],
+    )
     assert choose_career(t, knowledge).id == "loan_officers"
 
 
@@ -73,7 +79,8 @@ def test_the_page_then_the_default(knowledge, tracker):
 
 def test_the_visitors_own_job_is_not_the_subject(knowledge, tracker):
     assert choose_career(tracker(text="I'm a bank teller, what's the pay?"), knowledge).id == (
-        "mortgage_servicing_specialist")
+        "mortgage_servicing_specialist"
+    )
     t = tracker(text="could a bank teller become a loan officer? what's the pay")
     assert choose_career(t, knowledge).id == "loan_officers"
 
@@ -99,6 +106,7 @@ def test_the_answer_remembers_a_career_the_conversation_moved_to(knowledge, run_
 
 # Pay as each source gives it ---------------------------------------------------
 
+
 def test_loan_officers_pay_is_the_median_with_its_source_and_date(knowledge, run_action):
     outcome = run_action(ActionAnswerPay(knowledge), text="how much do they make?", metadata=OFFICERS)
     assert outcome.replies[0].response == "utter_answer_pay_figures"
@@ -109,15 +117,26 @@ def test_loan_officers_pay_is_the_median_with_its_source_and_date(knowledge, run
 
 def test_tellers_pay_is_the_percentiles(knowledge, run_action):
     text = run_action(ActionAnswerPay(knowledge), text="how much do they make?", metadata=TELLERS).text
-    for figure in ("$24,660", "$28,080", "$32,620 a year ($15.68 an hour)", "$37,780", "$41,220",
-                   "$32,960 a year ($15.85 an hour)"):
+    for figure in (
+        "$24,660",
+        "$28,080",
+        "$32,620 a year ($15.68 an hour)",
+        "$37,780",
+        "$41,220",
+        "$32,960 a year ($15.85 an hour)",
+    ):
         assert figure in text
     assert "43-3071 Tellers (May 2020)" in text
 
 
 def test_a_level_the_source_does_not_give_is_said_so(knowledge, run_action):
-    outcome = run_action(ActionAnswerPay(knowledge), text="what do senior tellers make", intent="ask_pay_level",
-                         entities={"job_level": "senior"}, metadata=TELLERS)
+    outcome = run_action(
+        ActionAnswerPay(knowledge),
+        text="what do senior tellers make",
+        intent="ask_pay_level",
+        entities={"job_level": "senior"},
+        metadata=TELLERS,
+    )
     assert outcome.replies[0].response == "utter_answer_pay_no_levels"
     assert "gives no pay by job level" in outcome.text and "$32,620" in outcome.text
     assert "$42,000" not in outcome.text  # never the article's experienced range
@@ -125,9 +144,11 @@ def test_a_level_the_source_does_not_give_is_said_so(knowledge, run_action):
 
 # Honest gaps -------------------------------------------------------------------
 
+
 def test_tellers_licensing_is_not_covered_and_never_the_articles_licence(knowledge, run_action):
-    outcome = run_action(ActionAnswerLicensing(knowledge), text="do I need a license?", intent="ask_licensing",
-                         metadata=TELLERS)
+    outcome = run_action(
+        ActionAnswerLicensing(knowledge), text="do I need a license?", intent="ask_licensing", metadata=TELLERS
+    )
     assert outcome.replies[0].response == "utter_not_covered"
     assert "My source on tellers doesn't cover the licence." in outcome.text
     assert "Mortgage Loan Originator" not in outcome.text
@@ -138,8 +159,9 @@ def test_tellers_licensing_is_not_covered_and_never_the_articles_licence(knowled
 
 
 def test_a_topic_given_as_statements_is_quoted_with_its_source(knowledge, run_action):
-    outcome = run_action(ActionAnswerLicensing(knowledge), text="do I need a license?", intent="ask_licensing",
-                         metadata=OFFICERS)
+    outcome = run_action(
+        ActionAnswerLicensing(knowledge), text="do I need a license?", intent="ask_licensing", metadata=OFFICERS
+    )
     assert outcome.replies[0].response == "utter_answer_statements"
     assert "Mortgage loan officers must be licensed." in outcome.text
     assert "Occupational Outlook Handbook: Loan Officers" in outcome.text
@@ -149,17 +171,20 @@ def test_a_topic_given_as_statements_is_quoted_with_its_source(knowledge, run_ac
 
 
 def test_a_topic_made_of_several_sections_answers_what_the_source_covers(knowledge, run_action):
-    officers = run_action(ActionAnswerHowToBecome(knowledge), text="how do I become one?",
-                          intent="ask_how_to_become", metadata=OFFICERS)
+    officers = run_action(
+        ActionAnswerHowToBecome(knowledge), text="how do I become one?", intent="ask_how_to_become", metadata=OFFICERS
+    )
     assert "bachelor's degree" in officers.text and "must be licensed" in officers.text
     assert "moderate-term on-the-job training" in officers.text
-    tellers = run_action(ActionAnswerHowToBecome(knowledge), text="how do I become one?",
-                         intent="ask_how_to_become", metadata=TELLERS)
+    tellers = run_action(
+        ActionAnswerHowToBecome(knowledge), text="how do I become one?", intent="ask_how_to_become", metadata=TELLERS
+    )
     assert tellers.replies[0].response == "utter_not_covered"
     assert "Business, Finance" not in tellers.text
 
 
 def test_tellers_duties_cite_onet(knowledge, run_action):
-    text = run_action(ActionAnswerDuties(knowledge), text="what do they do?", intent="ask_duties",
-                      metadata=TELLERS).text
+    text = run_action(
+        ActionAnswerDuties(knowledge), text="what do they do?", intent="ask_duties", metadata=TELLERS
+    ).text
     assert "Balancing the currency, coins and checks" in text and "O*NET 43-3071.00" in text

@@ -1,5 +1,4 @@
 import pytest
-import sqlalchemy as sa
 from rasa_sdk.events import ActiveLoop, FollowupAction, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -21,10 +20,18 @@ def delivery(monkeypatch):
     monkeypatch.setenv("CAREERBOT_HANDOFF_WEBHOOK_SECRET", "s" * 16)
 
 
-@pytest.mark.parametrize("value, kept", [
-    ("ann@example.com", "ann@example.com"), (" <bo.b+x@mail.co.uk>. ", "bo.b+x@mail.co.uk"),
-    ("nope", None), ("a@b", None), ("two@at@signs.com", None), ("spaces in@x.com", None), ("", None),
-])
+@pytest.mark.parametrize(
+    "value, kept",
+    [
+        ("ann@example.com", "ann@example.com"),
+        (" <bo.b+x@mail.co.uk>. ", "bo.b+x@mail.co.uk"),
+        ("nope", None),
+        ("a@b", None),
+        ("two@at@signs.com", None),
+        ("spaces in@x.com", None),
+        ("", None),
+    ],
+)
 def test_email_validation(tracker, value, kept):
     dispatcher = CollectingDispatcher()
     result = ValidateHandoffForm().validate_handoff_email(value, dispatcher, tracker(text=value, intent="inform"), {})
@@ -43,21 +50,35 @@ def test_without_delivery_the_bot_gives_the_contact_route_and_promises_nothing(r
     assert "careers@example.com" in outcome.text and "reply" not in outcome.text
     monkeypatch.delenv("CAREERBOT_HANDOFF_CONTACT")
     assert [r.response for r in run_action(ActionRequestHuman(), intent="request_human").replies] == [
-        "utter_handoff_unavailable"]
+        "utter_handoff_unavailable"
+    ]
 
 
-def test_submit_queues_the_handoff_and_keeps_only_its_id_in_the_conversation(run_action, monkeypatch, store,
-                                                                               delivery):
+def test_submit_queues_the_handoff_and_keeps_only_its_id_in_the_conversation(run_action, monkeypatch, store, delivery):
     monkeypatch.setenv("CAREERBOT_HANDOFF_ROUTE", "the careers desk")
-    outcome = run_action(ActionSubmitHandoff(), text="Q?", intent="ask_pay",
-                         slots={"handoff_email": "a@b.co", "handoff_question": "Q?", "topic": "pay"},
-                         events=[{"event": "user", "text": "how much?", "timestamp": 1.0},
-                                 {"event": "bot", "text": "The pay...", "timestamp": 2.0}])
+    outcome = run_action(
+        ActionSubmitHandoff(),
+        text="Q?",
+        intent="ask_pay",
+        slots={"handoff_email": "a@b.co", "handoff_question": "Q?", "topic": "pay"},
+        events=[
+            {"event": "user", "text": "how much?", "timestamp": 1.0},
+            {"event": "bot", "text": "The pay...", "timestamp": 2.0},
+        ],
+    )
     [row] = store.list()
     assert (row.status, row.email, row.question, row.topic, row.route) == (
-        "pending", "a@b.co", "Q?", "pay", "the careers desk")
+        "pending",
+        "a@b.co",
+        "Q?",
+        "pay",
+        "the careers desk",
+    )
     assert [(line["from"], line["text"]) for line in row.transcript] == [
-        ("visitor", "how much?"), ("bot", "The pay..."), ("visitor", "Q?")]
+        ("visitor", "how much?"),
+        ("bot", "The pay..."),
+        ("visitor", "Q?"),
+    ]
     assert outcome.events[0] == SlotSet("handoff", {"id": row.id, "status": "submitted", "topic": "pay"})
     assert "passed your question to the careers desk, and they will reply to a@b.co" in outcome.text
 
@@ -66,8 +87,9 @@ def test_cancel_after_the_address_records_an_abandoned_form_without_it(run_actio
     outcome = run_action(ActionCancelHandoff(), intent="cancel", slots={"handoff_email": "a@b.co", "topic": "pay"})
     [row] = store.list()
     assert (row.status, row.email, row.topic) == ("abandoned", None, "pay")
-    assert outcome.events[0] == SlotSet("handoff", {"id": row.id, "status": "abandoned", "topic": "pay",
-                                                    "reason": "cancelled"})
+    assert outcome.events[0] == SlotSet(
+        "handoff", {"id": row.id, "status": "abandoned", "topic": "pay", "reason": "cancelled"}
+    )
     assert ActiveLoop(None) in outcome.events and SlotSet("handoff_email", None) in outcome.events
     assert "cancelled" in outcome.text
 
@@ -79,18 +101,34 @@ def test_cancel_before_the_address_records_nothing(run_action, store):
 
 
 def test_a_new_session_keeps_only_the_visitors_context(run_action, store):
-    outcome = run_action(ActionSessionStart(), intent="ask_pay", slots={
-        "topic": "pay", "job_level": "manager", "us_state": "Ohio", "handoff": {"id": "x"},
-        "feedback": {"answer_id": "a", "helpful": True}, "handoff_email": None})
-    assert outcome.events == [SessionStarted(), SlotSet("topic", "pay"), SlotSet("job_level", "manager"),
-                              SlotSet("us_state", "Ohio"), {"event": "action", "name": "action_listen",
-                                                            "policy": None, "confidence": None,
-                                                            "timestamp": None}]
+    outcome = run_action(
+        ActionSessionStart(),
+        intent="ask_pay",
+        slots={
+            "topic": "pay",
+            "job_level": "manager",
+            "us_state": "Ohio",
+            "handoff": {"id": "x"},
+            "feedback": {"answer_id": "a", "helpful": True},
+            "handoff_email": None,
+        },
+    )
+    assert outcome.events == [
+        SessionStarted(),
+        SlotSet("topic", "pay"),
+        SlotSet("job_level", "manager"),
+        SlotSet("us_state", "Ohio"),
+        {"event": "action", "name": "action_listen", "policy": None, "confidence": None, "timestamp": None},
+    ]
 
 
 def test_a_session_ending_in_the_open_form_records_it_abandoned(run_action, store):
-    outcome = run_action(ActionSessionStart(), intent="ask_pay", active_loop={"name": "handoff_form"},
-                         slots={"handoff_email": "a@b.co", "requested_slot": "handoff_question"})
+    outcome = run_action(
+        ActionSessionStart(),
+        intent="ask_pay",
+        active_loop={"name": "handoff_form"},
+        slots={"handoff_email": "a@b.co", "requested_slot": "handoff_question"},
+    )
     [row] = store.list()
     assert (row.status, row.email) == ("abandoned", None)
     assert outcome.events[0]["value"]["reason"] == "session ended"

@@ -4,8 +4,7 @@ from bot.ops.audit import parse, verdict
 
 CHECKED = {"name": "rasa", "version": "3.6.21", "vulns": []}
 SKIPPED = {"name": "spacy", "skip_reason": "Dependency not found on PyPI and could not be audited: spacy (3.4.4)"}
-VULNERABLE = {"name": "sanic", "version": "21.12.2",
-              "vulns": [{"id": "GHSA-xxxx", "fix_versions": ["23.12.1"]}]}
+VULNERABLE = {"name": "sanic", "version": "21.12.2", "vulns": [{"id": "GHSA-xxxx", "fix_versions": ["23.12.1"]}]}
 
 
 def test_offline_run_is_incomplete_not_clean():

@@ -49,7 +49,7 @@ def test_each_client_asks_the_mix_as_one_visitor_after_another(fake_bot):
     # 3 clients, each 3 visitors: two whole mixes, then the start of a third.
     assert len(by_sender) == 9
     assert sorted(len(m) for m in by_sender.values()) == [3] * 3 + [len(bench.QUESTIONS)] * 6
-    assert all(m == bench.QUESTIONS[:len(m)] for m in by_sender.values())
+    assert all(m == bench.QUESTIONS[: len(m)] for m in by_sender.values())
 
 
 def test_failures_and_silences_are_counted_apart(fake_bot, monkeypatch):
@@ -61,8 +61,11 @@ def test_failures_and_silences_are_counted_apart(fake_bot, monkeypatch):
 
 def test_percentiles_pooling_and_the_median_round():
     run = bench.BotRun("x", 0.0)
-    rounds = [bench.LoadResult([0.010, 0.020], 1, 0, 1.0), bench.LoadResult([0.030], 0, 1, 2.0),
-              bench.LoadResult([0.040, 0.050, 0.060], 0, 0, 1.0)]
+    rounds = [
+        bench.LoadResult([0.010, 0.020], 1, 0, 1.0),
+        bench.LoadResult([0.030], 0, 1, 2.0),
+        bench.LoadResult([0.040, 0.050, 0.060], 0, 0, 1.0),
+    ]
     run.rounds[8] = rounds
     pooled = run.pooled(8)
     assert sorted(pooled.latencies) == [0.010, 0.020, 0.030, 0.040, 0.050, 0.060]
@@ -77,14 +80,20 @@ CHILD_CPU_S = 0.5
 
 
 def test_memory_and_cpu_count_a_process_and_its_children():
-    child_code = ("import sys, time\n"
-                  f"while time.process_time() < {CHILD_CPU_S}: pass\n"
-                  "print('busy', flush=True); time.sleep(30)")
-    parent = subprocess.Popen([sys.executable, "-c",
-                               "import subprocess, sys, time; "
-                               f"c = subprocess.Popen([sys.executable, '-c', {child_code!r}], stdout=subprocess.PIPE); "
-                               "c.stdout.readline(); print(c.pid, flush=True); time.sleep(30)"],
-                              stdout=subprocess.PIPE, text=True)
+    child_code = (
+        f"import sys, time\nwhile time.process_time() < {CHILD_CPU_S}: pass\nprint('busy', flush=True); time.sleep(30)"
+    )
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import subprocess, sys, time; "
+            f"c = subprocess.Popen([sys.executable, '-c', {child_code!r}], stdout=subprocess.PIPE); "
+            "c.stdout.readline(); print(c.pid, flush=True); time.sleep(30)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         child = int(parent.stdout.readline())
         assert set(bench.family([parent.pid])) == {parent.pid, child}
@@ -112,7 +121,9 @@ def test_the_generated_careers_validate_beside_the_real_ones(tmp_path):
     assert generated == [f"fixture_career_{n:03d}" for n in range(1, 13)]
     # Each its own names, found in a message; the fixture's facts otherwise.
     assert [c.id for c in many.named_in("fixture career 007s or fixture job 012?")] == [
-        "fixture_career_007", "fixture_career_012"]
+        "fixture_career_007",
+        "fixture_career_012",
+    ]
     assert many.get("fixture_career_003").pay_level("principal").high == 37000
     assert main([str(dirs["many"]), "--career", bench_careers.DEFAULT_CAREER]) == 0  # `make check-knowledge`
 
@@ -121,7 +132,10 @@ def test_generated_ids_widen_with_the_count():
     from bot.devtools.bench_careers import fixture_id
 
     assert (fixture_id(7, 300), fixture_id(7, 1000), fixture_id(1000, 1000)) == (
-        "fixture_career_007", "fixture_career_0007", "fixture_career_1000")
+        "fixture_career_007",
+        "fixture_career_0007",
+        "fixture_career_1000",
+    )
 
 
 def test_the_prose_quotes_the_scale_limit_and_count():
@@ -140,15 +154,18 @@ def test_the_scale_table_fails_a_ratio_over_the_limit_or_any_error():
     from bot.devtools.bench_careers import LIMIT, Site, table
 
     def site(careers, start, memory, latencies, errors=0):
-        return Site("x", careers, [start, start + 2, start - 1], [memory] * 3,
-                    bench.LoadResult(list(latencies), errors, 0, 1.0))
+        return Site(
+            "x", careers, [start, start + 2, start - 1], [memory] * 3, bench.LoadResult(list(latencies), errors, 0, 1.0)
+        )
 
     real = site(3, 20.0, 700.0, [0.010, 0.020, 0.030])
     text, met = table(site(303, 20.0 * LIMIT, 700.0, [0.010, 0.020, 0.030]), real, 3, 1)
     assert met and "| 1.20x | at most 1.2x | yes |" in text
-    for many in (site(303, 20.0 * LIMIT + 0.1, 700.0, [0.010, 0.020, 0.030]),  # start-up
-                 site(303, 20.0, 700.0 * LIMIT + 1, [0.010, 0.020, 0.030]),  # memory
-                 site(303, 20.0, 700.0, [0.010, 0.030, 0.030]),  # p50 1.5x
-                 site(303, 20.0, 700.0, [0.010, 0.020, 0.030], errors=1)):
+    for many in (
+        site(303, 20.0 * LIMIT + 0.1, 700.0, [0.010, 0.020, 0.030]),  # start-up
+        site(303, 20.0, 700.0 * LIMIT + 1, [0.010, 0.020, 0.030]),  # memory
+        site(303, 20.0, 700.0, [0.010, 0.030, 0.030]),  # p50 1.5x
+        site(303, 20.0, 700.0, [0.010, 0.020, 0.030], errors=1),
+    ):
         text, met = table(many, real, 3, 1)
         assert not met and "| NO |" in text

@@ -14,11 +14,16 @@ from bot.launch.channel_config import SOURCE, parse_channels, select, write_enab
 from bot.settings import Settings, SettingsError
 
 SLACK = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"}
-TELEGRAM = {"TELEGRAM_TOKEN": "1:t", "TELEGRAM_BOT_USERNAME": "careerbot_bot",
-            "TELEGRAM_WEBHOOK_URL": "https://bot.example.com/webhooks/telegram/webhook"}
+TELEGRAM = {
+    "TELEGRAM_TOKEN": "1:t",
+    "TELEGRAM_BOT_USERNAME": "careerbot_bot",
+    "TELEGRAM_WEBHOOK_URL": "https://bot.example.com/webhooks/telegram/webhook",
+}
 TELEGRAM_CHANNEL = "bot.channels.telegram.CareerTelegramInput"
-TELEGRAM_RULE = ("expected 16 to 256 characters (a long random token), each a letter A-Z or a-z, a digit, _ or - "
-                 "(Telegram's characters)")
+TELEGRAM_RULE = (
+    "expected 16 to 256 characters (a long random token), each a letter A-Z or a-z, a digit, _ or - "
+    "(Telegram's characters)"
+)
 
 
 def names(text):
@@ -27,11 +32,19 @@ def names(text):
 
 def test_only_the_web_channels_without_any_variable():
     text, disabled = select(SOURCE.read_text(), {})
-    assert names(text) == ["bot.channels.health.HealthInput", "bot.channels.rest.ValidatingRestInput",
-                           "bot.channels.socketio.CareerSocketIOInput"]
+    assert names(text) == [
+        "bot.channels.health.HealthInput",
+        "bot.channels.rest.ValidatingRestInput",
+        "bot.channels.socketio.CareerSocketIOInput",
+    ]
     assert disabled["bot.channels.slack.CareerSlackInput"] == ["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"]
-    assert set(disabled) == {"bot.channels.slack.CareerSlackInput", "bot.channels.telegram.CareerTelegramInput", "facebook",
-                             "bot.channels.twilio.CareerTwilioInput", "bot.channels.twilio.CareerTwilioWhatsAppInput"}
+    assert set(disabled) == {
+        "bot.channels.slack.CareerSlackInput",
+        "bot.channels.telegram.CareerTelegramInput",
+        "facebook",
+        "bot.channels.twilio.CareerTwilioInput",
+        "bot.channels.twilio.CareerTwilioWhatsAppInput",
+    }
 
 
 def test_a_channel_needs_all_its_variables():
@@ -72,14 +85,27 @@ def test_telegram_is_on_only_with_its_secret_token():
     assert TELEGRAM_CHANNEL in names(text)
 
 
-@pytest.mark.parametrize("secret", ["A-z_09" * 3, pytest.param("x" * 16, id="16 characters"),
-                                    pytest.param("x" * 256, id="256 characters")])
+@pytest.mark.parametrize(
+    "secret", ["A-z_09" * 3, pytest.param("x" * 16, id="16 characters"), pytest.param("x" * 256, id="256 characters")]
+)
 def test_a_telegram_secret_token_by_telegrams_rule_is_accepted(secret):
     assert Settings.from_env({"TELEGRAM_SECRET_TOKEN": secret}).telegram_secret_token == secret
     assert Settings.from_env({}).telegram_secret_token is None
 
 
-@pytest.mark.parametrize("secret", [pytest.param("x" * 257, id="257 characters"), "a", pytest.param("x" * 15, id="15 characters"), "with space", " padded", "dots.are.not.allowed", "é-accent", "tab\t"])
+@pytest.mark.parametrize(
+    "secret",
+    [
+        pytest.param("x" * 257, id="257 characters"),
+        "a",
+        pytest.param("x" * 15, id="15 characters"),
+        "with space",
+        " padded",
+        "dots.are.not.allowed",
+        "é-accent",
+        "tab\t",
+    ],
+)
 def test_a_telegram_secret_token_against_telegrams_rule_stops_the_start(secret):
     with pytest.raises(SettingsError) as refused:
         Settings.from_env({"TELEGRAM_SECRET_TOKEN": secret})
@@ -90,8 +116,14 @@ def test_a_telegram_secret_token_against_telegrams_rule_stops_the_start(secret):
 def test_the_rasa_server_does_not_start_with_a_bad_telegram_secret_token():
     """Checked with the other settings before Rasa loads anything, whatever the credentials file says."""
     env = {"PATH": "/usr/bin:/bin", "RASA_TELEMETRY_ENABLED": "false", "TELEGRAM_SECRET_TOKEN": "not valid!"}
-    started = subprocess.run([sys.executable, "-m", "bot.launch.rasa_run", "--help"], cwd=PROJECT_DIR, env=env,
-                             capture_output=True, text=True, timeout=120)
+    started = subprocess.run(
+        [sys.executable, "-m", "bot.launch.rasa_run", "--help"],
+        cwd=PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert started.returncode == 1
     assert started.stderr.strip() == f"error: TELEGRAM_SECRET_TOKEN: {TELEGRAM_RULE}"
 

@@ -76,16 +76,35 @@ def compose_client() -> List[str]:
 
 def test_compose_itself_refuses_the_file_without_the_rest_token(tmp_path):
     client = compose_client()
-    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "POSTGRES_PASSWORD": "password",
-           "CAREERBOT_CORS_ORIGINS": "https://careers.example.com", "CAREERBOT_SESSION_SECRET": "s" * 32}
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "POSTGRES_PASSWORD": "password",
+        "CAREERBOT_CORS_ORIGINS": "https://careers.example.com",
+        "CAREERBOT_SESSION_SECRET": "s" * 32,
+    }
 
     no_dotenv = tmp_path / "empty.env"  # a developer's .env beside the file must not fill the gap
     no_dotenv.write_text("")
 
     def config(**extra: str) -> subprocess.CompletedProcess:
-        return subprocess.run([*client, "--project-directory", str(PROJECT_DIR), "--env-file", str(no_dotenv),
-                               "-f", str(PROJECT_DIR / "docker-compose.yml"), "config", "-q"],
-                              env={**env, **extra}, capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [
+                *client,
+                "--project-directory",
+                str(PROJECT_DIR),
+                "--env-file",
+                str(no_dotenv),
+                "-f",
+                str(PROJECT_DIR / "docker-compose.yml"),
+                "config",
+                "-q",
+            ],
+            env={**env, **extra},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     refused = config()
     assert refused.returncode != 0

@@ -7,18 +7,31 @@ import pytest
 from bot.context import about_the_thing, compares, compares_last_answer, only_names, points_back, reconsider, resolve
 
 
-@pytest.mark.parametrize("text", [
-    "and how long would that take?", "so how would I get it?", "weekends too?", "what about after that",
-    "is it formal or on the job?", "what else would I need?", "on what, exactly?",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "and how long would that take?",
+        "so how would I get it?",
+        "weekends too?",
+        "what about after that",
+        "is it formal or on the job?",
+        "what else would I need?",
+        "on what, exactly?",
+    ],
+)
 def test_messages_that_lean_on_the_previous_answer_point_back(text):
     assert points_back(text)
 
 
-@pytest.mark.parametrize("text", [
-    "please set an alarm for six tomorrow morning", "what is the capital city of Australia",
-    "tell me the latest football results from England", "",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "please set an alarm for six tomorrow morning",
+        "what is the capital city of Australia",
+        "tell me the latest football results from England",
+        "",
+    ],
+)
 def test_self_contained_messages_do_not(text):
     assert not points_back(text)
 
@@ -49,13 +62,16 @@ def test_no_previous_topic_self_contained_or_surely_off_topic_keeps_the_classifi
     assert resolve("tell me a joke then", sure, ranking(out_of_scope=0.9), "pay") is None
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("how is this different from being a real estate agent?", True),
-    ("is the pay better than a nurse's?", True),
-    ("mortgage specialist vs bookkeeper", True),
-    ("how much do nurses make?", False),
-    ("I'm a nurse, what would I earn here?", False),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("how is this different from being a real estate agent?", True),
+        ("is the pay better than a nurse's?", True),
+        ("mortgage specialist vs bookkeeper", True),
+        ("how much do nurses make?", False),
+        ("I'm a nurse, what would I earn here?", False),
+    ],
+)
 def test_comparisons(text, expected):
     assert compares(text) is expected
 
@@ -97,11 +113,16 @@ def test_a_sure_or_unrivalled_topic_is_kept():
     assert reconsider("and the hours?", alone[0], alone, "pay") is None
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("compared with a nurse's shifts?", True), ("and how does that compare to pilots?", True),
-    ("is that the same for bookkeepers?", True), ("is it better than being a cashier?", False),
-    ("how is this different from a bookkeeper?", False),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("compared with a nurse's shifts?", True),
+        ("and how does that compare to pilots?", True),
+        ("is that the same for bookkeepers?", True),
+        ("is it better than being a cashier?", False),
+        ("how is this different from a bookkeeper?", False),
+    ],
+)
 def test_a_comparison_of_the_last_answer_or_of_the_job(text, expected):
     assert compares_last_answer(text) is expected
 
@@ -112,15 +133,18 @@ def test_getting_it_after_the_licence_is_how_to_get_it():
     assert resolve("and is it hard?", ranks[0], ranks, "licensing") == "ask_licensing"
 
 
-@pytest.mark.parametrize("text, last, expected", [
-    ("how much does it cost", "certification", "ask_certification"),
-    ("is it paid?", "training", "ask_training"),
-    ("would the bank pay for it?", "career_development", "ask_career_development"),
-    ("is it hard to get?", "licensing", "ask_licensing_requirements"),
-    ("and how much do they earn", "education", None),  # earning money, not a degree
-    ("how much does a course cost", "certification", None),  # nothing points back
-    ("how much does it cost", "duties", None),  # no thing to cost
-])
+@pytest.mark.parametrize(
+    "text, last, expected",
+    [
+        ("how much does it cost", "certification", "ask_certification"),
+        ("is it paid?", "training", "ask_training"),
+        ("would the bank pay for it?", "career_development", "ask_career_development"),
+        ("is it hard to get?", "licensing", "ask_licensing_requirements"),
+        ("and how much do they earn", "education", None),  # earning money, not a degree
+        ("how much does a course cost", "certification", None),  # nothing points back
+        ("how much does it cost", "duties", None),  # no thing to cost
+    ],
+)
 def test_a_question_about_the_thing_just_discussed(text, last, expected):
     assert about_the_thing(text, last) == expected
 
@@ -135,11 +159,14 @@ def test_a_gated_follow_up_that_opens_back_is_read_in_context():
     assert resolve("and are you a robot?", gated, chat, "suitability") is None
 
 
-@pytest.mark.parametrize("words, spans, expected", [
-    ("ok what about mortgage servicing specialists then", [(None, 3, 6)], True),
-    ("and for tellers", [(None, 2, 3)], True),
-    ("how much do tellers earn", [(None, 3, 4)], False),
-    ("and then", [], False),
-])
+@pytest.mark.parametrize(
+    "words, spans, expected",
+    [
+        ("ok what about mortgage servicing specialists then", [(None, 3, 6)], True),
+        ("and for tellers", [(None, 2, 3)], True),
+        ("how much do tellers earn", [(None, 3, 4)], False),
+        ("and then", [], False),
+    ],
+)
 def test_a_message_that_only_names_a_career(words, spans, expected):
     assert only_names(words.split(), spans) is expected

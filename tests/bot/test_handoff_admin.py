@@ -19,9 +19,9 @@ import sqlalchemy as sa
 from bot import PROJECT_DIR
 from bot.handoff.outbox import STATEMENT_TIMEOUT_S, TABLE, Handoff, Outbox
 from bot.handoff.worker import OutboxWorker
-from bot.launch.processes import wait_until
 from bot.ops import handoffs as cli
-from bot.settings import HandoffDelivery, SmtpServer as SmtpDestination
+from bot.settings import HandoffDelivery
+from bot.settings import SmtpServer as SmtpDestination
 from tests.support.mail import Inbox, SmtpServer, WebhookReceiver
 
 # careerbot_handoffs as the first release (before the per-destination columns) created it.
@@ -32,11 +32,28 @@ CREATE TABLE careerbot_handoffs (
     last_error TEXT, sent_at FLOAT, email_sent_at FLOAT, webhook_sent_at FLOAT, email VARCHAR(320),
     question TEXT, topic VARCHAR(64), channel VARCHAR(64), route TEXT, transcript TEXT, PRIMARY KEY (id))
 """
-OLD_INDEXES = [f"CREATE INDEX ix_careerbot_handoffs_{c} ON careerbot_handoffs ({c})"
-               for c in ("status", "sender_id", "created_at")]
-OLD_COLUMNS = {"id", "sender_id", "created_at", "status", "attempts", "next_attempt_at", "lease_until", "last_error",
-               "sent_at", "email_sent_at", "webhook_sent_at", "email", "question", "topic", "channel", "route",
-               "transcript"}
+OLD_INDEXES = [
+    f"CREATE INDEX ix_careerbot_handoffs_{c} ON careerbot_handoffs ({c})" for c in ("status", "sender_id", "created_at")
+]
+OLD_COLUMNS = {
+    "id",
+    "sender_id",
+    "created_at",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "lease_until",
+    "last_error",
+    "sent_at",
+    "email_sent_at",
+    "webhook_sent_at",
+    "email",
+    "question",
+    "topic",
+    "channel",
+    "route",
+    "transcript",
+}
 TO, FROM = "team@careers.example.com", "bot@careers.example.com"
 
 
@@ -80,48 +97,80 @@ def run(monkeypatch, capsys, url, *args):
     return status, out, err
 
 
-def test_an_outbox_of_the_first_release_is_read_then_upgraded_and_finished(store_url, monkeypatch, capsys,
-                                                                           free_ports):
+def test_an_outbox_of_the_first_release_is_read_then_upgraded_and_finished(store_url, monkeypatch, capsys, free_ports):
     now = time.time()
     legacy = [
         # E-mail sent, the webhook refused: the first release failed the whole handoff.
-        dict(id="old-failed", status="failed", attempts=1, email_sent_at=now - 50,
-             last_error="webhook: PermanentError: webhook answered HTTP 400"),
+        dict(
+            id="old-failed",
+            status="failed",
+            attempts=1,
+            email_sent_at=now - 50,
+            last_error="webhook: PermanentError: webhook answered HTTP 400",
+        ),
         # The webhook took it, the e-mail waits for SMTP.
-        dict(id="old-pending", status="pending", attempts=2, next_attempt_at=now - 1, webhook_sent_at=now - 50,
-             last_error="email: ConnectionRefusedError: [Errno 111] Connection refused"),
-        dict(id="old-sent", status="sent", attempts=1, email_sent_at=now - 50, webhook_sent_at=now - 50,
-             sent_at=now - 50),
+        dict(
+            id="old-pending",
+            status="pending",
+            attempts=2,
+            next_attempt_at=now - 1,
+            webhook_sent_at=now - 50,
+            last_error="email: ConnectionRefusedError: [Errno 111] Connection refused",
+        ),
+        dict(
+            id="old-sent", status="sent", attempts=1, email_sent_at=now - 50, webhook_sent_at=now - 50, sent_at=now - 50
+        ),
     ]
     engine = sa.create_engine(store_url)
     with engine.begin() as connection:
         for statement in [OLD_TABLE, *OLD_INDEXES]:
             connection.execute(sa.text(statement))
         for number, row in enumerate(legacy):
-            values = dict(dict.fromkeys(["next_attempt_at", "last_error", "sent_at", "email_sent_at",
-                                         "webhook_sent_at"]), **row)
-            values.update(sender_id=f"visitor-{number}", created_at=now - 60 + number, email="ann@visitors.example.org",
-                          question="Is it hard?", topic="licensing", channel="rest", route="our careers team",
-                          transcript="[]")
-            connection.execute(sa.text(
-                f"INSERT INTO {TABLE} ({', '.join(values)}) VALUES ({', '.join(':' + k for k in values)})"), values)
+            values = dict(
+                dict.fromkeys(["next_attempt_at", "last_error", "sent_at", "email_sent_at", "webhook_sent_at"]), **row
+            )
+            values.update(
+                sender_id=f"visitor-{number}",
+                created_at=now - 60 + number,
+                email="ann@visitors.example.org",
+                question="Is it hard?",
+                topic="licensing",
+                channel="rest",
+                route="our careers team",
+                transcript="[]",
+            )
+            connection.execute(
+                sa.text(f"INSERT INTO {TABLE} ({', '.join(values)}) VALUES ({', '.join(':' + k for k in values)})"),
+                values,
+            )
     engine.dispose()
 
     # Listed as it is, without a write.
     status, out, _ = run(monkeypatch, capsys, store_url)
     assert status == 0 and columns(store_url) == OLD_COLUMNS
     lines = {line.split("[")[-1].rstrip("]"): line for line in out.splitlines() if line.endswith("]")}
-    assert "email sent" in lines["old-failed"] and "webhook refused: PermanentError: webhook answered HTTP 400" in (
-        lines["old-failed"]) and "conversation visitor-0" in lines["old-failed"]
+    assert (
+        "email sent" in lines["old-failed"]
+        and "webhook refused: PermanentError: webhook answered HTTP 400" in (lines["old-failed"])
+        and "conversation visitor-0" in lines["old-failed"]
+    )
     assert "webhook sent" in lines["old-pending"] and "email waiting: ConnectionRefusedError" in lines["old-pending"]
     assert "3 handoffs: 1 pending, 1 sent, 1 failed" in out and "RETRY=<id>" in out
 
     # The worker upgrades the table, and finishes what the first release left: each destination once.
     inbox, hook = Inbox(), WebhookReceiver()
     smtp = SmtpServer(inbox, free_ports()).start()
-    worker = OutboxWorker(Outbox(store_url), HandoffDelivery(
-        smtp=SmtpDestination("127.0.0.1", smtp.port), email_to=(TO,), email_from=FROM, webhook_url=hook.url,
-        webhook_secret="k" * 16, retry_max_s=1))
+    worker = OutboxWorker(
+        Outbox(store_url),
+        HandoffDelivery(
+            smtp=SmtpDestination("127.0.0.1", smtp.port),
+            email_to=(TO,),
+            email_from=FROM,
+            webhook_url=hook.url,
+            webhook_secret="k" * 16,
+            retry_max_s=1,
+        ),
+    )
     try:
         assert worker.run_once() == 1
         assert columns(store_url) > OLD_COLUMNS
@@ -146,10 +195,21 @@ def test_an_outbox_of_the_first_release_is_read_then_upgraded_and_finished(store
 def test_retry_and_resolve_act_on_one_handoff_or_say_why_not(tmp_path, monkeypatch, capsys):
     url = f"sqlite:///{tmp_path / 'store.db'}"
     outbox = Outbox(url)
-    for name, status in [("sent-1", "pending"), ("failed-1", "pending"), ("left-1", "abandoned"),
-                         ("busy-1", "pending")]:
-        outbox.add(Handoff(id=name, sender_id=f"conv-{name}", created_at=time.time(), status=status,
-                           email=None if status == "abandoned" else "ann@visitors.example.org"))
+    for name, status in [
+        ("sent-1", "pending"),
+        ("failed-1", "pending"),
+        ("left-1", "abandoned"),
+        ("busy-1", "pending"),
+    ]:
+        outbox.add(
+            Handoff(
+                id=name,
+                sender_id=f"conv-{name}",
+                created_at=time.time(),
+                status=status,
+                email=None if status == "abandoned" else "ann@visitors.example.org",
+            )
+        )
     outbox.delivered("sent-1", "email")
     outbox.finish("sent-1", "sent", 1)
     outbox.refused("failed-1", "webhook", "PermanentError: webhook answered HTTP 410")
@@ -161,8 +221,10 @@ def test_retry_and_resolve_act_on_one_handoff_or_say_why_not(tmp_path, monkeypat
     status, out, _ = act("--status", "failed")
     [line] = [x for x in out.splitlines() if x.endswith("[failed-1]")]
     assert "conversation conv-failed-1" in line and "webhook refused: PermanentError: webhook answered HTTP 410" in line
-    assert act("--retry", "nope")[::2] == (2, "error: no handoff with id 'nope' (make handoffs lists them with "
-                                              "their ids)\n")
+    assert act("--retry", "nope")[::2] == (
+        2,
+        "error: no handoff with id 'nope' (make handoffs lists them with their ids)\n",
+    )
     assert act("--retry", "sent-1")[::2] == (2, "error: handoff sent-1 is sent: there is nothing to retry\n")
     assert act("--resolve", "left-1")[::2] == (2, "error: handoff left-1 is abandoned: there is nothing to resolve\n")
     assert [h.id for h in outbox.claim_due()] == ["busy-1"]  # a worker holds its lease now
@@ -194,11 +256,18 @@ def test_make_handoffs_passes_retry_and_resolve_on(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "CAREERBOT_TRACKER_URL": url, "HOME": str(tmp_path)}
     for option, changed in [("RESOLVE", "pending -> resolved"), ("RETRY", "resolved -> pending")]:
         # The command make would run (-n: nothing of the set-up is run), then that command.
-        recipe = subprocess.run(["make", "-s", "-n", "handoffs", f"{option}=h-1"], cwd=PROJECT_DIR, env=env,
-                                capture_output=True, text=True, check=True).stdout
-        command = recipe[recipe.index(".venv/bin/python -m bot.ops.handoffs"):]
-        done = subprocess.run(["sh", "-c", command], cwd=PROJECT_DIR, env=env, capture_output=True, text=True,
-                              timeout=120)
+        recipe = subprocess.run(
+            ["make", "-s", "-n", "handoffs", f"{option}=h-1"],
+            cwd=PROJECT_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        command = recipe[recipe.index(".venv/bin/python -m bot.ops.handoffs") :]
+        done = subprocess.run(
+            ["sh", "-c", command], cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=120
+        )
         assert (done.returncode, done.stderr) == (0, "") and f"h-1: {changed}" in done.stdout
 
 
@@ -230,8 +299,17 @@ def test_an_unresponsive_database_gets_a_one_line_error_not_a_hang(silent_databa
     url, accepted = silent_database
     env = {"PATH": "/usr/bin:/bin", "CAREERBOT_TRACKER_URL": url, "RASA_TELEMETRY_ENABLED": "false"}
     commands = [[], ["--retry", "h-1"], ["--resolve", "h-1"]]
-    running = [subprocess.Popen([sys.executable, "-m", "bot.ops.handoffs", *args], cwd=PROJECT_DIR, env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for args in commands]
+    running = [
+        subprocess.Popen(
+            [sys.executable, "-m", "bot.ops.handoffs", *args],
+            cwd=PROJECT_DIR,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for args in commands
+    ]
     try:
         # The connect timeout is 10 s; a command still waiting after 90 s on a busy machine hangs.
         results = [process.communicate(timeout=90) for process in running]
@@ -240,7 +318,7 @@ def test_an_unresponsive_database_gets_a_one_line_error_not_a_hang(silent_databa
             if process.poll() is None:
                 process.kill()
     assert len(accepted) >= 3  # each one did connect, and then waited for an answer
-    for process, (out, err) in zip(running, results):
+    for process, (out, err) in zip(running, results, strict=True):
         assert process.returncode == 2 and out == ""
         [line] = err.splitlines()
         assert line.startswith("error: cannot use the handoffs in postgresql://careerbot:***@127.0.0.1:")

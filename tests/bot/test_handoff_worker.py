@@ -37,8 +37,9 @@ SECRET = "k" * 16
 
 
 def authenticate(server, session, envelope, mechanism, auth_data):
-    return AuthResult(success=auth_data.login == b"bot" and auth_data.password == b"s3cret:pw",
-                      auth_data=auth_data.login)
+    return AuthResult(
+        success=auth_data.login == b"bot" and auth_data.password == b"s3cret:pw", auth_data=auth_data.login
+    )
 
 
 @pytest.fixture
@@ -56,10 +57,18 @@ def smtp(free_ports):
 
 
 def new_handoff(outbox, name="h1"):
-    handoff = Handoff(id=name, sender_id="visitor", created_at=time.time(), status="pending",
-                      email="ann@visitors.example.org", question="Is it hard?", topic="licensing", channel="rest",
-                      route="our careers team",
-                      transcript=[{"from": "visitor", "text": "do I need a license?", "at": time.time()}])
+    handoff = Handoff(
+        id=name,
+        sender_id="visitor",
+        created_at=time.time(),
+        status="pending",
+        email="ann@visitors.example.org",
+        question="Is it hard?",
+        topic="licensing",
+        channel="rest",
+        route="our careers team",
+        transcript=[{"from": "visitor", "text": "do I need a license?", "at": time.time()}],
+    )
     assert outbox.add(handoff) and not outbox.add(handoff)  # the same id twice is one row
     return handoff
 
@@ -69,12 +78,15 @@ def delivery(smtp_port=None, webhook=None, password="s3cret:pw"):
         smtp=SmtpDestination("127.0.0.1", smtp_port, username="bot", password=password) if smtp_port else None,
         email_to=("team@careers.example.com",) if smtp_port else (),
         email_from="bot@careers.example.com" if smtp_port else None,
-        webhook_url=webhook.url if webhook else None, webhook_secret=SECRET if webhook else None,
-        retry_max_s=1)
+        webhook_url=webhook.url if webhook else None,
+        webhook_secret=SECRET if webhook else None,
+        retry_max_s=1,
+    )
 
 
 def run_until_settled(worker, outbox, name, timeout=30.0):
     """Runs the worker until the handoff is no longer pending (its backoff is 1 s at most here)."""
+
     def settled():
         worker.run_once()
         row = outbox.get(name)
@@ -146,8 +158,10 @@ def test_a_destination_that_accepted_is_not_sent_again_when_the_other_fails(tmp_
     assert len(inbox.mails) == 1 and len(hook.bodies) == 2
 
 
-@pytest.mark.parametrize("status, outcome", [(400, "failed"), (401, "failed"), (404, "failed"),
-                                             (408, "pending"), (429, "pending"), (500, "pending")])
+@pytest.mark.parametrize(
+    "status, outcome",
+    [(400, "failed"), (401, "failed"), (404, "failed"), (408, "pending"), (429, "pending"), (500, "pending")],
+)
 def test_a_webhook_4xx_is_final_except_408_and_429(tmp_path, status, outcome):
     outbox = Outbox(f"sqlite:///{tmp_path / 'store.db'}")
     hook = WebhookReceiver(status=status)
@@ -240,8 +254,12 @@ def test_a_crash_after_the_smtp_server_accepted_sends_the_same_message_id_again(
     new_handoff(outbox, "crash")
     inbox = HoldingInbox(database)
     server = SmtpServer(inbox, free_ports()).start()
-    worker = subprocess.Popen([sys.executable, "-c", WORKER, f"sqlite:///{database}", str(server.port)],
-                              cwd=PROJECT_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker = subprocess.Popen(
+        [sys.executable, "-c", WORKER, f"sqlite:///{database}", str(server.port)],
+        cwd=PROJECT_DIR,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         # Accepted by SMTP (the worker saw the 250 and quit); it now waits to mark it sent, and is killed there.
         wait_until(lambda: inbox.quits or worker.poll() is not None, 60, what="the first e-mail accepted")
@@ -253,8 +271,11 @@ def test_a_crash_after_the_smtp_server_accepted_sends_the_same_message_id_again(
         assert (row.status, row.email_sent_at) == ("pending", None)
         # Two minutes later the dead worker's lease has run out, and another worker sends it again.
         [due] = outbox.claim_due(now=time.time() + LEASE_S + 1)
-        again = HandoffDelivery(smtp=SmtpDestination("127.0.0.1", server.port), email_to=("team@careers.example.com",),
-                                email_from="bot@careers.example.com")
+        again = HandoffDelivery(
+            smtp=SmtpDestination("127.0.0.1", server.port),
+            email_to=("team@careers.example.com",),
+            email_from="bot@careers.example.com",
+        )
         assert OutboxWorker(outbox, again).deliver(due) == "sent"
     finally:
         if worker.poll() is None:
@@ -302,7 +323,9 @@ def test_the_documented_verify_accepts_a_real_delivery_and_refuses_a_replay(tmp_
     assert not receiver.verify(secret, timestamp, signature, body.replace(b"Is it hard?", b"Is it hard!"))
     assert not receiver.verify(b"another secret of 16+", timestamp, signature, body)
     assert not receiver.verify(secret, None, signature, body) and not receiver.verify(secret, timestamp, None, body)
-    assert not receiver.verify(secret, "1e9", signature, body) and not receiver.verify(secret, "9" * 5000, signature, body)
+    assert not receiver.verify(secret, "1e9", signature, body) and not receiver.verify(
+        secret, "9" * 5000, signature, body
+    )
     # A signature of the body alone, as before the timestamp was signed, does not pass.
     assert not receiver.verify(secret, timestamp, "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest(), body)
 
@@ -310,8 +333,13 @@ def test_the_documented_verify_accepts_a_real_delivery_and_refuses_a_replay(tmp_
 def test_the_documented_receiver_takes_a_delivery_once_and_refuses_a_forgery(tmp_path, example_receiver, free_ports):
     path, _ = example_receiver
     port = free_ports()
-    process = subprocess.Popen([sys.executable, str(path), str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, env={**os.environ, "CAREERBOT_HANDOFF_WEBHOOK_SECRET": SECRET})
+    process = subprocess.Popen(
+        [sys.executable, str(path), str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "CAREERBOT_HANDOFF_WEBHOOK_SECRET": SECRET},
+    )
 
     def listening():
         assert process.poll() is None, process.communicate()[1]

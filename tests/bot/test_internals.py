@@ -125,7 +125,10 @@ def test_a_store_that_cannot_be_imported_stops_the_rasa_server_with_the_reason(t
     endpoints.write_text(source.replace("bot.rasa.tracker_store.CareerSQLTrackerStore", "bot.tracker_store.Gone"))
     done = subprocess.run(
         [sys.executable, "-m", "bot.launch.rasa_run", "--model", str(MODEL), "--endpoints", str(endpoints)],
-        cwd=PROJECT_DIR, capture_output=True, text=True, timeout=300,
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=300,
         env={**_environment(), "CAREERBOT_TRACKER_URL": f"sqlite:///{tmp_path / 't.db'}"},
     )
     assert done.returncode != 0

@@ -14,7 +14,7 @@ REAL_FILE = KNOWLEDGE_DIR / "mortgage_servicing_specialist.yml"
 
 
 def test_real_file_has_the_article_pay_levels(career):
-    levels = [(l.id, l.low, l.high) for l in career.pay_levels]
+    levels = [(level.id, level.low, level.high) for level in career.pay_levels]
     assert levels == [("starting", 24000, 42000), ("experienced", 42000, 59000), ("manager", 59000, 87000)]
     assert career.source_of("pay").name == "Payscale"
     assert career.source_of("pay").cited_in.id == "article"
@@ -33,11 +33,19 @@ def test_outlook_keeps_its_dates(career):
     assert career.source_of("outlook").name == "Bureau of Labor Statistics"
 
 
-@pytest.mark.parametrize("mention, level_id", [
-    ("managers", "manager"), ("Loan Managers", "manager"), ("entry-level", "starting"),
-    ("entry level", "starting"), ("juniors", "starting"), ("senior", "experienced"),
-    ("experienced ones", "experienced"), ("senior specialists", "experienced"),
-])
+@pytest.mark.parametrize(
+    "mention, level_id",
+    [
+        ("managers", "manager"),
+        ("Loan Managers", "manager"),
+        ("entry-level", "starting"),
+        ("entry level", "starting"),
+        ("juniors", "starting"),
+        ("senior", "experienced"),
+        ("experienced ones", "experienced"),
+        ("senior specialists", "experienced"),
+    ],
+)
 def test_pay_level_resolves_what_users_type(career, mention, level_id):
     assert career.pay_level(mention).id == level_id
 
@@ -90,7 +98,9 @@ def test_a_careers_id_is_its_file_name(tmp_path):
 def test_two_careers_cannot_share_a_name(tmp_path):
     (tmp_path / "mortgage_servicing_specialist.yml").write_text(REAL_FILE.read_text())
     text = (KNOWLEDGE_DIR / "tellers.yml").read_text()
-    (tmp_path / "tellers.yml").write_text(text.replace("aliases: [teller, bank teller]", "aliases: [teller, mortgage specialist]"))
+    (tmp_path / "tellers.yml").write_text(
+        text.replace("aliases: [teller, bank teller]", "aliases: [teller, mortgage specialist]")
+    )
     with pytest.raises(KnowledgeError) as caught:
         KnowledgeBase.load(tmp_path)
     assert caught.value.field == "career.aliases"
@@ -103,15 +113,18 @@ def test_the_site_serves_every_career_file():
     assert site.default.id == "mortgage_servicing_specialist"
 
 
-@pytest.mark.parametrize("text, ids", [
-    ("how much do loan officers make?", ["loan_officers"]),
-    ("Compare the pay of tellers and loan officers", ["tellers", "loan_officers"]),
-    ("a Mortgage Loan Officer or a bank teller?", ["loan_officers", "tellers"]),
-    ("tellers, tellers and more tellers", ["tellers"]),
-    ("mortgage servicing specialists vs loan officers", ["mortgage_servicing_specialist", "loan_officers"]),
-    ("how much do nurses make?", []),
-    ("", []),
-])
+@pytest.mark.parametrize(
+    "text, ids",
+    [
+        ("how much do loan officers make?", ["loan_officers"]),
+        ("Compare the pay of tellers and loan officers", ["tellers", "loan_officers"]),
+        ("a Mortgage Loan Officer or a bank teller?", ["loan_officers", "tellers"]),
+        ("tellers, tellers and more tellers", ["tellers"]),
+        ("mortgage servicing specialists vs loan officers", ["mortgage_servicing_specialist", "loan_officers"]),
+        ("how much do nurses make?", []),
+        ("", []),
+    ],
+)
 def test_the_careers_a_message_names(knowledge, text, ids):
     assert [c.id for c in knowledge.named_in(text)] == ids
 
@@ -127,7 +140,9 @@ def test_a_source_with_figures_not_levels(knowledge):
     tellers = knowledge.career("tellers")
     assert tellers.pay_levels == []
     assert [(f.measure, f.amount, f.per) for f in tellers.pay_figures if f.measure == "median"] == [
-        ("median", 32620, "year"), ("median", 15.68, "hour")]
+        ("median", 32620, "year"),
+        ("median", 15.68, "hour"),
+    ]
     assert tellers.as_of("pay") == "May 2020"
     assert tellers.source_of("duties").name.startswith("O*NET OnLine")
     assert not tellers.covers("licensing") and not tellers.covers("hours")
@@ -151,6 +166,7 @@ def _set(path, value):
         for key in parents:
             target = target[key]
         target[last] = value
+
     return change
 
 
@@ -161,31 +177,52 @@ def _delete(*path):
         for key in parents:
             target = target[key]
         del target[last]
+
     return change
 
 
-@pytest.mark.parametrize("change, field, expected", [
-    (_delete("pay", "levels", 1, "high"), "pay.levels[1].high", "missing"),
-    # A section with `facts` is plain statements: the structured keys beside them are unknown.
-    (_set(("licensing", "facts"), ["Licensed."]), "licensing.applies_to", "unknown key; expected one of as_of, facts"),
-    (_set(("hours",), {"facts": [], "source": "article"}), "hours.facts", "expected a non-empty value"),
-    (_set(("hours",), {"facts": ["Long days."]}), "hours.source", "missing"),
-    (_set(("pay", "figures"), [{"measure": "mode", "amount": 1, "per": "year"}]), "pay.figures[0].measure",
-     "expected one of p10, p25, median, p75, p90, mean"),
-    (_set(("pay",), {"currency": "USD", "source": "bls"}), "pay.figures", "missing"),
-    (_set(("pay",), {"currency": "USD", "source": "bls", "levels": [
-        {"id": "a", "name": "A", "low": 1, "high": 2, "aliases": ["a"]}]}), "pay.period", "missing"),
-    (_set(("career", "related"), [{"career": "loan_officers"}]), "career.related[0].name", "missing"),
-    (_set(("pay", "levels", 0, "low"), "lots"), "pay.levels[0].low", "expected integer, got str 'lots'"),
-    (_set(("pay", "levels", 2, "low"), 99000), "pay.levels[2].low", "expected at most high (87000), got 99000"),
-    (_set(("duties", "colour"), "blue"), "duties.colour", "unknown key; expected one of items, source"),
-    (_set(("pay", "source"), "glassdoor"), "pay.source", "expected a source id"),
-    (_set(("hours", "first_day"), "Funday"), "hours.first_day", "expected one of Monday"),
-    (_set(("duties", "items"), []), "duties.items", "expected a non-empty value"),
-    (_set(("outlook", "period_start"), 2030), "outlook.period_start", "not after period_end"),
-    (_set(("sources", "payscale", "cited_in"), "nowhere"), "sources.payscale.cited_in", "expected one of"),
-    (_set(("pay", "levels", 1, "id"), "starting"), "pay.levels[1].id", "expected a unique id"),
-])
+@pytest.mark.parametrize(
+    "change, field, expected",
+    [
+        (_delete("pay", "levels", 1, "high"), "pay.levels[1].high", "missing"),
+        # A section with `facts` is plain statements: the structured keys beside them are unknown.
+        (
+            _set(("licensing", "facts"), ["Licensed."]),
+            "licensing.applies_to",
+            "unknown key; expected one of as_of, facts",
+        ),
+        (_set(("hours",), {"facts": [], "source": "article"}), "hours.facts", "expected a non-empty value"),
+        (_set(("hours",), {"facts": ["Long days."]}), "hours.source", "missing"),
+        (
+            _set(("pay", "figures"), [{"measure": "mode", "amount": 1, "per": "year"}]),
+            "pay.figures[0].measure",
+            "expected one of p10, p25, median, p75, p90, mean",
+        ),
+        (_set(("pay",), {"currency": "USD", "source": "bls"}), "pay.figures", "missing"),
+        (
+            _set(
+                ("pay",),
+                {
+                    "currency": "USD",
+                    "source": "bls",
+                    "levels": [{"id": "a", "name": "A", "low": 1, "high": 2, "aliases": ["a"]}],
+                },
+            ),
+            "pay.period",
+            "missing",
+        ),
+        (_set(("career", "related"), [{"career": "loan_officers"}]), "career.related[0].name", "missing"),
+        (_set(("pay", "levels", 0, "low"), "lots"), "pay.levels[0].low", "expected integer, got str 'lots'"),
+        (_set(("pay", "levels", 2, "low"), 99000), "pay.levels[2].low", "expected at most high (87000), got 99000"),
+        (_set(("duties", "colour"), "blue"), "duties.colour", "unknown key; expected one of items, source"),
+        (_set(("pay", "source"), "glassdoor"), "pay.source", "expected a source id"),
+        (_set(("hours", "first_day"), "Funday"), "hours.first_day", "expected one of Monday"),
+        (_set(("duties", "items"), []), "duties.items", "expected a non-empty value"),
+        (_set(("outlook", "period_start"), 2030), "outlook.period_start", "not after period_end"),
+        (_set(("sources", "payscale", "cited_in"), "nowhere"), "sources.payscale.cited_in", "expected one of"),
+        (_set(("pay", "levels", 1, "id"), "starting"), "pay.levels[1].id", "expected a unique id"),
+    ],
+)
 def test_broken_file_names_file_field_and_expectation(tmp_path, change, field, expected):
     path = _broken(tmp_path, change)
     with pytest.raises(KnowledgeError) as caught:

@@ -51,8 +51,9 @@ def store(cls, port: int, **fields) -> LockStore:
     """A lock store built the way Rasa builds it from endpoints.yml."""
     if cls is RedisLockStore:
         return LockStore.create(EndpointConfig(url=LOOPBACK, type="redis", port=str(port), db=0, **fields))
-    return LockStore.create(EndpointConfig(url=LOOPBACK, type="bot.rasa.lock_store.CareerRedisLockStore",
-                                           port=str(port), db=0, **fields))
+    return LockStore.create(
+        EndpointConfig(url=LOOPBACK, type="bot.rasa.lock_store.CareerRedisLockStore", port=str(port), db=0, **fields)
+    )
 
 
 # --- Tickets issued at the same instant ---------------------------------------------------------
@@ -71,8 +72,10 @@ def tickets_issued_at_once(cls, port: int, rounds: int) -> Dict[int, List[int]]:
     """For each round, the ticket numbers that PROCESSES processes, started by one barrier, got for one conversation."""
     barrier, results = FORK.Barrier(PROCESSES), FORK.Queue()
     conversation = uuid.uuid4().hex
-    processes = [FORK.Process(target=_issue_in_rounds, args=(cls, port, barrier, conversation, rounds, results))
-                 for _ in range(PROCESSES)]
+    processes = [
+        FORK.Process(target=_issue_in_rounds, args=(cls, port, barrier, conversation, rounds, results))
+        for _ in range(PROCESSES)
+    ]
     for process in processes:
         process.start()
     try:
@@ -142,8 +145,7 @@ def _hold_in_turn(cls, port, barrier, stop, conversation, turns, lifetime, deadl
     results.put((counts["entered"], counts["crowded"], counts["failed"]))
 
 
-def hold_in_turn(cls, port: int, turns: int, lifetime: float,
-                 deadline: float = PATIENCE) -> Tuple[int, int, int, str]:
+def hold_in_turn(cls, port: int, turns: int, lifetime: float, deadline: float = PATIENCE) -> Tuple[int, int, int, str]:
     """PROCESSES processes take one conversation's lock `turns` times each, as fast as they can, for
     at most `deadline` seconds.
 
@@ -153,9 +155,12 @@ def hold_in_turn(cls, port: int, turns: int, lifetime: float,
     """
     barrier, results, stop = FORK.Barrier(PROCESSES), FORK.Queue(), FORK.Event()
     conversation = uuid.uuid4().hex
-    processes = [FORK.Process(target=_hold_in_turn,
-                              args=(cls, port, barrier, stop, conversation, turns, lifetime, deadline, results))
-                 for _ in range(PROCESSES)]
+    processes = [
+        FORK.Process(
+            target=_hold_in_turn, args=(cls, port, barrier, stop, conversation, turns, lifetime, deadline, results)
+        )
+        for _ in range(PROCESSES)
+    ]
     for process in processes:
         process.start()
     try:
@@ -179,8 +184,9 @@ def test_rasas_redis_lock_store_lets_two_processes_hold_one_lock(redis_port):
 
 @pytest.mark.services
 def test_every_holder_of_the_lock_is_alone_and_the_lock_is_gone_when_nobody_waits(redis_port):
-    entered, crowded, failed, conversation = hold_in_turn(CareerRedisLockStore, redis_port, turns=50,
-                                                          lifetime=LOCK_LIFETIME)
+    entered, crowded, failed, conversation = hold_in_turn(
+        CareerRedisLockStore, redis_port, turns=50, lifetime=LOCK_LIFETIME
+    )
     assert (entered, crowded, failed) == (PROCESSES * 50, 0, 0)
     red = store(CareerRedisLockStore, redis_port).red
     assert red.exists(f"lock:{conversation}") == 0
@@ -219,9 +225,22 @@ def test_tickets_lifetimes_and_deletion_are_rasas(redis_port):
     ours = steps(store(CareerRedisLockStore, redis_port, key_prefix="ours"), conversation)
     rasas = steps(store(RedisLockStore, redis_port, key_prefix="rasas"), conversation)
     assert ours == rasas
-    assert ours == [(0, [0]), (1, [0, 1]), (2, [0, 1, 2]), (3, [0, 1, 2, 3]), (None, [0, 1, 2]), (None, [1, 2]),
-                    (True, [1, 2]), (None, [2]), (3, [2, 3]), (None, [3]), (None, None),
-                    (0, [0]), (None, None), (None, None)]
+    assert ours == [
+        (0, [0]),
+        (1, [0, 1]),
+        (2, [0, 1, 2]),
+        (3, [0, 1, 2, 3]),
+        (None, [0, 1, 2]),
+        (None, [1, 2]),
+        (True, [1, 2]),
+        (None, [2]),
+        (3, [2, 3]),
+        (None, [3]),
+        (None, None),
+        (0, [0]),
+        (None, None),
+        (None, None),
+    ]
 
 
 @pytest.mark.services
@@ -311,12 +330,25 @@ def test_the_projects_endpoints_name_this_lock_store_and_it_imports():
 @pytest.mark.model
 def test_a_lock_store_that_cannot_be_imported_stops_the_rasa_server_with_the_reason(tmp_path):
     endpoints = tmp_path / "endpoints.yml"
-    endpoints.write_text((PROJECT_DIR / "endpoints.yml").read_text().replace(
-        "bot.rasa.lock_store.CareerRedisLockStore", "bot.rasa.lock_store.Gone"))
+    endpoints.write_text(
+        (PROJECT_DIR / "endpoints.yml")
+        .read_text()
+        .replace("bot.rasa.lock_store.CareerRedisLockStore", "bot.rasa.lock_store.Gone")
+    )
     done = subprocess.run(
-        [sys.executable, "-m", "bot.launch.rasa_run", "--model", str(PROJECT_DIR / "models" / "careerbot.tar.gz"),
-         "--endpoints", str(endpoints)],
-        cwd=PROJECT_DIR, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "bot.launch.rasa_run",
+            "--model",
+            str(PROJECT_DIR / "models" / "careerbot.tar.gz"),
+            "--endpoints",
+            str(endpoints),
+        ],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=300,
         env={**_environment(), "CAREERBOT_TRACKER_URL": f"sqlite:///{tmp_path / 't.db'}"},
     )
     assert done.returncode != 0

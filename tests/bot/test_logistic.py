@@ -20,11 +20,11 @@ def features(seed: int = 0, n: int = 400, classes: int = 5):
     counts.data[:] = 1.0
     centres = rng.randn(classes, 12)
     dense = centres[y] + rng.randn(n, 12)
-    X = sp.hstack([counts, sp.csr_matrix(dense)]).tocsr()
+    x = sp.hstack([counts, sp.csr_matrix(dense)]).tocsr()
     labels = np.array([f"intent_{i}" for i in range(classes)])[y]
     # Unbalanced, so that the class weights matter.
     keep = (y != 0) | (rng.rand(n) < 0.3)
-    return X[keep], labels[keep]
+    return x[keep], labels[keep]
 
 
 def clf(**params) -> LogisticRegression:
@@ -33,31 +33,31 @@ def clf(**params) -> LogisticRegression:
 
 @pytest.mark.parametrize("class_weight", ["balanced", None])
 def test_the_fit_is_scikit_learns_at_the_optimum(class_weight):
-    X, y = features()
-    theirs = clf(class_weight=class_weight).fit(X, y)
-    ours = logistic.fit(clf(class_weight=class_weight), X, y)
+    x, y = features()
+    theirs = clf(class_weight=class_weight).fit(x, y)
+    ours = logistic.fit(clf(class_weight=class_weight), x, y)
     assert list(ours.classes_) == list(theirs.classes_)
     np.testing.assert_allclose(ours.coef_, theirs.coef_, atol=1e-4)
     np.testing.assert_allclose(ours.intercept_, theirs.intercept_, atol=1e-4)
-    np.testing.assert_allclose(ours.predict_proba(X), theirs.predict_proba(X), atol=1e-5)
+    np.testing.assert_allclose(ours.predict_proba(x), theirs.predict_proba(x), atol=1e-5)
 
 
 def test_the_fitted_model_is_a_scikit_learn_model_that_persists():
-    X, y = features(seed=1)
-    ours = logistic.fit(clf(), X, y)
+    x, y = features(seed=1)
+    ours = logistic.fit(clf(), x, y)
     again = pickle.loads(pickle.dumps(ours))
-    assert (again.predict(X) == ours.predict(X)).all()
+    assert (again.predict(x) == ours.predict(x)).all()
     assert ours.n_iter_[0] > 0
 
 
 def test_the_dense_columns_are_found_and_the_products_are_exact():
-    X, _ = features(seed=2)
-    split = logistic.SplitMatrix(X)
+    x, _ = features(seed=2)
+    split = logistic.SplitMatrix(x)
     assert split.dense.shape[1] == 12 and split.n_sparse == 60
-    W = np.random.RandomState(3).randn(X.shape[1], 4)
-    np.testing.assert_allclose(split.dot(W[split.order]), X @ W)
-    G = np.random.RandomState(4).randn(X.shape[0], 4)
-    np.testing.assert_allclose(split.t_dot(G), (X.T @ G)[split.order])
+    w = np.random.RandomState(3).randn(x.shape[1], 4)
+    np.testing.assert_allclose(split.dot(w[split.order]), x @ w)
+    g = np.random.RandomState(4).randn(x.shape[0], 4)
+    np.testing.assert_allclose(split.t_dot(g), (x.T @ g)[split.order])
 
 
 def test_it_applies_only_where_the_objective_is_the_same():

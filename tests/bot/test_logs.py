@@ -40,8 +40,10 @@ def test_the_turns_text_and_sender_are_replaced_however_they_are_written():
     redactor = logs.Redactor()
     turn = redactor.turn([TEXT + ' "quoted"\n'], [SENDER])
     text = TEXT + ' "quoted"\n'
-    line = (f"plain '{text}' repr {text!r} json {json.dumps(text)} "
-            f"json-dict {json.dumps({'sender_id': SENDER})} conversation '{SENDER}'")
+    line = (
+        f"plain '{text}' repr {text!r} json {json.dumps(text)} "
+        f"json-dict {json.dumps({'sender_id': SENDER})} conversation '{SENDER}'"
+    )
     redacted = redactor.redact(line, turn)
     assert "Zoltan" not in redacted and SENDER not in redacted
     assert redacted.count(logs.REDACTED_TEXT) == 3
@@ -69,25 +71,34 @@ def test_short_texts_and_words_inside_longer_words_are_left_alone():
     assert redactor.redact("ok: took me to utter_pay, pay", turn) == f"ok: took me to utter_pay, {logs.REDACTED_TEXT}"
 
 
-@pytest.mark.parametrize("line, expected", [
-    (f"write to {EMAIL} please", f"write to {logs.REDACTED_EMAIL} please"),
-    ("call +1 555 123 4567 or (555) 123-4567 or 555.123.4567",
-     f"call {logs.REDACTED_PHONE} or {logs.REDACTED_PHONE} or {logs.REDACTED_PHONE}"),
-    ("whatsapp:+15551234567", f"whatsapp:{logs.REDACTED_PHONE}"),
-])
+@pytest.mark.parametrize(
+    "line, expected",
+    [
+        (f"write to {EMAIL} please", f"write to {logs.REDACTED_EMAIL} please"),
+        (
+            "call +1 555 123 4567 or (555) 123-4567 or 555.123.4567",
+            f"call {logs.REDACTED_PHONE} or {logs.REDACTED_PHONE} or {logs.REDACTED_PHONE}",
+        ),
+        ("whatsapp:+15551234567", f"whatsapp:{logs.REDACTED_PHONE}"),
+    ],
+)
 def test_emails_and_phone_numbers_are_masked_without_a_turn(line, expected):
     assert logs.Redactor().redact(line) == expected
 
 
 def test_timestamps_addresses_and_ids_are_not_taken_for_phone_numbers():
-    line = ("2026-05-01 12:00:00,123 rasa.core INFO 127.0.0.1:5005 pid 123456789 ts 1714564800.123456 "
-            "postgresql://user@db:5432/x 2026-05-01T12:00:00+00:00")
+    line = (
+        "2026-05-01 12:00:00,123 rasa.core INFO 127.0.0.1:5005 pid 123456789 ts 1714564800.123456 "
+        "postgresql://user@db:5432/x 2026-05-01T12:00:00+00:00"
+    )
     assert logs.Redactor().redact(line) == line
 
 
 def test_text_fields_of_dumped_json_and_dicts_are_redacted():
-    line = ('body=\'{"events": [{"event": "user", "text": "an earlier \\"message\\""}]}\' '
-            "and {'text': 'what I wrote', 'message': 'hello there'}")
+    line = (
+        'body=\'{"events": [{"event": "user", "text": "an earlier \\"message\\""}]}\' '
+        "and {'text': 'what I wrote', 'message': 'hello there'}"
+    )
     redacted = logs.Redactor().redact(line)
     assert "earlier" not in redacted and "what I wrote" not in redacted and "hello there" not in redacted
     assert redacted.count(logs.REDACTED_TEXT) == 3
@@ -118,7 +129,7 @@ def test_warnings_go_through_the_redaction(captured):
         logs.remember(["/greet{not json " + TEXT], [])
         with warnings.catch_warnings():
             warnings.simplefilter("always")
-            warnings.warn(f"Failed to parse arguments in line '/greet{{not json {TEXT}'")
+            warnings.warn(f"Failed to parse arguments in line '/greet{{not json {TEXT}'", stacklevel=1)
     finally:
         warnings_logger.removeHandler(handler)
     assert "Failed to parse arguments" in stream.getvalue()
@@ -161,10 +172,19 @@ def test_the_rasa_door_remembers_every_turn(captured):
 
 
 def test_the_action_servers_request_gives_every_user_text_and_the_sender():
-    call = {"next_action": "action_x", "sender_id": SENDER, "tracker": {
-        "sender_id": SENDER, "latest_message": {"text": "latest words"},
-        "events": [{"event": "user", "text": "first words"}, {"event": "bot", "text": "bot words"},
-                   {"event": "user", "text": "latest words"}]}}
+    call = {
+        "next_action": "action_x",
+        "sender_id": SENDER,
+        "tracker": {
+            "sender_id": SENDER,
+            "latest_message": {"text": "latest words"},
+            "events": [
+                {"event": "user", "text": "first words"},
+                {"event": "bot", "text": "bot words"},
+                {"event": "user", "text": "latest words"},
+            ],
+        },
+    }
     texts, senders = logs.action_call_secrets(call)
     assert set(texts) == {"first words", "latest words"} and SENDER in senders
     assert logs.action_call_secrets("not a dict") == ([], [])

@@ -1,4 +1,5 @@
-"""The WordLlama and MiniLM featurizers on the real tables and tokenizer files (make embeddings), the gate, the classifier and the off-topic importer."""
+"""The WordLlama and MiniLM featurizers on the real tables and tokenizer files (make embeddings),
+the gate, the classifier and the off-topic importer."""
 
 from __future__ import annotations
 
@@ -10,8 +11,15 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.rasa import offtopic
-from bot.rasa.nlu_components import (MINILM_TOKENIZER, MINILM_WEIGHTS, WORDLLAMA_TOKENIZER, WORDLLAMA_WEIGHTS,
-                                      MiniLMFeaturizer, OfftopicImporter, WordLlamaFeaturizer)
+from bot.rasa.nlu_components import (
+    MINILM_TOKENIZER,
+    MINILM_WEIGHTS,
+    WORDLLAMA_TOKENIZER,
+    WORDLLAMA_WEIGHTS,
+    MiniLMFeaturizer,
+    OfftopicImporter,
+    WordLlamaFeaturizer,
+)
 
 
 @pytest.fixture(scope="module")
@@ -109,9 +117,13 @@ def test_in_domain_gate_sends_what_is_unlike_every_career_question_out_of_scope(
         message.set("intent", intent)
         return message
 
-    training = TrainingData([example("how much do they earn a year", "ask_pay"),
-                             example("what are the working hours", "ask_hours"),
-                             example("play some music", "out_of_scope")])
+    training = TrainingData(
+        [
+            example("how much do they earn a year", "ask_pay"),
+            example("what are the working hours", "ask_hours"),
+            example("play some music", "out_of_scope"),
+        ]
+    )
     storage, resource = LocalModelStorage(tmp_path), Resource("gate")
     InDomainGate({"threshold": 0.5}, storage, resource).train(training)
     gate = InDomainGate.load({"threshold": 0.5}, storage, resource, execution_context=None)
@@ -120,14 +132,16 @@ def test_in_domain_gate_sends_what_is_unlike_every_career_question_out_of_scope(
     def route(text, predicted):
         message = featurize(featurizer, text)
         message.set("intent", {"name": predicted, "confidence": 0.6})
-        message.set("intent_ranking", [{"name": predicted, "confidence": 0.6},
-                                       {"name": "out_of_scope", "confidence": 0.3}])
+        message.set(
+            "intent_ranking", [{"name": predicted, "confidence": 0.6}, {"name": "out_of_scope", "confidence": 0.3}]
+        )
         gate.process([message])
         return message.get("intent")["name"], [r["name"] for r in message.get("intent_ranking")]
 
     assert route("what do they earn in a year", "ask_pay")[0] == "ask_pay"
-    assert gate.similarity(featurize(featurizer, "what do they earn in a year")) > \
-        gate.similarity(featurize(featurizer, "turn off the kitchen lights"))
+    assert gate.similarity(featurize(featurizer, "what do they earn in a year")) > gate.similarity(
+        featurize(featurizer, "turn off the kitchen lights")
+    )
     assert route("turn off the kitchen lights", "ask_hours") == ("out_of_scope", ["out_of_scope", "ask_hours"])
     assert route("turn off the kitchen lights", "greet")[0] == "greet"  # no career fact: left alone
 
@@ -139,7 +153,6 @@ def test_in_domain_gate_sends_what_is_unlike_every_career_question_out_of_scope(
         message.set("intent_ranking", [{"name": "ask_hours", "confidence": confidence}])
         sure.process([message])
         assert message.get("intent")["name"] == expected, confidence
-
 
 
 def test_in_domain_gate_with_a_margin_sends_what_is_nearer_an_out_of_scope_example_out_of_scope(featurizer, tmp_path):
@@ -155,9 +168,13 @@ def test_in_domain_gate_with_a_margin_sends_what_is_nearer_an_out_of_scope_examp
         message.set("intent", intent)
         return message
 
-    training = TrainingData([example("what is the work schedule like this week", "ask_hours"),
-                             example("how much do they earn a year", "ask_pay"),
-                             example("what's on my calendar today", "out_of_scope")])
+    training = TrainingData(
+        [
+            example("what is the work schedule like this week", "ask_hours"),
+            example("how much do they earn a year", "ask_pay"),
+            example("what's on my calendar today", "out_of_scope"),
+        ]
+    )
     storage, resource = LocalModelStorage(tmp_path), Resource("gate")
     config = {"threshold": 0.0, "margin": 0.0, "confident": 0.9}
     InDomainGate(config, storage, resource).train(training)
@@ -183,11 +200,13 @@ def test_in_domain_gate_with_a_margin_sends_what_is_nearer_an_out_of_scope_examp
 
     # A margin needs out_of_scope examples to compare with.
     from rasa.shared.exceptions import InvalidConfigException
+
     with pytest.raises(InvalidConfigException, match="out_of_scope"):
         InDomainGate(config, storage, Resource("other")).train(TrainingData(training.intent_examples[:2]))
 
 
 def test_tuned_logistic_regression_predicts_as_scikit_learn_does(featurizer, tmp_path):
+    from rasa.engine.graph import ExecutionContext, GraphSchema
     from rasa.engine.storage.local_model_storage import LocalModelStorage
     from rasa.engine.storage.resource import Resource
     from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
@@ -195,17 +214,24 @@ def test_tuned_logistic_regression_predicts_as_scikit_learn_does(featurizer, tmp
 
     from bot.rasa.nlu_components import TunedLogisticRegressionClassifier
 
-    from rasa.engine.graph import ExecutionContext, GraphSchema
-
     storage = LocalModelStorage(tmp_path)
-    words = CountVectorsFeaturizer(CountVectorsFeaturizer.get_default_config(), storage, Resource("words"),
-                                   ExecutionContext(GraphSchema({}), node_name="words"))
-    chars = CountVectorsFeaturizer({**CountVectorsFeaturizer.get_default_config(), "analyzer": "char_wb",
-                                    "min_ngram": 1, "max_ngram": 3}, storage, Resource("chars"),
-                                   ExecutionContext(GraphSchema({}), node_name="chars"))
-    examples = {"ask_pay": ["how much do they earn", "what is the salary", "pay per year"],
-                "ask_hours": ["what are the hours", "do they work weekends", "is it nine to five"],
-                "out_of_scope": ["play some jazz", "book a flight", "what's the weather"]}
+    words = CountVectorsFeaturizer(
+        CountVectorsFeaturizer.get_default_config(),
+        storage,
+        Resource("words"),
+        ExecutionContext(GraphSchema({}), node_name="words"),
+    )
+    chars = CountVectorsFeaturizer(
+        {**CountVectorsFeaturizer.get_default_config(), "analyzer": "char_wb", "min_ngram": 1, "max_ngram": 3},
+        storage,
+        Resource("chars"),
+        ExecutionContext(GraphSchema({}), node_name="chars"),
+    )
+    examples = {
+        "ask_pay": ["how much do they earn", "what is the salary", "pay per year"],
+        "ask_hours": ["what are the hours", "do they work weekends", "is it nine to five"],
+        "out_of_scope": ["play some jazz", "book a flight", "what's the weather"],
+    }
     messages = []
     for intent, texts in examples.items():
         for text in texts:
@@ -217,7 +243,8 @@ def test_tuned_logistic_regression_predicts_as_scikit_learn_does(featurizer, tmp
         vectorizer.train(training)
         vectorizer.process_training_data(training)
     classifier = TunedLogisticRegressionClassifier(
-        {**TunedLogisticRegressionClassifier.get_default_config(), "C": 2.0}, "lr", storage, Resource("lr"))
+        {**TunedLogisticRegressionClassifier.get_default_config(), "C": 2.0}, "lr", storage, Resource("lr")
+    )
     classifier.train(training)
     assert classifier.clf.C == 2.0
 

@@ -20,15 +20,15 @@ LINES = [
 
 def _one_edit_apart(before: str, after: str, kind: str) -> bool:
     if kind == "insert":
-        return len(after) == len(before) + 1 and any(after[:i] + after[i + 1:] == before for i in range(len(after)))
+        return len(after) == len(before) + 1 and any(after[:i] + after[i + 1 :] == before for i in range(len(after)))
     if kind == "delete":
-        return len(after) == len(before) - 1 and any(before[:i] + before[i + 1:] == after for i in range(len(before)))
+        return len(after) == len(before) - 1 and any(before[:i] + before[i + 1 :] == after for i in range(len(before)))
     if kind == "substitute":
         if len(before) != len(after):
             return False
         changed = [(b, a) for b, a in zip(before, after, strict=True) if b != a]
         return len(changed) == 1 and changed[0][1].lower() in NEIGHBOURS[changed[0][0].lower()]
-    swapped = [i for i in range(len(before) - 1) if before[:i] + before[i + 1] + before[i] + before[i + 2:] == after]
+    swapped = [i for i in range(len(before) - 1) if before[:i] + before[i + 1] + before[i] + before[i + 2 :] == after]
     return bool(swapped)
 
 

@@ -34,7 +34,11 @@ def run_all(url, tmp_path):
     started = {
         name: subprocess.Popen(
             [sys.executable, "-m", *(a.format(tmp=tmp_path) for a in args)],
-            cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            cwd=PROJECT_DIR,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for name, args in COMMANDS.items()
     }
@@ -91,16 +95,22 @@ def test_a_database_that_accepts_and_never_answers(silent_port, tmp_path):
     url = f"postgresql://bot:hunter2@127.0.0.1:{port}/careerbot"
     results = run_all(url, tmp_path)
     assert len(held) >= len(COMMANDS)  # each command did connect, and then got no answer
-    assert_one_line_errors(results, f"the conversation store postgresql://bot:***@127.0.0.1:{port}/careerbot",
-                           "timeout expired (no answer within 10 s)")
+    assert_one_line_errors(
+        results,
+        f"the conversation store postgresql://bot:***@127.0.0.1:{port}/careerbot",
+        "timeout expired (no answer within 10 s)",
+    )
     assert all("hunter2" not in err for _, _, err in results.values())
 
 
-@pytest.mark.parametrize("kind, message", [
-    ("empty", "is empty (0 bytes): not a database the bot wrote"),
-    ("text", "is not a SQLite database"),
-    ("other database", "has no events table: not a store the bot wrote"),
-])
+@pytest.mark.parametrize(
+    "kind, message",
+    [
+        ("empty", "is empty (0 bytes): not a database the bot wrote"),
+        ("text", "is not a SQLite database"),
+        ("other database", "has no events table: not a store the bot wrote"),
+    ],
+)
 def test_a_file_that_is_not_a_conversation_store(tmp_path, kind, message):
     path = tmp_path / "careerbot.db"
     if kind == "empty":
@@ -133,16 +143,20 @@ def test_postgresql_sessions_end_when_another_holds_a_lock(tmp_path):
         table = SQLTrackerStore.SQLEvent.__table__
         table.metadata.create_all(engine, tables=[table])
         with opened(postgres.url, write=False, doing="read") as store, store.engine.connect() as connection:
-            settings = [connection.execute(sa.text(f"SHOW {name}")).scalar() for name in ("statement_timeout",
-                                                                                          "lock_timeout")]
+            settings = [
+                connection.execute(sa.text(f"SHOW {name}")).scalar() for name in ("statement_timeout", "lock_timeout")
+            ]
         assert settings == [f"{STATEMENT_TIMEOUT_S // 60}min", f"{LOCK_TIMEOUT_S}s"]
         with engine.connect() as holder:
             locking = holder.begin()
             holder.execute(sa.text("LOCK TABLE events IN ACCESS EXCLUSIVE MODE"))
             results = run_all(postgres.url, tmp_path)
             locking.rollback()
-        assert_one_line_errors(results, f"the conversation store {postgres.url}",
-                               f"canceling statement due to lock timeout (lock_timeout {LOCK_TIMEOUT_S} s)")
+        assert_one_line_errors(
+            results,
+            f"the conversation store {postgres.url}",
+            f"canceling statement due to lock timeout (lock_timeout {LOCK_TIMEOUT_S} s)",
+        )
     finally:
         engine.dispose()
         postgres.close()

@@ -39,8 +39,11 @@ def test_telegram_gets_plain_text_and_keeps_paragraphs():
 
 def test_facebook_gets_three_short_buttons():
     rendered = render(ANSWER, "facebook")
-    assert [b["title"] for b in rendered["buttons"]] == ["Managers' pay?", "Where can this care…",
-                                                         "What should I study?"]
+    assert [b["title"] for b in rendered["buttons"]] == [
+        "Managers' pay?",
+        "Where can this care…",
+        "What should I study?",
+    ]
     assert all(len(b["title"]) <= 20 for b in rendered["buttons"])
     assert "**" not in rendered["text"]
 
@@ -58,9 +61,11 @@ def test_sms_and_whatsapp_get_numbered_options(channel, bold):
     rendered = render(ANSWER, channel, sms_options="Reply with a number:\n{options}")
     assert "buttons" not in rendered
     assert rendered["text"].startswith(f"{bold} by level:")
-    assert rendered["text"].endswith("Reply with a number:\n1. Managers' pay?\n"
-                                     "2. Where can this career lead me next?\n3. What should I study?\n"
-                                     "4. Job outlook?")
+    assert rendered["text"].endswith(
+        "Reply with a number:\n1. Managers' pay?\n"
+        "2. Where can this career lead me next?\n3. What should I study?\n"
+        "4. Job outlook?"
+    )
 
 
 def test_render_does_not_change_its_input():
@@ -75,13 +80,34 @@ def test_nlg_renders_real_domain_responses_for_the_channel(rasa_domain):
 
     nlg = ChannelRenderingNLG(domain=rasa_domain)
     tracker = DialogueStateTracker("u", rasa_domain.slots)
-    sms = asyncio.run(nlg.generate("utter_answer_pay_level", tracker, "twilio", level="Loan managers",
-                                   low="$59,000", high="$87,000", period="year", source="Payscale"))
+    sms = asyncio.run(
+        nlg.generate(
+            "utter_answer_pay_level",
+            tracker,
+            "twilio",
+            level="Loan managers",
+            low="$59,000",
+            high="$87,000",
+            period="year",
+            source="Payscale",
+        )
+    )
     assert "buttons" not in sms
-    assert sms["text"].endswith("Reply with a number:\n1. Pay at every level\n2. Where can it lead?\n"
-                                "3. What should I study?")
-    widget = asyncio.run(nlg.generate("utter_answer_pay_level", tracker, "socketio", level="Loan managers",
-                                      low="$59,000", high="$87,000", period="year", source="Payscale"))
+    assert sms["text"].endswith(
+        "Reply with a number:\n1. Pay at every level\n2. Where can it lead?\n3. What should I study?"
+    )
+    widget = asyncio.run(
+        nlg.generate(
+            "utter_answer_pay_level",
+            tracker,
+            "socketio",
+            level="Loan managers",
+            low="$59,000",
+            high="$87,000",
+            period="year",
+            source="Payscale",
+        )
+    )
     assert len(widget["buttons"]) == 3
 
 
@@ -103,8 +129,10 @@ def test_a_numbered_sms_reply_picks_the_option_of_the_last_answer(rasa_domain):
     from bot.channels.twilio import numbered_option
 
     store = InMemoryTrackerStore(rasa_domain)
-    events = [UserUttered("how much do they earn?"),
-              BotUttered("The annual pay...", metadata={"utter_action": "utter_answer_pay"})]
+    events = [
+        UserUttered("how much do they earn?"),
+        BotUttered("The annual pay...", metadata={"utter_action": "utter_answer_pay"}),
+    ]
     asyncio.run(store.save(DialogueStateTracker.from_events("+15550001", events, rasa_domain.slots)))
     agent = SimpleNamespace(tracker_store=store, domain=rasa_domain)
     assert asyncio.run(numbered_option(agent, "+15550001", "3")) == "/ask_education"
@@ -115,11 +143,12 @@ def test_a_numbered_sms_reply_picks_the_option_of_the_last_answer(rasa_domain):
 
 # Buttons an action adds (a button per career) go through Rasa's RemoteAction, which
 # appends them after the NLG: they must be rendered for the channel all the same.
-CAREER_BUTTONS = [{"title": "Loan officers", "payload": '/ask_pay{"career":"loan_officers"}'},
-                  {"title": "Mortgage servicing specialists",
-                   "payload": '/ask_pay{"career":"mortgage_servicing_specialist"}'},
-                  {"title": "Tellers", "payload": '/ask_pay{"career":"tellers"}'},
-                  {"title": "Lighthouse keepers", "payload": '/ask_pay{"career":"lighthouse_keeper"}'}]
+CAREER_BUTTONS = [
+    {"title": "Loan officers", "payload": '/ask_pay{"career":"loan_officers"}'},
+    {"title": "Mortgage servicing specialists", "payload": '/ask_pay{"career":"mortgage_servicing_specialist"}'},
+    {"title": "Tellers", "payload": '/ask_pay{"career":"tellers"}'},
+    {"title": "Lighthouse keepers", "payload": '/ask_pay{"career":"lighthouse_keeper"}'},
+]
 
 
 def _utter_with_action_buttons(rasa_domain, channel):
@@ -144,8 +173,7 @@ def _utter_with_action_buttons(rasa_domain, channel):
 def test_an_actions_buttons_are_numbered_options_on_sms(rasa_domain):
     event = _utter_with_action_buttons(rasa_domain, "twilio")
     assert not event.data.get("buttons")  # none left for Rasa to append unrendered
-    assert event.text.endswith("1. Loan officers\n2. Mortgage servicing specialists\n3. Tellers\n"
-                               "4. Lighthouse keepers")
+    assert event.text.endswith("1. Loan officers\n2. Mortgage servicing specialists\n3. Tellers\n4. Lighthouse keepers")
     payloads = event.metadata["sms_payloads"]
     assert option_payload(rasa_domain, "utter_ask_career", "3", payloads) == '/ask_pay{"career":"tellers"}'
     assert option_payload(rasa_domain, "utter_ask_career", "5", payloads) is None

@@ -7,16 +7,19 @@ import re
 
 import pytest
 
-from bot.redaction import redact_contacts
 from bot.ops.report import ReportError, load_rows, rate_chart
+from bot.redaction import redact_contacts
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("mail me at ann.lee+x@example.co.uk please", "mail me at [e-mail redacted] please"),
-    ("call +1 555 123 4567 or (555) 123-4567", "call [phone redacted] or [phone redacted]"),
-    ("my account is 12345678, card 4111-1111-1111-1111", "my account is [number redacted], card [number redacted]"),
-    ("pay of $42,000 in 2026 for 3 levels", "pay of $42,000 in 2026 for 3 levels"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("mail me at ann.lee+x@example.co.uk please", "mail me at [e-mail redacted] please"),
+        ("call +1 555 123 4567 or (555) 123-4567", "call [phone redacted] or [phone redacted]"),
+        ("my account is 12345678, card 4111-1111-1111-1111", "my account is [number redacted], card [number redacted]"),
+        ("pay of $42,000 in 2026 for 3 levels", "pay of $42,000 in 2026 for 3 levels"),
+    ],
+)
 def test_contact_details_are_redacted(text, expected):
     assert redact_contacts(text) == expected
 
@@ -91,14 +94,24 @@ def _bot(response, **meta):
 def test_answers_stored_before_careers_were_recorded_are_not_recorded_and_nothing_breaks():
     from bot.ops.report import build_report
 
-    rows = _rows("old", _user("how much?"), _bot("utter_answer_pay"), _user("and the hours?"),
-                 _bot("utter_answer_hours", answer_id="a1", topic="hours"), _user("a joke"), _bot("utter_fallback"))
+    rows = _rows(
+        "old",
+        _user("how much?"),
+        _bot("utter_answer_pay"),
+        _user("and the hours?"),
+        _bot("utter_answer_hours", answer_id="a1", topic="hours"),
+        _user("a joke"),
+        _bot("utter_fallback"),
+    )
     report = build_report(rows)
     assert [(name, f.conversations, f.messages, f.answers, f.fallback_messages) for name, f in report.careers] == [
-        ("(not recorded)", 1, 3, 2, 1)]
+        ("(not recorded)", 1, 3, 2, 1)
+    ]
     assert [(name, f.messages) for name, f in report.pages] == [("(no page context)", 3)]
     assert {(career, tf.topic, tf.answers) for career, tf in report.career_topics} == {
-        ("(not recorded)", "hours", 1), ("(not recorded)", "pay", 1)}
+        ("(not recorded)", "hours", 1),
+        ("(not recorded)", "pay", 1),
+    }
 
 
 def test_a_page_context_that_names_no_career_is_other_and_a_name_that_is_no_id_is_not_a_career():
@@ -113,7 +126,10 @@ def test_a_page_context_that_names_no_career_is_other_and_a_name_that_is_no_id_i
     ]
     report = build_report(rows)
     assert {name: f.messages for name, f in report.pages} == {
-        "(other page context)": 3, "tellers": 1, "(no page context)": 1}
+        "(other page context)": 3,
+        "tellers": 1,
+        "(no page context)": 1,
+    }
     # A fallback on the tellers' page was a question about tellers; elsewhere nothing says which career.
     assert {name: f.fallback_messages for name, f in report.careers} == {"tellers": 1, "(not recorded)": 4}
 
@@ -136,18 +152,26 @@ def test_one_question_answered_in_several_messages_is_one_answer_and_a_partial_g
     report = build_report(rows)
     assert (report.totals.answers, report.totals.fallback_messages) == (1, 1)
     assert {name: (f.messages, f.answers, f.fallback_messages) for name, f in report.careers} == {
-        "loan_officers": (1, 1, 0), "tellers": (1, 0, 1)}
+        "loan_officers": (1, 1, 0),
+        "tellers": (1, 0, 1),
+    }
     assert [(career, said) for career, said, _, _ in report.not_covered] == [
-        ("loan_officers", "the training"), ("tellers", "the licence")]
+        ("loan_officers", "the training"),
+        ("tellers", "the licence"),
+    ]
 
 
 DEFAULT_CAREER_ROWS = [
     # On the default career the actions set no `career` slot: the answers say which career it is on.
-    _user("how much?"), _bot("utter_answer_pay", answer_id="d1", topic="pay", career="mortgage_servicing_specialist"),
-    _user("a joke"), _bot("utter_fallback"),
+    _user("how much?"),
+    _bot("utter_answer_pay", answer_id="d1", topic="pay", career="mortgage_servicing_specialist"),
+    _user("a joke"),
+    _bot("utter_fallback"),
     # A not-covered reply that names its career needs no slot either.
-    _user("do tellers need a license?"), _bot("utter_not_covered", topics="the licence", career="tellers"),
-    _user("another joke"), _bot("utter_fallback"),
+    _user("do tellers need a license?"),
+    _bot("utter_not_covered", topics="the licence", career="tellers"),
+    _user("another joke"),
+    _bot("utter_fallback"),
 ]
 
 
@@ -156,7 +180,9 @@ def test_a_conversation_on_the_default_career_stays_on_the_career_of_its_answers
 
     report = build_report(_rows("dflt", *DEFAULT_CAREER_ROWS))
     assert {name: (f.messages, f.answers, f.fallback_messages) for name, f in report.careers} == {
-        "mortgage_servicing_specialist": (2, 1, 1), "tellers": (2, 0, 2)}
+        "mortgage_servicing_specialist": (2, 1, 1),
+        "tellers": (2, 0, 2),
+    }
 
 
 def test_the_sqlite_views_read_old_answers_page_contexts_and_partial_gaps_as_the_report(tmp_path):
@@ -170,19 +196,31 @@ def test_the_sqlite_views_read_old_answers_page_contexts_and_partial_gaps_as_the
     from bot.ops.report_views import create_views
 
     rows = [
-        *_rows("old", _user("how much?"), _bot("utter_answer_pay"), _user("and the hours?"),
-               _bot("utter_answer_hours", answer_id="a1", topic="hours"), _user("a joke"), _bot("utter_fallback")),
+        *_rows(
+            "old",
+            _user("how much?"),
+            _bot("utter_answer_pay"),
+            _user("and the hours?"),
+            _bot("utter_answer_hours", answer_id="a1", topic="hours"),
+            _user("a joke"),
+            _bot("utter_fallback"),
+        ),
         *_rows("a", _user("hi", "pay-guide"), _bot("utter_fallback")),
         *_rows("c", _user("hi", {"career": "<b>Tellers</b>"}), _bot("utter_fallback")),
         *_rows("d", _user("hi", {"career": "tellers"}), _bot("utter_fallback")),
-        *_rows("lo", _user("what should I study?", {"career": "loan_officers"}),
-               _bot("utter_answer_statements", answer_id="a1", topic="education", career="loan_officers"),
-               _bot("utter_answer_statements", career="loan officer"),
-               _bot("utter_not_covered_only", topics="the training"),
-               ("slot", {"name": "career", "value": "loan_officers"}),
-               _user("do I need a license?", {"career": "tellers"}), _bot("utter_not_covered", topics="the licence"),
-               ("slot", {"name": "career", "value": "tellers"}), _user("and the pay?"),
-               _bot("utter_fallback")),
+        *_rows(
+            "lo",
+            _user("what should I study?", {"career": "loan_officers"}),
+            _bot("utter_answer_statements", answer_id="a1", topic="education", career="loan_officers"),
+            _bot("utter_answer_statements", career="loan officer"),
+            _bot("utter_not_covered_only", topics="the training"),
+            ("slot", {"name": "career", "value": "loan_officers"}),
+            _user("do I need a license?", {"career": "tellers"}),
+            _bot("utter_not_covered", topics="the licence"),
+            ("slot", {"name": "career", "value": "tellers"}),
+            _user("and the pay?"),
+            _bot("utter_fallback"),
+        ),
         *_rows("dflt", *DEFAULT_CAREER_ROWS),
     ]
     url = f"sqlite:///{tmp_path / 'tracker.db'}"
@@ -190,22 +228,49 @@ def test_the_sqlite_views_read_old_answers_page_contexts_and_partial_gaps_as_the
     table = SQLTrackerStore.SQLEvent.__table__
     table.metadata.create_all(engine, tables=[table])
     with engine.begin() as connection:
-        connection.execute(table.insert(), [
-            {"sender_id": r.sender_id, "type_name": r.type_name, "timestamp": r.timestamp, "action_name": None,
-             "data": json.dumps({"event": r.type_name, "timestamp": r.timestamp, **r.data})} for r in rows])
+        connection.execute(
+            table.insert(),
+            [
+                {
+                    "sender_id": r.sender_id,
+                    "type_name": r.type_name,
+                    "timestamp": r.timestamp,
+                    "action_name": None,
+                    "data": json.dumps({"event": r.type_name, "timestamp": r.timestamp, **r.data}),
+                }
+                for r in rows
+            ],
+        )
     report = build_report(load_rows(url))
     create_views(url)
     with engine.connect() as connection:
-        careers = {c: (int(n), int(m), int(a), int(f)) for c, n, m, a, f in connection.execute(sa.text(
-            "SELECT career, SUM(conversations), SUM(messages), SUM(answers), SUM(fallback_messages) "
-            "FROM careerbot_careers GROUP BY career"))}
-        pages = {(p, c): (int(q), int(a), int(n)) for p, c, q, a, n in connection.execute(sa.text(
-            "SELECT page, career, SUM(questions), SUM(answered), SUM(could_not_answer) FROM careerbot_page_careers "
-            "GROUP BY page, career"))}
+        careers = {
+            c: (int(n), int(m), int(a), int(f))
+            for c, n, m, a, f in connection.execute(
+                sa.text(
+                    "SELECT career, SUM(conversations), SUM(messages), SUM(answers), SUM(fallback_messages) "
+                    "FROM careerbot_careers GROUP BY career"
+                )
+            )
+        }
+        pages = {
+            (p, c): (int(q), int(a), int(n))
+            for p, c, q, a, n in connection.execute(
+                sa.text(
+                    "SELECT page, career, SUM(questions), SUM(answered), SUM(could_not_answer) "
+                    "FROM careerbot_page_careers GROUP BY page, career"
+                )
+            )
+        }
     engine.dispose()
-    assert careers == {name: (f.conversations, f.messages, f.answers, f.fallback_messages)
-                       for name, f in report.careers}
+    assert careers == {
+        name: (f.conversations, f.messages, f.answers, f.fallback_messages) for name, f in report.careers
+    }
     assert pages == {(p.page, p.career): (p.questions, p.answered, p.not_answered) for p in report.page_careers}
     # The visitor's last question, on no page now, stays on the career in force: tellers.
-    assert careers == {"(not recorded)": (3, 5, 2, 3), "tellers": (3, 5, 0, 5), "loan_officers": (1, 1, 1, 0),
-                       "mortgage_servicing_specialist": (1, 2, 1, 1)}
+    assert careers == {
+        "(not recorded)": (3, 5, 2, 3),
+        "tellers": (3, 5, 0, 5),
+        "loan_officers": (1, 1, 1, 0),
+        "mortgage_servicing_specialist": (1, 2, 1, 1),
+    }

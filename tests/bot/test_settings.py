@@ -24,10 +24,16 @@ def test_missing_knowledge_directory_fails_fast(tmp_path):
         Settings.from_env({"CAREERBOT_KNOWLEDGE_DIR": str(tmp_path / "missing")})
 
 
-@pytest.mark.parametrize("value, expected", [
-    ("", {"validator", "events", "http", "gc"}), ("all", {"validator", "events", "http", "gc"}), ("none", set()),
-    ("gc, events", {"gc", "events"}), ("VALIDATOR", {"validator"}),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("", {"validator", "events", "http", "gc"}),
+        ("all", {"validator", "events", "http", "gc"}),
+        ("none", set()),
+        ("gc, events", {"gc", "events"}),
+        ("VALIDATOR", {"validator"}),
+    ],
+)
 def test_speedups_are_chosen_by_name(value, expected):
     assert Settings.from_env({"CAREERBOT_SPEEDUPS": value}).speedups == expected
 
@@ -45,14 +51,17 @@ def test_hardening_defaults():
     assert settings.rest_token is None and settings.session_secret is None
 
 
-@pytest.mark.parametrize("name, value, expected", [
-    ("CAREERBOT_MAX_BODY_BYTES", "-1", "expected a positive whole number"),
-    ("CAREERBOT_MAX_BODY_BYTES", "1.5", "expected a positive whole number"),
-    ("CAREERBOT_ACTION_TIMEOUT", "0", "expected a positive number"),
-    ("CAREERBOT_LOG_CONTENT", "maybe", "expected true or false"),
-    ("CAREERBOT_REST_TOKEN", "short", "expected at least 16 characters"),
-    ("CAREERBOT_SESSION_SECRET", "short", "expected at least 16 characters"),
-])
+@pytest.mark.parametrize(
+    "name, value, expected",
+    [
+        ("CAREERBOT_MAX_BODY_BYTES", "-1", "expected a positive whole number"),
+        ("CAREERBOT_MAX_BODY_BYTES", "1.5", "expected a positive whole number"),
+        ("CAREERBOT_ACTION_TIMEOUT", "0", "expected a positive number"),
+        ("CAREERBOT_LOG_CONTENT", "maybe", "expected true or false"),
+        ("CAREERBOT_REST_TOKEN", "short", "expected at least 16 characters"),
+        ("CAREERBOT_SESSION_SECRET", "short", "expected at least 16 characters"),
+    ],
+)
 def test_hardening_settings_fail_fast(name, value, expected):
     with pytest.raises(SettingsError, match=f"{name}.*{expected}"):
         Settings.from_env({name: value})
@@ -64,39 +73,65 @@ def test_handoff_delivery_is_off_by_default():
 
 
 def test_handoff_smtp_and_webhook_settings():
-    handoff = Settings.from_env({
-        "CAREERBOT_HANDOFF_SMTP_URL": "smtp://us%40er:p%3Ass@mail.example.com:587?starttls=true",
-        "CAREERBOT_HANDOFF_EMAIL_TO": "a@example.com, b@example.com",
-        "CAREERBOT_HANDOFF_EMAIL_FROM": "bot@example.com",
-        "CAREERBOT_HANDOFF_WEBHOOK_URL": "https://desk.example.com/hook",
-        "CAREERBOT_HANDOFF_WEBHOOK_SECRET": "x" * 16,
-    }).handoff
+    handoff = Settings.from_env(
+        {
+            "CAREERBOT_HANDOFF_SMTP_URL": "smtp://us%40er:p%3Ass@mail.example.com:587?starttls=true",
+            "CAREERBOT_HANDOFF_EMAIL_TO": "a@example.com, b@example.com",
+            "CAREERBOT_HANDOFF_EMAIL_FROM": "bot@example.com",
+            "CAREERBOT_HANDOFF_WEBHOOK_URL": "https://desk.example.com/hook",
+            "CAREERBOT_HANDOFF_WEBHOOK_SECRET": "x" * 16,
+        }
+    ).handoff
     assert handoff.configured
     smtp = handoff.smtp
     assert (smtp.host, smtp.port, smtp.tls, smtp.starttls, smtp.username, smtp.password) == (
-        "mail.example.com", 587, False, True, "us@er", "p:ss")
+        "mail.example.com",
+        587,
+        False,
+        True,
+        "us@er",
+        "p:ss",
+    )
     assert "p:ss" not in repr(handoff) and "x" * 16 not in repr(handoff)
     assert handoff.email_to == ("a@example.com", "b@example.com")
-    assert Settings.from_env({"CAREERBOT_HANDOFF_SMTP_URL": "smtps://mail.example.com",
-                              "CAREERBOT_HANDOFF_EMAIL_TO": "a@example.com",
-                              "CAREERBOT_HANDOFF_EMAIL_FROM": "bot@example.com"}).handoff.smtp.port == 465
+    assert (
+        Settings.from_env(
+            {
+                "CAREERBOT_HANDOFF_SMTP_URL": "smtps://mail.example.com",
+                "CAREERBOT_HANDOFF_EMAIL_TO": "a@example.com",
+                "CAREERBOT_HANDOFF_EMAIL_FROM": "bot@example.com",
+            }
+        ).handoff.smtp.port
+        == 465
+    )
 
 
-@pytest.mark.parametrize("env, message", [
-    ({"CAREERBOT_HANDOFF_SMTP_URL": "http://mail.example.com"}, "expected smtp://"),
-    ({"CAREERBOT_HANDOFF_SMTP_URL": "smtp://mail.example.com:99999"}, "expected smtp://"),
-    ({"CAREERBOT_HANDOFF_SMTP_URL": "smtp://mail.example.com?tls=1"}, "unknown option tls"),
-    ({"CAREERBOT_HANDOFF_SMTP_URL": "smtp://mail.example.com?starttls=maybe"}, "expected true or false"),
-    ({"CAREERBOT_HANDOFF_SMTP_URL": "smtp://mail.example.com"}, "EMAIL_TO and CAREERBOT_HANDOFF_EMAIL_FROM"),
-    ({"CAREERBOT_HANDOFF_EMAIL_TO": "a@example.com"}, "SMTP_URL is not"),
-    ({"CAREERBOT_HANDOFF_SMTP_URL": "smtp://m.example.com", "CAREERBOT_HANDOFF_EMAIL_TO": "not-an-address",
-      "CAREERBOT_HANDOFF_EMAIL_FROM": "bot@example.com"}, "expected an e-mail address"),
-    ({"CAREERBOT_HANDOFF_WEBHOOK_URL": "ftp://x"}, "expected an http"),
-    ({"CAREERBOT_HANDOFF_WEBHOOK_URL": "https://x.example.com"}, "SECRET must be set"),
-    ({"CAREERBOT_HANDOFF_WEBHOOK_URL": "https://x.example.com", "CAREERBOT_HANDOFF_WEBHOOK_SECRET": "short"},
-     "at least 16"),
-    ({"CAREERBOT_HANDOFF_RETRY_MAX_S": "-1"}, "positive"),
-])
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"CAREERBOT_HANDOFF_SMTP_URL": "http://mail.example.com"}, "expected smtp://"),
+        ({"CAREERBOT_HANDOFF_SMTP_URL": "smtp://mail.example.com:99999"}, "expected smtp://"),
+        ({"CAREERBOT_HANDOFF_SMTP_URL": "smtp://mail.example.com?tls=1"}, "unknown option tls"),
+        ({"CAREERBOT_HANDOFF_SMTP_URL": "smtp://mail.example.com?starttls=maybe"}, "expected true or false"),
+        ({"CAREERBOT_HANDOFF_SMTP_URL": "smtp://mail.example.com"}, "EMAIL_TO and CAREERBOT_HANDOFF_EMAIL_FROM"),
+        ({"CAREERBOT_HANDOFF_EMAIL_TO": "a@example.com"}, "SMTP_URL is not"),
+        (
+            {
+                "CAREERBOT_HANDOFF_SMTP_URL": "smtp://m.example.com",
+                "CAREERBOT_HANDOFF_EMAIL_TO": "not-an-address",
+                "CAREERBOT_HANDOFF_EMAIL_FROM": "bot@example.com",
+            },
+            "expected an e-mail address",
+        ),
+        ({"CAREERBOT_HANDOFF_WEBHOOK_URL": "ftp://x"}, "expected an http"),
+        ({"CAREERBOT_HANDOFF_WEBHOOK_URL": "https://x.example.com"}, "SECRET must be set"),
+        (
+            {"CAREERBOT_HANDOFF_WEBHOOK_URL": "https://x.example.com", "CAREERBOT_HANDOFF_WEBHOOK_SECRET": "short"},
+            "at least 16",
+        ),
+        ({"CAREERBOT_HANDOFF_RETRY_MAX_S": "-1"}, "positive"),
+    ],
+)
 def test_malformed_handoff_settings_fail_fast(env, message):
     with pytest.raises(SettingsError, match=message):
         Settings.from_env(env)

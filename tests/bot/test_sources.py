@@ -15,8 +15,14 @@ from bot.knowledge import load_career
 
 SHEETS = {"loan_officers": "loan-officers.facts.md", "tellers": "tellers.facts.md"}
 # How a sheet labels each pay measure.
-MEASURES = {"p10": "10th percentile", "p25": "25th percentile", "median": "median", "p75": "75th percentile",
-            "p90": "90th percentile", "mean": "mean"}
+MEASURES = {
+    "p10": "10th percentile",
+    "p25": "25th percentile",
+    "median": "median",
+    "p75": "75th percentile",
+    "p90": "90th percentile",
+    "mean": "mean",
+}
 PER = {"year": ("annual", "year"), "hour": ("hour",)}
 
 

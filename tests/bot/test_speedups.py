@@ -118,8 +118,7 @@ def test_gc_freeze_comes_once_the_model_is_loaded_through_rasas_loader(restore_r
     app = SimpleNamespace(ctx=SimpleNamespace())
 
     async def start() -> None:
-        await rasa.core.run.load_agent_on_start(str(MODEL), AvailableEndpoints(), None, app,
-                                                asyncio.get_running_loop())
+        await rasa.core.run.load_agent_on_start(str(MODEL), AvailableEndpoints(), None, app, asyncio.get_running_loop())
 
     asyncio.run(start())
     assert app.ctx.agent.is_ready()
@@ -128,8 +127,11 @@ def test_gc_freeze_comes_once_the_model_is_loaded_through_rasas_loader(restore_r
 
 def test_an_endpoint_keeps_one_session_configured_as_rasa_configures_it():
     async def scenario():
-        endpoint = EndpointConfig("http://127.0.0.1:9/webhook", headers={"X-Site": "careers"},
-                                  basic_auth={"username": "bot", "password": "secret"})
+        endpoint = EndpointConfig(
+            "http://127.0.0.1:9/webhook",
+            headers={"X-Site": "careers"},
+            basic_auth={"username": "bot", "password": "secret"},
+        )
         other = EndpointConfig("http://127.0.0.1:9/other")
         async with speedups.kept_session(endpoint) as first:
             pass

@@ -58,8 +58,9 @@ def train(tmp_path, prepare, config=None):
     (tmp_path / "storage").mkdir(parents=True)
     storage = LocalModelStorage(tmp_path / "storage")
     resource = Resource("spelling")
-    normaliser = SpellingNormaliser.create({**SpellingNormaliser.get_default_config(), **(config or {})},
-                                           storage, resource, None)
+    normaliser = SpellingNormaliser.create(
+        {**SpellingNormaliser.get_default_config(), **(config or {})}, storage, resource, None
+    )
     texts, intents = zip(*TRAINING, strict=True)
     data = TrainingData(prepare(*texts, intents=list(intents)))
     normaliser.train(data)
@@ -120,8 +121,10 @@ def test_entity_text_is_left_alone(tmp_path, prepare, spacy_nlp):
     """A job the entity rules name in a form the dictionary lacks (a plural) stays as typed, and stays an entity."""
     normaliser, *_ = train(tmp_path, prepare)
     candidates = [
-        vocab.plural(job) for job in vocab.occupations()
-        if " " not in job and vocab.plural(job).lower() not in normaliser.known
+        vocab.plural(job)
+        for job in vocab.occupations()
+        if " " not in job
+        and vocab.plural(job).lower() not in normaliser.known
         and normaliser.correction(vocab.plural(job)) is not None
     ]
     assert candidates, "no plural job outside the dictionary with a near known word"

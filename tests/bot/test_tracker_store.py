@@ -48,9 +48,13 @@ def tracker_with(rasa_domain, sender, events):
 def rows(url, sender):
     engine = sa.create_engine(url)
     with engine.connect() as connection:
-        result = connection.execute(sa.text(
-            "SELECT type_name, timestamp, intent_name, action_name, data FROM events "
-            "WHERE sender_id = :s ORDER BY id"), {"s": sender})
+        result = connection.execute(
+            sa.text(
+                "SELECT type_name, timestamp, intent_name, action_name, data FROM events "
+                "WHERE sender_id = :s ORDER BY id"
+            ),
+            {"s": sender},
+        )
         return [tuple(row) for row in result]
 
 
@@ -121,10 +125,10 @@ def test_two_processes_worth_of_stores_share_one_file_without_losing_turns(tmp_p
     first, second = CareerSQLTrackerStore(rasa_domain, host=url), CareerSQLTrackerStore(rasa_domain, host=url)
     for turn in range(5):
         for store, sender in ((first, "one"), (second, "two")):
-            tracker = run(store.retrieve(sender)) or tracker_with(rasa_domain, sender,
-                                                                  session_events(1000.0, "hello"))
-            tracker.update(UserUttered(f"question {turn}", {"name": "ask_pay", "confidence": 0.9},
-                                       timestamp=2000.0 + turn))
+            tracker = run(store.retrieve(sender)) or tracker_with(rasa_domain, sender, session_events(1000.0, "hello"))
+            tracker.update(
+                UserUttered(f"question {turn}", {"name": "ask_pay", "confidence": 0.9}, timestamp=2000.0 + turn)
+            )
             run(store.save(tracker))
     for store, sender in ((second, "one"), (first, "two")):
         texts = [e.text for e in run(store.retrieve(sender)).events if isinstance(e, UserUttered)]
@@ -198,8 +202,10 @@ def test_reads_pass_writers_stuck_behind_another_connections_lock(tmp_path, rasa
 
     async def turns():
         # More writers than the store has threads, and then a read.
-        writes = [asyncio.ensure_future(store.save(tracker_with(rasa_domain, f"w{n}", session_events(1000.0, "hi"))))
-                  for n in range(6)]
+        writes = [
+            asyncio.ensure_future(store.save(tracker_with(rasa_domain, f"w{n}", session_events(1000.0, "hi"))))
+            for n in range(6)
+        ]
         await asyncio.sleep(0.2)
         started = time.monotonic()
         tracker = await store.retrieve("reader")
@@ -235,7 +241,7 @@ def test_a_turn_waits_for_the_store_once_in_all_however_many_calls_it_makes(tmp_
             tracker.update(UserUttered("and the pay?", {"name": "ask_pay", "confidence": 0.9}))
             try:
                 await store.save(tracker)
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:
                 errors.append(error)
         return errors, time.monotonic() - started
 
@@ -260,8 +266,16 @@ def test_a_read_only_store_reads_but_fails_the_write_check_until_it_is_writable(
     database = tmp_path / "ro.db"
     CareerSQLTrackerStore(rasa_domain, host=f"sqlite:///{database}").engine.dispose()
     # A process that ends without closing leaves -wal and -shm behind.
-    subprocess.run([sys.executable, "-c", "import os, sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
-                    "c.execute('SELECT count(*) FROM events'); os._exit(0)", str(database)], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import os, sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
+            "c.execute('SELECT count(*) FROM events'); os._exit(0)",
+            str(database),
+        ],
+        check=True,
+    )
     files = [database, tmp_path / "ro.db-wal", tmp_path / "ro.db-shm"]
     for path in files:
         subprocess.run(["chattr", "+i", str(path)], check=True)
@@ -290,9 +304,16 @@ def test_a_read_only_store_is_written_again_under_steady_reads(tmp_path, rasa_do
 
     database = tmp_path / "ro.db"
     CareerSQLTrackerStore(rasa_domain, host=f"sqlite:///{database}").engine.dispose()
-    subprocess.run([sys.executable, "-c", "import os, sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
-                    "c.execute('PRAGMA journal_mode=WAL'); c.execute('SELECT count(*) FROM events'); os._exit(0)",
-                    str(database)], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import os, sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
+            "c.execute('PRAGMA journal_mode=WAL'); c.execute('SELECT count(*) FROM events'); os._exit(0)",
+            str(database),
+        ],
+        check=True,
+    )
     files = [database, tmp_path / "ro.db-wal", tmp_path / "ro.db-shm"]
 
     async def scenario():

@@ -95,8 +95,18 @@ def test_compare_the_pay_shows_each_figure_with_its_source_and_year(servers):
     assert "Occupational Employment and Wages" in reply and "Occupational Outlook Handbook" in reply
     assert "different sources or years" in reply
     # No figure computed across the two sources: every amount is one the files give.
-    assert amounts(reply) <= {"$24,660", "$28,080", "$32,620", "$37,780", "$41,220", "$32,960", "$15.68",
-                              "$15.85", "$63,380", "$30.47"}
+    assert amounts(reply) <= {
+        "$24,660",
+        "$28,080",
+        "$32,620",
+        "$37,780",
+        "$41,220",
+        "$32,960",
+        "$15.68",
+        "$15.85",
+        "$63,380",
+        "$30.47",
+    }
 
 
 def test_tellers_vs_loan_officers_pay(servers):
@@ -146,6 +156,7 @@ def test_the_article_overview_offers_loan_officers(servers):
 
 # A site with no default career ------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def site_servers(tmp_path_factory):
     """The real servers with CAREERBOT_CAREER unset: nothing says which career a new conversation is about."""
@@ -156,8 +167,10 @@ def test_with_no_default_the_greeting_names_the_site_careers(site_servers):
     replies = Visitor(site_servers).say("hello")
     assert f"I can tell you about these careers: {SITE_CAREERS}." in text(replies)
     assert [b["payload"] for b in buttons(replies)] == [
-        '/ask_overview{"career":"loan_officers"}', '/ask_overview{"career":"mortgage_servicing_specialist"}',
-        '/ask_overview{"career":"tellers"}']
+        '/ask_overview{"career":"loan_officers"}',
+        '/ask_overview{"career":"mortgage_servicing_specialist"}',
+        '/ask_overview{"career":"tellers"}',
+    ]
 
 
 def test_with_no_default_another_job_is_refused_not_asked_back(site_servers):

@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pytest
 
+from bot import PROJECT_DIR
 from bot.handoff.outbox import Outbox
 from bot.launch.processes import wait_until
 from bot.launch.serve import Servers
 from tests.support.mail import Inbox, SmtpServer, WebhookReceiver
-from bot import PROJECT_DIR
 from tests.support.servers import MODEL, age_conversation, local_settings, say
 
 SECRET = "test-webhook-secret-0123456789"
@@ -84,8 +84,7 @@ def test_with_smtp_down_the_email_waits_and_goes_out_when_it_is_back(setup):
     row = only_row(outbox, "visitor-a")
     # The webhook is up: it gets the handoff; SMTP is down: the row waits with the error.
     wait_until(lambda: receiver.with_id(row.id), 60, what="the webhook")
-    waiting = wait_until(lambda: (lambda r: r if r.attempts >= 2 else None)(outbox.get(row.id)),
-                               60, what="a retry")
+    waiting = wait_until(lambda: (lambda r: r if r.attempts >= 2 else None)(outbox.get(row.id)), 60, what="a retry")
     assert waiting.status == "pending" and waiting.webhook_sent_at and not waiting.email_sent_at
     assert "ConnectionRefusedError" in waiting.last_error
     assert inbox.mails == []
@@ -95,8 +94,15 @@ def test_with_smtp_down_the_email_waits_and_goes_out_when_it_is_back(setup):
     assert servers.actions.pid == pid  # no restart
     [message] = inbox.with_id(row.id)
     body = message.get_content()
-    for part in ("Is the licence exam hard?", "ann@visitors.example.org", "The pay", "rest",
-                 "Visitor: how much do they earn?", "Assistant: The annual pay", "Visitor: /request_human"):
+    for part in (
+        "Is the licence exam hard?",
+        "ann@visitors.example.org",
+        "The pay",
+        "rest",
+        "Visitor: how much do they earn?",
+        "Assistant: The annual pay",
+        "Visitor: /request_human",
+    ):
         assert part in body, part
     assert message["Reply-To"] == "ann@visitors.example.org" and message["To"] == "team@careers.example.com"
     assert len(receiver.with_id(row.id)) == 1
@@ -110,15 +116,29 @@ def test_each_handoff_arrives_once_with_its_transcript_and_a_valid_signature(set
     [(headers, body)] = receiver.with_id(row.id)
     check_signature(headers, body)
     payload = json.loads(body)
-    assert {k: payload[k] for k in ("id", "type", "conversation_id", "channel", "email", "question", "topic",
-                                    "topic_label", "route")} == {
-        "id": row.id, "type": "careerbot.handoff", "conversation_id": "visitor-b", "channel": "rest",
-        "email": "bob@visitors.example.org", "question": "Can I work part time?", "topic": "pay",
-        "topic_label": "The pay", "route": "our careers team"}
+    assert {
+        k: payload[k]
+        for k in ("id", "type", "conversation_id", "channel", "email", "question", "topic", "topic_label", "route")
+    } == {
+        "id": row.id,
+        "type": "careerbot.handoff",
+        "conversation_id": "visitor-b",
+        "channel": "rest",
+        "email": "bob@visitors.example.org",
+        "question": "Can I work part time?",
+        "topic": "pay",
+        "topic_label": "The pay",
+        "route": "our careers team",
+    }
     assert [(line["from"], line["text"]) for line in payload["transcript"]][:2] == [
-        ("visitor", "how much do they earn?"), ("bot", payload["transcript"][1]["text"])]
-    assert payload["transcript"][-1] == {"from": "visitor", "text": "Can I work part time?",
-                                         "at": payload["transcript"][-1]["at"]}
+        ("visitor", "how much do they earn?"),
+        ("bot", payload["transcript"][1]["text"]),
+    ]
+    assert payload["transcript"][-1] == {
+        "from": "visitor",
+        "text": "Can I work part time?",
+        "at": payload["transcript"][-1]["at"],
+    }
     assert len(inbox.with_id(row.id)) == 1
     # The first handoff, delivered before, was not sent again by the later rounds of the worker.
     first = only_row(outbox, "visitor-a")
@@ -153,7 +173,9 @@ def test_an_abandoned_form_is_recorded_and_never_takes_a_later_question(setup):
     assert "9am to 5pm" in text(say(servers, "visitor-e", "what are the hours?"))
     rows = {h.sender_id: h for h in outbox.list() if h.sender_id in ("visitor-d", "visitor-e")}
     assert {s: (h.status, h.email, h.question) for s, h in rows.items()} == {
-        "visitor-d": ("abandoned", None, None), "visitor-e": ("abandoned", None, None)}
+        "visitor-d": ("abandoned", None, None),
+        "visitor-e": ("abandoned", None, None),
+    }
     from bot.ops.report import build_report, load_store
 
     report = build_report(load_store(servers.settings.tracker_url))
@@ -164,8 +186,9 @@ def test_an_abandoned_form_is_recorded_and_never_takes_a_later_question(setup):
 def operator(servers, *args):
     """An operator's command of bot.ops (make handoffs, make report) against the servers' store."""
     env = {**os.environ, "CAREERBOT_TRACKER_URL": servers.settings.tracker_url}
-    done = subprocess.run([sys.executable, "-m", *args], cwd=PROJECT_DIR, env=env, capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", *args], cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -178,8 +201,11 @@ def test_a_refused_webhook_fails_alone_is_logged_and_the_operator_retries_it(set
     try:
         handoff(servers, "visitor-f", "fay@visitors.example.org", "Is there an exam?")
         row = only_row(outbox, "visitor-f")
-        row = wait_until(lambda: (lambda r: r if r.status != "pending" else None)(outbox.get(row.id)), 60,
-                         what="the webhook's refusal")
+        row = wait_until(
+            lambda: (lambda r: r if r.status != "pending" else None)(outbox.get(row.id)),
+            60,
+            what="the webhook's refusal",
+        )
     finally:
         receiver.status = 204
     # The e-mail went out; the webhook alone is failed, and not tried again by itself.
@@ -195,8 +221,11 @@ def test_a_refused_webhook_fails_alone_is_logged_and_the_operator_retries_it(set
     assert "Handoffs delivered / failed / pending" in (tmp_path / "report.html").read_text()
 
     assert f"{row.id}: failed -> pending" in operator(servers, "bot.ops.handoffs", "--retry", row.id)
-    row = wait_until(lambda: (lambda r: r if r.status == "sent" else None)(outbox.get(row.id)), 60,
-                     what="the webhook after the retry")
+    row = wait_until(
+        lambda: (lambda r: r if r.status == "sent" else None)(outbox.get(row.id)),
+        60,
+        what="the webhook after the retry",
+    )
     assert row.state("webhook") == "sent" and len(receiver.with_id(row.id)) == 2  # the 400, then the 204
     assert len(inbox.with_id(row.id)) == 1  # the e-mail was not sent again
     report = operator(servers, "bot.ops.report", "--out", str(tmp_path / "report.html"))
@@ -214,14 +243,12 @@ def test_no_handoff_address_reaches_the_logs(setup):
 def test_without_delivery_the_bot_gives_the_contact_route_and_promises_nothing(tmp_path):
     settings = local_settings(f"sqlite:///{tmp_path / 'tracker.db'}")
     env = {"CAREERBOT_HANDOFF_CONTACT": "careers@company.example.com or +1 555 010 0000"}
-    with Servers(settings, MODEL, log_dir=tmp_path / "logs",
-                 extra_env=env) as servers:
+    with Servers(settings, MODEL, log_dir=tmp_path / "logs", extra_env=env) as servers:
         reply = "\n".join(m.get("text", "") for m in say(servers, "no-route", "/request_human"))
         assert "careers@company.example.com or +1 555 010 0000" in reply
         assert all(path.exists() for path in servers.port_files())
         assert "email address" not in reply and "will reply" not in reply
         # The next message is a question, not an address for a form.
-        assert "9am to 5pm" in "\n".join(
-            m.get("text", "") for m in say(servers, "no-route", "what are the hours?"))
+        assert "9am to 5pm" in "\n".join(m.get("text", "") for m in say(servers, "no-route", "what are the hours?"))
     assert Outbox(settings.tracker_url).list() == []
     assert not any(path.exists() for path in servers.port_files())  # removed with the servers

@@ -21,7 +21,11 @@ def test_handoff_collects_a_valid_email_and_the_question(servers):
 
     [row] = [h for h in Outbox(servers.settings.tracker_url).list() if h.sender_id == sender]
     assert (row.email, row.question, row.route, row.topic) == (
-        "ann@example.com", "Are the rules in Ohio different?", "our careers team", "licensing")
+        "ann@example.com",
+        "Are the rules in Ohio different?",
+        "our careers team",
+        "licensing",
+    )
     # The conversation keeps the handoff's id and outcome, not the address.
     assert slot_values(servers, sender, "handoff")[-1] == {"id": row.id, "status": "submitted", "topic": "licensing"}
     # Back to questions afterwards.
@@ -52,9 +56,11 @@ def test_feedback_is_asked_sometimes_and_recorded_with_the_topic(servers):
     second = say(servers, sender, "what are the hours?")
     assert second[-1]["text"] == "Was this helpful?"
     yes, no = [b["payload"] for b in second[-1]["buttons"]]
-    answer_id = json.loads(yes[len("/feedback_helpful"):])["answer_id"]
-    assert (yes, no) == (f'/feedback_helpful{{"answer_id": "{answer_id}"}}',
-                         f'/feedback_unhelpful{{"answer_id": "{answer_id}"}}')
+    answer_id = json.loads(yes[len("/feedback_helpful") :])["answer_id"]
+    assert (yes, no) == (
+        f'/feedback_helpful{{"answer_id": "{answer_id}"}}',
+        f'/feedback_unhelpful{{"answer_id": "{answer_id}"}}',
+    )
     assert "Thanks for letting me know" in text(say(servers, sender, yes))
     assert slot_values(servers, sender, "feedback")[-1] == {"answer_id": answer_id, "topic": "hours", "helpful": True}
     third = say(servers, sender, "what do they do?")
@@ -63,10 +69,18 @@ def test_feedback_is_asked_sometimes_and_recorded_with_the_topic(servers):
 
 def test_the_prompt_follows_the_2nd_and_the_6th_answer_and_a_typed_no_after_a_later_answer_counts(servers):
     sender = "feedback-sixth"
-    questions = ["what do they do?", "how much do they earn?", "what are the hours?", "what degree do I need?",
-                 "who hires them?", "what is the job outlook?", "what skills help?"]
-    prompted = [n for n, question in enumerate(questions, 1)
-                if "Was this helpful?" in text(say(servers, sender, question))]
+    questions = [
+        "what do they do?",
+        "how much do they earn?",
+        "what are the hours?",
+        "what degree do I need?",
+        "who hires them?",
+        "what is the job outlook?",
+        "what skills help?",
+    ]
+    prompted = [
+        n for n, question in enumerate(questions, 1) if "Was this helpful?" in text(say(servers, sender, question))
+    ]
     assert prompted == [2, 6]
     # The 7th answer had no prompt under it; a typed "no" is still about it.
     assert "Sorry about that" in text(say(servers, sender, "no"))

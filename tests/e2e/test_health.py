@@ -23,8 +23,8 @@ import requests
 import yaml
 
 from bot import PROJECT_DIR
-from bot.launch.serve import Servers
 from bot.launch.processes import wait_until
+from bot.launch.serve import Servers
 from tests.support.servers import chattr, immutable_dir, running
 
 ACTION_TIMEOUT_S = 2.0
@@ -51,13 +51,19 @@ def store_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def servers(store_dir, tmp_path_factory):
-    yield from running(tmp_path_factory.mktemp("servers"), f"sqlite:///{store_dir / 'tracker.db'}",
-                       extra_env={"CAREERBOT_ACTION_TIMEOUT": str(ACTION_TIMEOUT_S)})
+    yield from running(
+        tmp_path_factory.mktemp("servers"),
+        f"sqlite:///{store_dir / 'tracker.db'}",
+        extra_env={"CAREERBOT_ACTION_TIMEOUT": str(ACTION_TIMEOUT_S)},
+    )
 
 
 def say(servers: Servers, message: str) -> requests.Response:
-    return requests.post(f"{servers.rasa_url}/webhooks/rest/webhook", timeout=90,
-                         json={"sender": f"health-{uuid.uuid4().hex[:8]}", "message": message})
+    return requests.post(
+        f"{servers.rasa_url}/webhooks/rest/webhook",
+        timeout=90,
+        json={"sender": f"health-{uuid.uuid4().hex[:8]}", "message": message},
+    )
 
 
 def test_liveness_says_the_process_is_up(servers):
@@ -135,8 +141,11 @@ def test_every_compose_rasa_instance_gets_the_same_session_secret_from_the_envir
 
 
 def test_the_image_gets_neither_the_venv_nor_the_database():
-    ignored = {line.strip() for line in (PROJECT_DIR / ".dockerignore").read_text().splitlines()
-               if line.strip() and not line.startswith("#")}
+    ignored = {
+        line.strip()
+        for line in (PROJECT_DIR / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
     assert {".venv", "var", "build", "models", ".git", "**/*.db"} <= ignored
     dockerfile = (PROJECT_DIR / "deploy" / "Dockerfile").read_text()
     assert "COPY . ." not in dockerfile

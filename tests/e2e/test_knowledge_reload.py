@@ -33,7 +33,9 @@ def running(tmp_path_factory):
     for path in career_files(KNOWLEDGE_DIR):
         shutil.copy(path, knowledge_dir / path.name)
     assert (knowledge_dir / f"{DEFAULT_CAREER}.yml").exists()
-    for servers in running_servers(workdir, CAREERBOT_KNOWLEDGE_DIR=str(knowledge_dir), CAREERBOT_CAREER=DEFAULT_CAREER):
+    for servers in running_servers(
+        workdir, CAREERBOT_KNOWLEDGE_DIR=str(knowledge_dir), CAREERBOT_CAREER=DEFAULT_CAREER
+    ):
         yield servers, knowledge_dir, workdir / "logs" / "actions.log"
 
 
@@ -73,15 +75,25 @@ def test_edits_apply_without_restart_and_bad_edits_are_refused(site):
     assert "Loan managers earn $59,000 to $87,000" in ask(servers, "what do loan managers earn?")
 
     edit(knowledge_file, "high: 87000", "high: 91000")
-    wait_until(lambda: "$59,000 to $91,000" in ask(servers, "what do loan managers earn?"), DEADLINE_S,
-               "the edit applies", interval=0.5)
+    wait_until(
+        lambda: "$59,000 to $91,000" in ask(servers, "what do loan managers earn?"),
+        DEADLINE_S,
+        "the edit applies",
+        interval=0.5,
+    )
 
     edit(knowledge_file, "high: 91000", "high: 100")  # below its low: invalid
     answers = []
     # The knowledge is checked when an answer needs it: keep asking until the edit was seen.
-    wait_until(lambda: answers.append(ask(servers, "what do loan managers earn?"))
-               or "pay.levels[2].low" in actions_log.read_text(), DEADLINE_S, "the bad edit is refused",
-               interval=0.5)
+    wait_until(
+        lambda: (
+            answers.append(ask(servers, "what do loan managers earn?"))
+            or "pay.levels[2].low" in actions_log.read_text()
+        ),
+        DEADLINE_S,
+        "the bad edit is refused",
+        interval=0.5,
+    )
     assert "knowledge edit rejected" in actions_log.read_text()
     assert all("$59,000 to $91,000" in answer for answer in answers)  # the last good knowledge, every time
 
@@ -89,8 +101,11 @@ def test_edits_apply_without_restart_and_bad_edits_are_refused(site):
 def astronomers_file():
     """The fixture career as a new site's page: its own id (the file name) and names."""
     text = FIXTURE.read_text()
-    for old, new in (("id: lighthouse_keeper", "id: astronomers"), ("name: lighthouse keeper", "name: astronomer"),
-                     ("plural: lighthouse keepers", "plural: astronomers")):
+    for old, new in (
+        ("id: lighthouse_keeper", "id: astronomers"),
+        ("name: lighthouse keeper", "name: astronomer"),
+        ("plural: lighthouse keepers", "plural: astronomers"),
+    ):
         assert old in text
         text = text.replace(old, new)
     return text
@@ -106,8 +121,12 @@ def test_a_new_career_file_is_answered_and_a_removed_one_no_longer(site):
     new_file = knowledge_dir / "astronomers.yml"
     new_file.write_text(astronomers_file())
     # No retraining, no restart: the page's context and the name in a message both reach the new file.
-    wait_until(lambda: FIXTURE_PAY in ask(servers, pay_question, career="astronomers"), DEADLINE_S,
-               "the new career's page is answered from its file", interval=0.5)
+    wait_until(
+        lambda: FIXTURE_PAY in ask(servers, pay_question, career="astronomers"),
+        DEADLINE_S,
+        "the new career's page is answered from its file",
+        interval=0.5,
+    )
     assert FIXTURE_PAY in ask(servers, "how much do astronomers earn?")
     visitor = f"stays-{time.time_ns()}"
     answer = ask(servers, "what are the working hours?", sender=visitor, career="astronomers")
@@ -115,8 +134,12 @@ def test_a_new_career_file_is_answered_and_a_removed_one_no_longer(site):
 
     new_file.unlink()
     # The removed career's page falls back to the default career, not the removed facts ...
-    wait_until(lambda: DEFAULT_PAY in ask(servers, pay_question, career="astronomers"), DEADLINE_S,
-               "the removed career's page gets the default career", interval=0.5)
+    wait_until(
+        lambda: DEFAULT_PAY in ask(servers, pay_question, career="astronomers"),
+        DEADLINE_S,
+        "the removed career's page gets the default career",
+        interval=0.5,
+    )
     assert FIXTURE_PAY not in ask(servers, "how much do astronomers earn?")
     # ... and so does a conversation that was about it.
     answer = ask(servers, pay_question, sender=visitor, career="astronomers")
@@ -127,6 +150,10 @@ def test_a_real_career_removed_is_no_longer_served(site):
     servers, knowledge_dir, _ = site
     assert "$32,620" in ask(servers, "how much do they earn?", career="tellers")  # tellers' median
     (knowledge_dir / "tellers.yml").unlink()
-    wait_until(lambda: DEFAULT_PAY in ask(servers, "how much do they earn?", career="tellers"), DEADLINE_S,
-               "the removed career's page gets the default career", interval=0.5)
+    wait_until(
+        lambda: DEFAULT_PAY in ask(servers, "how much do they earn?", career="tellers"),
+        DEADLINE_S,
+        "the removed career's page gets the default career",
+        interval=0.5,
+    )
     assert "$32,620" not in ask(servers, "how much do bank tellers make?")

@@ -20,9 +20,9 @@ import pytest
 import requests
 
 from bot import PROJECT_DIR, logs
+from bot.launch.processes import wait_until
 from bot.launch.serve import Servers
 from bot.settings import Settings
-from bot.launch.processes import wait_until
 
 SENDER = "visitor-q7x-kestrel-0452"
 EMAIL = "zoltan.quaxley@example.org"
@@ -37,26 +37,35 @@ ACTION_CALL_LINE = "Calling action endpoint to run action"
 
 def run_failed_conversation(workdir: Path, free_ports, log_content: bool) -> Dict[str, str]:
     """Runs the servers, has the conversation, stops them; returns each server's log."""
-    settings = Settings.from_env({
-        "CAREERBOT_RASA_PORT": str(free_ports()),
-        "CAREERBOT_ACTION_PORT": str(free_ports()),
-        "CAREERBOT_WIDGET_PORT": str(free_ports()),
-        "CAREERBOT_TRACKER_URL": f"sqlite:///{workdir / 'tracker.db'}",
-    })
+    settings = Settings.from_env(
+        {
+            "CAREERBOT_RASA_PORT": str(free_ports()),
+            "CAREERBOT_ACTION_PORT": str(free_ports()),
+            "CAREERBOT_WIDGET_PORT": str(free_ports()),
+            "CAREERBOT_TRACKER_URL": f"sqlite:///{workdir / 'tracker.db'}",
+        }
+    )
     # Handoff delivery to an SMTP server and a webhook that are not there: the
     # outbox worker's retries and their errors are in the logs being scanned.
-    env = {"LOG_LEVEL": "DEBUG", "CAREERBOT_ACTION_TIMEOUT": "2", "CAREERBOT_SESSION_SECRET": SESSION_SECRET,
-           "CAREERBOT_LOG_CONTENT": "true" if log_content else "false",
-           "CAREERBOT_HANDOFF_SMTP_URL": f"smtp://127.0.0.1:{free_ports()}",
-           "CAREERBOT_HANDOFF_EMAIL_TO": "team@careers.example.com",
-           "CAREERBOT_HANDOFF_EMAIL_FROM": "bot@careers.example.com",
-           "CAREERBOT_HANDOFF_WEBHOOK_URL": f"http://127.0.0.1:{free_ports()}/handoffs",
-           "CAREERBOT_HANDOFF_WEBHOOK_SECRET": "log-test-webhook-secret", "CAREERBOT_HANDOFF_POLL_S": "0.5"}
+    env = {
+        "LOG_LEVEL": "DEBUG",
+        "CAREERBOT_ACTION_TIMEOUT": "2",
+        "CAREERBOT_SESSION_SECRET": SESSION_SECRET,
+        "CAREERBOT_LOG_CONTENT": "true" if log_content else "false",
+        "CAREERBOT_HANDOFF_SMTP_URL": f"smtp://127.0.0.1:{free_ports()}",
+        "CAREERBOT_HANDOFF_EMAIL_TO": "team@careers.example.com",
+        "CAREERBOT_HANDOFF_EMAIL_FROM": "bot@careers.example.com",
+        "CAREERBOT_HANDOFF_WEBHOOK_URL": f"http://127.0.0.1:{free_ports()}/handoffs",
+        "CAREERBOT_HANDOFF_WEBHOOK_SECRET": "log-test-webhook-secret",
+        "CAREERBOT_HANDOFF_POLL_S": "0.5",
+    }
     log_dir = workdir / "logs"
     with Servers(settings, PROJECT_DIR / "models" / "careerbot.tar.gz", log_dir=log_dir, extra_env=env) as servers:
+
         def say(text: str) -> str:
-            response = requests.post(f"{servers.rasa_url}/webhooks/rest/webhook", timeout=120,
-                                     json={"sender": SENDER, "message": text})
+            response = requests.post(
+                f"{servers.rasa_url}/webhooks/rest/webhook", timeout=120, json={"sender": SENDER, "message": text}
+            )
             assert response.status_code == 200, response.text
             return " ".join(message.get("text", "") for message in response.json())
 
@@ -65,9 +74,14 @@ def run_failed_conversation(workdir: Path, free_ports, log_content: bool) -> Dic
         assert EMAIL in say(QUESTION)
 
         action_call = {
-            "next_action": "action_answer_pay", "sender_id": SENDER,
-            "tracker": {"sender_id": SENDER, "slots": {}, "events": [{"event": "user", "text": FAILING_TEXT}],
-                        "latest_message": {"text": FAILING_TEXT, "intent": {"name": "ask_pay"}, "entities": []}},
+            "next_action": "action_answer_pay",
+            "sender_id": SENDER,
+            "tracker": {
+                "sender_id": SENDER,
+                "slots": {},
+                "events": [{"event": "user", "text": FAILING_TEXT}],
+                "latest_message": {"text": FAILING_TEXT, "intent": {"name": "ask_pay"}, "entities": []},
+            },
             # A response whose placeholder is the visitor's text: the action raises KeyError(text).
             "domain": {"responses": {"utter_pay_line": [{"text": "{" + FAILING_TEXT + "}"}]}},
         }
@@ -81,13 +95,17 @@ def run_failed_conversation(workdir: Path, free_ports, log_content: bool) -> Dic
         os.kill(servers.actions.pid, signal.SIGSTOP)
         with ThreadPoolExecutor(1) as pool:
             last_turn = pool.submit(say, f"{LAST_WORDS}, write to {EMAIL}")
-            wait_until(lambda: rasa_log.read_text(errors="replace").count(ACTION_CALL_LINE) > calls_before, 60,
-                       "Rasa calls the frozen action server")
+            wait_until(
+                lambda: rasa_log.read_text(errors="replace").count(ACTION_CALL_LINE) > calls_before,
+                60,
+                "Rasa calls the frozen action server",
+            )
             os.kill(servers.actions.pid, signal.SIGKILL)
             servers.stop_actions()
             last_turn.result(timeout=120)
-    return {name: (log_dir / f"{name}.log").read_text(encoding="utf-8", errors="replace")
-            for name in ("rasa", "actions")}
+    return {
+        name: (log_dir / f"{name}.log").read_text(encoding="utf-8", errors="replace") for name in ("rasa", "actions")
+    }
 
 
 @pytest.fixture(scope="module")
@@ -100,8 +118,16 @@ def content_logs(tmp_path_factory, free_ports):
     return run_failed_conversation(tmp_path_factory.mktemp("logs_content"), free_ports, log_content=True)
 
 
-VISITOR_STRINGS = [SENDER, EMAIL, QUESTION, "Quaxley", LAST_WORDS, "Pettigrew", FAILING_TEXT,
-                   json.dumps(QUESTION)[1:-1]]
+VISITOR_STRINGS = [
+    SENDER,
+    EMAIL,
+    QUESTION,
+    "Quaxley",
+    LAST_WORDS,
+    "Pettigrew",
+    FAILING_TEXT,
+    json.dumps(QUESTION)[1:-1],
+]
 
 
 @pytest.mark.parametrize("server", ["rasa", "actions"])

@@ -45,8 +45,9 @@ def cluster(whole_cluster):
 
 
 def say(base_url, sender, message):
-    response = requests.post(f"{base_url}/webhooks/rest/webhook", json={"sender": sender, "message": message},
-                             timeout=60)
+    response = requests.post(
+        f"{base_url}/webhooks/rest/webhook", json={"sender": sender, "message": message}, timeout=60
+    )
     assert response.status_code == 200, response.text
     return "\n".join(m.get("text", "") for m in response.json())
 
@@ -56,8 +57,9 @@ def test_a_conversation_keeps_its_context_across_instances(cluster):
     sender = f"across-{uuid.uuid4().hex[:8]}"
     assert "$42,000 to $59,000" in say(first.rasa_url, sender, "how much do they earn?")
     assert "Loan managers earn $59,000 to $87,000 a year." in say(second.rasa_url, sender, "and the managers?")
-    assert "no rules specific to Ohio" in (say(first.rasa_url, sender, "do I need a license?")
-                                           + say(second.rasa_url, sender, "what about in Ohio?"))
+    assert "no rules specific to Ohio" in (
+        say(first.rasa_url, sender, "do I need a license?") + say(second.rasa_url, sender, "what about in Ohio?")
+    )
 
 
 def test_concurrent_users_lose_nothing_and_keep_their_order(cluster):
@@ -81,9 +83,10 @@ def test_concurrent_users_lose_nothing_and_keep_their_order(cluster):
 
     engine = sa.create_engine(tracker_url)
     with engine.connect() as connection:
-        rows = connection.execute(sa.text(
-            "SELECT sender_id, data FROM events WHERE type_name = 'user' AND sender_id LIKE :p ORDER BY id"),
-            {"p": f"load-{run}-%"}).fetchall()
+        rows = connection.execute(
+            sa.text("SELECT sender_id, data FROM events WHERE type_name = 'user' AND sender_id LIKE :p ORDER BY id"),
+            {"p": f"load-{run}-%"},
+        ).fetchall()
     engine.dispose()
     import json
 
@@ -101,8 +104,10 @@ def post_together(base_url, body, start):
 
     parts = urlsplit(base_url)
     data = json.dumps(body).encode()
-    head = (f"POST /webhooks/rest/webhook HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n").encode()
+    head = (
+        f"POST /webhooks/rest/webhook HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n"
+    ).encode()
     with socket.create_connection((parts.hostname, parts.port), timeout=60) as connection:
         connection.sendall(head + data[:-1])
         start.wait(timeout=60)
@@ -140,9 +145,15 @@ def test_one_message_sent_to_both_instances_at_the_same_instant_is_answered_once
     engine = sa.create_engine(postgres.url)
     try:
         with engine.connect() as connection:
-            stored = dict(connection.execute(sa.text(
-                "SELECT sender_id, count(*) FROM events WHERE type_name = 'user' AND sender_id LIKE :p "
-                "GROUP BY sender_id"), {"p": f"twice-{run}-%"}).fetchall())
+            stored = dict(
+                connection.execute(
+                    sa.text(
+                        "SELECT sender_id, count(*) FROM events WHERE type_name = 'user' AND sender_id LIKE :p "
+                        "GROUP BY sender_id"
+                    ),
+                    {"p": f"twice-{run}-%"},
+                ).fetchall()
+            )
     finally:
         engine.dispose()
     assert stored == {sender: 1 for sender in senders}
@@ -196,13 +207,14 @@ def test_tracker_store_outage_is_reported_and_recovered(cluster):
         engine = sa.create_engine(postgres.url)
         try:
             with engine.connect() as connection:
-                return connection.execute(sa.text(
-                    "SELECT count(*) FROM events WHERE sender_id = :s AND type_name = 'user'"),
-                    {"s": sender}).scalar()
+                return connection.execute(
+                    sa.text("SELECT count(*) FROM events WHERE sender_id = :s AND type_name = 'user'"), {"s": sender}
+                ).scalar()
         finally:
             engine.dispose()
 
     before = stored()
+
     def answered():
         reply = kept.post(sender, "what do they do?")
         return reply if reply[0] == 200 else None
@@ -215,8 +227,11 @@ def test_tracker_store_outage_is_reported_and_recovered(cluster):
     assert status == 200 and stored() == before + 2
     assert kept.same
     # Its connections died with the database; its first turn afterwards is answered all the same.
-    response = requests.post(f"{second.rasa_url}/webhooks/rest/webhook", timeout=30,
-                             json={"sender": f"idle-{uuid.uuid4().hex[:8]}", "message": "what are the hours?"})
+    response = requests.post(
+        f"{second.rasa_url}/webhooks/rest/webhook",
+        timeout=30,
+        json={"sender": f"idle-{uuid.uuid4().hex[:8]}", "message": "what are the hours?"},
+    )
     assert response.status_code == 200 and "9am to 5pm" in response.text
 
 
@@ -224,8 +239,12 @@ def test_tracker_store_outage_is_reported_and_recovered(cluster):
 def test_hostile_ids_are_refused_and_the_service_stays_up_on_postgresql(cluster, sender):
     """A NUL in a sender once made PostgreSQL's store fail and Rasa exit."""
     first, second, url, _ = cluster
-    response = requests.post(f"{url}/webhooks/rest/webhook", data=json.dumps({"sender": sender, "message": "hi"}),
-                             headers={"Content-Type": "application/json"}, timeout=30)
+    response = requests.post(
+        f"{url}/webhooks/rest/webhook",
+        data=json.dumps({"sender": sender, "message": "hi"}),
+        headers={"Content-Type": "application/json"},
+        timeout=30,
+    )
     assert response.status_code == 400
     assert "'sender' must be valid UTF-8 text without control characters" in response.json()["error"]
     assert first.rasa.poll() is None and second.rasa.poll() is None
@@ -263,10 +282,19 @@ def demo_through_nginx(whole_cluster):
     from bot.devtools.cluster import wait_port
 
     widget_port = whole_cluster.instances[0].settings.widget_port
-    env = dict(os.environ, CAREERBOT_WIDGET_PORT=str(widget_port), CAREERBOT_RASA_PORT=str(whole_cluster.nginx.port),
-               PYTHONPATH=str(PROJECT_DIR))
-    process = subprocess.Popen([sys.executable, "-m", "bot.widget.server"], cwd=PROJECT_DIR, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = dict(
+        os.environ,
+        CAREERBOT_WIDGET_PORT=str(widget_port),
+        CAREERBOT_RASA_PORT=str(whole_cluster.nginx.port),
+        PYTHONPATH=str(PROJECT_DIR),
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.widget.server"],
+        cwd=PROJECT_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_port(widget_port)
         yield f"http://127.0.0.1:{widget_port}/"
@@ -278,15 +306,15 @@ def demo_through_nginx(whole_cluster):
 def socketio_requests(cluster):
     """(Engine.IO session id, transport, status, the instance that answered) of every socket.io request."""
     log = cluster.nginx.socketio_log
-    for line in (log.read_text().splitlines() if log.exists() else []):
+    for line in log.read_text().splitlines() if log.exists() else []:
         uri, status, upstreams = line.split(" ", 2)
         query = parse_qs(urlsplit(uri).query)
-        yield (query.get("sid", [None])[0], query.get("transport", [None])[0], int(status),
-               upstreams.split(", ")[-1])
+        yield (query.get("sid", [None])[0], query.get("transport", [None])[0], int(status), upstreams.split(", ")[-1])
 
 
 def test_the_widget_through_nginx_keeps_each_session_on_one_instance_and_fails_over(
-        whole_cluster, demo_through_nginx, browser):
+    whole_cluster, demo_through_nginx, browser
+):
     """The widget's own client, as a visitor's browser runs it: long-polling first, then the upgrade to a
     WebSocket, every request of a session on the instance that opened it; when that instance stops, the
     widget reconnects to the other one and the conversation goes on with its context."""
@@ -313,8 +341,12 @@ def test_the_widget_through_nginx_keeps_each_session_on_one_instance_and_fails_o
 
     # A WebSocket's line is written when it closes.
     wait_until(
-        lambda: len({sid for sid, transport, _, _ in socketio_requests(whole_cluster) if transport == "websocket"}) >= 2,
-        60, "nginx logs both WebSocket sessions")
+        lambda: (
+            len({sid for sid, transport, _, _ in socketio_requests(whole_cluster) if transport == "websocket"}) >= 2
+        ),
+        60,
+        "nginx logs both WebSocket sessions",
+    )
     requests_seen = list(socketio_requests(whole_cluster))
     by_session = {}
     for sid, _, _, upstream in requests_seen:

@@ -51,27 +51,41 @@ def slack_api(fake_platform):
 
 
 def slack_env(slack_api) -> dict:
-    return {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SLACK_SECRET,
-            "CAREERBOT_SLACK_API_URL": f"{slack_api.url}/api/"}
+    return {
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": SLACK_SECRET,
+        "CAREERBOT_SLACK_API_URL": f"{slack_api.url}/api/",
+    }
 
 
 @pytest.fixture(scope="module")
 def platforms(tmp_path_factory, fake_platform, twilio_api, slack_api):
-    telegram = fake_platform({
-        "/getMe": {"ok": True, "result": {"id": 1, "is_bot": True, "first_name": "Careerbot",
-                                          "username": TELEGRAM_USERNAME}},
-        "/setWebhook": {"ok": True, "result": True},
-        "/sendMessage": {"ok": True, "result": {"message_id": 1, "date": 0,
-                                                "chat": {"id": 42, "type": "private"}, "text": "ok"}},
-    })
+    telegram = fake_platform(
+        {
+            "/getMe": {
+                "ok": True,
+                "result": {"id": 1, "is_bot": True, "first_name": "Careerbot", "username": TELEGRAM_USERNAME},
+            },
+            "/setWebhook": {"ok": True, "result": True},
+            "/sendMessage": {
+                "ok": True,
+                "result": {"message_id": 1, "date": 0, "chat": {"id": 42, "type": "private"}, "text": "ok"},
+            },
+        }
+    )
     env = {
         **slack_env(slack_api),
-        "TELEGRAM_TOKEN": TELEGRAM_TOKEN, "TELEGRAM_BOT_USERNAME": TELEGRAM_USERNAME,
+        "TELEGRAM_TOKEN": TELEGRAM_TOKEN,
+        "TELEGRAM_BOT_USERNAME": TELEGRAM_USERNAME,
         "TELEGRAM_WEBHOOK_URL": "https://bot.example.com/webhooks/telegram/webhook",
-        "TELEGRAM_SECRET_TOKEN": TELEGRAM_SECRET, "CAREERBOT_TELEGRAM_API_URL": telegram.url,
-        "TWILIO_ACCOUNT_SID": TWILIO_SID, "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
-        "TWILIO_SMS_NUMBER": TWILIO_SMS_NUMBER, "TWILIO_WHATSAPP_NUMBER": TWILIO_WHATSAPP_NUMBER,
-        "CAREERBOT_TWILIO_API_URL": twilio_api.url, "CAREERBOT_TWILIO_PUBLIC_URL": PUBLIC_URL,
+        "TELEGRAM_SECRET_TOKEN": TELEGRAM_SECRET,
+        "CAREERBOT_TELEGRAM_API_URL": telegram.url,
+        "TWILIO_ACCOUNT_SID": TWILIO_SID,
+        "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+        "TWILIO_SMS_NUMBER": TWILIO_SMS_NUMBER,
+        "TWILIO_WHATSAPP_NUMBER": TWILIO_WHATSAPP_NUMBER,
+        "CAREERBOT_TWILIO_API_URL": twilio_api.url,
+        "CAREERBOT_TWILIO_PUBLIC_URL": PUBLIC_URL,
     }
     for servers in running(tmp_path_factory.mktemp("platforms"), extra_env=env):
         yield servers, slack_api, telegram
@@ -81,12 +95,15 @@ def platforms(tmp_path_factory, fake_platform, twilio_api, slack_api):
 def other_instance(platforms, slack_api, tmp_path_factory):
     """A second Rasa server with Slack on, sharing the first one's SQLite conversation store and action server."""
     servers, _, _ = platforms
-    settings = Settings.from_env({
-        "CAREERBOT_RASA_PORT": str(free_port()), "CAREERBOT_ACTION_PORT": str(servers.settings.action_port),
-        "CAREERBOT_WIDGET_PORT": str(free_port()), "CAREERBOT_TRACKER_URL": servers.settings.tracker_url,
-    })
-    other = Servers(settings, MODEL, log_dir=tmp_path_factory.mktemp("other-instance"),
-                    extra_env=slack_env(slack_api))
+    settings = Settings.from_env(
+        {
+            "CAREERBOT_RASA_PORT": str(free_port()),
+            "CAREERBOT_ACTION_PORT": str(servers.settings.action_port),
+            "CAREERBOT_WIDGET_PORT": str(free_port()),
+            "CAREERBOT_TRACKER_URL": servers.settings.tracker_url,
+        }
+    )
+    other = Servers(settings, MODEL, log_dir=tmp_path_factory.mktemp("other-instance"), extra_env=slack_env(slack_api))
     try:
         other.start_rasa()
         yield other
@@ -95,21 +112,36 @@ def other_instance(platforms, slack_api, tmp_path_factory):
 
 
 def delivered(check) -> None:
-    """Waits until the fake platform has received what `check` looks for (replies are sent after the webhook answers)."""
+    """Waits until the fake platform has received what `check` looks for.
+
+    Replies are sent after the webhook answers."""
     wait_until(check, REPLY_TIMEOUT_S, "the platform receives the reply")
 
 
 def slack_event(text: str, user: str) -> bytes:
-    return json.dumps({
-        "token": "x", "team_id": "T1", "api_app_id": "A1", "type": "event_callback",
-        "event_id": f"Ev{time.time_ns()}", "event_time": int(time.time()),
-        "event": {"type": "message", "channel": "D1", "user": user, "text": text,
-                  "ts": f"{time.time():.6f}", "channel_type": "im"},
-    }).encode()
+    return json.dumps(
+        {
+            "token": "x",
+            "team_id": "T1",
+            "api_app_id": "A1",
+            "type": "event_callback",
+            "event_id": f"Ev{time.time_ns()}",
+            "event_time": int(time.time()),
+            "event": {
+                "type": "message",
+                "channel": "D1",
+                "user": user,
+                "text": text,
+                "ts": f"{time.time():.6f}",
+                "channel_type": "im",
+            },
+        }
+    ).encode()
 
 
-def post_slack(servers, body: bytes, secret: str = SLACK_SECRET, signed: bool = True, timestamp: int = 0,
-               retry: tuple = ()):
+def post_slack(
+    servers, body: bytes, secret: str = SLACK_SECRET, signed: bool = True, timestamp: int = 0, retry: tuple = ()
+):
     """Posts `body` signed now (or at `timestamp`); `retry`: (number, reason) as Slack's retries carry them."""
     timestamp = str(timestamp or int(time.time()))
     headers = {"Content-Type": "application/json", "X-Slack-Request-Timestamp": timestamp}
@@ -131,9 +163,16 @@ def post_telegram(servers, update, secret=TELEGRAM_SECRET, path="webhook"):
 
 
 def telegram_update(chat_id, text: str) -> dict:
-    return {"update_id": 1, "message": {
-        "message_id": 10, "date": int(time.time()), "text": text,
-        "chat": {"id": chat_id, "type": "private"}, "from": {"id": 42, "is_bot": False, "first_name": "Ann"}}}
+    return {
+        "update_id": 1,
+        "message": {
+            "message_id": 10,
+            "date": int(time.time()),
+            "text": text,
+            "chat": {"id": chat_id, "type": "private"},
+            "from": {"id": 42, "is_bot": False, "first_name": "Ann"},
+        },
+    }
 
 
 def sent_to_chat(telegram, chat_id) -> str:
@@ -207,8 +246,11 @@ def test_a_replayed_slack_request_is_answered_once(platforms):
     body = slack_event("how much do they earn?", "U3")
     timestamp = str(int(time.time()))
     digest = hmac.new(SLACK_SECRET.encode(), f"v0:{timestamp}:".encode() + body, hashlib.sha256).hexdigest()
-    headers = {"Content-Type": "application/json", "X-Slack-Request-Timestamp": timestamp,
-               "X-Slack-Signature": f"v0={digest}"}
+    headers = {
+        "Content-Type": "application/json",
+        "X-Slack-Request-Timestamp": timestamp,
+        "X-Slack-Signature": f"v0={digest}",
+    }
     url = f"{servers.rasa_url}/webhooks/slack/webhook"
     first = requests.post(url, data=body, headers=headers, timeout=30)
     assert first.status_code == 200
@@ -230,9 +272,18 @@ def test_a_slack_retry_is_a_new_signed_request_and_not_a_replay(platforms):
     body = slack_event("how much do they earn?", "U4")
     timestamp = str(int(time.time()))
     digest = hmac.new(SLACK_SECRET.encode(), f"v0:{timestamp}:".encode() + body, hashlib.sha256).hexdigest()
-    response = requests.post(f"{servers.rasa_url}/webhooks/slack/webhook", data=body, timeout=30, headers={
-        "Content-Type": "application/json", "X-Slack-Request-Timestamp": timestamp,
-        "X-Slack-Signature": f"v0={digest}", "X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
+    response = requests.post(
+        f"{servers.rasa_url}/webhooks/slack/webhook",
+        data=body,
+        timeout=30,
+        headers={
+            "Content-Type": "application/json",
+            "X-Slack-Request-Timestamp": timestamp,
+            "X-Slack-Signature": f"v0={digest}",
+            "X-Slack-Retry-Num": "1",
+            "X-Slack-Retry-Reason": "http_timeout",
+        },
+    )
     assert response.status_code == 201 and response.headers.get("X-Slack-No-Retry") == "1"
     assert "U4" not in stored_senders(servers)
 
@@ -302,7 +353,8 @@ def test_a_slack_event_is_handled_once_when_two_instances_get_it_at_once(platfor
     with ThreadPoolExecutor(2) as pool:
         answers = list(pool.map(lambda s: post_slack(s, body, retry=(1, "http_error")), instances))
     assert all(answer.status_code == 200 for answer in answers)
-    dropped = [instance for instance, answer in zip(instances, answers) if answer.headers.get("X-Slack-No-Retry")]
+    pairs = zip(instances, answers, strict=True)
+    dropped = [instance for instance, answer in pairs if answer.headers.get("X-Slack-No-Retry")]
     assert len(dropped) == 1
     delivered(lambda: "$59,000 to $87,000" in slack_texts(slack, before))
     stored(servers, "U8", "how much do they earn?")
@@ -350,9 +402,16 @@ def test_a_signed_slack_event_with_a_malformed_user_id_is_refused(platforms):
 def test_a_telegram_update_whose_chat_id_is_not_a_number_is_refused(platforms, chat_id):
     servers, _, telegram = platforms
     before = len(telegram.calls("/sendMessage"))
-    update = {"update_id": 2, "message": {
-        "message_id": 11, "date": int(time.time()), "text": "how much do they earn?",
-        "chat": {"id": chat_id, "type": "private"}, "from": {"id": 43, "is_bot": False, "first_name": "Eve"}}}
+    update = {
+        "update_id": 2,
+        "message": {
+            "message_id": 11,
+            "date": int(time.time()),
+            "text": "how much do they earn?",
+            "chat": {"id": chat_id, "type": "private"},
+            "from": {"id": 43, "is_bot": False, "first_name": "Eve"},
+        },
+    }
     response = post_telegram(servers, update)  # json.dumps escapes the lone surrogate as \udc00
     assert response.status_code == 400
     assert response.json()["error"] == "'chat.id' must be a number"
@@ -362,15 +421,24 @@ def test_a_telegram_update_whose_chat_id_is_not_a_number_is_refused(platforms, c
 
 def test_a_telegram_update_without_a_message_is_acknowledged_and_ignored(platforms):
     servers, _, _ = platforms
-    update = {"update_id": 3, "channel_post": {"message_id": 1, "date": 0, "text": "hello",
-                                               "chat": {"id": -100, "type": "channel"}}}
+    update = {
+        "update_id": 3,
+        "channel_post": {"message_id": 1, "date": 0, "text": "hello", "chat": {"id": -100, "type": "channel"}},
+    }
     response = post_telegram(servers, update)
     assert response.status_code == 200 and response.text == "success"
     assert "-100" not in stored_senders(servers)
 
 
-FORGED_SECRETS = [None, "", "wrong-secret", TELEGRAM_SECRET[:-1], TELEGRAM_SECRET + "x", TELEGRAM_SECRET.upper(),
-                  TELEGRAM_SECRET + "\u00e9"]
+FORGED_SECRETS = [
+    None,
+    "",
+    "wrong-secret",
+    TELEGRAM_SECRET[:-1],
+    TELEGRAM_SECRET + "x",
+    TELEGRAM_SECRET.upper(),
+    TELEGRAM_SECRET + "\u00e9",
+]
 
 
 @pytest.mark.parametrize("case", range(len(FORGED_SECRETS)))
@@ -409,14 +477,24 @@ def test_telegram_is_asked_for_the_bots_name_once_not_per_update(platforms):
 
 def test_a_telegram_token_of_another_bot_stops_the_start(fake_platform, tmp_path):
     """Rasa's connector would answer every update "failed"; the start says why instead."""
-    telegram = fake_platform({"/getMe": {"ok": True, "result": {"id": 2, "is_bot": True, "first_name": "Other",
-                                                                  "username": "another_bot"}}})
-    env = {"TELEGRAM_TOKEN": TELEGRAM_TOKEN, "TELEGRAM_BOT_USERNAME": TELEGRAM_USERNAME,
-           "TELEGRAM_WEBHOOK_URL": "https://bot.example.com/webhooks/telegram/webhook",
-           "TELEGRAM_SECRET_TOKEN": TELEGRAM_SECRET, "CAREERBOT_TELEGRAM_API_URL": telegram.url}
-    settings = Settings.from_env({"CAREERBOT_RASA_PORT": str(free_port()), "CAREERBOT_ACTION_PORT": str(free_port()),
-                                  "CAREERBOT_WIDGET_PORT": str(free_port()),
-                                  "CAREERBOT_TRACKER_URL": f"sqlite:///{tmp_path / 'tracker.db'}"})
+    telegram = fake_platform(
+        {"/getMe": {"ok": True, "result": {"id": 2, "is_bot": True, "first_name": "Other", "username": "another_bot"}}}
+    )
+    env = {
+        "TELEGRAM_TOKEN": TELEGRAM_TOKEN,
+        "TELEGRAM_BOT_USERNAME": TELEGRAM_USERNAME,
+        "TELEGRAM_WEBHOOK_URL": "https://bot.example.com/webhooks/telegram/webhook",
+        "TELEGRAM_SECRET_TOKEN": TELEGRAM_SECRET,
+        "CAREERBOT_TELEGRAM_API_URL": telegram.url,
+    }
+    settings = Settings.from_env(
+        {
+            "CAREERBOT_RASA_PORT": str(free_port()),
+            "CAREERBOT_ACTION_PORT": str(free_port()),
+            "CAREERBOT_WIDGET_PORT": str(free_port()),
+            "CAREERBOT_TRACKER_URL": f"sqlite:///{tmp_path / 'tracker.db'}",
+        }
+    )
     servers = Servers(settings, MODEL, log_dir=tmp_path / "logs", extra_env=env)
     try:
         with pytest.raises(StartError, match="exited with code 1"):
@@ -438,11 +516,13 @@ def test_the_set_webhook_route_needs_the_secret_and_keeps_it(platforms):
     response = post_telegram(servers, {}, path="set_webhook")
     assert response.status_code == 200 and response.text == "Webhook setup successful"
     assert telegram.calls("/setWebhook")[before:] == [
-        {"url": "https://bot.example.com/webhooks/telegram/webhook", "secret_token": TELEGRAM_SECRET}]
+        {"url": "https://bot.example.com/webhooks/telegram/webhook", "secret_token": TELEGRAM_SECRET}
+    ]
 
 
-def post_twilio(servers, channel: str, fields: dict, signed_for: str = PUBLIC_URL,
-                token: str = TWILIO_TOKEN, signed: bool = True):
+def post_twilio(
+    servers, channel: str, fields: dict, signed_for: str = PUBLIC_URL, token: str = TWILIO_TOKEN, signed: bool = True
+):
     path = f"/webhooks/{channel}/webhook"
     headers = {"Content-Type": "application/x-www-form-urlencoded"}
     if signed:
@@ -451,8 +531,14 @@ def post_twilio(servers, channel: str, fields: dict, signed_for: str = PUBLIC_UR
 
 
 def twilio_fields(sender: str, text: str, to: str = TWILIO_SMS_NUMBER) -> dict:
-    return {"MessageSid": f"SM{time.time_ns()}", "AccountSid": TWILIO_SID, "From": sender, "To": to,
-            "Body": text, "NumMedia": "0"}
+    return {
+        "MessageSid": f"SM{time.time_ns()}",
+        "AccountSid": TWILIO_SID,
+        "From": sender,
+        "To": to,
+        "Body": text,
+        "NumMedia": "0",
+    }
 
 
 def sent_to(twilio_api, recipient: str) -> list:
@@ -478,27 +564,31 @@ def test_a_signed_whatsapp_message_is_answered_on_whatsapp(platforms, twilio_api
     sender = "whatsapp:+15557654322"
     fields = twilio_fields(sender, "do I need a license?", to=TWILIO_WHATSAPP_NUMBER)
     assert post_twilio(servers, "twilio_whatsapp", fields).status_code == 204
-    delivered(lambda: "Mortgage Loan Originator License" in
-              "\n".join(c["Body"] for c in sent_to(twilio_api, sender)))
+    delivered(lambda: "Mortgage Loan Originator License" in "\n".join(c["Body"] for c in sent_to(twilio_api, sender)))
     assert all(call["From"] == TWILIO_WHATSAPP_NUMBER for call in sent_to(twilio_api, sender))
 
 
 @pytest.mark.parametrize("channel", ["twilio", "twilio_whatsapp"])
-@pytest.mark.parametrize("how", ["unsigned", "wrong token", "URL as received, not the public one",
-                                 "a field changed after signing"])
+@pytest.mark.parametrize(
+    "how", ["unsigned", "wrong token", "URL as received, not the public one", "a field changed after signing"]
+)
 def test_a_twilio_request_without_a_valid_signature_is_refused(platforms, twilio_api, channel, how):
     servers, _, _ = platforms
     sender = f"+1555{zlib.crc32(f'{channel} {how}'.encode()) % 10_000_000:07d}"
     fields = twilio_fields(sender, "how much do they earn?")
-    kwargs = {"unsigned": {"signed": False}, "wrong token": {"token": "another-auth-token"},
-              "URL as received, not the public one": {"signed_for": servers.rasa_url}}.get(how, {})
+    kwargs = {
+        "unsigned": {"signed": False},
+        "wrong token": {"token": "another-auth-token"},
+        "URL as received, not the public one": {"signed_for": servers.rasa_url},
+    }.get(how, {})
     if how == "a field changed after signing":
-        signature = RequestValidator(TWILIO_TOKEN).compute_signature(
-            f"{PUBLIC_URL}/webhooks/{channel}/webhook", fields)
-        response = requests.post(f"{servers.rasa_url}/webhooks/{channel}/webhook", timeout=30,
-                                 data=urlencode(dict(fields, Body="something else")),
-                                 headers={"Content-Type": "application/x-www-form-urlencoded",
-                                          "X-Twilio-Signature": signature})
+        signature = RequestValidator(TWILIO_TOKEN).compute_signature(f"{PUBLIC_URL}/webhooks/{channel}/webhook", fields)
+        response = requests.post(
+            f"{servers.rasa_url}/webhooks/{channel}/webhook",
+            timeout=30,
+            data=urlencode(dict(fields, Body="something else")),
+            headers={"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature},
+        )
     else:
         response = post_twilio(servers, channel, fields, **kwargs)
     assert response.status_code == 403
@@ -507,12 +597,15 @@ def test_a_twilio_request_without_a_valid_signature_is_refused(platforms, twilio
     assert not sent_to(twilio_api, sender)
 
 
-@pytest.mark.parametrize("sender, problem", [
-    ("+1555\x00123", "must be valid UTF-8 text without control characters"),
-    ("+1555\x1b[31m", "must be valid UTF-8 text without control characters"),
-    ("+1" + "5" * 200, "is longer than 128 characters"),
-    ("", "must be a non-empty string"),
-])
+@pytest.mark.parametrize(
+    "sender, problem",
+    [
+        ("+1555\x00123", "must be valid UTF-8 text without control characters"),
+        ("+1555\x1b[31m", "must be valid UTF-8 text without control characters"),
+        ("+1" + "5" * 200, "is longer than 128 characters"),
+        ("", "must be a non-empty string"),
+    ],
+)
 def test_a_signed_twilio_request_from_a_malformed_number_is_refused(platforms, twilio_api, sender, problem):
     """Form fields arrive percent-encoded: invalid UTF-8 in them becomes U+FFFD, never a lone surrogate."""
     servers, _, _ = platforms
@@ -526,11 +619,15 @@ def test_a_signed_twilio_request_from_a_malformed_number_is_refused(platforms, t
 def test_the_url_twilio_signed_is_the_public_one_or_the_proxys():
     headers = {"host": "127.0.0.1:5005", "x-forwarded-proto": "https", "x-forwarded-host": "bot.example.com"}
     assert signed_urls(headers, "http", "/webhooks/twilio/webhook", "a=1", None) == [
-        "https://bot.example.com/webhooks/twilio/webhook?a=1", "http://127.0.0.1:5005/webhooks/twilio/webhook?a=1"]
+        "https://bot.example.com/webhooks/twilio/webhook?a=1",
+        "http://127.0.0.1:5005/webhooks/twilio/webhook?a=1",
+    ]
     assert signed_urls({"host": "127.0.0.1:5005"}, "http", "/webhooks/twilio/webhook", "", None) == [
-        "http://127.0.0.1:5005/webhooks/twilio/webhook"]
+        "http://127.0.0.1:5005/webhooks/twilio/webhook"
+    ]
     assert signed_urls(headers, "http", "/webhooks/twilio/webhook", "", "https://public.example.com/") == [
-        "https://public.example.com/webhooks/twilio/webhook"]
+        "https://public.example.com/webhooks/twilio/webhook"
+    ]
 
 
 def test_slack_signatures_are_remembered_for_two_windows_and_within_a_bound():

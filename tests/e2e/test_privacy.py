@@ -39,7 +39,7 @@ def live(tmp_path_factory):
     settings = local_settings(f"sqlite:///{workdir / 'tracker.db'}")
     assert MODEL.exists(), f"no trained model at {MODEL}: run `make train`"
     with Servers(settings, MODEL, log_dir=workdir / "logs", extra_env=env) as servers:
-        yield servers, Path(settings.tracker_url[len("sqlite:///"):])
+        yield servers, Path(settings.tracker_url[len("sqlite:///") :])
     receiver.close()
 
 
@@ -62,14 +62,23 @@ def found_in_files(db, *needles):
 
 def ops(servers, *args):
     env = {**os.environ, "CAREERBOT_TRACKER_URL": servers.settings.tracker_url}
-    return subprocess.run([sys.executable, "-m", "bot.ops.privacy", *args], cwd=PROJECT_DIR, env=env,
-                          capture_output=True, text=True, timeout=180)
+    return subprocess.run(
+        [sys.executable, "-m", "bot.ops.privacy", *args],
+        cwd=PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
 
 
 def failed_handoff(servers, sender):
     outbox = Outbox(servers.settings.tracker_url)
-    return wait_until(lambda: [h for h in outbox.list() if h.sender_id == sender and h.status == "failed"], 60,
-                      what=f"{sender}'s handoff refused by the webhook")
+    return wait_until(
+        lambda: [h for h in outbox.list() if h.sender_id == sender and h.status == "failed"],
+        60,
+        what=f"{sender}'s handoff refused by the webhook",
+    )
 
 
 def test_forget_leaves_no_copy_in_the_database_files(live):

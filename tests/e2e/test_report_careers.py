@@ -56,20 +56,33 @@ def copy_as_older_conversation(url: str, sender: str, copy: str) -> None:
 
     engine = sa.create_engine(url)
     with engine.begin() as connection:
-        rows = connection.execute(sa.text(
-            "SELECT type_name, timestamp, intent_name, action_name, data FROM events WHERE sender_id = :s "
-            "ORDER BY id"), {"s": sender}).all()
+        rows = connection.execute(
+            sa.text(
+                "SELECT type_name, timestamp, intent_name, action_name, data FROM events WHERE sender_id = :s "
+                "ORDER BY id"
+            ),
+            {"s": sender},
+        ).all()
         for type_name, timestamp, intent_name, action_name, data in rows:
             event = json.loads(data)
             if type_name == "slot" and event.get("name") == "career":
                 continue
             (event.get("metadata") or {}).pop("career", None)
             (event.get("metadata") or {}).pop("context", None)
-            connection.execute(sa.text(
-                "INSERT INTO events (sender_id, type_name, timestamp, intent_name, action_name, data) "
-                "VALUES (:s, :t, :ts, :i, :a, :d)"),
-                {"s": copy, "t": type_name, "ts": timestamp, "i": intent_name, "a": action_name,
-                 "d": json.dumps(event)})
+            connection.execute(
+                sa.text(
+                    "INSERT INTO events (sender_id, type_name, timestamp, intent_name, action_name, data) "
+                    "VALUES (:s, :t, :ts, :i, :a, :d)"
+                ),
+                {
+                    "s": copy,
+                    "t": type_name,
+                    "ts": timestamp,
+                    "i": intent_name,
+                    "a": action_name,
+                    "d": json.dumps(event),
+                },
+            )
     engine.dispose()
 
 
@@ -89,9 +102,11 @@ def store(tmp_path_factory, fake_platform):
         # ted, on the tellers' page: an answer, then two topics the tellers' source does not cover.
         assert "$32,620" in texts(say(servers, "ted", "how much do they make?", PAGE_TELLERS))
         assert "My source on tellers doesn't cover the licence" in texts(
-            say(servers, "ted", "do I need a license?", PAGE_TELLERS))
+            say(servers, "ted", "do I need a license?", PAGE_TELLERS)
+        )
         assert "My source on tellers doesn't cover the working hours" in texts(
-            say(servers, "ted", "what are the hours?", PAGE_TELLERS))
+            say(servers, "ted", "what are the hours?", PAGE_TELLERS)
+        )
         # tom, on the tellers' page, asks about loan officers and stays on them; rates the duties not helpful.
         assert "$63,380" in texts(say(servers, "tom", "how much do loan officers make?", PAGE_TELLERS))
         duties = say(servers, "tom", "what do they do?", PAGE_TELLERS)
@@ -104,11 +119,11 @@ def store(tmp_path_factory, fake_platform):
         assert "9am to 5pm" in texts(say(servers, "max", "what are the hours?"))
         say(servers, "max", "/request_human")
         say(servers, "max", "max@example.com")
-        assert "they will reply to max@example.com" in texts(
-            say(servers, "max", "Are the rules in Ohio different?"))
+        assert "they will reply to max@example.com" in texts(say(servers, "max", "Are the rules in Ohio different?"))
         # oli's page sends a context that names no career (markup, to be escaped if it were ever shown).
         assert "Sorry, I can't help with that" in texts(
-            say(servers, "oli", "tell me a joke", {"career": "<img src=x onerror=alert(1)>", "article": "pay"}))
+            say(servers, "oli", "tell me a joke", {"career": "<img src=x onerror=alert(1)>", "article": "pay"})
+        )
         # ola's page sends plain text.
         assert "9am to 5pm" in texts(say(servers, "ola", "what are the hours?", "pay-guide"))
     copy_as_older_conversation(settings.tracker_url, "lia", "old")
@@ -141,15 +156,25 @@ PAGE_CAREERS = {
 }
 # (career, topic) -> (answers, helpful, not helpful)
 CAREER_TOPICS = {
-    ("loan_officers", "pay"): (2, 0, 0), ("loan_officers", "hours"): (2, 1, 0),
-    ("loan_officers", "duties"): (1, 0, 1), ("tellers", "pay"): (2, 0, 0),
-    (MORTGAGE, "hours"): (2, 0, 0), (NOT_RECORDED, "pay"): (1, 0, 0), (NOT_RECORDED, "hours"): (1, 1, 0),
+    ("loan_officers", "pay"): (2, 0, 0),
+    ("loan_officers", "hours"): (2, 1, 0),
+    ("loan_officers", "duties"): (1, 0, 1),
+    ("tellers", "pay"): (2, 0, 0),
+    (MORTGAGE, "hours"): (2, 0, 0),
+    (NOT_RECORDED, "pay"): (1, 0, 0),
+    (NOT_RECORDED, "hours"): (1, 1, 0),
 }
 
 
 def figures(f):
-    return (f.conversations, f.messages, f.answers, f.deflected_conversations, f.fallback_messages,
-            f.handoff_conversations)
+    return (
+        f.conversations,
+        f.messages,
+        f.answers,
+        f.deflected_conversations,
+        f.fallback_messages,
+        f.handoff_conversations,
+    )
 
 
 def test_every_figure_by_career_and_page(store):
@@ -164,9 +189,14 @@ def test_every_figure_by_career_and_page(store):
     assert {(c, tf.topic): (tf.answers, tf.helpful, tf.not_helpful) for c, tf in report.career_topics} == CAREER_TOPICS
     # Could not answer, with the career: the tellers' source has no licence and no hours.
     assert [(career, said, n) for career, said, n, _ in report.not_covered] == [
-        ("tellers", "the licence", 1), ("tellers", "the working hours", 1)]
+        ("tellers", "the licence", 1),
+        ("tellers", "the working hours", 1),
+    ]
     assert sorted(text for text, _, _ in report.unanswered) == [
-        "do I need a license?", "tell me a joke", "what are the hours?"]
+        "do I need a license?",
+        "tell me a joke",
+        "what are the hours?",
+    ]
     assert dict((text, n) for text, n, _ in report.unanswered)["tell me a joke"] == 3
 
 
@@ -185,49 +215,97 @@ def test_html_csv_and_summary(store, tmp_path, monkeypatch, capsys):
     page = out.read_text()
     for forbidden in ("<img", "onerror", "max@example.com", "<script"):
         assert forbidden not in page, forbidden
-    careers = page[page.index("<h2>By career</h2>"):page.index("<h2>By page context</h2>")]
-    assert ("<tr><td>loan_officers</td><td>3</td><td>8</td><td>5</td><td>66.7 %</td><td>1 (12.5 %)</td>"
-            "<td>0 (0.0 %)</td></tr>") in careers
+    careers = page[page.index("<h2>By career</h2>") : page.index("<h2>By page context</h2>")]
+    assert (
+        "<tr><td>loan_officers</td><td>3</td><td>8</td><td>5</td><td>66.7 %</td><td>1 (12.5 %)</td>"
+        "<td>0 (0.0 %)</td></tr>"
+    ) in careers
     assert "<tr><td>(not recorded)</td><td>2</td><td>5</td><td>2</td><td>50.0 %</td>" in careers
     assert "<tr><td>tellers</td><td>The pay</td><td>2</td>" in careers
-    pages = page[page.index("<h2>By page context</h2>"):page.index("<h2>Top unanswered messages</h2>")]
+    pages = page[page.index("<h2>By page context</h2>") : page.index("<h2>Top unanswered messages</h2>")]
     assert "<tr><td>tellers</td><td>loan_officers</td><td>3</td><td>2</td><td>0</td></tr>" in pages
     assert "<tr><td>(other page context)</td><td>2</td><td>2</td><td>1</td>" in pages
-    gaps = page[page.index("<h3>Not covered by the career's source</h3>"):page.index("<h2>Transcripts</h2>")]
+    gaps = page[page.index("<h3>Not covered by the career's source</h3>") : page.index("<h2>Transcripts</h2>")]
     assert "<td>tellers</td><td>the licence</td>" in gaps and "href='#c" in gaps
 
     def read(name):
         with open(csv_dir / name, newline="") as handle:
             return list(csv.DictReader(handle))
 
-    assert {r["career"]: (int(r["conversations"]), int(r["messages"]), int(r["answers"]),
-                          int(r["deflected_conversations"]), int(r["fallback_messages"]),
-                          int(r["handoff_conversations"])) for r in read("careers.csv")} == CAREERS
-    assert {r["page_context"]: (int(r["conversations"]), int(r["messages"]), int(r["answers"]),
-                                int(r["deflected_conversations"]), int(r["fallback_messages"]),
-                                int(r["handoff_conversations"])) for r in read("pages.csv")} == PAGES
-    assert {(r["page_context"], r["career"]): (int(r["questions"]), int(r["answered"]), int(r["could_not_answer"]))
-            for r in read("page_careers.csv")} == PAGE_CAREERS
-    assert {(r["career"], r["topic"]): (int(r["answers"]), int(r["helpful"]), int(r["not_helpful"]))
-            for r in read("topics.csv")} == CAREER_TOPICS
+    assert {
+        r["career"]: (
+            int(r["conversations"]),
+            int(r["messages"]),
+            int(r["answers"]),
+            int(r["deflected_conversations"]),
+            int(r["fallback_messages"]),
+            int(r["handoff_conversations"]),
+        )
+        for r in read("careers.csv")
+    } == CAREERS
+    assert {
+        r["page_context"]: (
+            int(r["conversations"]),
+            int(r["messages"]),
+            int(r["answers"]),
+            int(r["deflected_conversations"]),
+            int(r["fallback_messages"]),
+            int(r["handoff_conversations"]),
+        )
+        for r in read("pages.csv")
+    } == PAGES
+    assert {
+        (r["page_context"], r["career"]): (int(r["questions"]), int(r["answered"]), int(r["could_not_answer"]))
+        for r in read("page_careers.csv")
+    } == PAGE_CAREERS
+    assert {
+        (r["career"], r["topic"]): (int(r["answers"]), int(r["helpful"]), int(r["not_helpful"]))
+        for r in read("topics.csv")
+    } == CAREER_TOPICS
     assert [(r["career"], r["not_covered"], r["times"]) for r in read("not_covered.csv")] == [
-        ("tellers", "the licence", "1"), ("tellers", "the working hours", "1")]
+        ("tellers", "the licence", "1"),
+        ("tellers", "the working hours", "1"),
+    ]
 
 
 def view_figures(connection):
     import sqlalchemy as sa
 
-    careers = {career: tuple(int(v) for v in rest) for career, *rest in connection.execute(sa.text(
-        "SELECT career, SUM(conversations), SUM(messages), SUM(answers), SUM(deflected_conversations), "
-        "SUM(fallback_messages), SUM(handoff_conversations) FROM careerbot_careers GROUP BY career"))}
-    pages = {(page, career): tuple(int(v) for v in rest) for page, career, *rest in connection.execute(sa.text(
-        "SELECT page, career, SUM(questions), SUM(answered), SUM(could_not_answer) FROM careerbot_page_careers "
-        "GROUP BY page, career"))}
-    topics = {(career, topic): tuple(int(v) for v in rest) for career, topic, *rest in connection.execute(sa.text(
-        "SELECT career, topic, SUM(answers), SUM(helpful), SUM(not_helpful) FROM careerbot_topics "
-        "GROUP BY career, topic"))}
-    totals = tuple(int(v) for v in connection.execute(sa.text(
-        "SELECT SUM(conversations), SUM(messages), SUM(answers), SUM(fallback_messages) FROM careerbot_daily")).one())
+    careers = {
+        career: tuple(int(v) for v in rest)
+        for career, *rest in connection.execute(
+            sa.text(
+                "SELECT career, SUM(conversations), SUM(messages), SUM(answers), SUM(deflected_conversations), "
+                "SUM(fallback_messages), SUM(handoff_conversations) FROM careerbot_careers GROUP BY career"
+            )
+        )
+    }
+    pages = {
+        (page, career): tuple(int(v) for v in rest)
+        for page, career, *rest in connection.execute(
+            sa.text(
+                "SELECT page, career, SUM(questions), SUM(answered), SUM(could_not_answer) FROM careerbot_page_careers "
+                "GROUP BY page, career"
+            )
+        )
+    }
+    topics = {
+        (career, topic): tuple(int(v) for v in rest)
+        for career, topic, *rest in connection.execute(
+            sa.text(
+                "SELECT career, topic, SUM(answers), SUM(helpful), SUM(not_helpful) FROM careerbot_topics "
+                "GROUP BY career, topic"
+            )
+        )
+    }
+    totals = tuple(
+        int(v)
+        for v in connection.execute(
+            sa.text(
+                "SELECT SUM(conversations), SUM(messages), SUM(answers), SUM(fallback_messages) FROM careerbot_daily"
+            )
+        ).one()
+    )
     return careers, pages, topics, totals
 
 
@@ -239,7 +317,7 @@ def test_the_sqlite_views_split_by_career_and_page(store, tmp_path):
     from bot.ops.report_views import create_views
 
     copy = tmp_path / "copy.db"  # the views are created in a copy: the other tests read the store as stored
-    with sqlite3.connect(store[len("sqlite:///"):]) as source, sqlite3.connect(copy) as target:
+    with sqlite3.connect(store[len("sqlite:///") :]) as source, sqlite3.connect(copy) as target:
         source.backup(target)
     views = create_views(f"sqlite:///{copy}")
     assert {"careerbot_careers", "careerbot_page_careers", "careerbot_turns"} <= set(views)

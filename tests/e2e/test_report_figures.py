@@ -44,8 +44,13 @@ async def socketio_turn(servers, message):
     confirmed, replies = [], []
     client.on("session_confirm", lambda data: confirmed.append(data))
     client.on("bot_uttered", lambda data: replies.append(data))
-    await client.connect(servers.rasa_url, transports=["polling"], socketio_path="socket.io",
-                         headers={"Origin": servers.widget_url}, wait_timeout=30)
+    await client.connect(
+        servers.rasa_url,
+        transports=["polling"],
+        socketio_path="socket.io",
+        headers={"Origin": servers.widget_url},
+        wait_timeout=30,
+    )
     await client.emit("session_request")
     for _ in range(600):
         if confirmed:
@@ -86,8 +91,9 @@ def store(tmp_path_factory, fake_platform):
         assert "already" in texts(say("ann", yes_duties))  # a second click changes nothing
 
         # bob, 3 days ago: two fallbacks (one with contact details), then an answer.
-        assert "Sorry, I can't help with that" in texts(say(
-            "bob", "what are today's mortgage rates? mail me at bob@example.com or call +1 555 123 4567"))
+        assert "Sorry, I can't help with that" in texts(
+            say("bob", "what are today's mortgage rates? mail me at bob@example.com or call +1 555 123 4567")
+        )
         assert "ask a person instead" in texts(say("bob", "tell me a joke"))
         assert "9am to 5pm" in texts(say("bob", "what are the hours?"))
         age_conversation(url, "bob", 3 * DAY)
@@ -132,22 +138,35 @@ def test_every_figure(store):
     assert t.handoff_rate == pytest.approx(1 / 6)
     topics = {tf.topic: (tf.label, tf.answers, tf.helpful, tf.not_helpful, tf.unrated) for tf in report.topics}
     assert topics == {
-        "pay": ("The pay", 2, 0, 0, 2), "hours": ("The working hours", 2, 1, 0, 1),
-        "duties": ("The daily duties", 1, 0, 1, 0), "outlook": ("The job outlook", 1, 0, 0, 1),
-        "licensing": ("The licence", 1, 0, 0, 1), "education": ("The degree you need", 1, 0, 0, 1)}
+        "pay": ("The pay", 2, 0, 0, 2),
+        "hours": ("The working hours", 2, 1, 0, 1),
+        "duties": ("The daily duties", 1, 0, 1, 0),
+        "outlook": ("The job outlook", 1, 0, 0, 1),
+        "licensing": ("The licence", 1, 0, 0, 1),
+        "education": ("The degree you need", 1, 0, 0, 1),
+    }
     # The helpful rate is over the rated answers: an unrated answer is no verdict on its topic.
     rates = {tf.topic: (tf.rated, tf.helpful_rate) for tf in report.topics}
-    assert rates == {"pay": (0, None), "hours": (1, 1.0), "duties": (1, 0.0), "outlook": (0, None),
-                     "licensing": (0, None), "education": (0, None)}
+    assert rates == {
+        "pay": (0, None),
+        "hours": (1, 1.0),
+        "duties": (1, 0.0),
+        "outlook": (0, None),
+        "licensing": (0, None),
+        "education": (0, None),
+    }
     assert {name: (f.conversations, f.messages, f.deflected_conversations) for name, f in report.channels} == {
-        "rest": (5, 19, 2), "socketio": (1, 1, 1)}
+        "rest": (5, 19, 2),
+        "socketio": (1, 1, 1),
+    }
     assert [(text, n) for text, n, _ in report.unanswered] == [
         ("tell me a joke", 1),
-        ("what are today's mortgage rates? mail me at [e-mail redacted] or call [phone redacted]", 1)]
-    assert [(label, question) for label, question, _ in report.not_helpful] == [("The daily duties",
-                                                                                 "what do they do?")]
-    by_day = {name: (f.conversations, f.deflected_conversations, f.handoff_conversations)
-              for name, f in report.trend}
+        ("what are today's mortgage rates? mail me at [e-mail redacted] or call [phone redacted]", 1),
+    ]
+    assert [(label, question) for label, question, _ in report.not_helpful] == [
+        ("The daily duties", "what do they do?")
+    ]
+    by_day = {name: (f.conversations, f.deflected_conversations, f.handoff_conversations) for name, f in report.trend}
     assert report.granularity == "day" and len(by_day) == 11
     assert by_day[(today() - timedelta(days=10)).isoformat()] == (1, 1, 0)
     assert by_day[(today() - timedelta(days=3)).isoformat()] == (2, 1, 1)
@@ -163,7 +182,10 @@ def test_a_returning_visitor_is_counted_once_per_period(store):
     assert {tf.topic: tf.helpful for tf in recent.topics}["hours"] == 0
     only_today = build_report(load_rows(url), since=today(), until=today() + timedelta(days=1))
     assert (only_today.totals.conversations, only_today.totals.handoffs, only_today.totals.abandoned_handoffs) == (
-        3, 0, 1)
+        3,
+        0,
+        1,
+    )
 
 
 def test_channel_filter_and_weeks(store):
@@ -184,29 +206,39 @@ def test_command_line_html_and_csv(store, tmp_path, monkeypatch, capsys):
     assert "Conversations:   6 (5 visitors)" in printed and "Deflection rate: 50.0 %" in printed
     assert f"Store: {url}" in printed
     page = out.read_text()
-    for forbidden in ("bob@example.com", "555 123 4567", "cat@example.com", "eve@example.com", "<script", "http://",
-                      "https://"):
+    for forbidden in (
+        "bob@example.com",
+        "555 123 4567",
+        "cat@example.com",
+        "eve@example.com",
+        "<script",
+        "http://",
+        "https://",
+    ):
         assert forbidden not in page, forbidden
     assert page.count("class='chart'") == 5 and "0 %" in page and "100 %" in page
     assert "href='#c" in page and "id='c" in page
     # Helpful by topic: over the rated answers, with how many; a topic with none rated has no bar.
-    helpful = page[page.index("<svg id='helpful'"):page.index("</svg>", page.index("<svg id='helpful'"))]
+    helpful = page[page.index("<svg id='helpful'") : page.index("</svg>", page.index("<svg id='helpful'"))]
     assert ">The working hours<" in helpful and ">100.0 % of 1<" in helpful and ">0.0 % of 1<" in helpful
     assert helpful.count(">none rated<") == 4 and helpful.count("<rect") == 2
     assert "<td>The pay</td><td>2</td><td>0</td><td>0</td><td>0</td><td>2</td><td>–</td>" in page
     assert "The working hours" in printed and "100.0 % of 1 rated" in printed and "none rated" in printed
     # Conversations per day: one bar a day, as tall as its count, and its table.
-    volume = page[page.index("<svg id='volume'"):page.index("</svg>", page.index("<svg id='volume'"))]
+    volume = page[page.index("<svg id='volume'") : page.index("</svg>", page.index("<svg id='volume'"))]
     heights = [float(h) for h in re.findall(r"<rect [^>]*height='([\d.]+)'", volume)]
     assert len(heights) == 11 and heights[-1] == pytest.approx(3 * heights[0], rel=0.01) and heights[0] > 0
     assert heights[7] == pytest.approx(2 * heights[0], rel=0.01) and sum(1 for h in heights if h) == 3
-    table = page[page.index("</svg>", page.index("<svg id='volume'")):]
+    table = page[page.index("</svg>", page.index("<svg id='volume'")) :]
     assert f"<tr><td>{today().isoformat()}</td><td>3</td><td>3</td><td>9</td></tr>" in table
     with open(csv_dir / "topics.csv", newline="") as handle:
         rows = {r["topic"]: r for r in csv.DictReader(handle)}
     assert (rows["duties"]["not_helpful"], rows["pay"]["unrated"]) == ("1", "2")
     assert [(rows[t]["rated"], rows[t]["helpful_rate"]) for t in ("pay", "hours", "duties")] == [
-        ("0", ""), ("1", "1.0"), ("1", "0.0")]
+        ("0", ""),
+        ("1", "1.0"),
+        ("1", "0.0"),
+    ]
     with open(csv_dir / "totals.csv", newline="") as handle:
         [totals] = list(csv.DictReader(handle))
     assert (totals["conversations"], totals["deflection_rate"]) == ("6", "0.5")
@@ -245,10 +277,13 @@ def test_an_empty_period_says_so(store, tmp_path, monkeypatch, capsys):
     assert "No conversations in this period." in out.read_text()
 
 
-@pytest.mark.parametrize("damage, message", [
-    ("{\"event\": \"user\", \"text\": \"cut off", "is not valid JSON"),
-    ("[\"user\"]", "is list JSON, not an object"),
-])
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        ('{"event": "user", "text": "cut off', "is not valid JSON"),
+        ('["user"]', "is list JSON, not an object"),
+    ],
+)
 def test_a_damaged_event_is_one_line_and_a_non_zero_exit(store, tmp_path, monkeypatch, capsys, damage, message):
     """One stored event that is not a JSON object: the report and the views name it; forget can still delete it."""
     import sqlite3
@@ -257,9 +292,10 @@ def test_a_damaged_event_is_one_line_and_a_non_zero_exit(store, tmp_path, monkey
 
     url, _ = store
     copy = _copy(url, tmp_path)
-    with sqlite3.connect(copy[len("sqlite:///"):]) as connection:
+    with sqlite3.connect(copy[len("sqlite:///") :]) as connection:
         [(row_id,)] = connection.execute(
-            "SELECT id FROM events WHERE sender_id = 'bob' AND type_name = 'user' ORDER BY id LIMIT 1").fetchall()
+            "SELECT id FROM events WHERE sender_id = 'bob' AND type_name = 'user' ORDER BY id LIMIT 1"
+        ).fetchall()
         connection.execute("UPDATE events SET data = ? WHERE id = ?", (damage, row_id))
     monkeypatch.setenv("CAREERBOT_TRACKER_URL", copy)
     for command in (lambda: main(["--out", str(tmp_path / "r.html")]), lambda: report_views.main([])):
@@ -268,7 +304,7 @@ def test_a_damaged_event_is_one_line_and_a_non_zero_exit(store, tmp_path, monkey
         assert captured.out == "" and len(captured.err.strip().splitlines()) == 1, captured.err
         assert f"{copy} is damaged: event id {row_id} (table events) {message}" in captured.err
     assert not (tmp_path / "r.html").exists()
-    with sqlite3.connect(copy[len("sqlite:///"):]) as connection:
+    with sqlite3.connect(copy[len("sqlite:///") :]) as connection:
         assert not connection.execute("SELECT name FROM sqlite_master WHERE type = 'view'").fetchall()
     assert privacy.main(["forget", "--sender", "bob"]) == 0
     assert main(["--out", str(tmp_path / "r.html")]) == 0
@@ -308,8 +344,10 @@ def test_the_page_in_chromium(store, tmp_path, monkeypatch, width):
             box = charts.nth(i).bounding_box()
             assert box["width"] > 0 and box["x"] + box["width"] <= width
             # Each chart is followed by its table.
-            assert page.evaluate(f"document.querySelectorAll('svg.chart')[{i}].closest('figure')"
-                                 ".nextElementSibling.querySelector('table') !== null")
+            assert page.evaluate(
+                f"document.querySelectorAll('svg.chart')[{i}].closest('figure')"
+                ".nextElementSibling.querySelector('table') !== null"
+            )
         assert page.locator("table").count() >= 6
         page.screenshot(path=str(tmp_path / f"report-{width}.png"), full_page=True)
         browser.close()
@@ -324,25 +362,45 @@ def test_the_sql_views_give_the_reports_figures(store, tmp_path):
 
     url, _ = store
     copy = tmp_path / "copy.db"  # the views are created in a copy: the other tests read the store as stored
-    with sqlite3.connect(url[len("sqlite:///"):]) as source, sqlite3.connect(copy) as target:
+    with sqlite3.connect(url[len("sqlite:///") :]) as source, sqlite3.connect(copy) as target:
         source.backup(target)  # the store runs in WAL mode: copying the file alone would miss the log
     views = create_views(f"sqlite:///{copy}")
     assert "careerbot_daily" in views
     report = build_report(load_rows(url))
     engine = sa.create_engine(f"sqlite:///{copy}")
     with engine.connect() as connection:
-        names = ["conversations", "visitors", "messages", "answers", "deflected_conversations",
-                 "rated_unhelpful_conversations", "handoff_conversations", "abandoned_handoffs", "fallback_messages"]
-        sums = connection.execute(sa.text(
-            f"SELECT {', '.join(f'SUM({n})' for n in names if n != 'visitors')} FROM careerbot_daily")).one()
+        names = [
+            "conversations",
+            "visitors",
+            "messages",
+            "answers",
+            "deflected_conversations",
+            "rated_unhelpful_conversations",
+            "handoff_conversations",
+            "abandoned_handoffs",
+            "fallback_messages",
+        ]
+        sums = connection.execute(
+            sa.text(f"SELECT {', '.join(f'SUM({n})' for n in names if n != 'visitors')} FROM careerbot_daily")
+        ).one()
         t = report.totals
         assert list(sums) == [getattr(t, n) for n in names if n != "visitors"]
-        by_day = {(day, channel): (n, d) for day, channel, n, d in connection.execute(sa.text(
-            "SELECT day, channel, conversations, deflected_conversations FROM careerbot_daily"))}
+        by_day = {
+            (day, channel): (n, d)
+            for day, channel, n, d in connection.execute(
+                sa.text("SELECT day, channel, conversations, deflected_conversations FROM careerbot_daily")
+            )
+        }
         assert sum(n for n, _ in by_day.values()) == t.conversations
-        topics = {topic: (n, h, nh, u) for topic, n, h, nh, u in connection.execute(sa.text(
-            "SELECT topic, COUNT(*), SUM(rating = 'helpful'), SUM(rating = 'not helpful'), SUM(rating = 'unrated') "
-            "FROM careerbot_answers GROUP BY topic"))}
+        topics = {
+            topic: (n, h, nh, u)
+            for topic, n, h, nh, u in connection.execute(
+                sa.text(
+                    "SELECT topic, COUNT(*), SUM(rating = 'helpful'), SUM(rating = 'not helpful'), "
+                    "SUM(rating = 'unrated') FROM careerbot_answers GROUP BY topic"
+                )
+            )
+        }
         assert topics == {tf.topic: (tf.answers, tf.helpful, tf.not_helpful, tf.unrated) for tf in report.topics}
         assert_topic_rates(connection, report)
     engine.dispose()
@@ -352,8 +410,9 @@ def assert_topic_rates(connection, report):
     """careerbot_topics: the helpful rate over the rated answers, NULL where none was rated, as the report."""
     import sqlalchemy as sa
 
-    rows = connection.execute(sa.text(
-        "SELECT topic, answers, rated, helpful, unrated, helpful_rate FROM careerbot_topics")).all()
+    rows = connection.execute(
+        sa.text("SELECT topic, answers, rated, helpful, unrated, helpful_rate FROM careerbot_topics")
+    ).all()
     for topic, answers, rated, helpful, unrated, rate in rows:
         assert (rate is None) if not rated else float(rate) == pytest.approx(helpful / rated), (topic, rate)
         assert int(answers) == int(rated) + int(unrated)
@@ -370,14 +429,14 @@ def _copy(url, tmp_path):
     import sqlite3
 
     copy = tmp_path / "copy.db"
-    with sqlite3.connect(url[len("sqlite:///"):]) as source, sqlite3.connect(copy) as target:
+    with sqlite3.connect(url[len("sqlite:///") :]) as source, sqlite3.connect(copy) as target:
         source.backup(target)
     return f"sqlite:///{copy}"
 
 
 def test_make_handoffs_lists_them_with_their_status(store, tmp_path, monkeypatch, capsys):
-    from bot.ops import handoffs as cli
     from bot.handoff.outbox import Outbox
+    from bot.ops import handoffs as cli
 
     url, _ = store
     monkeypatch.setenv("CAREERBOT_TRACKER_URL", url)
@@ -395,7 +454,9 @@ def test_make_handoffs_lists_them_with_their_status(store, tmp_path, monkeypatch
     with open(out, newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert sorted((r["status"], r["email"], r["question"]) for r in rows) == [
-        ("abandoned", "", ""), ("sent", "cat@example.com", "Are the rules in Ohio different?")]
+        ("abandoned", "", ""),
+        ("sent", "cat@example.com", "Are the rules in Ohio different?"),
+    ]
 
 
 def test_purge_deletes_old_conversations_and_finished_handoffs(store, tmp_path, monkeypatch, capsys):
@@ -415,8 +476,8 @@ def test_purge_deletes_old_conversations_and_finished_handoffs(store, tmp_path, 
 
 
 def test_forget_deletes_one_visitors_data(store, tmp_path, monkeypatch, capsys):
-    from bot.ops import privacy
     from bot.handoff.outbox import Outbox
+    from bot.ops import privacy
 
     url, _ = store
     copy = _copy(url, tmp_path)
@@ -455,20 +516,37 @@ def test_the_same_figures_from_postgresql(store):
         report = build_report(load_rows(postgres.url))
         assert report.totals == expected.totals
         assert [(t.topic, t.answers, t.helpful, t.not_helpful, t.unrated) for t in report.topics] == [
-            (t.topic, t.answers, t.helpful, t.not_helpful, t.unrated) for t in expected.topics]
+            (t.topic, t.answers, t.helpful, t.not_helpful, t.unrated) for t in expected.topics
+        ]
         create_views(postgres.url)
         with target.connect() as connection:
-            sums = connection.execute(sa.text(
-                "SELECT SUM(conversations), SUM(messages), SUM(answers), SUM(deflected_conversations), "
-                "SUM(rated_unhelpful_conversations), SUM(handoff_conversations), SUM(abandoned_handoffs), "
-                "SUM(fallback_messages) FROM careerbot_daily")).one()
+            sums = connection.execute(
+                sa.text(
+                    "SELECT SUM(conversations), SUM(messages), SUM(answers), SUM(deflected_conversations), "
+                    "SUM(rated_unhelpful_conversations), SUM(handoff_conversations), SUM(abandoned_handoffs), "
+                    "SUM(fallback_messages) FROM careerbot_daily"
+                )
+            ).one()
             t = expected.totals
-            assert [int(v) for v in sums] == [t.conversations, t.messages, t.answers, t.deflected_conversations,
-                                              t.rated_unhelpful_conversations, t.handoff_conversations,
-                                              t.abandoned_handoffs, t.fallback_messages]
-            topics = {topic: (n, h) for topic, n, h in connection.execute(sa.text(
-                "SELECT topic, COUNT(*), SUM(CASE WHEN rating = 'helpful' THEN 1 ELSE 0 END) "
-                "FROM careerbot_answers GROUP BY topic"))}
+            assert [int(v) for v in sums] == [
+                t.conversations,
+                t.messages,
+                t.answers,
+                t.deflected_conversations,
+                t.rated_unhelpful_conversations,
+                t.handoff_conversations,
+                t.abandoned_handoffs,
+                t.fallback_messages,
+            ]
+            topics = {
+                topic: (n, h)
+                for topic, n, h in connection.execute(
+                    sa.text(
+                        "SELECT topic, COUNT(*), SUM(CASE WHEN rating = 'helpful' THEN 1 ELSE 0 END) "
+                        "FROM careerbot_answers GROUP BY topic"
+                    )
+                )
+            }
             assert topics == {tf.topic: (tf.answers, tf.helpful) for tf in expected.topics}
             assert_topic_rates(connection, expected)
         target.dispose()

@@ -26,26 +26,29 @@ class Chat:
         return "\n".join(m.get("text", "") for m in self.say(message))
 
 
-@pytest.mark.parametrize("question, facts", [
-    ("what exactly is a mortgage servicing specialist?", ["banking industry"]),
-    ("what would my daily tasks be", ["Maintaining records of mortgage applications"]),
-    ("what are the working hours like", ["9am to 5pm, Monday through Friday"]),
-    ("do they travel or stay in an office", ["occasionally travel to meet clients"]),
-    ("how much money could I make doing this", ["$24,000 to $42,000", "$59,000 to $87,000", "Payscale"]),
-    ("what do entry level people get paid", ["Starting mortgage loan specialists earn $24,000 to $42,000"]),
-    ("which degree should i get for this", ["Business, Finance, Economics or Accounting"]),
-    ("can I get in without a bachelors degree", ["loan document specialist or accounting clerk"]),
-    ("is a license required for this job", ["Mortgage Loan Originator License"]),
-    ("how do I get the MLO licence, is there an exam", ["Pass a licensing examination"]),
-    ("what skills do you need to be good at it", ["attention to detail"]),
-    ("will the employer train me when I start", ["banking practices"]),
-    ("are there professional certifications for this", ["Certified Residential Mortgage Specialist"]),
-    ("which companies hire mortgage servicing specialists", ["Commercial banks"]),
-    ("what can I get promoted to later on", ["customer relationship manager"]),
-    ("what is the job outlook", ["8 percent", "2012 through 2022", "Bureau of Labor Statistics"]),
-    ("is this career a good fit for me?", ["a talent with numbers"]),
-    ("what are the steps to become one", ["Mortgage Loan Originator License", "bachelor's degree"]),
-])
+@pytest.mark.parametrize(
+    "question, facts",
+    [
+        ("what exactly is a mortgage servicing specialist?", ["banking industry"]),
+        ("what would my daily tasks be", ["Maintaining records of mortgage applications"]),
+        ("what are the working hours like", ["9am to 5pm, Monday through Friday"]),
+        ("do they travel or stay in an office", ["occasionally travel to meet clients"]),
+        ("how much money could I make doing this", ["$24,000 to $42,000", "$59,000 to $87,000", "Payscale"]),
+        ("what do entry level people get paid", ["Starting mortgage loan specialists earn $24,000 to $42,000"]),
+        ("which degree should i get for this", ["Business, Finance, Economics or Accounting"]),
+        ("can I get in without a bachelors degree", ["loan document specialist or accounting clerk"]),
+        ("is a license required for this job", ["Mortgage Loan Originator License"]),
+        ("how do I get the MLO licence, is there an exam", ["Pass a licensing examination"]),
+        ("what skills do you need to be good at it", ["attention to detail"]),
+        ("will the employer train me when I start", ["banking practices"]),
+        ("are there professional certifications for this", ["Certified Residential Mortgage Specialist"]),
+        ("which companies hire mortgage servicing specialists", ["Commercial banks"]),
+        ("what can I get promoted to later on", ["customer relationship manager"]),
+        ("what is the job outlook", ["8 percent", "2012 through 2022", "Bureau of Labor Statistics"]),
+        ("is this career a good fit for me?", ["a talent with numbers"]),
+        ("what are the steps to become one", ["Mortgage Loan Originator License", "bachelor's degree"]),
+    ],
+)
 def test_each_topic_in_own_words(servers, question, facts):
     messages = Chat(servers).say(question)
     text = "\n".join(m.get("text", "") for m in messages)
@@ -55,12 +58,15 @@ def test_each_topic_in_own_words(servers, question, facts):
     assert 2 <= len(messages[-1].get("buttons", [])) <= 3
 
 
-@pytest.mark.parametrize("question, facts", [
-    ("how much mony do mortgae servicng specalists make", ["$24,000 to $42,000", "$59,000 to $87,000"]),
-    ("how mcuh do begginers earn", ["Starting mortgage loan specialists", "$24,000 to $42,000"]),
-    ("whta are the workng houres", ["9am to 5pm, Monday through Friday"]),
-    ("waht degre shuold I studdy", ["Business, Finance, Economics or Accounting"]),
-])
+@pytest.mark.parametrize(
+    "question, facts",
+    [
+        ("how much mony do mortgae servicng specalists make", ["$24,000 to $42,000", "$59,000 to $87,000"]),
+        ("how mcuh do begginers earn", ["Starting mortgage loan specialists", "$24,000 to $42,000"]),
+        ("whta are the workng houres", ["9am to 5pm, Monday through Friday"]),
+        ("waht degre shuold I studdy", ["Business, Finance, Economics or Accounting"]),
+    ],
+)
 def test_several_misspelled_words_still_get_the_answer(servers, question, facts):
     """Issue 20: two or more misspellings in one message; the spelling normaliser (bot/rasa/spelling.py)."""
     text = Chat(servers).text(question)
@@ -68,12 +74,15 @@ def test_several_misspelled_words_still_get_the_answer(servers, question, facts)
         assert fact in text
 
 
-@pytest.mark.parametrize("message", [
-    "can you help me refinance my house",
-    "what are today's mortgage rates",
-    "tell me a joke",
-    "asdkjh qwe zzz",
-])
+@pytest.mark.parametrize(
+    "message",
+    [
+        "can you help me refinance my house",
+        "what are today's mortgage rates",
+        "tell me a joke",
+        "asdkjh qwe zzz",
+    ],
+)
 def test_off_topic_gets_the_fallback_not_a_fact(servers, message):
     messages = Chat(servers).say(message)
     text = "\n".join(m.get("text", "") for m in messages)
@@ -82,11 +91,14 @@ def test_off_topic_gets_the_fallback_not_a_fact(servers, message):
     assert len(messages[-1].get("buttons", [])) >= 3
 
 
-@pytest.mark.parametrize("message, job", [
-    ("how do I become a pilot", "pilot"),
-    ("how many hours a week do nurses work?", "nurses"),
-    ("what's the salary of a software engineer", "software engineer"),
-])
+@pytest.mark.parametrize(
+    "message, job",
+    [
+        ("how do I become a pilot", "pilot"),
+        ("how many hours a week do nurses work?", "nurses"),
+        ("what's the salary of a software engineer", "software engineer"),
+    ],
+)
 def test_another_job_is_named_and_gets_no_fact(servers, message, job):
     messages = Chat(servers).say(message)
     text = "\n".join(m.get("text", "") for m in messages)
@@ -129,52 +141,77 @@ def test_emoji_and_other_scripts_get_an_answer(servers):
         assert messages and messages[0].get("text")
 
 
-@pytest.mark.parametrize("body, status, reason", [
-    (b'{"sender": "a", "message": ""}', 400, "'message' is empty"),
-    (b'{"sender": "a", "message": "   "}', 400, "'message' is empty"),
-    (b'{"sender": "a", "message": "' + b"x" * 2001 + b'"}', 413, "longer than 2000"),
-    (b'{"sender": "a", "message": "' + "é".encode() * 20_000 + b'"}', 413, "longer than 2000"),
-    # Over the body limit (64 KiB): refused before the body is read in full.
-    (b'{"sender": "a", "message": "' + "é".encode() * 100_000 + b'"}', 413, "larger than 65536 bytes"),
-    (b'{"sender": "a", "message": "hi", "metadata": "' + b"x" * 10_000_000 + b'"}', 413, "larger than 65536 bytes"),
-    # Conversation ids that once made the store fail and the server exit.
-    (b'{"sender": "x\\udc00", "message": "hi"}', 400, "'sender' must be valid UTF-8 text without control characters"),
-    (b'{"sender": "\\ud800x", "message": "hi"}', 400, "'sender' must be valid UTF-8 text without control characters"),
-    (b'{"sender": "a\\u0000b", "message": "hi"}', 400, "'sender' must be valid UTF-8 text without control characters"),
-    (b'{"sender": "a\\nb", "message": "hi"}', 400, "'sender' must be valid UTF-8 text without control characters"),
-    (b'{"sender": "' + b"s" * 129 + b'", "message": "hi"}', 400, "'sender' is longer than 128 characters"),
-    (b'{"sender": "   ", "message": "hi"}', 400, "'sender' must be a non-empty string"),
-    (b'{"sender": 7, "message": "hi"}', 400, "'sender' must be a non-empty string"),
-    # 100,000 levels of nesting: a RecursionError (500) before the depth check.
-    (b'{"sender": "a", "message": "hi", "metadata": ' + b"[" * 30_000 + b"]" * 30_000 + b"}", 400,
-     "nests JSON more than 16 levels deep"),
-    (b"[" * 100_000 + b"]" * 100_000, 413, "larger than 65536 bytes"),
-    (b"[" * 30_000, 400, "nests JSON more than 16 levels deep"),
-    (b"\x00\x01\x02\xff binary", 400, "UTF-8"),
-    (b'{"sender": "a", "message": ', 400, "not valid JSON"),
-    (b'{"sender": "a", "message": "\xff\xfe"}', 400, "UTF-8"),
-    (b'{"message": "hi"}', 400, "'sender' must be a non-empty string"),
-    (b'{"sender": "a", "message": 42}', 400, "'message' must be a string"),
-    (b'["sender", "message"]', 400, "JSON object"),
-    # Every string field is checked as `sender` is. A lone surrogate in the message reached
-    # spaCy and came back as a 200 with an apology; in the metadata it was stored.
-    (b'{"sender": "a", "message": "hi\\udc00"}', 400, "'message' must be valid UTF-8 text without NUL characters"),
-    (b'{"sender": "a", "message": "\\ud800 what is the pay?"}', 400, "'message' must be valid UTF-8 text"),
-    (b'{"sender": "a", "message": "hi\\u0000"}', 400, "'message' must be valid UTF-8 text without NUL characters"),
-    (b'{"sender": "a", "message": "hi", "metadata": {"page": "x\\udc00"}}', 400,
-     "'metadata.page' must be valid UTF-8 text without NUL characters"),
-    (b'{"sender": "a", "message": "hi", "metadata": {"a": [1, {"b": "\\u0000"}]}}', 400, "'metadata.a[1].b'"),
-    (b'{"sender": "a", "message": "hi", "metadata": {"\\udc00": 1}}', 400, "a key in 'metadata' must be valid UTF-8"),
-    (b'{"sender": "a", "message": "hi", "metadata": [1, 2]}', 400, "'metadata' must be an object"),
-    (b'{"sender": "a", "message": "hi", "metadata": "page=1"}', 400, "'metadata' must be an object"),
-    (b'{"sender": "a", "message": "hi", "input_channel": "x\\udc00"}', 400, "'input_channel' must be valid UTF-8"),
-    (b'{"sender": "a", "message": "hi", "input_channel": 5}', 400, "'input_channel' must be a non-empty string"),
-    (b'{"sender": "a", "message": "hi", "message_id": "short"}', 400, "'message_id' must be 8 to 64 letters"),
-    (b'{"sender": "a", "message": "hi", "message_id": 12345678}', 400, "'message_id' must be 8 to 64 letters"),
-    (b'{"sender": "a", "message": "hi", "message_id": "' + b"m" * 65 + b'"}', 400, "'message_id' must be 8 to 64"),
-    (b'{"sender": "a", "message": "hi", "message_id": "abcdefgh\\n"}', 400, "'message_id' must be 8 to 64"),
-    (b'{"sender": "a", "message": "hi", "message_id": "abcdefg\\u00e9"}', 400, "'message_id' must be 8 to 64"),
-])
+@pytest.mark.parametrize(
+    "body, status, reason",
+    [
+        (b'{"sender": "a", "message": ""}', 400, "'message' is empty"),
+        (b'{"sender": "a", "message": "   "}', 400, "'message' is empty"),
+        (b'{"sender": "a", "message": "' + b"x" * 2001 + b'"}', 413, "longer than 2000"),
+        (b'{"sender": "a", "message": "' + "é".encode() * 20_000 + b'"}', 413, "longer than 2000"),
+        # Over the body limit (64 KiB): refused before the body is read in full.
+        (b'{"sender": "a", "message": "' + "é".encode() * 100_000 + b'"}', 413, "larger than 65536 bytes"),
+        (b'{"sender": "a", "message": "hi", "metadata": "' + b"x" * 10_000_000 + b'"}', 413, "larger than 65536 bytes"),
+        # Conversation ids that once made the store fail and the server exit.
+        (
+            b'{"sender": "x\\udc00", "message": "hi"}',
+            400,
+            "'sender' must be valid UTF-8 text without control characters",
+        ),
+        (
+            b'{"sender": "\\ud800x", "message": "hi"}',
+            400,
+            "'sender' must be valid UTF-8 text without control characters",
+        ),
+        (
+            b'{"sender": "a\\u0000b", "message": "hi"}',
+            400,
+            "'sender' must be valid UTF-8 text without control characters",
+        ),
+        (b'{"sender": "a\\nb", "message": "hi"}', 400, "'sender' must be valid UTF-8 text without control characters"),
+        (b'{"sender": "' + b"s" * 129 + b'", "message": "hi"}', 400, "'sender' is longer than 128 characters"),
+        (b'{"sender": "   ", "message": "hi"}', 400, "'sender' must be a non-empty string"),
+        (b'{"sender": 7, "message": "hi"}', 400, "'sender' must be a non-empty string"),
+        # 100,000 levels of nesting: a RecursionError (500) before the depth check.
+        (
+            b'{"sender": "a", "message": "hi", "metadata": ' + b"[" * 30_000 + b"]" * 30_000 + b"}",
+            400,
+            "nests JSON more than 16 levels deep",
+        ),
+        (b"[" * 100_000 + b"]" * 100_000, 413, "larger than 65536 bytes"),
+        (b"[" * 30_000, 400, "nests JSON more than 16 levels deep"),
+        (b"\x00\x01\x02\xff binary", 400, "UTF-8"),
+        (b'{"sender": "a", "message": ', 400, "not valid JSON"),
+        (b'{"sender": "a", "message": "\xff\xfe"}', 400, "UTF-8"),
+        (b'{"message": "hi"}', 400, "'sender' must be a non-empty string"),
+        (b'{"sender": "a", "message": 42}', 400, "'message' must be a string"),
+        (b'["sender", "message"]', 400, "JSON object"),
+        # Every string field is checked as `sender` is. A lone surrogate in the message reached
+        # spaCy and came back as a 200 with an apology; in the metadata it was stored.
+        (b'{"sender": "a", "message": "hi\\udc00"}', 400, "'message' must be valid UTF-8 text without NUL characters"),
+        (b'{"sender": "a", "message": "\\ud800 what is the pay?"}', 400, "'message' must be valid UTF-8 text"),
+        (b'{"sender": "a", "message": "hi\\u0000"}', 400, "'message' must be valid UTF-8 text without NUL characters"),
+        (
+            b'{"sender": "a", "message": "hi", "metadata": {"page": "x\\udc00"}}',
+            400,
+            "'metadata.page' must be valid UTF-8 text without NUL characters",
+        ),
+        (b'{"sender": "a", "message": "hi", "metadata": {"a": [1, {"b": "\\u0000"}]}}', 400, "'metadata.a[1].b'"),
+        (
+            b'{"sender": "a", "message": "hi", "metadata": {"\\udc00": 1}}',
+            400,
+            "a key in 'metadata' must be valid UTF-8",
+        ),
+        (b'{"sender": "a", "message": "hi", "metadata": [1, 2]}', 400, "'metadata' must be an object"),
+        (b'{"sender": "a", "message": "hi", "metadata": "page=1"}', 400, "'metadata' must be an object"),
+        (b'{"sender": "a", "message": "hi", "input_channel": "x\\udc00"}', 400, "'input_channel' must be valid UTF-8"),
+        (b'{"sender": "a", "message": "hi", "input_channel": 5}', 400, "'input_channel' must be a non-empty string"),
+        (b'{"sender": "a", "message": "hi", "message_id": "short"}', 400, "'message_id' must be 8 to 64 letters"),
+        (b'{"sender": "a", "message": "hi", "message_id": 12345678}', 400, "'message_id' must be 8 to 64 letters"),
+        (b'{"sender": "a", "message": "hi", "message_id": "' + b"m" * 65 + b'"}', 400, "'message_id' must be 8 to 64"),
+        (b'{"sender": "a", "message": "hi", "message_id": "abcdefgh\\n"}', 400, "'message_id' must be 8 to 64"),
+        (b'{"sender": "a", "message": "hi", "message_id": "abcdefg\\u00e9"}', 400, "'message_id' must be 8 to 64"),
+    ],
+)
 def test_bad_requests_get_a_clear_4xx(servers, body, status, reason):
     url = f"{servers.rasa_url}/webhooks/rest/webhook"
     response = requests.post(url, data=body, headers={"Content-Type": "application/json"}, timeout=30)
@@ -201,14 +238,17 @@ def test_deep_json_inside_strings_is_not_nesting():
     assert not json_too_deep("[" * 16 + "]" * 16)
 
 
-@pytest.mark.parametrize("headers, status, reason", [
-    ({"Content-Type": "text/plain"}, 415, "Content-Type: application/json"),
-    ({"Content-Type": "application/x-www-form-urlencoded"}, 415, "Content-Type: application/json"),
-    ({}, 415, "Content-Type: application/json"),
-    # What any web page can send cross-site with fetch() or a form, no preflight needed.
-    ({"Content-Type": "text/plain", "Origin": "https://evil.example"}, 403, "origin is not accepted"),
-    ({"Content-Type": "application/json", "Origin": "https://evil.example"}, 403, "origin is not accepted"),
-])
+@pytest.mark.parametrize(
+    "headers, status, reason",
+    [
+        ({"Content-Type": "text/plain"}, 415, "Content-Type: application/json"),
+        ({"Content-Type": "application/x-www-form-urlencoded"}, 415, "Content-Type: application/json"),
+        ({}, 415, "Content-Type: application/json"),
+        # What any web page can send cross-site with fetch() or a form, no preflight needed.
+        ({"Content-Type": "text/plain", "Origin": "https://evil.example"}, 403, "origin is not accepted"),
+        ({"Content-Type": "application/json", "Origin": "https://evil.example"}, 403, "origin is not accepted"),
+    ],
+)
 def test_browser_posts_from_other_sites_are_refused(servers, headers, status, reason):
     chat = Chat(servers)
     body = json.dumps({"sender": chat.sender, "message": "how much do they earn?"})
@@ -220,8 +260,9 @@ def test_browser_posts_from_other_sites_are_refused(servers, headers, status, re
 def test_the_widget_page_origin_and_server_clients_are_accepted(servers):
     chat = Chat(servers)
     for headers in ({"Origin": servers.widget_url}, {"Content-Type": "application/json; charset=utf-8"}):
-        response = requests.post(chat.url, json={"sender": chat.sender, "message": "what are the hours?"},
-                                 headers=headers, timeout=30)
+        response = requests.post(
+            chat.url, json={"sender": chat.sender, "message": "what are the hours?"}, headers=headers, timeout=30
+        )
         assert response.status_code == 200 and "9am to 5pm" in response.json()[0]["text"]
 
 
@@ -229,8 +270,12 @@ def test_hostile_ids_leave_the_server_serving(servers):
     """The finding: one request with a lone surrogate as sender stopped the whole service."""
     url = f"{servers.rasa_url}/webhooks/rest/webhook"
     for sender in ["x\udc00", "a\u0000", "é" * 300]:
-        response = requests.post(url, data=json.dumps({"sender": sender, "message": "hi"}, ensure_ascii=True),
-                                 headers={"Content-Type": "application/json"}, timeout=30)
+        response = requests.post(
+            url,
+            data=json.dumps({"sender": sender, "message": "hi"}, ensure_ascii=True),
+            headers={"Content-Type": "application/json"},
+            timeout=30,
+        )
         assert response.status_code == 400
     assert servers.rasa.poll() is None
     assert "$59,000 to $87,000" in Chat(servers).text("what do loan managers earn?")
@@ -242,8 +287,8 @@ def test_action_server_down_gives_an_apology_then_recovers(servers):
     try:
         messages = chat.say("how much do they earn?")
         assert [m["text"] for m in messages] == [
-            "Sorry, I can't answer right now because of a technical problem on my side. "
-            "Please try again in a moment."]
+            "Sorry, I can't answer right now because of a technical problem on my side. Please try again in a moment."
+        ]
     finally:
         servers.start_actions()
     assert "$24,000 to $42,000" in chat.text("how much do they earn?")
@@ -290,8 +335,10 @@ def test_a_message_sent_again_with_its_id_gets_the_same_answer_and_no_second_tur
     assert again.status_code == 200 and again.json() == first.json()
     assert stored_texts(servers, sender) == ["how much do they earn?"]
     # The id is the turn's Rasa message id, and the conversation goes on from the first copy.
-    assert "Loan managers earn $59,000 to $87,000 a year." in post(
-        servers, {"sender": sender, "message": "and the managers?", "message_id": "rest-msg-0002"}).text
+    assert (
+        "Loan managers earn $59,000 to $87,000 a year."
+        in post(servers, {"sender": sender, "message": "and the managers?", "message_id": "rest-msg-0002"}).text
+    )
     assert stored_texts(servers, sender) == ["how much do they earn?", "and the managers?"]
     # Without an id every message is a turn, as before.
     for _ in range(2):

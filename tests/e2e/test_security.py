@@ -24,8 +24,12 @@ def test_the_http_api_is_off_by_default(servers):
 def test_with_a_token_the_api_needs_it(tmp_path):
     for servers in running(tmp_path, CAREERBOT_RASA_API_TOKEN=TOKEN):
         assert requests.get(f"{servers.rasa_url}/status", timeout=10).status_code == 401
-        assert requests.get(f"{servers.rasa_url}/status", params={"token": "wrong-token-0123456789"},
-                            timeout=10).status_code == 401
+        assert (
+            requests.get(
+                f"{servers.rasa_url}/status", params={"token": "wrong-token-0123456789"}, timeout=10
+            ).status_code
+            == 401
+        )
         assert requests.get(f"{servers.rasa_url}/status", params={"token": TOKEN}, timeout=10).status_code == 200
 
 
@@ -48,8 +52,11 @@ def listening_addresses(port: int) -> Set[str]:
 
 @pytest.mark.parametrize("server", ["actions", "rasa", "widget"])
 def test_every_server_listens_on_loopback_only(servers, server):
-    port = {"actions": servers.settings.action_port, "rasa": servers.settings.rasa_port,
-            "widget": servers.settings.widget_port}[server]
+    port = {
+        "actions": servers.settings.action_port,
+        "rasa": servers.settings.rasa_port,
+        "widget": servers.settings.widget_port,
+    }[server]
     # 127.0.0.1 as /proc/net/tcp writes it (little-endian hex); 0.0.0.0 or :: would be every interface.
     assert listening_addresses(port) == {"0100007F"}
     with socket.socket() as s:

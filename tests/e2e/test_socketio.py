@@ -48,11 +48,17 @@ class Visitor:
     def _recorder(self, event: str) -> Callable[..., Any]:
         async def record(*args: Any) -> None:
             self.received.append((event, args[0] if args else None))
+
         return record
 
     async def connect(self) -> "Visitor":
-        await self.sio.connect(self.servers.rasa_url, transports=["polling"], socketio_path="socket.io",
-                               headers={"Origin": self.servers.widget_url}, wait_timeout=30)
+        await self.sio.connect(
+            self.servers.rasa_url,
+            transports=["polling"],
+            socketio_path="socket.io",
+            headers={"Origin": self.servers.widget_url},
+            wait_timeout=30,
+        )
         return self
 
     async def wait_for(self, what: str, check: Callable[[], Any]) -> Any:
@@ -74,14 +80,17 @@ class Visitor:
             await self.sio.emit("session_request", payload)
         else:
             await self.sio.emit("session_request")
-        return await self.wait_for("session_confirm", lambda: self.of("session_confirm")[before:] and
-                                   self.of("session_confirm")[-1])
+        return await self.wait_for(
+            "session_confirm", lambda: self.of("session_confirm")[before:] and self.of("session_confirm")[-1]
+        )
 
     def texts(self) -> str:
         return "\n".join(str(data.get("text", "")) for data in self.of("bot_uttered") if isinstance(data, dict))
 
     async def say(self, message: Any, session_id: Any = "confirmed", wait_text: Optional[str] = None) -> str:
-        """user_uttered; waits until a reply containing `wait_text` (or any reply) arrives, returns all replies since."""
+        """user_uttered; waits until a reply containing `wait_text` (or any reply) arrives.
+
+        Returns all replies since."""
         if session_id == "confirmed":
             session_id = self.of("session_confirm")[-1]
         before = len(self.of("bot_uttered"))
@@ -90,6 +99,7 @@ class Visitor:
         def replied() -> Optional[str]:
             new = "\n".join(str(d.get("text", "")) for d in self.of("bot_uttered")[before:] if isinstance(d, dict))
             return new if new and (wait_text is None or wait_text in new) else None
+
         return await self.wait_for(f"reply to {message!r}", replied)
 
     async def expect_error(self, event: str, payload: Any, mentions: str) -> str:
@@ -128,8 +138,11 @@ def stored_sender_ids(servers: Any) -> List[str]:
 
 async def stored(servers: Any, sender_id: str, texts: List[str]) -> None:
     """Waits until the conversation holds exactly these user messages: Rasa saves a turn after it replies."""
-    await until(lambda: stored_user_texts(servers, sender_id) == texts, DEADLINE_S,
-                f"the store holds {texts} (it holds {stored_user_texts(servers, sender_id)})")
+    await until(
+        lambda: stored_user_texts(servers, sender_id) == texts,
+        DEADLINE_S,
+        f"the store holds {texts} (it holds {stored_user_texts(servers, sender_id)})",
+    )
 
 
 def rasa_log(servers: Any) -> str:
@@ -141,6 +154,7 @@ def rasa_log(servers: Any) -> str:
 
 def test_joining_with_someone_elses_id_is_refused(servers):
     """The finding: a joiner who sent the victim's session id saw every later reply of the victim's."""
+
     async def scenario() -> None:
         victim = await Visitor(servers).connect()
         joiner = await Visitor(servers).connect()
@@ -166,8 +180,11 @@ def test_joining_with_someone_elses_id_is_refused(servers):
             await joiner.say("what is the job outlook?", session_id=key)
             await joiner.say("what should I study?", session_id=victim_session)
             await victim.say("what about in Ohio?", wait_text="Ohio")
-            await stored(servers, conversation(joiner.of("session_confirm")[-1]),
-                         ["do I need a license?", "what is the job outlook?", "what should I study?"])
+            await stored(
+                servers,
+                conversation(joiner.of("session_confirm")[-1]),
+                ["do I need a license?", "what is the job outlook?", "what should I study?"],
+            )
             await stored(servers, key, ["how much do they earn?", "what are the working hours?", "what about in Ohio?"])
             # The victim saw only replies to its own messages: the Ohio answer, nothing about study or outlook.
             later = "\n".join(d.get("text", "") for d in victim.of("bot_uttered")[replies_before:])
@@ -249,8 +266,9 @@ def test_the_token_is_an_hmac_of_the_conversation_id_under_the_persisted_secret(
 
 
 def test_the_secret_comes_from_the_environment_when_set(tmp_path):
-    settings = Settings.from_env({"CAREERBOT_TRACKER_URL": f"sqlite:///{tmp_path / 't.db'}",
-                                  "CAREERBOT_SESSION_SECRET": "s" * 32})
+    settings = Settings.from_env(
+        {"CAREERBOT_TRACKER_URL": f"sqlite:///{tmp_path / 't.db'}", "CAREERBOT_SESSION_SECRET": "s" * 32}
+    )
     assert channel.load_session_secret(settings) == b"s" * 32
     assert not (tmp_path / channel.SECRET_FILE_NAME).exists()
 
@@ -271,8 +289,11 @@ def test_tokens_verify_only_with_the_same_secret_and_id():
     assert channel.verified_conversation(secret, "abc123") is None
     assert channel.verified_conversation(secret, "abc124." + session.split(".")[1]) is None
     assert channel.verified_conversation(secret, "abc123.é" + session.split(".")[1][1:]) is None
-    expected = urlsafe_b64encode(hmac.new(secret, b"careerbot socket.io session:abc123",
-                                          hashlib.sha256).digest()).rstrip(b"=").decode()
+    expected = (
+        urlsafe_b64encode(hmac.new(secret, b"careerbot socket.io session:abc123", hashlib.sha256).digest())
+        .rstrip(b"=")
+        .decode()
+    )
     assert session == f"abc123.{expected}"
 
 
@@ -322,6 +343,7 @@ def test_a_session_request_that_is_not_an_object_gets_an_error_event_and_a_sessi
 
 def test_a_message_right_after_a_new_session_request_goes_to_the_new_session(servers):
     """Each event is handled in its own task: the switch must be in place before the next message is read."""
+
     async def scenario() -> None:
         visitor = await Visitor(servers).connect()
         try:
@@ -347,8 +369,11 @@ BAD_MESSAGES = [
     pytest.param({"message": 42, "session_id": None}, "'message' must be a string", id="number"),
     pytest.param({"message": {"text": "hi"}, "session_id": None}, "'message' must be a string", id="object"),
     pytest.param({"message": ["hi"], "session_id": None}, "'message' must be a string", id="list"),
-    pytest.param({"message": "x" * (MAX_MESSAGE_LENGTH + 1), "session_id": None},
-                 f"longer than {MAX_MESSAGE_LENGTH}", id="too-long"),
+    pytest.param(
+        {"message": "x" * (MAX_MESSAGE_LENGTH + 1), "session_id": None},
+        f"longer than {MAX_MESSAGE_LENGTH}",
+        id="too-long",
+    ),
     pytest.param({"message": "hi\udc00", "session_id": None}, "valid UTF-8", id="lone-surrogate"),
     pytest.param({"message": "hi\x00", "session_id": None}, "valid UTF-8", id="nul"),
     pytest.param({"message": "hi", "session_id": "x\udc00"}, "'session_id'", id="bad-session-id"),
@@ -360,15 +385,27 @@ BAD_MESSAGES = [
     pytest.param({"message": "hi", "message_id": 12345678}, "'message_id'", id="number-message-id"),
     pytest.param({"message": "hi", "message_id": "abcdefgh\n"}, "'message_id'", id="newline-message-id"),
     # Every string of the metadata is checked as the message is (these were stored as they came).
-    pytest.param({"message": "hi", "metadata": {"context": "x\udc00"}}, "'metadata.context' must be valid UTF-8",
-                 id="metadata-lone-surrogate"),
-    pytest.param({"message": "hi", "metadata": {"a": [{"b": "\x00"}]}}, "'metadata.a[0].b' must be valid UTF-8",
-                 id="metadata-nul-in-a-list"),
+    pytest.param(
+        {"message": "hi", "metadata": {"context": "x\udc00"}},
+        "'metadata.context' must be valid UTF-8",
+        id="metadata-lone-surrogate",
+    ),
+    pytest.param(
+        {"message": "hi", "metadata": {"a": [{"b": "\x00"}]}},
+        "'metadata.a[0].b' must be valid UTF-8",
+        id="metadata-nul-in-a-list",
+    ),
     pytest.param({"message": "hi", "metadata": {"\ud800": 1}}, "a key in 'metadata'", id="metadata-key"),
-    pytest.param({"message": "hi", "metadata": json.dumps({"context": "x\udc00"})}, "'metadata.context'",
-                 id="metadata-json-string"),
-    pytest.param({"message": "hi", "metadata": "[" * 30_000 + "]" * 30_000}, "nests JSON more than 16 levels",
-                 id="metadata-json-string-too-deep"),
+    pytest.param(
+        {"message": "hi", "metadata": json.dumps({"context": "x\udc00"})},
+        "'metadata.context'",
+        id="metadata-json-string",
+    ),
+    pytest.param(
+        {"message": "hi", "metadata": "[" * 30_000 + "]" * 30_000},
+        "nests JSON more than 16 levels",
+        id="metadata-json-string-too-deep",
+    ),
     pytest.param("hi", "must be an object", id="not-an-object"),
     pytest.param(None, "must be an object", id="nothing"),
 ]
@@ -453,8 +490,9 @@ def test_a_websocket_text_frame_that_is_not_utf8_closes_that_connection_with_100
 
     async def scenario() -> None:
         port = servers.settings.rasa_port
-        async with websockets.connect(f"ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket",
-                                      origin=servers.widget_url) as ws:
+        async with websockets.connect(
+            f"ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket", origin=servers.widget_url
+        ) as ws:
             assert (await asyncio.wait_for(ws.recv(), DEADLINE_S)).startswith("0")
             await ws.send("40")
             assert (await asyncio.wait_for(ws.recv(), DEADLINE_S)).startswith("40")
@@ -504,8 +542,9 @@ def test_deep_json_in_a_packet_gets_an_error_event_and_its_ack_and_the_connectio
 
     async def scenario() -> None:
         port = servers.settings.rasa_port
-        async with websockets.connect(f"ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket",
-                                      origin=servers.widget_url, max_size=None) as ws:
+        async with websockets.connect(
+            f"ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket", origin=servers.widget_url, max_size=None
+        ) as ws:
             assert (await asyncio.wait_for(ws.recv(), DEADLINE_S)).startswith("0")
             await ws.send("40")
             assert (await asyncio.wait_for(ws.recv(), DEADLINE_S)).startswith("40")
@@ -533,8 +572,12 @@ def test_deep_json_in_a_packet_gets_an_error_event_and_its_ack_and_the_connectio
 
 def test_deep_json_over_long_polling_gets_an_error_event_too(servers):
     http, url = engineio_polling_session(servers)
-    assert http.post(url, data=('42["user_uttered",{"message":"hi","metadata":' + DEEP + "}]").encode(),
-                     timeout=30).status_code == 200
+    assert (
+        http.post(
+            url, data=('42["user_uttered",{"message":"hi","metadata":' + DEEP + "}]").encode(), timeout=30
+        ).status_code
+        == 200
+    )
     polled = http.get(url, timeout=30).text
     assert '42["error",{"event":"user_uttered","error":"the event nests JSON more than 16 levels deep"}]' in polled
     assert "RecursionError" not in rasa_log(servers)
@@ -545,6 +588,7 @@ def test_deep_json_over_long_polling_gets_an_error_event_too(servers):
 
 def test_a_message_sent_again_with_its_id_is_answered_once_and_its_replies_repeated(servers):
     """The widget's outbox sends a message again when it did not see the ack (a reload, a lost connection)."""
+
     async def scenario() -> None:
         visitor = await Visitor(servers).connect()
         try:
@@ -580,8 +624,9 @@ def test_two_copies_sent_at_once_are_answered_once(servers):
         try:
             session = await visitor.join({"session_id": None})
             payload = {"message": "what do they do?", "message_id": "outbox-0002"}
-            acks = await asyncio.gather(*(visitor.sio.call("user_uttered", payload, timeout=DEADLINE_S)
-                                          for _ in range(3)))
+            acks = await asyncio.gather(
+                *(visitor.sio.call("user_uttered", payload, timeout=DEADLINE_S) for _ in range(3))
+            )
             assert sorted(ack["status"] for ack in acks) == ["answered", "duplicate", "duplicate"]
             await stored(servers, conversation(session), ["what do they do?"])
         finally:
@@ -628,8 +673,12 @@ def test_a_turn_the_store_cannot_save_is_not_acknowledged_as_answered_and_is_ans
             finally:
                 holder.execute("ROLLBACK")
                 holder.close()
-            assert ack == {"message_id": "locked-0001", "status": "retry", "error": STORE_UNAVAILABLE,
-                           "retry_after": RETRY_AFTER_S}
+            assert ack == {
+                "message_id": "locked-0001",
+                "status": "retry",
+                "error": STORE_UNAVAILABLE,
+                "retry_after": RETRY_AFTER_S,
+            }
             # Like REST's 503: no replies from a turn that is not stored (they come before the ack).
             assert visitor.of("bot_uttered")[replies_before:] == []
             assert stored_user_texts(servers, conversation(session)) == ["what do they do?"]
@@ -652,11 +701,13 @@ def test_a_message_id_sent_again_with_another_text_is_refused(servers):
         visitor = await Visitor(servers).connect()
         try:
             session = await visitor.join({"session_id": None})
-            ack = await visitor.sio.call("user_uttered", {"message": "what do they do?", "message_id": "reused-001"},
-                                         timeout=DEADLINE_S)
+            ack = await visitor.sio.call(
+                "user_uttered", {"message": "what do they do?", "message_id": "reused-001"}, timeout=DEADLINE_S
+            )
             assert ack["status"] == "answered"
-            ack = await visitor.sio.call("user_uttered", {"message": "what is the pay?", "message_id": "reused-001"},
-                                         timeout=DEADLINE_S)
+            ack = await visitor.sio.call(
+                "user_uttered", {"message": "what is the pay?", "message_id": "reused-001"}, timeout=DEADLINE_S
+            )
             assert ack == {"error": "'message_id' was already used in this conversation for another message"}
             await stored(servers, conversation(session), ["what do they do?"])
         finally:
@@ -708,6 +759,7 @@ def test_a_session_request_without_arguments_gets_a_session(servers):
 
 def test_an_oversized_packet_closes_only_that_connection(servers):
     """socket.io packets are capped at CAREERBOT_MAX_BODY_BYTES, as REST bodies are."""
+
     async def scenario() -> None:
         flooder = await Visitor(servers).connect()
         other = await Visitor(servers).connect()

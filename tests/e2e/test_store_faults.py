@@ -27,7 +27,6 @@ from bot.launch.serve import Servers
 from tests.support.servers import chattr, immutable_dir, running
 
 
-
 @pytest.fixture(scope="module")
 def store_dir(tmp_path_factory):
     """A directory in which no database file can be created until the test allows it."""
@@ -43,13 +42,16 @@ class KeptConnection:
     """One HTTP/1.1 connection to the REST webhook, kept alive across requests."""
 
     def __init__(self, servers: Servers) -> None:
-        self.connection = http.client.HTTPConnection(servers.settings.rasa_host, servers.settings.rasa_port,
-                                                     timeout=60)
+        self.connection = http.client.HTTPConnection(servers.settings.rasa_host, servers.settings.rasa_port, timeout=60)
         self.sockets = []
 
     def post(self, sender: str, message: str):
-        self.connection.request("POST", "/webhooks/rest/webhook", json.dumps({"sender": sender, "message": message}),
-                                {"Content-Type": "application/json"})
+        self.connection.request(
+            "POST",
+            "/webhooks/rest/webhook",
+            json.dumps({"sender": sender, "message": message}),
+            {"Content-Type": "application/json"},
+        )
         response = self.connection.getresponse()
         body = json.loads(response.read())
         self.sockets.append(self.connection.sock)
@@ -62,8 +64,9 @@ class KeptConnection:
 
 def user_turns(database: Path, sender: str) -> int:
     with sqlite3.connect(database) as connection:
-        return connection.execute("SELECT count(*) FROM events WHERE sender_id = ? AND type_name = 'user'",
-                                  (sender,)).fetchone()[0]
+        return connection.execute(
+            "SELECT count(*) FROM events WHERE sender_id = ? AND type_name = 'user'", (sender,)
+        ).fetchone()[0]
 
 
 def test_a_database_missing_at_start_is_used_once_it_can_be(servers, store_dir):
@@ -93,7 +96,9 @@ def test_another_process_holding_the_lock_slows_only_its_turns(servers, store_di
     holder = sqlite3.connect(database, isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")  # no other connection may write until this ends
     result = {}
-    turn = threading.Thread(target=lambda: result.update(zip(("status", "body"), kept.post(sender, "what do they do?"))))
+    turn = threading.Thread(
+        target=lambda: result.update(zip(("status", "body"), kept.post(sender, "what do they do?"), strict=True))
+    )
     try:
         turn.start()
         # While the turn waits for the lock, the server's event loop keeps answering.
@@ -116,7 +121,6 @@ def test_another_process_holding_the_lock_slows_only_its_turns(servers, store_di
     status, body = kept.post(sender, "what do they do?")
     assert status == 200 and user_turns(database, sender) == before + 1
     assert kept.never_reconnected
-
 
 
 # Another process holds the lock for over twice the store's timeout (CAREERBOT_STORE_TIMEOUT,
@@ -176,15 +180,19 @@ def test_a_stuck_writer_holds_up_no_read_and_no_turn_waits_past_the_store_timeou
     slowest = max(seconds for _, seconds in turns)
     assert slowest < timeout + MARGIN_S, f"a turn took {slowest:.1f} s with a {timeout:g} s store timeout"
     # Readiness answers within its own check timeout, and its read passes: only the write waits.
-    for status, seconds, body in probes:
+    for _, seconds, body in probes:
         assert seconds < health.CHECK_TIMEOUT_S + MARGIN_S, (seconds, body)
         assert body["checks"]["conversation_store"] == {"ok": True}, body
     # Not ready while nothing can be saved: the write check names the problem.
-    assert any(status == 503 and not body["checks"]["conversation_store_writes"]["ok"]
-               for status, _, body in probes), probes
+    assert any(status == 503 and not body["checks"]["conversation_store_writes"]["ok"] for status, _, body in probes), (
+        probes
+    )
     # And once the lock is gone, readiness and turns are back without a restart.
-    wait_until(lambda: requests.get(f"{servers.rasa_url}/health/ready", timeout=10).status_code == 200, 30,
-               "readiness is 200 again")
+    wait_until(
+        lambda: requests.get(f"{servers.rasa_url}/health/ready", timeout=10).status_code == 200,
+        30,
+        "readiness is 200 again",
+    )
     sender = f"after-{uuid.uuid4().hex[:8]}"
     assert KeptConnection(servers).post(sender, "what do they do?")[0] == 200
     assert user_turns(database, sender) == 1
@@ -203,9 +211,16 @@ def read_only_store(tmp_path, rasa_domain):
     database.parent.mkdir()
     SQLTrackerStore(rasa_domain, host=f"sqlite:///{database}").engine.dispose()  # the tables
     # The last connection to close removes -wal and -shm: a process that ends without closing leaves them.
-    subprocess.run([sys.executable, "-c", "import os, sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
-                    "c.execute('PRAGMA journal_mode=WAL'); c.execute('SELECT count(*) FROM events'); os._exit(0)",
-                    str(database)], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import os, sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
+            "c.execute('PRAGMA journal_mode=WAL'); c.execute('SELECT count(*) FROM events'); os._exit(0)",
+            str(database),
+        ],
+        check=True,
+    )
     files = wal_files(database)
     assert all(path.exists() for path in files)
     for path in files:
@@ -235,8 +250,8 @@ def test_readiness_is_503_while_the_store_cannot_be_written_and_200_once_it_can(
             chattr("-i", path)
         last = []
 
-        def ready() -> bool:
-            last[:] = [requests.get(f"{servers.rasa_url}/health/ready", timeout=10)]
+        def ready(last: list = last, url: str = servers.rasa_url) -> bool:
+            last[:] = [requests.get(f"{url}/health/ready", timeout=10)]
             return last[0].status_code == 200
 
         try:

@@ -58,8 +58,10 @@ class Supervisor:
         self.ports = {"rasa": free_port(), "actions": free_port(), "widget": free_port()}
         self.log = workdir / f"serve-{uuid.uuid4().hex[:6]}.log"
         self.env = dict(
-            os.environ, RASA_TELEMETRY_ENABLED="false",
-            CAREERBOT_RASA_PORT=str(self.ports["rasa"]), CAREERBOT_ACTION_PORT=str(self.ports["actions"]),
+            os.environ,
+            RASA_TELEMETRY_ENABLED="false",
+            CAREERBOT_RASA_PORT=str(self.ports["rasa"]),
+            CAREERBOT_ACTION_PORT=str(self.ports["actions"]),
             CAREERBOT_WIDGET_PORT=str(self.ports["widget"]),
             CAREERBOT_TRACKER_URL=f"sqlite:///{workdir / 'tracker.db'}",
         )
@@ -76,10 +78,18 @@ class Supervisor:
 
     def start(self, timeout: float = 240) -> "Supervisor":
         with open(self.log, "wb") as out:
-            self.process = subprocess.Popen([sys.executable, "-m", "bot.launch.serve"], cwd=PROJECT_DIR, env=self.env,
-                                            stdout=out, stderr=subprocess.STDOUT)
-        wait_until(lambda: "careerbot is running" in self.output() or self.process.poll() is not None,
-                 timeout, "bot.launch.serve says it is running")
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "bot.launch.serve"],
+                cwd=PROJECT_DIR,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        wait_until(
+            lambda: "careerbot is running" in self.output() or self.process.poll() is not None,
+            timeout,
+            "bot.launch.serve says it is running",
+        )
         assert self.process.poll() is None, self.output()[-3000:]
         return self
 
@@ -115,8 +125,11 @@ class Supervisor:
 
 
 def ask(url: str, message: str = "how much do they earn?", timeout: float = 30) -> requests.Response:
-    return requests.post(f"{url}/webhooks/rest/webhook", json={"sender": f"sv-{uuid.uuid4().hex[:8]}",
-                                                               "message": message}, timeout=timeout)
+    return requests.post(
+        f"{url}/webhooks/rest/webhook",
+        json={"sender": f"sv-{uuid.uuid4().hex[:8]}", "message": message},
+        timeout=timeout,
+    )
 
 
 def answers_pay(url: str) -> bool:
@@ -208,8 +221,10 @@ def test_a_frozen_action_server_is_restarted_and_turns_are_answered_again(runnin
     wait_until(lambda: answers_pay(running.rasa_url), 120, "turns are answered again")
     output = running.output()
     assert f"the action server (pid {old}) failed a health check (1 of 3 in a row): no answer within 2 s" in output
-    assert f"the action server (pid {old}) failed 3 health checks in a row (no answer within 2 s); " \
+    assert (
+        f"the action server (pid {old}) failed 3 health checks in a row (no answer within 2 s); "
         "killing and restarting it" in output
+    )
     assert not alive(old)
     assert running.process.poll() is None
     assert set(running.servers()) == set(SERVERS)
@@ -252,8 +267,11 @@ def test_a_killed_supervisor_leaves_no_server_running(tmp_path, free_ports):
         wait_until(lambda: not any(alive(pid) for pid in pids), 20, "every server of the killed bot.launch.serve exits")
         # A new start would get the ports. Waited for, not checked once: the kernel
         # closes a killed server's connections a moment after the process is gone.
-        wait_until(lambda: all(port_free(port) for port in supervisor.ports.values()), 20,
-                 "the killed servers' ports are free again")
+        wait_until(
+            lambda: all(port_free(port) for port in supervisor.ports.values()),
+            20,
+            "the killed servers' ports are free again",
+        )
     finally:
         supervisor.close()
 
@@ -275,8 +293,9 @@ def test_a_server_that_cannot_come_back_makes_bot_serve_give_up(tmp_path, free_p
         finally:
             blocker.close()
         output = supervisor.output()
-        assert f"port {supervisor.ports['widget']} on 127.0.0.1, needed by the widget server, is already in use" \
-            in output
+        assert (
+            f"port {supervisor.ports['widget']} on 127.0.0.1, needed by the widget server, is already in use" in output
+        )
         assert "the widget server failed 5 times within 60 s; giving up" in output
         assert [pid for pid in pids if alive(pid)] == []
     finally:
@@ -300,13 +319,20 @@ def test_a_taken_port_at_start_is_named_and_nothing_starts(tmp_path, free_ports)
     taken.bind(("127.0.0.1", supervisor.ports["rasa"]))
     taken.listen()
     try:
-        result = subprocess.run([sys.executable, "-m", "bot.launch.serve"], cwd=PROJECT_DIR, env=supervisor.env,
-                                capture_output=True, text=True, timeout=120)
+        result = subprocess.run(
+            [sys.executable, "-m", "bot.launch.serve"],
+            cwd=PROJECT_DIR,
+            env=supervisor.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     finally:
         taken.close()
     assert result.returncode != 0
-    assert f"port {supervisor.ports['rasa']} on 127.0.0.1, needed by the Rasa server, is already in use" \
-        in result.stderr
+    assert (
+        f"port {supervisor.ports['rasa']} on 127.0.0.1, needed by the Rasa server, is already in use" in result.stderr
+    )
     assert "careerbot is running" not in result.stdout
     for key in ("actions", "widget"):  # nothing was started: their ports are still free
         check_port_free("127.0.0.1", supervisor.ports[key], NAMES[key], "unused")

@@ -19,13 +19,17 @@ SITE_CAREERS = "loan officers, mortgage servicing specialists and tellers"
 
 # --- Other jobs and the jobs the knowledge names ------------------------------------
 
-@pytest.mark.parametrize("message, named", [
-    ("how much do nurses make?", "nurses"),
-    ("do vets work weekends?", "vets"),
-    ("what degree do accountants need?", "accountants"),
-    ("how much does a bank manager make?", "bank managers"),
-    ("what do branch managers earn?", "branch managers"),
-])
+
+@pytest.mark.parametrize(
+    "message, named",
+    [
+        ("how much do nurses make?", "nurses"),
+        ("do vets work weekends?", "vets"),
+        ("what degree do accountants need?", "accountants"),
+        ("how much does a bank manager make?", "bank managers"),
+        ("what do branch managers earn?", "branch managers"),
+    ],
+)
 def test_a_question_about_another_job_names_it_and_gives_no_fact(servers, message, named):
     reply = say(servers, f"other-{named}", message)
     assert f"I only have information about {SITE_CAREERS}, not about {named}." in text(reply)
@@ -66,15 +70,25 @@ def test_senior_managers_are_managers(servers):
 # model finds too close to call depends on its training (each new model changed
 # it), so the probes are many: every pair of these topics' words, joined as a
 # visitor would. At least one must be asked about rather than guessed.
-TOPIC_WORDS = [["pay", "salary", "what it pays"], ["hours", "schedule"], ["degree", "what to study"],
-               ["licence", "license"], ["duties"], ["job outlook"], ["work environment"], ["skills"]]
+TOPIC_WORDS = [
+    ["pay", "salary", "what it pays"],
+    ["hours", "schedule"],
+    ["degree", "what to study"],
+    ["licence", "license"],
+    ["duties"],
+    ["job outlook"],
+    ["work environment"],
+    ["skills"],
+]
 TWO_TOPIC_QUESTIONS = [
     "requirements",  # the degree, or the licence's requirements?
     "do I need a licence or a degree",
-    *(template.format(first, second)
-      for one, other in itertools.combinations(TOPIC_WORDS, 2)
-      for first, second in itertools.product(one, other)
-      for template in ("{} and {}", "{} or {}?", "what about {} and {}")),
+    *(
+        template.format(first, second)
+        for one, other in itertools.combinations(TOPIC_WORDS, 2)
+        for first, second in itertools.product(one, other)
+        for template in ("{} and {}", "{} or {}?", "what about {} and {}")
+    ),
 ]
 
 
@@ -104,6 +118,7 @@ def test_a_clarifying_button_answers_its_topic(servers):
 
 
 # --- Typed answers to the bot's own questions ----------------------------------------
+
 
 def ask_until_feedback(servers, sender):
     say(servers, sender, "/ask_pay")
@@ -147,6 +162,7 @@ def test_a_typed_no_to_ask_a_person_closes_politely(servers, typed):
 
 
 # --- The handoff form -----------------------------------------------------------------
+
 
 def test_a_topic_question_where_the_form_waits_for_an_address_is_answered_then_asked_again(servers):
     sender = "form-topic"

@@ -11,12 +11,21 @@ from __future__ import annotations
 import asyncio
 import os
 from collections import Counter
+
 import pytest
 
 from bot import PROJECT_DIR
 from bot.clarify import is_topic
-from bot.devtools.evaluate import (DEV_SET, DEV_SET_2, NEAR_DUPLICATE, TEST_SET, evaluate_all, load_test_set, near_duplicates,
-                          training_lines)
+from bot.devtools.evaluate import (
+    DEV_SET,
+    DEV_SET_2,
+    NEAR_DUPLICATE,
+    TEST_SET,
+    evaluate_all,
+    load_test_set,
+    near_duplicates,
+    training_lines,
+)
 
 MODEL = PROJECT_DIR / "models" / "careerbot.tar.gz"
 # The issue's bar, on the replies visitors get: the classifier's intent, or the actions'
@@ -65,8 +74,7 @@ def test_no_test_line_is_a_near_copy_of_a_training_line():
     """
     found = near_duplicates([text for text, _ in load_test_set(TEST_SET)], [text for text, _ in training_lines()])
     copies = sorted({training for _, training, _ in found})
-    assert copies == [], (f"{len(found)} test lines are >= {NEAR_DUPLICATE} similar to these "
-                          f"training lines: {copies}")
+    assert copies == [], f"{len(found)} test lines are >= {NEAR_DUPLICATE} similar to these training lines: {copies}"
 
 
 def test_understanding(reports, capsys):

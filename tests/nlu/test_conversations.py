@@ -61,8 +61,12 @@ def test_no_conversation_turn_is_a_near_copy_of_a_training_line():
     Typed answers to the bot's own prompts ("yes", "thanks, bye") and messages of three words
     or fewer are left out: there are only so many ways to say them.
     """
-    lines = [turn.user for conv in c.load_conversations(c.TEST_SET) for turn in conv.turns
-             if turn.kind != "prompt" and len(turn.user.split()) > 3]
+    lines = [
+        turn.user
+        for conv in c.load_conversations(c.TEST_SET)
+        for turn in conv.turns
+        if turn.kind != "prompt" and len(turn.user.split()) > 3
+    ]
     found = near_duplicates(lines, [text for text, _ in training_lines()])
     copies = sorted({training for _, training, _ in found})
     assert copies == [], f"{len(found)} conversation turns are >= {NEAR_DUPLICATE} similar to: {copies}"

@@ -16,8 +16,15 @@ from typing import Any, Deque, Iterator
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 CHROMIUM = os.environ.get("CAREERBOT_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def chromium() -> Iterator[Any]:
@@ -44,10 +51,17 @@ def record_traffic(page) -> Deque[str]:
         traffic.append(f"{kind} {str(detail)[:200]}")
 
     page.on("console", lambda message: note(f"console.{message.type}", message.text))
-    page.on("request", lambda request: note(f"{request.method}", f"{request.url} {request.post_data or ''}")
-            if "/socket.io" in request.url else None)
-    page.on("response", lambda response: note(f"{response.status}", response.url)
-            if "/socket.io" in response.url else None)
+    page.on(
+        "request",
+        lambda request: (
+            note(f"{request.method}", f"{request.url} {request.post_data or ''}")
+            if "/socket.io" in request.url
+            else None
+        ),
+    )
+    page.on(
+        "response", lambda response: note(f"{response.status}", response.url) if "/socket.io" in response.url else None
+    )
 
     def on_websocket(socket: Any) -> None:
         note("ws.open", socket.url)
@@ -63,7 +77,12 @@ def diagnosis(page) -> str:
     """What the widget shows and stores, its last packets and the servers' last log lines."""
     parts = []
     try:
-        parts.append("widget: " + json.dumps(in_widget(page, """({
+        parts.append(
+            "widget: "
+            + json.dumps(
+                in_widget(
+                    page,
+                    """({
             status: root.querySelector('.cb-status').textContent,
             online: root.querySelector('.cb-online') !== null,
             typing: root.querySelector('.cb-typing').textContent,
@@ -71,15 +90,21 @@ def diagnosis(page) -> str:
             bot: root.querySelectorAll('.cb-from-bot').length,
             stored: Object.keys(localStorage).filter(k => k.startsWith('careerbot:'))
                 .map(k => localStorage.getItem(k).slice(-1500)),
-        })""")))
-    except Exception as error:  # noqa: BLE001 (a diagnosis never hides the failure it describes)
+        })""",
+                )
+            )
+        )
+    except Exception as error:  # a diagnosis never hides the failure it describes
         parts.append(f"widget: unreadable ({error})")
     parts.append("traffic:\n  " + "\n  ".join(getattr(page, "traffic", [])))
     servers = getattr(page, "servers", None)
     if servers is not None and servers.log_dir is not None:
         for log in sorted(servers.log_dir.glob("*.log")):
-            lines = [line for line in log.read_text(errors="replace").splitlines()
-                     if line[:1].strip() and "Warning" not in line and "sanic.access" not in line]
+            lines = [
+                line
+                for line in log.read_text(errors="replace").splitlines()
+                if line[:1].strip() and "Warning" not in line and "sanic.access" not in line
+            ]
             parts.append(f"{log.name}:\n  " + "\n  ".join(lines[-25:]))
     return "\n".join(parts)
 
@@ -92,7 +117,9 @@ def in_widget(page, expression: str) -> Any:
 def wait_in_widget(page, condition: str, timeout: float = 90000) -> Any:
     return page.wait_for_function(
         f"(() => {{ const host = document.querySelector('careerbot-chat'); if (!host) return false;"
-        f" const root = host.shadowRoot; return {condition}; }})()", timeout=timeout)
+        f" const root = host.shadowRoot; return {condition}; }})()",
+        timeout=timeout,
+    )
 
 
 def open_chat(page, launcher: str = "Chat with us", label: str = "Your message"):
@@ -112,9 +139,13 @@ def answered(page, bot_messages_before: int, timeout: float = 90000) -> None:
     Count `bot_messages_before` before the message can go out: a reply that arrives before
     the count is taken would be waited for in vain."""
     try:
-        wait_in_widget(page, f"root.querySelectorAll('.cb-from-bot').length > {bot_messages_before}"
-                             " && !root.querySelector('.cb-queued')"
-                             " && root.querySelector('.cb-typing').textContent === ''", timeout=timeout)
+        wait_in_widget(
+            page,
+            f"root.querySelectorAll('.cb-from-bot').length > {bot_messages_before}"
+            " && !root.querySelector('.cb-queued')"
+            " && root.querySelector('.cb-typing').textContent === ''",
+            timeout=timeout,
+        )
     except PlaywrightTimeout:
         raise AssertionError(f"no answer within {timeout / 1000:.0f} s\n{diagnosis(page)}") from None
 
@@ -142,8 +173,9 @@ def embed_html(servers, attributes: str = "", head: str = "", body: str = ARTICL
 </body></html>"""
 
 
-def embed(page, site_pages, servers, attributes: str = "", head: str = "", origin: str = "",
-          body: str = ARTICLE) -> None:
+def embed(
+    page, site_pages, servers, attributes: str = "", head: str = "", origin: str = "", body: str = ARTICLE
+) -> None:
     """Opens a site owner's page with the one-tag embed, on the site's own origin (allowed) unless told."""
     path = f"/page-{len(site_pages.pages)}.html"
     site_pages.pages[path] = embed_html(servers, attributes, head, body)

@@ -30,7 +30,8 @@ class FakePlatform(LocalServer):
                 answer = next((v for k, v in routes.items() if self.path.endswith(k)), {"ok": True})
                 self.reply(200, json.dumps(answer).encode(), "application/json")
 
-            do_GET = do_POST
+            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+                self.do_POST()
 
         super().__init__(Handler)
 

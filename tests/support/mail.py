@@ -33,8 +33,9 @@ class Inbox:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's hook)
         if self.answer.startswith("2"):
             message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-            self.mails.append(Mail(message, list(envelope.rcpt_tos), session.auth_data,
-                                   server.transport.get_extra_info("cipher")))
+            self.mails.append(
+                Mail(message, list(envelope.rcpt_tos), session.auth_data, server.transport.get_extra_info("cipher"))
+            )
         return self.answer
 
     def with_id(self, handoff_id: str) -> List[EmailMessage]:

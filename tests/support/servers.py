@@ -20,16 +20,22 @@ DEFAULT_CAREER = "mortgage_servicing_specialist"
 
 def local_settings(tracker_url: str, **env: str) -> Settings:
     """Settings for servers on free loopback ports with the given store; `env` adds CAREERBOT_* variables."""
-    return Settings.from_env({
-        "CAREERBOT_RASA_PORT": str(free_port()), "CAREERBOT_ACTION_PORT": str(free_port()),
-        "CAREERBOT_WIDGET_PORT": str(free_port()), "CAREERBOT_TRACKER_URL": tracker_url,
-        # The site's default career, as `make run` has it; a test may set another or "" for none.
-        "CAREERBOT_CAREER": os.environ.get("CAREERBOT_CAREER", DEFAULT_CAREER), **env,
-    })
+    return Settings.from_env(
+        {
+            "CAREERBOT_RASA_PORT": str(free_port()),
+            "CAREERBOT_ACTION_PORT": str(free_port()),
+            "CAREERBOT_WIDGET_PORT": str(free_port()),
+            "CAREERBOT_TRACKER_URL": tracker_url,
+            # The site's default career, as `make run` has it; a test may set another or "" for none.
+            "CAREERBOT_CAREER": os.environ.get("CAREERBOT_CAREER", DEFAULT_CAREER),
+            **env,
+        }
+    )
 
 
-def running(workdir: Path, tracker_url: Optional[str] = None, extra_env: Optional[Dict[str, str]] = None,
-            **env: str) -> Iterator[Servers]:
+def running(
+    workdir: Path, tracker_url: Optional[str] = None, extra_env: Optional[Dict[str, str]] = None, **env: str
+) -> Iterator[Servers]:
     """For a fixture: the action, Rasa and widget servers, stopped when the fixture ends."""
     assert MODEL.exists(), f"no trained model at {MODEL}: run `make train`"
     settings = local_settings(tracker_url or f"sqlite:///{workdir / 'tracker.db'}", **env)
@@ -39,8 +45,9 @@ def running(workdir: Path, tracker_url: Optional[str] = None, extra_env: Optiona
 
 def say(servers: Servers, sender: str, message: str) -> List[Dict[str, Any]]:
     """The bot's replies to `message` over the REST webhook (which must answer 200)."""
-    response = requests.post(f"{servers.rasa_url}/webhooks/rest/webhook",
-                             json={"sender": sender, "message": message}, timeout=30)
+    response = requests.post(
+        f"{servers.rasa_url}/webhooks/rest/webhook", json={"sender": sender, "message": message}, timeout=30
+    )
     assert response.status_code == 200
     replies: List[Dict[str, Any]] = response.json()
     return replies

@@ -27,8 +27,7 @@ class SitePages(LocalServer):
         class Handler(QuietHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
                 body = site.pages.get(self.path.split("?", 1)[0])
-                self.reply(200 if body is not None else 404, (body or "not found").encode(),
-                           "text/html; charset=utf-8")
+                self.reply(200 if body is not None else 404, (body or "not found").encode(), "text/html; charset=utf-8")
 
         super().__init__(Handler)
         self.origin = self.url
@@ -46,8 +45,11 @@ def servers(tmp_path_factory, site_pages):
     """The real servers; allowed origins: the demo page's, and a site owner's pages on 127.0.0.1
     (site_pages). The same pages as http://localhost:<port> are another origin, not allowed."""
     widget_port = free_port()
-    yield from running(tmp_path_factory.mktemp("servers"), CAREERBOT_WIDGET_PORT=str(widget_port),
-                       CAREERBOT_CORS_ORIGINS=f"http://127.0.0.1:{widget_port},{site_pages.origin}")
+    yield from running(
+        tmp_path_factory.mktemp("servers"),
+        CAREERBOT_WIDGET_PORT=str(widget_port),
+        CAREERBOT_CORS_ORIGINS=f"http://127.0.0.1:{widget_port},{site_pages.origin}",
+    )
 
 
 @pytest.fixture

@@ -87,13 +87,15 @@ def test_sizes_come_from_the_widget_not_the_pages_root_font_size(browser, server
 
 def focus_in_widget(page) -> Tuple[bool, str]:
     """Whether the page's focus is inside the widget's open panel, and what has it."""
-    return tuple(page.evaluate(f"""() => {{
+    return tuple(
+        page.evaluate("""() => {
         const host = document.querySelector('careerbot-chat');
         const inner = host.shadowRoot.activeElement;
         const active = document.activeElement;
         return [active === host && !!inner && !!inner.closest('.cb-panel'),
                 (inner || active).outerHTML.slice(0, 80)];
-    }}"""))
+    }""")
+    )
 
 
 def test_at_phone_width_the_open_chat_is_a_modal_dialog_that_keeps_the_focus(browser, servers, site_pages):
@@ -116,8 +118,10 @@ def test_at_phone_width_the_open_chat_is_a_modal_dialog_that_keeps_the_focus(bro
             assert len(seen) >= 4, seen  # it went round the controls, not stuck on one
         page.keyboard.press("Escape")
         assert panel.is_hidden()
-        assert page.evaluate(
-            "document.querySelector('careerbot-chat').shadowRoot.activeElement.textContent") == "Chat with us"
+        assert (
+            page.evaluate("document.querySelector('careerbot-chat').shadowRoot.activeElement.textContent")
+            == "Chat with us"
+        )
         # Closed, the page is the page again: from the launcher (last in the page), Shift+Tab reaches its links.
         page.keyboard.press("Shift+Tab")
         assert page.evaluate("document.activeElement.textContent") == "Contact"
@@ -184,7 +188,7 @@ def luminance(rgb: List[float]) -> float:
 def contrast(foreground: List[float], background: List[float]) -> float:
     # A translucent text colour is painted over its background.
     alpha = foreground[3] if len(foreground) > 3 else 1
-    painted = [f * alpha + b * (1 - alpha) for f, b in zip(foreground, background)]
+    painted = [f * alpha + b * (1 - alpha) for f, b in zip(foreground, background, strict=True)]
     lighter, darker = sorted((luminance(painted), luminance(background)), reverse=True)
     return (lighter + 0.05) / (darker + 0.05)
 
@@ -208,10 +212,16 @@ def show_every_text(page) -> None:
 
 # A dark theme set as site owners do: through the custom properties, in the page's CSS or the attributes.
 DARK_THEMES = {
-    "page CSS, a bright primary": ("", "<style>careerbot-chat { --cb-background: #121212; --cb-text: #e6e6e6; "
-                                       "--cb-bot-bubble: #2a2a2a; --cb-primary: #8ab4f8; }</style>"),
-    "attributes, a mid primary": ('data-color-background="#1e1e1e" data-color-text="#f0f0f0" '
-                                  'data-color-bot-bubble="#333333" data-color-primary="#1a73e8"', ""),
+    "page CSS, a bright primary": (
+        "",
+        "<style>careerbot-chat { --cb-background: #121212; --cb-text: #e6e6e6; "
+        "--cb-bot-bubble: #2a2a2a; --cb-primary: #8ab4f8; }</style>",
+    ),
+    "attributes, a mid primary": (
+        'data-color-background="#1e1e1e" data-color-text="#f0f0f0" '
+        'data-color-bot-bubble="#333333" data-color-primary="#1a73e8"',
+        "",
+    ),
 }
 
 

@@ -109,8 +109,10 @@ def _has_intent(name: str) -> bool:
     return any(name == (intent if isinstance(intent, str) else next(iter(intent))) for intent in domain["intents"])
 
 
-@pytest.mark.skipif(not _has_intent("list_careers"),
-                    reason="needs the list_careers intent (issue 19, the dialogue part), not in domain.yml yet")
+@pytest.mark.skipif(
+    not _has_intent("list_careers"),
+    reason="needs the list_careers intent (issue 19, the dialogue part), not in domain.yml yet",
+)
 def test_which_careers_names_all_three(visitor):
     visit(visitor, "/careers/tellers")
     open_chat(visitor)
@@ -191,8 +193,10 @@ def test_the_demo_page_lists_a_guide_per_career_and_each_guide_links_to_every_gu
     assert "data-context" not in home.widget  # the plain page: the default career
     assert home.current == []
     listed = guides(home)
-    assert listed == {f"/careers/{career_id}": career.plural[0].upper() + career.plural[1:]
-                      for career_id, career in knowledge.careers.items()}
+    assert listed == {
+        f"/careers/{career_id}": career.plural[0].upper() + career.plural[1:]
+        for career_id, career in knowledge.careers.items()
+    }
     for href in listed:
         guide = fetch(f"{servers.widget_url}{href}")
         career_id = href.rsplit("/", 1)[1]
@@ -211,8 +215,9 @@ def test_axe_finds_nothing_on_the_demo_page_and_a_guide(visitor, path):
     assert (closed, axe_violations(visitor)) == ([], [])
 
 
-@pytest.mark.parametrize("path", ["/careers/nobody", "/careers/", "/careers/tellers/", "/careers/..%2fserver.py",
-                                  "/careers/tellers.yml"])
+@pytest.mark.parametrize(
+    "path", ["/careers/nobody", "/careers/", "/careers/tellers/", "/careers/..%2fserver.py", "/careers/tellers.yml"]
+)
 def test_a_guide_that_does_not_exist_is_a_404(servers, path):
     assert requests.get(f"{servers.widget_url}{path}", timeout=10).status_code == 404
 
@@ -226,12 +231,18 @@ def own_site(tmp_path_factory) -> Iterator[Tuple[str, Path]]:
     directory = tmp_path_factory.mktemp("knowledge")
     shutil.copy(KNOWLEDGE_DIR / "loan_officers.yml", directory)
     port = free_port()
-    env = dict(os.environ, CAREERBOT_KNOWLEDGE_DIR=str(directory), CAREERBOT_WIDGET_PORT=str(port),
-               CAREERBOT_CAREER="", PYTHONPATH=str(PROJECT_DIR))
+    env = dict(
+        os.environ,
+        CAREERBOT_KNOWLEDGE_DIR=str(directory),
+        CAREERBOT_WIDGET_PORT=str(port),
+        CAREERBOT_CAREER="",
+        PYTHONPATH=str(PROJECT_DIR),
+    )
     log = tmp_path_factory.mktemp("widget") / "widget.log"
     with log.open("wb") as sink:
-        process = subprocess.Popen([sys.executable, "-m", "bot.widget.server"], cwd=PROJECT_DIR, env=env,
-                                   stdout=sink, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot.widget.server"], cwd=PROJECT_DIR, env=env, stdout=sink, stderr=subprocess.STDOUT
+        )
     url = f"http://127.0.0.1:{port}"
 
     def up() -> bool:
@@ -253,12 +264,25 @@ def own_site(tmp_path_factory) -> Iterator[Tuple[str, Path]]:
 def test_a_broken_career_file_stops_the_site_at_start_and_names_the_file_and_field(tmp_path):
     shutil.copy(KNOWLEDGE_DIR / "tellers.yml", tmp_path)
     broken = tmp_path / "loan_officers.yml"
-    broken.write_text((KNOWLEDGE_DIR / "loan_officers.yml").read_text(encoding="utf-8")
-                      .replace("  plural: loan officers\n", ""), encoding="utf-8")
-    env = dict(os.environ, CAREERBOT_KNOWLEDGE_DIR=str(tmp_path), CAREERBOT_WIDGET_PORT=str(free_port()),
-               CAREERBOT_CAREER="", PYTHONPATH=str(PROJECT_DIR))
-    done = subprocess.run([sys.executable, "-m", "bot.widget.server"], cwd=PROJECT_DIR, env=env,
-                          capture_output=True, text=True, timeout=60)
+    broken.write_text(
+        (KNOWLEDGE_DIR / "loan_officers.yml").read_text(encoding="utf-8").replace("  plural: loan officers\n", ""),
+        encoding="utf-8",
+    )
+    env = dict(
+        os.environ,
+        CAREERBOT_KNOWLEDGE_DIR=str(tmp_path),
+        CAREERBOT_WIDGET_PORT=str(free_port()),
+        CAREERBOT_CAREER="",
+        PYTHONPATH=str(PROJECT_DIR),
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.widget.server"],
+        cwd=PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 1
     assert done.stderr.startswith(f"error: {broken}: field 'career") and "plural" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
@@ -283,16 +307,20 @@ def test_a_career_added_while_the_site_runs_gets_its_guide_and_goes_when_removed
         assert json.loads(fetch(f"{url}/careers/tellers").widget["data-context"]) == {"career": "tellers"}
     finally:
         (directory / "tellers.yml").unlink()
-    wait_until(lambda: requests.get(f"{url}/careers/tellers", timeout=10).status_code == 404, 30,
-               "the tellers guide is gone")
+    wait_until(
+        lambda: requests.get(f"{url}/careers/tellers", timeout=10).status_code == 404, 30, "the tellers guide is gone"
+    )
 
 
 def test_knowledge_text_stays_text_in_the_guides(own_site, browser):
     url, directory = own_site
     hostile_career(directory)
     try:
-        wait_until(lambda: requests.get(f"{url}/careers/hostile", timeout=10).status_code == 200, 30,
-                   "the hostile guide is served")
+        wait_until(
+            lambda: requests.get(f"{url}/careers/hostile", timeout=10).status_code == 200,
+            30,
+            "the hostile guide is served",
+        )
         context = browser.new_context()
         page = context.new_page()
         dialogs: List[str] = []
@@ -304,8 +332,10 @@ def test_knowledge_text_stays_text_in_the_guides(own_site, browser):
             page.goto(f"{url}/careers/hostile")
             title = HOSTILE[0].upper() + HOSTILE[1:]
             assert page.locator("h1").inner_text() == title
-            assert page.get_by_role("link", name="U.S. Bureau of Labor Statistics", exact=False).get_attribute(
-                "href") == 'https://example.com/?a="><script>alert("url")</script>'
+            assert (
+                page.get_by_role("link", name="U.S. Bureau of Labor Statistics", exact=False).get_attribute("href")
+                == 'https://example.com/?a="><script>alert("url")</script>'
+            )
             assert page.get_by_text("<img src=x onerror=alert('summary')>").count() == 1
             # The placeholders in the name are text, not placeholders filled in after it was inserted.
             assert "{{RASA_URL}}{{CAREER_LINKS}}" in page.locator("h1").inner_text()

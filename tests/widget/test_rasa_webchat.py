@@ -119,14 +119,19 @@ def test_rasa_webchat_with_an_id_but_no_token_gets_a_new_session_and_chats(page)
 
     # What a visitor who copied someone's conversation id would have: the id alone.
     bare = session_id.split(".")[0]
-    page.evaluate("""(bare) => {
+    page.evaluate(
+        """(bare) => {
         const state = JSON.parse(localStorage.getItem('chat_session'));
         state.session_id = bare;
         localStorage.setItem('chat_session', JSON.stringify(state));
-    }""", bare)
+    }""",
+        bare,
+    )
     page.reload()
-    page.wait_for_function("(JSON.parse(localStorage.getItem('chat_session') || '{}').session_id || '')"
-                           f".split('.')[0] !== {json.dumps(bare)}")
+    page.wait_for_function(
+        "(JSON.parse(localStorage.getItem('chat_session') || '{}').session_id || '')"
+        f".split('.')[0] !== {json.dumps(bare)}"
+    )
     new_session = stored_session_id(page)
     assert SESSION_ID.match(new_session) and not new_session.startswith(bare)
     open_chat_if_closed(page)

@@ -26,14 +26,18 @@ def servers(tmp_path_factory):
 
 def stored_user_texts(servers, conversation_id: str) -> List[str]:
     with sqlite3.connect(str(servers.settings.sqlite_path)) as db:
-        rows = db.execute("SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id",
-                          (conversation_id,))
+        rows = db.execute(
+            "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id", (conversation_id,)
+        )
         return [json.loads(data)["text"] for (data,) in rows]
 
 
 def wait_in_widget(page, condition: str, timeout: float = 90000) -> None:
-    page.wait_for_function(f"(() => {{ const host = document.querySelector('careerbot-chat'); if (!host) return false;"
-                           f" const root = host.shadowRoot; return {condition}; }})()", timeout=timeout)
+    page.wait_for_function(
+        f"(() => {{ const host = document.querySelector('careerbot-chat'); if (!host) return false;"
+        f" const root = host.shadowRoot; return {condition}; }})()",
+        timeout=timeout,
+    )
 
 
 def rasa_log(servers) -> str:

@@ -26,8 +26,9 @@ SCREENSHOTS = PROJECT_DIR / "build" / "screenshots"
 
 def stored_events(servers, conversation_id: str) -> List[Dict[str, Any]]:
     with sqlite3.connect(str(servers.settings.sqlite_path)) as db:
-        rows = db.execute("SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id",
-                          (conversation_id,))
+        rows = db.execute(
+            "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id", (conversation_id,)
+        )
         return [json.loads(data) for (data,) in rows]
 
 
@@ -177,12 +178,15 @@ def test_a_stored_id_without_its_token_gets_a_new_session_and_chats_on(page):
     ask(page, "what are the working hours?")
     conversation_id = stored_session_id(page).split(".")[0]
     # An id copied from someone else, without the token: the widget must still work.
-    page.evaluate("""(id) => {
+    page.evaluate(
+        """(id) => {
         const key = Object.keys(localStorage).find(k => k.startsWith('careerbot:v1:'));
         const state = JSON.parse(localStorage.getItem(key));
         state.sessionId = id;
         localStorage.setItem(key, JSON.stringify(state));
-    }""", conversation_id)
+    }""",
+        conversation_id,
+    )
     page.reload()
     page.wait_for_function(f"""() => {{
         const key = Object.keys(localStorage).find(k => k.startsWith('careerbot:v1:'));
@@ -286,7 +290,8 @@ def test_a_long_conversation_reopens_at_its_latest_message_with_no_unstyled_flas
             const earlier = [];
             for (let i = 0; i < 60; i++) {
                 earlier.push({id: 'q' + i, from: 'user', text: 'question ' + i, t: i * 2 + 1});
-                earlier.push({id: 'a' + i, from: 'bot', text: 'answer ' + i + '\\n\\nwith a second paragraph', t: i * 2 + 2});
+                earlier.push({id: 'a' + i, from: 'bot', text: 'answer ' + i + '\\n\\nwith a second paragraph',
+                              t: i * 2 + 2});
             }
             earlier.push({id: 'latest', from: 'bot', text: 'the latest message', t: Date.now()});
             state.messages = earlier;
@@ -306,7 +311,9 @@ def test_a_long_conversation_reopens_at_its_latest_message_with_no_unstyled_flas
         assert in_widget(page, "root.querySelector('.cb-root').getBoundingClientRect().height") == 0
         held[0].continue_()
         page.get_by_text("the latest message").wait_for()
-        position = in_widget(page, "(l => [l.scrollTop, l.clientHeight, l.scrollHeight])(root.querySelector('.cb-log'))")
+        position = in_widget(
+            page, "(l => [l.scrollTop, l.clientHeight, l.scrollHeight])(root.querySelector('.cb-log'))"
+        )
         top, height, full = position
         assert full > 3 * height, position
         assert top + height >= full - 2, position
@@ -329,14 +336,19 @@ def test_a_long_conversation_reopens_at_its_latest_message_with_no_unstyled_flas
 
 
 # The first bubble after the visitor's latest message.
-LATEST_ANSWER = ("(all => all[all.map(m => m.classList.contains('cb-from-user')).lastIndexOf(true) + 1])"
-                 "([...root.querySelectorAll('.cb-message')])")
+LATEST_ANSWER = (
+    "(all => all[all.map(m => m.classList.contains('cb-from-user')).lastIndexOf(true) + 1])"
+    "([...root.querySelectorAll('.cb-message')])"
+)
 
 
 def answer_start_in_view(page) -> float:
     """Where the first bubble of the latest answer starts, in px below the top of the log's view."""
-    return in_widget(page, f"""(a => a.getBoundingClientRect().top
-        - root.querySelector('.cb-log').getBoundingClientRect().top)({LATEST_ANSWER})""")
+    return in_widget(
+        page,
+        f"""(a => a.getBoundingClientRect().top
+        - root.querySelector('.cb-log').getBoundingClientRect().top)({LATEST_ANSWER})""",
+    )
 
 
 def at_end(page) -> bool:
@@ -346,8 +358,9 @@ def at_end(page) -> bool:
 def test_a_long_answer_opens_at_its_start(page):
     open_chat(page)
     ask(page, "how much do they earn?")
-    assert in_widget(page, "(l => l.scrollHeight > l.clientHeight)(root.querySelector('.cb-log'))"), \
+    assert in_widget(page, "(l => l.scrollHeight > l.clientHeight)(root.querySelector('.cb-log'))"), (
         "the answer is not longer than the view: the test shows nothing"
+    )
     assert 0 <= answer_start_in_view(page) <= 16
     assert not at_end(page)
     assert page.locator(".cb-new").is_hidden()  # reading from the start is no missed message
@@ -379,8 +392,7 @@ class Hold:
             ws.send(message)
 
 
-def test_a_reply_that_arrives_while_the_visitor_reads_further_up_gets_a_new_message_button(
-        page, servers, site_pages):
+def test_a_reply_that_arrives_while_the_visitor_reads_further_up_gets_a_new_message_button(page, servers, site_pages):
     hold = Hold()
     page.route_web_socket(re.compile(r".*/socket\.io/.*"), hold.route)
     embed(page, site_pages, servers, 'data-transports="websocket"')
@@ -405,8 +417,11 @@ def test_a_reply_that_arrives_while_the_visitor_reads_further_up_gets_a_new_mess
     wait_in_widget(page, "root.querySelector('.cb-new').hidden")
     assert 0 <= answer_start_in_view(page) <= 16 or at_end(page)
     assert page.locator(".cb-from-bot", has_text="9am to 5pm").first.is_visible()
-    position = in_widget(page, f"""(a => [a.getBoundingClientRect().top, root.querySelector('.cb-log')
-        .getBoundingClientRect().top])({LATEST_ANSWER})""")
+    position = in_widget(
+        page,
+        f"""(a => [a.getBoundingClientRect().top, root.querySelector('.cb-log')
+        .getBoundingClientRect().top])({LATEST_ANSWER})""",
+    )
     assert position[0] >= position[1] - 1, position  # its first line is in view
 
 
@@ -492,24 +507,29 @@ def test_the_typing_indicator_is_a_live_region_filled_while_the_bot_answers(page
     open_chat(page)
     typing = page.locator(".cb-typing")
     assert typing.get_attribute("aria-live") == "polite" and typing.get_attribute("role") == "status"
-    in_widget(page, """(() => {
+    in_widget(
+        page,
+        """(() => {
         window.typingSeen = [];
         const node = root.querySelector('.cb-typing');
         new MutationObserver(() => window.typingSeen.push(node.textContent))
             .observe(node, {childList: true, characterData: true, subtree: true});
-    })()""")
+    })()""",
+    )
     ask(page, "what are the working hours?")
     assert page.evaluate("window.typingSeen") == ["The assistant is typing…", ""]
 
 
 # --- Site owner's controls ------------------------------------------------------------------------
 
-THEMED = ('data-title="Conseiller carrière" data-launcher="Posez une question" data-greeting="Bonjour !" '
-          'data-placeholder="Votre question" data-input-label="Votre message" data-send-label="Envoyer" '
-          'data-close-label="Fermer" data-start-over-label="Recommencer" data-typing-text="Il écrit…" '
-          'data-you-label="Vous :" data-assistant-label="Conseiller :" '
-          'data-color-primary="#7a1f5c" data-color-on-primary="#fffdf0" data-color-bot-bubble="#f4eef2" '
-          'data-position="left" data-offset="24px"')
+THEMED = (
+    'data-title="Conseiller carrière" data-launcher="Posez une question" data-greeting="Bonjour !" '
+    'data-placeholder="Votre question" data-input-label="Votre message" data-send-label="Envoyer" '
+    'data-close-label="Fermer" data-start-over-label="Recommencer" data-typing-text="Il écrit…" '
+    'data-you-label="Vous :" data-assistant-label="Conseiller :" '
+    'data-color-primary="#7a1f5c" data-color-on-primary="#fffdf0" data-color-bot-bubble="#f4eef2" '
+    'data-position="left" data-offset="24px"'
+)
 
 
 def test_colours_position_and_every_string_come_from_attributes(page, servers, site_pages):
@@ -527,11 +547,14 @@ def test_colours_position_and_every_string_come_from_attributes(page, servers, s
         page.get_by_role("button", name=name).wait_for()
     assert "Bonjour !" in log_text(page)
     assert page.locator(".cb-from-bot .cb-visually-hidden").first.text_content() == "Conseiller : "
-    in_widget(page, """(() => {
+    in_widget(
+        page,
+        """(() => {
         window.typingSeen = [];
         const node = root.querySelector('.cb-typing');
         new MutationObserver(() => window.typingSeen.push(node.textContent)).observe(node, {childList: true});
-    })()""")
+    })()""",
+    )
     ask(page, "what are the working hours?", label="Votre message")
     assert "Il écrit…" in page.evaluate("window.typingSeen")
     assert page.locator(".cb-from-user .cb-visually-hidden").first.text_content() == "Vous : "
