@@ -10,7 +10,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import FrozenSet, List, Mapping, Optional, Tuple
+from typing import Dict, FrozenSet, List, Mapping, Optional, Tuple, Union
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from bot import KNOWLEDGE_DIR, PROJECT_DIR
@@ -192,6 +192,63 @@ def _http_url(env: Mapping[str, str], name: str) -> Optional[str]:
     if raw and not re.match(r"^https?://[^/\s?#]+(/\S*)?$", raw):
         raise SettingsError(f"{name}={raw!r}: expected an http:// or https:// URL")
     return raw or None
+
+
+@dataclass(frozen=True)
+class PlatformAPIs:
+    """Other addresses for the platforms' APIs: the tests' fake platforms on 127.0.0.1, or a proxy.
+
+    Read by the channels when Rasa builds them, apart from Settings: a channel needs
+    these four and none of the rest.
+    """
+
+    slack: Optional[str] = None
+    telegram: Optional[str] = None
+    twilio: Optional[str] = None
+    # The URL Twilio calls, when a proxy in front of Rasa changes it (Twilio signs the URL it called).
+    twilio_public_url: Optional[str] = None
+
+    @classmethod
+    def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "PlatformAPIs":
+        env = os.environ if env is None else env
+        return cls(
+            slack=_http_url(env, "CAREERBOT_SLACK_API_URL"),
+            telegram=_http_url(env, "CAREERBOT_TELEGRAM_API_URL"),
+            twilio=_http_url(env, "CAREERBOT_TWILIO_API_URL"),
+            twilio_public_url=_http_url(env, "CAREERBOT_TWILIO_PUBLIC_URL"),
+        )
+
+
+def offtopic_dir(default: Path, env: Optional[Mapping[str, str]] = None) -> Path:
+    """Where the off-topic corpora are read at training time: CAREERBOT_OFFTOPIC_DIR, else `default`."""
+    env = os.environ if env is None else env
+    raw = env.get("CAREERBOT_OFFTOPIC_DIR", "").strip()
+    return Path(raw) if raw else default
+
+
+def log_level(env: Optional[Mapping[str, str]] = None) -> Union[str, int]:
+    """LOG_LEVEL, the variable Rasa's own servers read too (DEBUG, INFO, ...); INFO when unset."""
+    import logging
+
+    env = os.environ if env is None else env
+    raw = env.get("LOG_LEVEL", "").strip().upper()
+    if raw and raw not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise SettingsError(f"LOG_LEVEL={raw!r}: expected DEBUG, INFO, WARNING, ERROR or CRITICAL")
+    return raw or logging.INFO
+
+
+def environment() -> Dict[str, str]:
+    """A copy of this process's environment: what the launchers pass on to the servers they start."""
+    return dict(os.environ)
+
+
+def set_environment(name: str, value: str, keep_set: bool = False) -> None:
+    """Sets a variable that a library reads from the environment itself (rasa-sdk's SANIC_HOST,
+    Rasa's RASA_TELEMETRY_ENABLED); with `keep_set`, a value already there stays."""
+    if keep_set:
+        os.environ.setdefault(name, value)
+    else:
+        os.environ[name] = value
 
 
 @dataclass(frozen=True)

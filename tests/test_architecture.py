@@ -149,3 +149,37 @@ def test_server_side_modules_are_not_in_the_actions_layer(module):
     table = layers()
     layer = layer_of(module, table)
     assert layer is not None and not layer.holds("actions")
+
+
+def _environment_uses(tree: ast.AST) -> Iterator[Tuple[int, str]]:
+    """Where a module touches the process environment: os.environ, os.getenv, os.putenv, or those imported by name."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "os":
+            if node.attr in ("environ", "environb", "getenv", "putenv", "unsetenv"):
+                yield node.lineno, f"os.{node.attr}"
+        elif isinstance(node, ast.ImportFrom) and node.module == "os":
+            for alias in node.names:
+                if alias.name in ("environ", "environb", "getenv", "putenv", "unsetenv"):
+                    yield node.lineno, f"from os import {alias.name}"
+
+
+def test_only_the_settings_module_reads_the_environment():
+    """Every variable goes through bot/settings.py, where it is typed, checked and documented."""
+    found = []
+    for root in SOURCES:
+        for path in sorted((PROJECT_DIR / root).rglob("*.py")):
+            if path == PROJECT_DIR / "bot" / "settings.py":
+                continue
+            for line, use in _environment_uses(ast.parse(path.read_text(encoding="utf-8"))):
+                found.append(f"{path.relative_to(PROJECT_DIR)}:{line}: {use}")
+    assert not found, "read the environment through bot/settings.py:\n" + "\n".join(found)
+
+
+def test_the_environment_check_finds_each_way_in():
+    code = "import os\nfrom os import getenv\nos.environ.get('A')\nos.getenv('B')\nx = os.environ\n"
+    assert [use for _, use in _environment_uses(ast.parse(code))].count("os.environ") == 2
+    assert {use for _, use in _environment_uses(ast.parse(code))} == {
+        "os.environ",
+        "os.getenv",
+        "from os import getenv",
+    }

@@ -26,7 +26,6 @@ What a reply looks like on each platform is bot/rasa/rendering.py's job.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections import OrderedDict
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
@@ -42,7 +41,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot import logs
 from bot.channels.slack_events import MAX_ID_LENGTH, SeenEvents
 from bot.channels.validation import id_problem
-from bot.settings import Settings
+from bot.settings import PlatformAPIs, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +89,7 @@ class CareerSlackBot(SlackBot):
         proxy: Optional[Text] = None,
     ) -> None:
         super().__init__(token, slack_channel, thread_id, proxy)
-        base_url = os.environ.get("CAREERBOT_SLACK_API_URL")
+        base_url = PlatformAPIs.from_env().slack
         if base_url:
             self.client = AsyncWebClient(token, proxy=proxy, base_url=base_url)
 

@@ -23,7 +23,6 @@ import asyncio
 import hmac
 import json
 import logging
-import os
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
 from aiogram import Bot, types
@@ -39,7 +38,7 @@ from sanic.response import HTTPResponse
 
 from bot import logs
 from bot.channels.validation import id_problem
-from bot.settings import telegram_secret_problem
+from bot.settings import PlatformAPIs, telegram_secret_problem
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +49,7 @@ class CareerTelegramOutput(TelegramOutput):
     def __init__(
         self, access_token: Optional[Text], secret_token: Optional[Text] = None, me: Optional[types.User] = None
     ) -> None:
-        base_url = os.environ.get("CAREERBOT_TELEGRAM_API_URL")
+        base_url = PlatformAPIs.from_env().telegram
         if base_url:
             Bot.__init__(self, access_token, server=TelegramAPIServer.from_base(base_url))
         else:

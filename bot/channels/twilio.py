@@ -19,7 +19,6 @@ nothing away: a signature still needs the auth token.
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Text
 from urllib.parse import parse_qs
 
@@ -32,6 +31,7 @@ from twilio.request_validator import RequestValidator
 
 from bot import logs
 from bot.channels.validation import id_problem
+from bot.settings import PlatformAPIs
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ class CareerTwilioOutput(TwilioOutput):
 
     def __init__(self, account_sid: Optional[Text], auth_token: Optional[Text], twilio_number: Optional[Text]) -> None:
         super().__init__(account_sid, auth_token, twilio_number)
-        base_url = os.environ.get("CAREERBOT_TWILIO_API_URL")
+        base_url = PlatformAPIs.from_env().twilio
         if base_url:
             self.api.base_url = base_url
 
@@ -80,7 +80,7 @@ def check_request(request: Request, auth_token: str) -> Optional[HTTPResponse]:
         request.scheme,
         request.path,
         request.query_string,
-        os.environ.get("CAREERBOT_TWILIO_PUBLIC_URL"),
+        PlatformAPIs.from_env().twilio_public_url,
     )
     validator = RequestValidator(auth_token)
     if not signature or not any(validator.validate(url, fields, signature) for url in urls):

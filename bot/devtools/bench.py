@@ -36,6 +36,7 @@ import requests
 
 from bot import PROJECT_DIR
 from bot.launch.processes import descendants, free_port, stop_process, wait_until
+from bot.settings import environment
 
 BIN_DIR = Path(sys.executable).parent
 QUESTIONS = [
@@ -54,7 +55,7 @@ QUESTIONS = [
 ]
 # The many-careers comparison: this many generated career files beside the real ones (issue 19: a site of 300).
 SCALE_CAREERS = 300
-ENV = dict(os.environ, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2", PYTHONWARNINGS="ignore")
+ENV = dict(environment(), RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2", PYTHONWARNINGS="ignore")
 
 
 def family(pids: List[int]) -> List[int]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import sys
 
 import pluggy
@@ -25,7 +24,7 @@ from bot import logs
 from bot.handoff import worker
 from bot.knowledge import KnowledgeError, default_knowledge
 from bot.rasa import internals
-from bot.settings import Settings, SettingsError
+from bot.settings import Settings, SettingsError, log_level, set_environment
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +65,7 @@ class HandoffWorker:
 
 def main() -> int:
     logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "").strip().upper() or logging.INFO,
+        level=log_level(),
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
     try:
@@ -82,7 +81,7 @@ def main() -> int:
     )
     # rasa-sdk reads its bind address from SANIC_HOST; keep it on loopback
     # unless the settings say otherwise.
-    os.environ["SANIC_HOST"] = settings.action_host
+    set_environment("SANIC_HOST", settings.action_host)
     from rasa_sdk.endpoint import run
     from rasa_sdk.plugin import plugin_manager
 

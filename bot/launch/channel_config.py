@@ -10,13 +10,13 @@ written file still holds the ``${VAR}`` references, never their values.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional
 
 from bot import PROJECT_DIR
+from bot.settings import environment
 
 SOURCE = PROJECT_DIR / "credentials.yml"
 ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -64,7 +64,7 @@ def select(text: str, env: Mapping[str, str]) -> "tuple[str, Dict[str, List[str]
 
 
 def write_enabled(target: Path, env: Optional[Mapping[str, str]] = None, source: Path = SOURCE) -> Dict[str, List[str]]:
-    text, disabled = select(source.read_text(encoding="utf-8"), os.environ if env is None else env)
+    text, disabled = select(source.read_text(encoding="utf-8"), environment() if env is None else env)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")
     return disabled

@@ -23,7 +23,9 @@ from typing import List, Optional
 
 def prepare(argv: List[str]) -> None:
     """Process-wide set-up before Rasa starts: settings, log redaction, the replacements of bot/rasa/internals.py."""
-    os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    from bot.settings import set_environment
+
+    set_environment("RASA_TELEMETRY_ENABLED", "false", keep_set=True)
     from bot.settings import Settings, SettingsError
 
     try:

@@ -60,7 +60,7 @@ from bot import PROJECT_DIR
 from bot.knowledge import KnowledgeBase, KnowledgeError
 from bot.launch.channel_config import write_enabled
 from bot.launch.processes import STOP_TIMEOUT_S, signal_group, stop_process, wait_until
-from bot.settings import Settings, SettingsError
+from bot.settings import Settings, SettingsError, environment
 
 BIN_DIR = Path(sys.executable).parent
 # The channels, and endpoints, whose variables are set (see bot/launch/channel_config.py).
@@ -204,7 +204,7 @@ class Servers:
         self.settings = settings
         self.model = model
         self.log_dir = log_dir
-        self.env = dict(os.environ, **(extra_env or {}))
+        self.env = dict(environment(), **(extra_env or {}))
         self.env.update(
             RASA_TELEMETRY_ENABLED="false",
             TF_CPP_MIN_LOG_LEVEL=self.env.get("TF_CPP_MIN_LOG_LEVEL", "2"),
@@ -219,7 +219,7 @@ class Servers:
             CAREERBOT_CORS_ORIGINS=",".join(settings.cors_origins),
             CAREERBOT_TRACKER_URL=settings.tracker_url,
             # Rasa imports the project's channel (bot.channels) from credentials.yml.
-            PYTHONPATH=os.pathsep.join(filter(None, [str(PROJECT_DIR), os.environ.get("PYTHONPATH")])),
+            PYTHONPATH=os.pathsep.join(filter(None, [str(PROJECT_DIR), self.env.get("PYTHONPATH")])),
         )
         if settings.career:
             self.env["CAREERBOT_CAREER"] = settings.career

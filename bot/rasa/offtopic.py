@@ -30,7 +30,6 @@ development split they count only as leaks if they get a career answer.
 from __future__ import annotations
 
 import difflib
-import os
 import random
 import re
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 from bot import PROJECT_DIR
+from bot.settings import offtopic_dir
 
 ENV_VAR = "CAREERBOT_OFFTOPIC_DIR"
 DEFAULT_DIR = PROJECT_DIR / "data" / "offtopic"
@@ -132,7 +132,7 @@ class Split:
 
 
 def data_dir() -> Path:
-    directory = Path(os.environ.get(ENV_VAR) or DEFAULT_DIR)
+    directory = offtopic_dir(DEFAULT_DIR)
     missing = [name for name in SOURCES if not (directory / f"{name}.tsv").is_file()]
     if missing:
         raise OfftopicDataMissing(

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from bot import KNOWLEDGE_DIR
@@ -150,3 +152,22 @@ def test_reading_in_context_is_on_unless_switched_off(value, expected):
 def test_a_malformed_context_switch_fails_fast_naming_the_variable():
     with pytest.raises(SettingsError, match="CAREERBOT_READ_IN_CONTEXT"):
         Settings.from_env({"CAREERBOT_READ_IN_CONTEXT": "sometimes"})
+
+
+def test_platform_api_addresses_are_checked_urls():
+    from bot.settings import PlatformAPIs
+
+    apis = PlatformAPIs.from_env({"CAREERBOT_SLACK_API_URL": "http://127.0.0.1:9000/api/"})
+    assert apis.slack == "http://127.0.0.1:9000/api/" and apis.telegram is None and apis.twilio_public_url is None
+    with pytest.raises(SettingsError, match="CAREERBOT_TWILIO_PUBLIC_URL='bot.example.com': expected an http"):
+        PlatformAPIs.from_env({"CAREERBOT_TWILIO_PUBLIC_URL": "bot.example.com"})
+
+
+def test_log_level_and_offtopic_dir(tmp_path):
+    from bot.settings import log_level, offtopic_dir
+
+    assert log_level({}) == logging.INFO and log_level({"LOG_LEVEL": " debug "}) == "DEBUG"
+    with pytest.raises(SettingsError, match="LOG_LEVEL='LOUD'"):
+        log_level({"LOG_LEVEL": "loud"})
+    assert offtopic_dir(tmp_path / "default", {}) == tmp_path / "default"
+    assert offtopic_dir(tmp_path / "default", {"CAREERBOT_OFFTOPIC_DIR": str(tmp_path)}) == tmp_path
