@@ -140,3 +140,20 @@ def _environment() -> dict:
     import os
 
     return {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "PYTHONPATH": str(Path(PROJECT_DIR))}
+
+
+def test_the_telegram_output_may_skip_rasas_constructor():
+    """bot/channels/telegram.py builds aiogram's Bot itself (to point it at another API server) instead of
+    calling TelegramOutput.__init__: right only while that constructor does nothing but pass the token on."""
+    import ast
+    import inspect
+    import textwrap
+
+    from aiogram import Bot
+    from rasa.core.channels.telegram import TelegramOutput
+
+    assert TelegramOutput.__bases__[0] is Bot  # super().__init__ below is aiogram's Bot.__init__
+    assert list(inspect.signature(TelegramOutput.__init__).parameters) == ["self", "access_token"]
+    [function] = ast.parse(textwrap.dedent(inspect.getsource(TelegramOutput.__init__))).body
+    assert [ast.unparse(statement) for statement in function.body] == ["super().__init__(access_token)"]
+    assert "server" in inspect.signature(Bot.__init__).parameters
