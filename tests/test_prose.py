@@ -91,8 +91,10 @@ def _conversation_set_sizes() -> List[float]:
     ]
 
 
-CHECKS: List[Tuple[str, str, Callable[[], List[float]]]] = [
+# (the file that holds the sentence, its pattern, what it quotes, the code's values)
+CHECKS: List[Tuple[str, str, str, Callable[[], List[float]]]] = [
     (
+        "docs/understanding.md",
         r"`tests/conversations/test_set.yml` holds (\d+) conversations \((\d+) follow-up turns\).*?"
         r"`dev_set.yml` \((\d+) conversations\) and `dev_set_2.yml` \((\d+) conversations, (\d+) follow-up turns"
         r".*?the leak of (\d+) off-topic queries",
@@ -100,49 +102,73 @@ CHECKS: List[Tuple[str, str, Callable[[], List[float]]]] = [
         _conversation_set_sizes,
     ),
     (
+        "docs/understanding.md",
         r"`make test` gates both \(follow-up turns ≥ ([\d.]+) %, leak mid-conversation ≤ ([\d.]+) %;",
         "the conversation gates of make test",
         _conversation_gates,
     ),
-    (r"longer than (\d+) characters \| 400", "the conversation id limit", lambda: [validation.MAX_ID_LENGTH]),
-    (r"nested more than (\d+) levels deep", "the JSON depth limit", lambda: [rest.MAX_JSON_DEPTH]),
     (
+        "docs/conversations.md",
+        r"longer than (\d+) characters \| 400",
+        "the conversation id limit",
+        lambda: [validation.MAX_ID_LENGTH],
+    ),
+    (
+        "docs/conversations.md",
+        r"nested more than (\d+) levels deep",
+        "the JSON depth limit",
+        lambda: [rest.MAX_JSON_DEPTH],
+    ),
+    (
+        "docs/conversations.md",
         r"a message over \*\*([\d,]+) characters\*\*",
         "the message length limit",
         lambda: [validation.MAX_MESSAGE_LENGTH],
     ),
-    (r"\(default ([\d,]+) bytes;", "the body size limit", lambda: [Settings.from_env({}).max_body_bytes]),
     (
+        "docs/conversations.md",
+        r"\(default ([\d,]+) bytes;",
+        "the body size limit",
+        lambda: [Settings.from_env({}).max_body_bytes],
+    ),
+    (
+        "docs/channels.md",
         r"at most (\d+), titles of at most (\d+) characters; over (\d+) characters",
         "Messenger's limits",
         lambda: [rendering.FACEBOOK_MAX_BUTTONS, rendering.FACEBOOK_MAX_TITLE, rendering.FACEBOOK_MAX_BUTTON_TEXT],
     ),
     (
+        "docs/operations.md",
         r"is started again after (\d+) s, then 2, 4, 8 … up to (\d+) s",
         "the restart backoff",
         lambda: [serve.BACKOFF_START_S, serve.BACKOFF_MAX_S],
     ),
     (
+        "docs/operations.md",
         r"(\w+) deaths of one server within (\d+) s",
         "the crash limit",
         lambda: [serve.CRASH_LIMIT, serve.CRASH_WINDOW_S],
     ),
     (
+        "docs/operations.md",
         r"answers its `/health` within (\d+) s, (?:and )?a read through the conversation store succeeds within (\d+) s",
         "the readiness timeouts",
         lambda: [health.CHECK_TIMEOUT_S, health.CHECK_TIMEOUT_S],
     ),
     (
+        "docs/operations.md",
         r"\| `CAREERBOT_ACTION_TIMEOUT` \| `(\d+)` \|",
         "the action timeout",
         lambda: [Settings.from_env({}).action_timeout_s],
     ),
     (
+        "docs/operations.md",
         r"\| `CAREERBOT_STORE_TIMEOUT` \| `(\d+)` \|",
         "the store timeout",
         lambda: [Settings.from_env({}).store_timeout_s],
     ),
     (
+        "docs/operations.md",
         r"\| `CAREERBOT_PROBE_INTERVAL` / `_TIMEOUT` / `_FAILURES` \| "
         r"`(\d+)` / `(\d+)` / `(\d+)` \| .*? every (\d+) s, "
         r"with a (\d+) s timeout, and restarts one that fails (\d+) probes",
@@ -157,34 +183,40 @@ CHECKS: List[Tuple[str, str, Callable[[], List[float]]]] = [
         ),
     ),
     (
+        "docs/understanding.md",
         r"`tests/nlu/test_set.yml`: ([\d,]+) everyday questions.*?`tests/nlu/dev_set.yml`: ([\d,]+) more"
         r".*?`tests/nlu/dev_set_2.yml`: ([\d,]+) more",
         "the sizes of the test and dev sets",
         _test_set_sizes,
     ),
     (
+        "docs/understanding.md",
         r"messages\)\. A test fails if any of its lines is ([\d.]+) or more similar",
         "the near-duplicate rule",
         _nlu_numbers,
     ),
     (
+        "docs/handoff-and-report.md",
         r"does not answer after (\d+) s \(`connect_timeout`\), on a statement after (\d+) s \(`statement_timeout`\) "
         r"and on a lock another session holds after (\d+) s",
         "the ops commands' database timeouts",
         lambda: [store.CONNECT_TIMEOUT_S, store.STATEMENT_TIMEOUT_S, store.LOCK_TIMEOUT_S],
     ),
     (
+        "docs/privacy.md",
         r"retried for `--wal-wait` seconds \((\d+) by default",
         "purge and forget's wait for the WAL",
         lambda: [privacy.WAL_WAIT_S],
     ),
     (
+        "docs/understanding.md",
         r"\(answer accuracy ≥ ([\d.]+) %, intent accuracy ≥ ([\d.]+) %, "
         r"leak ≤ ([\d.]+) %, clarification ≤ ([\d.]+) %\)",
         "the gates of make test",
         _gates,
     ),
     (
+        "docs/understanding.md",
         r"gates the misspelled test set's answer accuracy \(≥ ([\d.]+) %\)",
         "the misspelled set's gate",
         _misspelled_gate,
@@ -192,15 +224,18 @@ CHECKS: List[Tuple[str, str, Callable[[], List[float]]]] = [
 ]
 
 
-@pytest.mark.parametrize("pattern, what, code", CHECKS, ids=[what for _, what, _ in CHECKS])
-def test_the_readme_quotes_the_code(pattern, what, code):
-    text = README.read_text(encoding="utf-8")
+@pytest.mark.parametrize("where, pattern, what, code", CHECKS, ids=[what for _, _, what, _ in CHECKS])
+def test_the_prose_quotes_the_code(where, pattern, what, code):
+    text = (PROJECT_DIR / where).read_text(encoding="utf-8")
     match = re.search(pattern.replace(" ", r"\s+"), text, re.DOTALL)
-    assert match, f"README.md: no text matches {pattern!r} ({what}); reword the check with the prose"
+    assert match, f"{where}: no text matches {pattern!r} ({what}); reword the check with the prose"
     assert [number(g) for g in match.groups()] == pytest.approx([float(v) for v in code()]), what
 
 
-@pytest.mark.parametrize("where", ["README.md", "docs/architecture.md"])
+DOCS = ["README.md", *sorted(f"docs/{p.name}" for p in (PROJECT_DIR / "docs").glob("*.md"))]
+
+
+@pytest.mark.parametrize("where", DOCS)
 def test_token_lengths_quoted_are_the_ones_refused(where):
     """'16 characters or more' for CAREERBOT_REST_TOKEN, CAREERBOT_RASA_API_TOKEN and the session secret."""
     quotes = {int(n) for n in re.findall(r"(\d+) characters or more", (PROJECT_DIR / where).read_text())}
