@@ -21,7 +21,7 @@ moment: the checkpoint is retried for --wal-wait seconds. If the log (or the
 VACUUM) still could not be done, the command says so on one line and exits 1:
 the rows are deleted, but a copy may remain until it is run again. Other
 errors: one line, exit 2. PostgreSQL keeps deleted rows in its files until
-VACUUM reuses the space (see the README).
+VACUUM reuses the space (see docs/privacy.md).
 """
 
 from __future__ import annotations

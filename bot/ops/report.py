@@ -6,7 +6,7 @@
 Reads the conversations from the SQL tracker store (CAREERBOT_TRACKER_URL, a
 SQLite file by default, never created here), prints a summary and writes one
 self-contained HTML file (inline SVG charts, each with a table; no script, no
-CDN). The figures, defined once here and in the README:
+CDN). The figures, defined once here and in docs/handoff-and-report.md:
 
 - conversation: one session of one visitor (Rasa starts a new session after
   60 minutes without a message) with at least one visitor message; it belongs

@@ -250,7 +250,7 @@ def test_the_visitors_dark_mode_gets_a_dark_widget_by_default(browser, servers, 
         assert luminance([float(v) for v in re.findall(r"[\d.]+", background)[:3]]) < 0.05, background
         assert low_contrast(page) == []
         assert axe_violations(page) == []
-        # For the README: the demo page, in dark mode.
+        # For docs/widget.md: the demo page, in dark mode.
         demo = context.new_page()
         demo.goto(f"{servers.widget_url}/")
         open_chat(demo)

@@ -1,6 +1,6 @@
 -- careerbot's report figures as SQL views over Rasa's `events` table (SQLite 3.25+).
 -- Created by `make report-views` (python -m bot.ops.report_views); the same views for
--- PostgreSQL are in views_postgresql.sql. Definitions: bot/ops/report.py and the README.
+-- PostgreSQL are in views_postgresql.sql. Definitions: bot/ops/report.py and docs/handoff-and-report.md.
 -- The views expose no message text and no e-mail address: only counts, ids, topics, careers and channels
 -- (a page's career only when it is a career id: lower-case letters, digits and _).
 

@@ -8,7 +8,7 @@
  *           defer></script>
  *
  * Every data- attribute it reads is in STRINGS, THEME and readConfig below;
- * the README's widget section lists them, with the JavaScript API
+ * docs/widget.md lists them, with the JavaScript API
  * (window.Careerbot: open, close, send, reset, destroy).
  *
  * Sessions. Rasa's socket.io channel with session persistence issues the
