@@ -114,6 +114,10 @@ $(MINILM): bot/rasa/minilm.py $(MINILM_FULL)
 	rm -rf $(MINILM_DIR) && mv $(MINILM_DIR).tmp $(MINILM_DIR)
 	@touch $@
 
+.PHONY: evaluate
+evaluate: $(MODEL) ## Accuracy, leak and conversations on the blind and dev sets (python -m bot.devtools.evaluate; ARGS=--errors --set tests/nlu/dev_set.yml ...)
+	$(PY) -m bot.devtools.evaluate $(ARGS)
+
 .PHONY: encoder-trial
 encoder-trial: $(MODEL) $(MINILM_FULL) ## What the whole MiniLM encoder per message would add to dev accuracy, and its cost (about 10 min)
 	$(PY) -m bot.devtools.encoder_trial --encoder $(MINILM_FULL_DIR)

@@ -19,7 +19,7 @@ settles them. The actions that would otherwise say "not understood" or "unclear"
   without a degree) counting `BOOST` times.
 
 Tuned on tests/conversations/dev_set.yml and on off-topic queries asked right after an
-answer (`python -m bot.evaluate` prints both); the conversation test set is only measured.
+answer (`python -m bot.devtools.evaluate` prints both); the conversation test set is only measured.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Numbers and lists in the prose are the code's: each one a reader may rely on is checked here.
 
 A number that changes with the data or the tuning (accuracy, leak) is quoted with
-the command that prints it (`python -m bot.evaluate`) and not checked here; a
+the command that prints it (`python -m bot.devtools.evaluate`) and not checked here; a
 number or list that the code defines (a limit, a timeout, the intents, the size
 of a data set) is checked against the code, so that changing one without the
 other fails `make test`.

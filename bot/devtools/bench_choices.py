@@ -20,7 +20,7 @@ variants: MemoizationPolicy added, without the character n-grams, without the of
 training sample or with less or more of it, without the WordLlama featurizer or
 its weight changed, without the in-domain gate or with another threshold or margin, other
 logistic regression regularisation (FallbackClassifier thresholds: `python -m
-bot.evaluate --fallback-grid`, no training needed); with
+bot.devtools.evaluate --fallback-grid`, no training needed); with
 --slow also DIET instead of logistic regression (with and without TensorFlow
 thread limits) and TED added to the policies, which take minutes to train.
 Last, the conversation stores alone, without Rasa around them: milliseconds

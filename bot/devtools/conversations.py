@@ -1,4 +1,4 @@
-"""Scores whole conversations turn by turn, through the real bot (python -m bot.evaluate prints it).
+"""Scores whole conversations turn by turn, through the real bot (python -m bot.devtools.evaluate prints it).
 
 A conversation set (tests/conversations/*.yml) holds conversations written blind, each
 turn labelled with what the bot must answer *in context*: "and after a few years?"

@@ -1,6 +1,6 @@
 """Measures what the trained model understands: on the test set, the dev set and the real off-topic traffic.
 
-    python -m bot.evaluate [--model models/careerbot.tar.gz] [--set tests/nlu/dev_set.yml ...] [--no-offtopic]
+    python -m bot.devtools.evaluate [--model models/careerbot.tar.gz] [--set tests/nlu/dev_set.yml ...] [--no-offtopic]
                            [--no-conversations] [--errors]
 
 For each set it prints:

@@ -15,7 +15,7 @@ CAREERBOT_OFFTOPIC_DIR points at another copy. Every source intent is split on i
 split is the same on every machine:
 
 - the DEVELOPMENT split (DEV_FRACTION of each intent) measures the leak rate
-  (`python -m bot.evaluate`) and is never trained on;
+  (`python -m bot.devtools.evaluate`) and is never trained on;
 - the TRAINING SAMPLE (TRAIN_PER_INTENT of each intent's remaining lines) becomes
   out_of_scope training data through `bot.rasa.nlu_components.OfftopicImporter`, named in
   config.yml, so every `rasa train` and `rasa data validate` gets it without a
@@ -63,7 +63,7 @@ _CONVERSATION_CUES = re.compile(
     re.IGNORECASE,
 )
 
-# The kinds of off-topic message, to see where the leaks come from (`python -m bot.evaluate`
+# The kinds of off-topic message, to see where the leaks come from (`python -m bot.devtools.evaluate`
 # prints the leak of each). HWU64's intents are named scenario_intent; the category follows
 # the scenario. BANKING77 is all about one's own bank account and card.
 SMALL_TALK = "small talk"  # chat with the assistant itself, about it or about life; yes, no, stop, say again

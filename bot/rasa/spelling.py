@@ -7,7 +7,7 @@ vocabularies (states, fields of study, other jobs), and stores them with their c
 in the model, with the common words of English (symspellpy's list) as known words
 that are never a correction: off-topic messages are full of words the domain lacks,
 and turning them into domain words made them leak (dev set 2 and the off-topic
-dev split: `python -m bot.evaluate`). At prediction time a token that is none of those
+dev split: `python -m bot.devtools.evaluate`). At prediction time a token that is none of those
 words, has at least `min_length` letters and is not part of an entity the spaCy rules
 found is replaced by the most frequent domain word within `max_edit_distance` edits
 (symspellpy's symmetric delete lookup, Damerau-OSA distance from editdistpy), when

@@ -72,7 +72,7 @@ def test_the_header_is_not_a_query(queries):
 
 
 def test_every_dev_line_has_a_category_of_its_scenario(split):
-    """The leak is reported per kind of message (python -m bot.evaluate): none may fall through to 'other'."""
+    """The leak is reported per kind of message (python -m bot.devtools.evaluate): none may fall through to 'other'."""
     kinds = Counter(q.category for q in split.dev)
     assert set(kinds) == set(offtopic.CATEGORIES) - {offtopic.OTHER}, kinds
     assert offtopic.category("hwu64", "general_quirky") == offtopic.SMALL_TALK

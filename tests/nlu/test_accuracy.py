@@ -1,4 +1,4 @@
-"""What the trained model understands, on data it never saw (python -m bot.evaluate prints the same numbers).
+"""What the trained model understands, on data it never saw (python -m bot.devtools.evaluate prints the same numbers).
 
 tests/nlu/test_set.yml was written blind to the training data, from the article and
 docs/intents.md only; it is measured, never tuned on (tune on tests/nlu/dev_set.yml and
@@ -31,7 +31,7 @@ MODEL = PROJECT_DIR / "models" / "careerbot.tar.gz"
 # The issue's bar, on the replies visitors get: the classifier's intent, or the actions'
 # refusal of another job's question (bot.devtools.evaluate, answer accuracy).
 REQUIRED_ANSWER_ACCURACY = 0.96
-# The issue's bar on the classifier alone too (python -m bot.evaluate prints both), less one
+# The issue's bar on the classifier alone too (python -m bot.devtools.evaluate prints both), less one
 # line: issue 20's intents that lean on the conversation (follow_up, answer_form, ask_source)
 # took it just under. Nothing was tuned on the test set.
 REQUIRED_ACCURACY = 0.955
@@ -39,7 +39,7 @@ REQUIRED_ACCURACY = 0.955
 # 1 %, measured just under it (36 of 3,611); gated with a few lines of margin.
 MAXIMUM_LEAK = 0.011
 # The test set's misspelled variant (bot/devtools/noise.py: 1 or 2 edits in 1 to 3 words of each
-# line), answer accuracy; python -m bot.evaluate prints it. Issue 20's bar is 95 %, not reached:
+# line), answer accuracy; python -m bot.devtools.evaluate prints it. Issue 20's bar is 95 %, not reached:
 # the gate is what is reached, rounded down to a whole percent, so that it cannot slip back.
 REQUIRED_MISSPELLED_ANSWER_ACCURACY = 0.87
 MAXIMUM_CLARIFICATION = 0.05

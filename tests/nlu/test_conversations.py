@@ -1,4 +1,4 @@
-"""Whole conversations through the real bot, turn by turn (python -m bot.evaluate prints the same numbers).
+"""Whole conversations through the real bot, turn by turn (python -m bot.devtools.evaluate prints the same numbers).
 
 tests/conversations/test_set.yml was written blind, from the article and docs/intents.md
 only; it is measured, never tuned on (tune on tests/conversations/dev_set.yml). The bot
