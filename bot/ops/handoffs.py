@@ -19,6 +19,7 @@ from datetime import date, datetime, timezone
 from typing import Dict, Iterable, List, Optional, TextIO
 
 from bot.handoff.outbox import DESTINATIONS, STATUSES, Handoff, Outbox
+from bot.ops.store import StoreError, display_url, sqlite_file
 
 COLUMNS = (
     "created_utc",
@@ -74,13 +75,11 @@ def delivery_counts(tracker_url: str, handoff_ids: Iterable[str]) -> Dict[str, i
     """How far these handoffs got, by the outbox's status (ids no longer in the outbox are left out)."""
     import sqlalchemy as sa
 
-    from bot.ops.report import ReportError, display_url
-
     try:
         statuses = Outbox(tracker_url).statuses()
     except sa.exc.SQLAlchemyError as error:
         cause = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-        raise ReportError(f"cannot read the handoff outbox in {display_url(tracker_url)}: {cause}") from None
+        raise StoreError(f"cannot read the handoff outbox in {display_url(tracker_url)}: {cause}") from None
     counts = dict.fromkeys(("sent", "failed", "pending", "resolved"), 0)
     for handoff_id in handoff_ids:
         status = statuses.get(handoff_id)
@@ -90,11 +89,9 @@ def delivery_counts(tracker_url: str, handoff_ids: Iterable[str]) -> Dict[str, i
 
 
 def _check_store(tracker_url: str) -> None:
-    from bot.ops.report import ReportError, _sqlite_file
-
-    path = _sqlite_file(tracker_url)
+    path = sqlite_file(tracker_url)
     if path is not None and not path.is_file():
-        raise ReportError(f"no conversation store at {path} (CAREERBOT_TRACKER_URL): the file does not exist")
+        raise StoreError(f"no conversation store at {path} (CAREERBOT_TRACKER_URL): the file does not exist")
 
 
 def act(outbox: Outbox, action: str, handoff_id: str) -> str:
@@ -129,7 +126,6 @@ def act(outbox: Outbox, action: str, handoff_id: str) -> str:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    from bot.ops.report import ReportError, display_url
     from bot.settings import Settings, SettingsError
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -156,7 +152,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             else None
         )
         handoffs = outbox.list(status=args.status, since=since)
-    except (SettingsError, ReportError, CommandError) as error:
+    except (SettingsError, StoreError, CommandError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except Exception as error:  # a database that cannot be reached, or times out: one line

@@ -72,9 +72,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
-from bot.ops.store import StoreError, opened
-from bot.ops.store import display_url as display_url  # imported from here by other ops commands
-from bot.ops.store import sqlite_file as _sqlite_file  # noqa: F401 (the same)
+from bot.ops.store import StoreError, display_url, opened
 from bot.redaction import redact_contacts
 
 ReportError = StoreError
