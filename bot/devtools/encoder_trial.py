@@ -1,7 +1,7 @@
 """What running the whole sentence encoder per message would buy, and cost (issue 20's trade-off, measured).
 
 The bot reads a message through static token vectors distilled from all-MiniLM-L6-v2
-(bot/rasa/minilm.py): a table lookup. The encoder itself, run on the message, reads
+(bot/devtools/minilm.py): a table lookup. The encoder itself, run on the message, reads
 words in context. This trial measures, on the dev sets only, what it would add:
 
 - "as built": the trained model's own classifier, its top intent (no gate, no fallback);
@@ -104,7 +104,7 @@ class Encoder:
     def __init__(self, directory: Path) -> None:
         from tokenizers import Tokenizer
 
-        from bot.rasa.minilm import MiniLMEncoder
+        from bot.devtools.minilm import MiniLMEncoder
 
         self.model = MiniLMEncoder.from_file(directory / "model.safetensors")
         self.tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))

