@@ -188,7 +188,7 @@ def luminance(rgb: List[float]) -> float:
 def contrast(foreground: List[float], background: List[float]) -> float:
     # A translucent text colour is painted over its background.
     alpha = foreground[3] if len(foreground) > 3 else 1
-    painted = [f * alpha + b * (1 - alpha) for f, b in zip(foreground, background, strict=True)]
+    painted = [f * alpha + b * (1 - alpha) for f, b in zip(foreground[:3], background[:3], strict=True)]
     lighter, darker = sorted((luminance(painted), luminance(background)), reverse=True)
     return (lighter + 0.05) / (darker + 0.05)
 
