@@ -68,7 +68,7 @@ def signed_urls(headers: Mapping[str, str], scheme: str, path: str, query: str, 
     return urls
 
 
-def check_request(request: Request, auth_token: str) -> Optional[HTTPResponse]:
+def check_request(request: Request, auth_token: str, public_url: Optional[str] = None) -> Optional[HTTPResponse]:
     """A refusal when the request is not Twilio's or its sender cannot be a conversation id, else None."""
     signature = request.headers.get("x-twilio-signature")
     try:
@@ -80,7 +80,7 @@ def check_request(request: Request, auth_token: str) -> Optional[HTTPResponse]:
         request.scheme,
         request.path,
         request.query_string,
-        PlatformAPIs.from_env().twilio_public_url,
+        public_url,
     )
     validator = RequestValidator(auth_token)
     if not signature or not any(validator.validate(url, fields, signature) for url in urls):
@@ -122,13 +122,14 @@ class CareerTwilioInput(TwilioInput):
         # Rasa names every Twilio blueprint alike, and Sanic refuses two of a
         # name: SMS and WhatsApp could not be on together.
         blueprint.name = f"{self.name()}_webhook"
+        public_url = PlatformAPIs.from_env().twilio_public_url  # once, not per request
 
         @blueprint.middleware("request")
         async def check(request: Request) -> Optional[HTTPResponse]:
             agent_holder["agent"] = request.app.ctx.agent
             if request.method != "POST" or not request.path.rstrip("/").endswith("/webhook"):
                 return None
-            return check_request(request, self.auth_token or "")
+            return check_request(request, self.auth_token or "", public_url)
 
         return blueprint
 

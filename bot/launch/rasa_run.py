@@ -23,13 +23,13 @@ from typing import List, Optional
 
 def prepare(argv: List[str]) -> None:
     """Process-wide set-up before Rasa starts: settings, log redaction, the replacements of bot/rasa/internals.py."""
-    from bot.settings import set_environment
+    from bot.settings import PlatformAPIs, Settings, SettingsError, set_environment
 
     set_environment("RASA_TELEMETRY_ENABLED", "false", keep_set=True)
-    from bot.settings import Settings, SettingsError
-
     try:
         settings = Settings.from_env()
+        # The channels read these when Rasa builds them: a bad one stops the start, not a reply.
+        PlatformAPIs.from_env()
     except SettingsError as error:
         sys.exit(f"error: {error}")
     problem = tracker_store_problem(argv) or lock_store_problem(argv)
