@@ -118,6 +118,10 @@ $(MINILM): bot/devtools/minilm.py $(MINILM_FULL)
 evaluate: $(MODEL) ## Accuracy, leak and conversations on the blind and dev sets (python -m bot.devtools.evaluate; ARGS=--errors --set tests/nlu/dev_set.yml ...)
 	$(PY) -m bot.devtools.evaluate $(ARGS)
 
+.PHONY: docs-numbers
+docs-numbers: $(INSTALLED) ## Write the numbers of the README and docs/ from the code and docs/numbers.yml (evaluate and bench --record it); CHECK=1 only names stale ones
+	$(PY) -m bot.devtools.docs_numbers $(if $(CHECK),--check)
+
 .PHONY: encoder-trial
 encoder-trial: $(MODEL) $(MINILM_FULL) ## What the whole MiniLM encoder per message would add to dev accuracy, and its cost (about 10 min)
 	$(PY) -m bot.devtools.encoder_trial --encoder $(MINILM_FULL_DIR)

@@ -1,6 +1,7 @@
 """Benchmarks careerbot against the stock `rasa init` bot, in one run on this machine.
 
     python -m bot.devtools.bench [--requests 48] [--rounds 3] [--no-cluster] [--no-careers] [--out build/bench.md]
+                                 [--record]
     python -m bot.devtools.bench --careers-only   # the many-careers comparison alone, with this checkout's model
 
 Trains the stock bot with the same Rasa in a temporary folder, starts each bot
@@ -12,7 +13,8 @@ the first answer, and training time. Then measures careerbot's multi-instance
 mode (bot/devtools/cluster.py: 2 Rasa instances behind nginx) at 8 and 32 clients,
 and careerbot serving 300 more careers against the real ones alone
 (bot/devtools/bench_careers.py). It prints, and exits 1 only when the
-many-careers comparison misses one of its limits. Traffic goes to 127.0.0.1 only, and
+many-careers comparison misses one of its limits. `--record` also writes the figures the
+docs quote into docs/numbers.yml (`make docs-numbers` copies them into the docs). Traffic goes to 127.0.0.1 only, and
 every loop is bounded.
 """
 
@@ -376,6 +378,23 @@ def table(ours: BotRun, stock: BotRun, concurrency: List[int]) -> str:
     return "\n".join(lines)
 
 
+def headline(ours: BotRun, stock: BotRun) -> Dict[str, str]:
+    """The figures docs/benchmarks.md's targets quote, as the table prints them (docs/numbers.yml, run "bench")."""
+    o1, s1 = ours.pooled(1), stock.pooled(1)
+    figures = {
+        "p50_1": (o1.pct(0.5), s1.pct(0.5), "{:.1f}"),
+        "throughput_8": (ours.throughput(8), stock.throughput(8), "{:.1f}"),
+        "memory": (ours.peak_rss_mb, stock.peak_rss_mb, "{:,.0f}"),
+        "first_answer": (ours.first_answer_s, stock.first_answer_s, "{:.1f}"),
+    }
+    found = {"errors_8": str(ours.pooled(8).errors)}
+    for name, (o, s, shown) in figures.items():
+        found.update(
+            {f"{name}.ratio": ratio(o, s), f"{name}.careerbot": shown.format(o), f"{name}.stock": shown.format(s)}
+        )
+    return found
+
+
 def measure_cluster(model: Path, workdir: Path, concurrency: List[int], per_client: int) -> str:
     """Our bot in the multi-instance mode: 2 Rasa instances behind nginx (bot/devtools/cluster.py)."""
     from bot.devtools.cluster import Cluster, ServiceMissing
@@ -443,7 +462,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     )
     parser.add_argument("--career-runs", type=int, default=3, help="starts of each site in the scale comparison")
     parser.add_argument("--out", type=Path, default=PROJECT_DIR / "build" / "bench.md")
+    parser.add_argument(
+        "--record",
+        action="store_true",
+        help="also write the figures the docs quote into docs/numbers.yml (then: make docs-numbers)",
+    )
     args = parser.parse_args(argv)
+    if args.record and (args.cluster_only or args.careers_only or args.no_cluster or args.no_careers):
+        parser.error("--record measures the whole run: no --cluster-only, --careers-only, --no-cluster or --no-careers")
     if args.careers_only:
         model = PROJECT_DIR / "models" / "careerbot.tar.gz"
         if not model.is_file():
@@ -494,19 +520,25 @@ def main(argv: Optional[List[str]] = None) -> int:
         careers, met = "Many careers not measured (--no-careers).", True
         if not args.no_careers:
             careers, met = _measure_careers(model, tmp / "careers", args)
-    text = (
+    speed = (
         f"Machine: {machine()}\n\n"
         f"Each client asks {args.requests} questions per round ({len(QUESTIONS)} per visitor); "
         f"{args.rounds} interleaved rounds.\n\n"
         f"{table(ours, stock, concurrency)}\n\n"
         f"Multi-instance mode (careerbot, 2 Rasa instances behind nginx, PostgreSQL, Redis lock store):\n\n"
-        f"{cluster}\n\n"
-        f"{careers}\n"
+        f"{cluster}"
     )
+    text = f"{speed}\n\n{careers}\n"
     print()
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
+    if args.record:
+        from bot.devtools import docs_numbers
+
+        figures = {**headline(ours, stock), "speed_report": speed, "careers_report": careers}
+        docs_numbers.record("bench", "python -m bot.devtools.bench --record (make bench)", figures)
+        print("recorded in docs/numbers.yml; `make docs-numbers` writes the figures into the docs")
     return 0 if met else 1
 
 

@@ -1,7 +1,7 @@
 """Measures what the trained model understands: on the test set, the dev set and the real off-topic traffic.
 
     python -m bot.devtools.evaluate [--model models/careerbot.tar.gz] [--set tests/nlu/dev_set.yml ...] [--no-offtopic]
-                           [--no-conversations] [--errors]
+                           [--no-conversations] [--errors] [--record]
 
 For each set it prints:
 
@@ -31,7 +31,8 @@ an answer.
 The off-topic traffic is the development split of bot/rasa/offtopic.py (never trained on).
 The misspelled variants of the test set and of dev set 2 are made here, by the seeded
 noise of bot/devtools/noise.py (1 or 2 edits in 1 to 3 words of each line), never stored.
-`--errors` lists every wrong line; use it on the dev set only: the test set is
+`--record` also writes the figures the docs quote into docs/numbers.yml (`make docs-numbers`
+then copies them into the docs). `--errors` lists every wrong line; use it on the dev set only: the test set is
 measured, never tuned on (its misspelled variant never lists its lines).
 """
 
@@ -44,11 +45,11 @@ import sys
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from bot import PROJECT_DIR
 from bot.clarify import clarification_pair, gives_career_answer
-from bot.devtools import noise
+from bot.devtools import docs_numbers, noise
 from bot.rasa.nlu_data import NEAR_DUPLICATE as NEAR_DUPLICATE
 from bot.rasa.nlu_data import load_test_set
 from bot.rasa.nlu_data import near_duplicates as near_duplicates
@@ -201,6 +202,11 @@ class Report:
     def leak_rate(self) -> float:
         return _rate(sum(o.leaked for o in self.off_topic), len(self.off_topic))
 
+    @property
+    def refused(self) -> int:
+        """Lines answered out_of_scope or with the plain fallback."""
+        return sum(o.predicted == OUT_OF_SCOPE or o.plain_fallback for o in self.outcomes)
+
     def _base(self) -> List[Outcome]:
         return self.outcomes if self.traffic else self.in_scope
 
@@ -237,7 +243,7 @@ class Report:
         n, base = len(self.outcomes), len(self._base())
         lines = [f"{self.name}: {n} lines"]
         if self.traffic:
-            refused = sum(o.predicted == OUT_OF_SCOPE or o.plain_fallback for o in self.outcomes)
+            refused = self.refused
             lines.append(f"  leak rate (a career answer): {self.leak_rate:.1%} ({len(self.errors)}/{n})")
             lines.append(f"  refused (out_of_scope or fallback): {_rate(refused, n):.1%} ({refused}/{n})")
             by_category = self.leaks_by_category()
@@ -378,6 +384,55 @@ def fallback_grid(dev: Report, traffic: Report) -> str:
     return "\n".join(lines)
 
 
+def as_percent(rate: float) -> str:
+    """A rate as summary() prints it, without the sign: 0.962 -> 96.2."""
+    return f"{rate * 100:.1f}"
+
+
+# The record's names of the default sets (docs/numbers.yml, run "evaluate").
+RECORDED_SETS = {"test": TEST_SET, "dev": DEV_SET, "dev_2": DEV_SET_2}
+
+
+def figures(reports: Sequence[Report]) -> Dict[str, str]:
+    """The figures the docs quote from a run over the default sets, as summary() prints them.
+
+    bot/devtools/docs_numbers.py copies them from docs/numbers.yml into the docs, and
+    tests/nlu/test_accuracy.py checks that the record holds the current model's.
+    """
+    names = {_shown(path): name for name, path in RECORDED_SETS.items()}
+    names.update({misspelled_name(path): f"misspelled_{name}" for name, path in RECORDED_SETS.items()})
+    names[OFFTOPIC_NAME] = "offtopic"
+    found: Dict[str, str] = {}
+    for report in reports:
+        name = names.get(report.name)
+        if name is None:
+            continue
+        if report.traffic:
+            found[f"{name}.refused"] = as_percent(_rate(report.refused, len(report.outcomes)))
+            found[f"{name}.leak"] = as_percent(report.leak_rate)
+            found[f"{name}.leaked"] = f"{len(report.errors):,}"
+        else:
+            found[f"{name}.intent_accuracy"] = as_percent(report.accuracy)
+            found[f"{name}.answer_accuracy"] = as_percent(report.answer_accuracy)
+            if report.off_topic:
+                found[f"{name}.leak"] = as_percent(report.leak_rate)
+        found[f"{name}.clarification"] = as_percent(report.clarification_rate)
+        found[f"{name}.fallback"] = as_percent(report.fallback_rate)
+    return found
+
+
+def conversation_figures(reports: Mapping[str, Any]) -> Dict[str, str]:
+    """The figures the docs quote of the conversation sets (ConversationReports by their name here)."""
+    from bot.devtools import conversations as c
+
+    found = {
+        f"{name}.followup_accuracy": as_percent(reports[_shown(path)].followup_accuracy)
+        for name, path in (("test", c.TEST_SET), ("dev", c.DEV_SET), ("dev_2", c.DEV_SET_2))
+    }
+    found["detours.leak"] = as_percent(reports[DETOURS_NAME].leak_rate)
+    return found
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=MODEL)
@@ -405,7 +460,16 @@ def main(argv: Optional[List[str]] = None) -> int:
         action="store_true",
         help="instead: try FallbackClassifier thresholds on the dev set and the off-topic split",
     )
+    parser.add_argument(
+        "--record",
+        action="store_true",
+        help="also write the figures the docs quote into docs/numbers.yml (then: make docs-numbers)",
+    )
     args = parser.parse_args(argv)
+    if args.record and (args.sets or args.fallback_grid or args.no_offtopic or args.no_misspelled or args.errors):
+        parser.error(
+            "--record measures the default run: no --set, --fallback-grid, --no-offtopic, --no-misspelled or --errors"
+        )
     sets = args.sets or [p for p in (TEST_SET, DEV_SET, DEV_SET_2) if p.exists()]
     if args.fallback_grid:
         sets = [DEV_SET_2]
@@ -422,28 +486,44 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 0
     for report in reports:
         print(report.summary(errors=args.errors))
+    if args.record:
+        docs_numbers.record("evaluate", "python -m bot.devtools.evaluate --record", figures(reports))
     if not args.no_conversations and not args.sets:
-        print(conversation_summaries(args.model, errors=args.errors))
+        played = play_conversations(args.model)
+        print(conversation_summaries(played, errors=args.errors))
+        if args.record:
+            docs_numbers.record(
+                "conversations", "python -m bot.devtools.evaluate --record", conversation_figures(played)
+            )
+    if args.record:
+        print("recorded in docs/numbers.yml; `make docs-numbers` writes the figures into the docs")
     return 0
 
 
-def conversation_summaries(model: Path, errors: bool = False) -> str:
-    """The conversation sets turn by turn, and off-topic queries asked mid-conversation (bot.devtools.conversations).
+DETOURS_NAME = "off-topic dev split, mid-conversation"
 
-    The test set's errors are never listed: it is measured, not tuned on.
-    """
+
+def play_conversations(model: Path) -> Dict[str, Any]:
+    """The conversation sets turn by turn, and off-topic queries asked mid-conversation (bot.devtools.conversations):
+    a ConversationReport per set, by name."""
     from bot.devtools import conversations as c
 
     sets = {
-        str(c.TEST_SET.relative_to(PROJECT_DIR)): c.load_conversations(c.TEST_SET),
-        str(c.DEV_SET.relative_to(PROJECT_DIR)): c.load_conversations(c.DEV_SET),
-        str(c.DEV_SET_2.relative_to(PROJECT_DIR)): c.load_conversations(c.DEV_SET_2),
-        "off-topic dev split, mid-conversation": c.detours(),
+        _shown(c.TEST_SET): c.load_conversations(c.TEST_SET),
+        _shown(c.DEV_SET): c.load_conversations(c.DEV_SET),
+        _shown(c.DEV_SET_2): c.load_conversations(c.DEV_SET_2),
+        DETOURS_NAME: c.detours(),
     }
     played = c.run_conversations(model, sets)
+    return {name: c.ConversationReport(name, outcomes) for name, outcomes in played.items()}
+
+
+def conversation_summaries(reports: Mapping[str, Any], errors: bool = False) -> str:
+    """The reports of play_conversations; the test set's errors are never listed: it is measured, not tuned on."""
+    from bot.devtools import conversations as c
+
     return "\n".join(
-        c.ConversationReport(name, outcomes).summary(errors=errors and not name.endswith(c.TEST_SET.name))
-        for name, outcomes in played.items()
+        report.summary(errors=errors and not name.endswith(c.TEST_SET.name)) for name, report in reports.items()
     )
 
 
