@@ -89,3 +89,14 @@ def test_understanding(reports, capsys):
     assert test.clarification_rate <= MAXIMUM_CLARIFICATION
     assert misspelled_test.blind and not misspelled_dev.blind  # the test set's lines are never listed
     assert misspelled_test.answer_accuracy >= REQUIRED_MISSPELLED_ANSWER_ACCURACY
+
+
+def test_the_recorded_figures_are_this_models(reports):
+    """docs/numbers.yml, which the docs quote (make docs-numbers), holds what this model measures."""
+    from bot.devtools.docs_numbers import load_record
+    from bot.devtools.evaluate import figures
+
+    measured = figures(reports)
+    recorded = load_record().get("evaluate", {}).get("values", {})
+    stale = {key: (recorded.get(key), value) for key, value in measured.items() if recorded.get(key) != value}
+    assert stale == {}, "(recorded, measured): run `python -m bot.devtools.evaluate --record`, then `make docs-numbers`"

@@ -79,3 +79,17 @@ def test_conversations(reports, capsys):
             print(report.summary())
     assert reports["test"].followup_accuracy >= REQUIRED_FOLLOWUP_ACCURACY
     assert reports["detours"].leak_rate <= MAXIMUM_LEAK_IN_CONVERSATION
+
+
+def test_the_recorded_figures_are_this_models(reports):
+    """docs/numbers.yml, which the docs quote (make docs-numbers), holds what this model measures."""
+    from bot.devtools.docs_numbers import load_record
+    from bot.devtools.evaluate import as_percent
+
+    measured = {
+        "test.followup_accuracy": as_percent(reports["test"].followup_accuracy),
+        "detours.leak": as_percent(reports["detours"].leak_rate),
+    }
+    recorded = load_record().get("conversations", {}).get("values", {})
+    stale = {key: (recorded.get(key), value) for key, value in measured.items() if recorded.get(key) != value}
+    assert stale == {}, "(recorded, measured): run `python -m bot.devtools.evaluate --record`, then `make docs-numbers`"
