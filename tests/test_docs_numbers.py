@@ -148,3 +148,54 @@ def test_the_record_may_not_shadow_a_number_of_the_code(tmp_path):
     docs_numbers.record("settings", "make x", {"action_timeout": "7"}, path)
     with pytest.raises(docs_numbers.NumbersError, match="settings.action_timeout is a number the code defines"):
         docs_numbers.sources(path)
+
+
+# What the measuring commands record.
+
+
+@pytest.mark.parametrize("seconds, shown", [(93.4, "1 min 33 s"), (45.0, "45 s"), (270.0, "4 min 30 s")])
+def test_make_checks_time_is_shown_as_the_readme_writes_it(seconds, shown):
+    assert docs_numbers.minutes(seconds) == shown
+
+
+def test_evaluate_records_each_default_set_by_its_name():
+    from bot.devtools.evaluate import (
+        DEV_SET,
+        OFFTOPIC_NAME,
+        TEST_SET,
+        Outcome,
+        Report,
+        _shown,
+        figures,
+        misspelled_name,
+    )
+
+    right, wrong = Outcome("a", "ask_pay", "ask_pay"), Outcome("b", "ask_pay", "ask_hours")
+    off, leaked = Outcome("c", "out_of_scope", "out_of_scope"), Outcome("d", "out_of_scope", "ask_pay")
+    reports = [
+        Report(_shown(TEST_SET), [right, right, right, wrong, off]),
+        Report(_shown(DEV_SET), [right]),
+        Report(misspelled_name(TEST_SET), [right, wrong]),
+        Report("tests/nlu/other.yml", [wrong]),  # not a default set: not recorded
+        Report(OFFTOPIC_NAME, [off, off, off, leaked], traffic=True),
+    ]
+    found = figures(reports)
+    assert found["test.intent_accuracy"] == "80.0" and found["test.leak"] == "0.0"
+    assert found["dev.answer_accuracy"] == "100.0" and "dev.leak" not in found
+    assert found["misspelled_test.answer_accuracy"] == "50.0"
+    assert (found["offtopic.leak"], found["offtopic.leaked"], found["offtopic.refused"]) == ("25.0", "1", "75.0")
+    assert not any(key.startswith("other") for key in found)
+
+
+def test_bench_records_the_targets_figures_as_its_table_shows_them():
+    from bot.devtools import bench
+
+    def run(first_answer: float, memory: float, latency: float, wall: float) -> "bench.BotRun":
+        result = bench.BotRun("x", 0.0, first_answer, memory)
+        result.rounds = {c: [bench.LoadResult([latency] * 10, 0, 0, wall)] for c in (1, 8)}
+        return result
+
+    found = bench.headline(run(18.5, 778.3, 0.0337, 1.0), run(58.1, 1091.3, 0.0613, 2.0))
+    assert (found["p50_1.ratio"], found["p50_1.careerbot"], found["p50_1.stock"]) == ("0.55x", "33.7", "61.3")
+    assert (found["memory.careerbot"], found["memory.stock"], found["first_answer.ratio"]) == ("778", "1,091", "0.32x")
+    assert (found["throughput_8.careerbot"], found["throughput_8.stock"], found["errors_8"]) == ("10.0", "5.0", "0")
