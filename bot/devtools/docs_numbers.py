@@ -200,6 +200,20 @@ def _constant(path: str, name: str, show: Callable[[Any], str] = plain) -> Calla
     return lambda: show(constant(path, name))
 
 
+def _careers() -> int:
+    return len(list((PROJECT_DIR / "bot" / "content" / "knowledge").glob("*.yml")))
+
+
+def _scale(name: str) -> Callable[[], str]:
+    """make bench's many-careers comparison: the careers it adds, all of them, its limit."""
+    shown: Dict[str, Callable[[], str]] = {
+        "careers": lambda: plain(constant("bot/devtools/bench.py", "SCALE_CAREERS")),
+        "all_careers": lambda: plain(constant("bot/devtools/bench.py", "SCALE_CAREERS") + _careers()),
+        "limit": _constant("bot/devtools/bench_careers.py", "LIMIT"),
+    }
+    return shown[name]
+
+
 def _detours() -> str:
     from bot.devtools import conversations
 
@@ -238,6 +252,11 @@ SOURCES: Dict[str, Callable[[], str]] = {
     "settings.probe_interval": _settings("probe_interval_s"),
     "settings.probe_timeout": _settings("probe_timeout_s"),
     "settings.probe_failures": _settings("probe_failures"),
+    # docs/benchmarks.md, docs/operations.md: the careers and make bench's scale comparison
+    "knowledge.careers": lambda: plain(_careers()),
+    "scale.careers": _scale("careers"),
+    "scale.all_careers": _scale("all_careers"),
+    "scale.limit": _scale("limit"),
     # docs/handoff-and-report.md, docs/privacy.md
     "store.connect_timeout": _constant("bot/ops/store.py", "CONNECT_TIMEOUT_S"),
     "store.statement_timeout": _constant("bot/ops/store.py", "STATEMENT_TIMEOUT_S"),

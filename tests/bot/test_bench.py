@@ -138,18 +138,6 @@ def test_generated_ids_widen_with_the_count():
     )
 
 
-def test_the_prose_quotes_the_scale_limit_and_count():
-    import re
-
-    from bot import PROJECT_DIR
-    from bot.devtools import bench_careers
-
-    prose = " ".join((PROJECT_DIR / "docs" / "operations.md").read_text().split())
-    match = re.search(r"real career files plus (\d+) generated ones .*? each must stay within ([\d.]+)x", prose)
-    assert match, "docs/operations.md, section Speed: reword this check with the prose"
-    assert (int(match[1]), float(match[2])) == (bench.SCALE_CAREERS, bench_careers.LIMIT)
-
-
 def test_the_scale_table_fails_a_ratio_over_the_limit_or_any_error():
     from bot.devtools.bench_careers import LIMIT, Site, table
 
