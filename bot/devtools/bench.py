@@ -476,7 +476,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             print(f"error: no trained model at {model}: run `make train`", file=sys.stderr)
             return 2
         with tempfile.TemporaryDirectory(prefix="careerbot-bench-") as tmp_name:
-            careers, met = _measure_careers(model, Path(tmp_name), args)
+            careers, met, _ = _measure_careers(model, Path(tmp_name), args)
         print(f"\nMachine: {machine()}\n\n{careers}")
         return 0 if met else 1
     if args.cluster_only:
@@ -517,9 +517,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         if not args.no_cluster:
             print("measuring careerbot's multi-instance mode...", flush=True)
             cluster = measure_cluster(model, tmp / "cluster", [8, 32], args.requests)
+        scale: Dict[str, str] = {}
         careers, met = "Many careers not measured (--no-careers).", True
         if not args.no_careers:
-            careers, met = _measure_careers(model, tmp / "careers", args)
+            careers, met, scale = _measure_careers(model, tmp / "careers", args)
     speed = (
         f"Machine: {machine()}\n\n"
         f"Each client asks {args.requests} questions per round ({len(QUESTIONS)} per visitor); "
@@ -537,23 +538,25 @@ def main(argv: Optional[List[str]] = None) -> int:
         from bot.devtools import docs_numbers
 
         figures = {**headline(ours, stock), "speed_report": speed, "careers_report": careers}
+        figures.update({f"careers.{name}.ratio": shown for name, shown in scale.items()})
         docs_numbers.record("bench", "python -m bot.devtools.bench --record (make bench)", figures)
         print("recorded in docs/numbers.yml; `make docs-numbers` writes the figures into the docs")
     return 0 if met else 1
 
 
-def _measure_careers(model: Path, workdir: Path, args: argparse.Namespace) -> "tuple[str, bool]":
-    """The scale comparison (bot/devtools/bench_careers.py): its table, with a title, and whether it met its limits."""
+def _measure_careers(model: Path, workdir: Path, args: argparse.Namespace) -> "tuple[str, bool, Dict[str, str]]":
+    """The scale comparison (bot/devtools/bench_careers.py): its table, with a title, whether it met its limits,
+    and its ratios."""
     from bot.devtools import bench_careers
 
     print(f"measuring careerbot with {args.careers} more careers, against the real ones alone...", flush=True)
-    table, met = bench_careers.measure(model, workdir, args.careers, args.career_runs, args.requests)
+    table, met, ratios = bench_careers.measure(model, workdir, args.careers, args.career_runs, args.requests)
     title = (
         f"Many careers (careerbot with the real career files and {args.careers} generated ones, against the real "
         f"files alone; {args.career_runs} starts of each in turn, {args.requests} questions per start, 1 client):"
     )
     verdict = "every limit met" if met else "a limit was MISSED"
-    return f"{title}\n\n{table}\n\n{verdict}", met
+    return f"{title}\n\n{table}\n\n{verdict}", met, ratios
 
 
 if __name__ == "__main__":
