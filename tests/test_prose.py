@@ -33,6 +33,14 @@ def test_docs_intents_lists_exactly_the_intents_of_the_domain():
     assert table_intents(INTENTS_DOC.read_text(encoding="utf-8")) == intents
 
 
+def test_the_intents_are_read_from_the_tables_outside_entities():
+    text = (
+        "## Topic intents\n\n| intent | means |\n|---|---|\n| `ask_pay` | pay, `ask_hours` |\n\n"
+        "## Entities\n\n| `job_level` | x |\n"
+    )
+    assert table_intents(text) == {"ask_pay"}
+
+
 def layout_paths() -> List[str]:
     """The paths the README's Layout block names, one a line, nested by indentation."""
     text = README.read_text(encoding="utf-8").split("## Layout", 1)[1]
