@@ -7,7 +7,10 @@ import re
 
 import pytest
 
-from bot.ops.report import ReportError, load_rows, rate_chart
+from bot.ops.report.figures import build_report
+from bot.ops.report.html_page import rate_chart
+from bot.ops.report.loading import ListedEvents, Row, StoredEvents
+from bot.ops.store import StoreError
 from bot.redaction import redact_contacts
 
 
@@ -41,14 +44,14 @@ def test_a_rate_over_nothing_has_no_bar_and_each_rate_says_what_it_is_over():
 
 def test_a_missing_sqlite_file_is_an_error_and_is_not_created(tmp_path):
     missing = tmp_path / "typo.db"
-    with pytest.raises(ReportError, match="does not exist"):
-        load_rows(f"sqlite:///{missing}")
+    with pytest.raises(StoreError, match="does not exist"):
+        list(StoredEvents(f"sqlite:///{missing}")())
     assert not missing.exists()
 
 
 def test_an_unreachable_database_is_one_line_without_the_password():
-    with pytest.raises(ReportError) as raised:
-        load_rows("postgresql://bot:hunter2@127.0.0.1:1/careerbot")
+    with pytest.raises(StoreError) as raised:
+        list(StoredEvents("postgresql://bot:hunter2@127.0.0.1:1/careerbot")())
     message = str(raised.value)
     assert "postgresql://bot:***@127.0.0.1:1/careerbot" in message and "hunter2" not in message
     assert "\n" not in message
@@ -57,7 +60,6 @@ def test_an_unreachable_database_is_one_line_without_the_password():
 def test_answers_stored_before_answers_had_ids_count_once_by_their_message():
     """Rows as the previous version stored them: Rasa's carry-over wrote the topic slot again in the new
     session; the answers are counted from the bot messages, once each."""
-    from bot.ops.report import Row, build_report
 
     def row(i, kind, at, **data):
         return Row(i, "old", kind, at, data.get("name"), data)
@@ -71,15 +73,13 @@ def test_answers_stored_before_answers_had_ids_count_once_by_their_message():
         row(6, "slot", 9000.0, name="topic", value="pay"),
         row(7, "user", 9000.1, text="hi", input_channel="rest"),
     ]
-    report = build_report(rows)
+    report = build_report(ListedEvents(rows))
     assert (report.totals.conversations, report.totals.answers, report.totals.deflected_conversations) == (2, 2, 1)
     assert {t.topic: t.answers for t in report.topics} == {"pay": 1, "licensing": 1}
 
 
 def _rows(sender, *events):
     """Rows as the tracker store holds them: (type, data) in order, one second apart."""
-    from bot.ops.report import Row
-
     return [Row(i, sender, kind, 1000.0 + i, data.get("name"), data) for i, (kind, data) in enumerate(events, 1)]
 
 
@@ -92,8 +92,6 @@ def _bot(response, **meta):
 
 
 def test_answers_stored_before_careers_were_recorded_are_not_recorded_and_nothing_breaks():
-    from bot.ops.report import build_report
-
     rows = _rows(
         "old",
         _user("how much?"),
@@ -103,7 +101,7 @@ def test_answers_stored_before_careers_were_recorded_are_not_recorded_and_nothin
         _user("a joke"),
         _bot("utter_fallback"),
     )
-    report = build_report(rows)
+    report = build_report(ListedEvents(rows))
     assert [(name, f.conversations, f.messages, f.answers, f.fallback_messages) for name, f in report.careers] == [
         ("(not recorded)", 1, 3, 2, 1)
     ]
@@ -115,8 +113,6 @@ def test_answers_stored_before_careers_were_recorded_are_not_recorded_and_nothin
 
 
 def test_a_page_context_that_names_no_career_is_other_and_a_name_that_is_no_id_is_not_a_career():
-    from bot.ops.report import build_report
-
     rows = [
         *_rows("a", _user("hi", "pay-guide"), _bot("utter_fallback")),
         *_rows("b", _user("hi", {"article": "pay"}), _bot("utter_fallback")),
@@ -124,7 +120,7 @@ def test_a_page_context_that_names_no_career_is_other_and_a_name_that_is_no_id_i
         *_rows("d", _user("hi", {"career": "tellers"}), _bot("utter_fallback")),
         *_rows("e", _user("hi"), _bot("utter_fallback")),
     ]
-    report = build_report(rows)
+    report = build_report(ListedEvents(rows))
     assert {name: f.messages for name, f in report.pages} == {
         "(other page context)": 3,
         "tellers": 1,
@@ -136,8 +132,6 @@ def test_a_page_context_that_names_no_career_is_other_and_a_name_that_is_no_id_i
 
 def test_one_question_answered_in_several_messages_is_one_answer_and_a_partial_gap_is_not_a_fallback():
     """Today only the first answer message of a turn has an id; the others are no old-style answers."""
-    from bot.ops.report import build_report
-
     rows = _rows(
         "lo",
         _user("what should I study?", {"career": "loan_officers"}),
@@ -149,7 +143,7 @@ def test_one_question_answered_in_several_messages_is_one_answer_and_a_partial_g
         _bot("utter_not_covered", topics="the licence", career_plural="tellers"),
         ("slot", {"name": "career", "value": "tellers"}),
     )
-    report = build_report(rows)
+    report = build_report(ListedEvents(rows))
     assert (report.totals.answers, report.totals.fallback_messages) == (1, 1)
     assert {name: (f.messages, f.answers, f.fallback_messages) for name, f in report.careers} == {
         "loan_officers": (1, 1, 0),
@@ -176,9 +170,7 @@ DEFAULT_CAREER_ROWS = [
 
 
 def test_a_conversation_on_the_default_career_stays_on_the_career_of_its_answers_and_gaps():
-    from bot.ops.report import build_report
-
-    report = build_report(_rows("dflt", *DEFAULT_CAREER_ROWS))
+    report = build_report(ListedEvents(_rows("dflt", *DEFAULT_CAREER_ROWS)))
     assert {name: (f.messages, f.answers, f.fallback_messages) for name, f in report.careers} == {
         "mortgage_servicing_specialist": (2, 1, 1),
         "tellers": (2, 0, 2),
@@ -192,7 +184,6 @@ def test_the_sqlite_views_read_old_answers_page_contexts_and_partial_gaps_as_the
     import sqlalchemy as sa
     from rasa.core.tracker_store import SQLTrackerStore
 
-    from bot.ops.report import build_report, load_rows
     from bot.ops.report_views import create_views
 
     rows = [
@@ -241,7 +232,7 @@ def test_the_sqlite_views_read_old_answers_page_contexts_and_partial_gaps_as_the
                 for r in rows
             ],
         )
-    report = build_report(load_rows(url))
+    report = build_report(StoredEvents(url))
     create_views(url)
     with engine.connect() as connection:
         careers = {

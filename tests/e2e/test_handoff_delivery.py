@@ -176,9 +176,10 @@ def test_an_abandoned_form_is_recorded_and_never_takes_a_later_question(setup):
         "visitor-d": ("abandoned", None, None),
         "visitor-e": ("abandoned", None, None),
     }
-    from bot.ops.report import build_report, load_store
+    from bot.ops.report.figures import build_report
+    from bot.ops.report.loading import StoredEvents
 
-    report = build_report(load_store(servers.settings.tracker_url))
+    report = build_report(StoredEvents(servers.settings.tracker_url))
     assert report.totals.abandoned_handoffs == 2
     assert not [mail for mail in inbox.mails if "eve@visitors.example.org" in mail.message.get_content()]
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from bot.ops.report import build_report, load_rows
+from bot.ops.report.figures import build_report
+from bot.ops.report.loading import StoredEvents
 from tests.support.servers import say, slot_values, text
 
 
@@ -91,5 +92,5 @@ def test_the_prompt_follows_the_2nd_and_the_6th_answer_and_a_typed_no_after_a_la
 def test_the_report_reads_what_the_servers_stored(servers):
     sender = "report-check"
     say(servers, sender, "what is the job outlook?")
-    report = build_report(load_rows(servers.settings.tracker_url))
+    report = build_report(StoredEvents(servers.settings.tracker_url))
     assert report.totals.conversations >= 1 and {t.topic for t in report.topics} >= {"outlook"}

@@ -178,9 +178,10 @@ def figures(f):
 
 
 def test_every_figure_by_career_and_page(store):
-    from bot.ops.report import build_report, load_rows
+    from bot.ops.report.figures import build_report
+    from bot.ops.report.loading import StoredEvents
 
-    report = build_report(load_rows(store))
+    report = build_report(StoredEvents(store))
     t = report.totals
     assert (t.conversations, t.messages, t.answers, t.fallback_messages) == (8, 22, 11, 5)
     assert {name: figures(f) for name, f in report.careers} == CAREERS
@@ -203,7 +204,7 @@ def test_every_figure_by_career_and_page(store):
 def test_html_csv_and_summary(store, tmp_path, monkeypatch, capsys):
     import csv
 
-    from bot.ops.report import main
+    from bot.ops.report.cli import main
 
     monkeypatch.setenv("CAREERBOT_TRACKER_URL", store)
     out, csv_dir = tmp_path / "report.html", tmp_path / "csv"
@@ -334,7 +335,8 @@ def test_the_postgresql_views_split_by_career_and_page(store):
     from rasa.core.tracker_store import SQLTrackerStore
 
     from bot.devtools.cluster import Postgres
-    from bot.ops.report import build_report, load_rows
+    from bot.ops.report.figures import build_report
+    from bot.ops.report.loading import StoredEvents
     from bot.ops.report_views import create_views
 
     postgres = Postgres().create()
@@ -345,7 +347,7 @@ def test_the_postgresql_views_split_by_career_and_page(store):
         with source.connect() as reading, target.begin() as writing:
             writing.execute(table.insert(), [dict(r._mapping) for r in reading.execute(sa.select(table))])
         source.dispose()
-        report = build_report(load_rows(postgres.url))
+        report = build_report(StoredEvents(postgres.url))
         assert {name: figures(f) for name, f in report.careers} == CAREERS
         assert {name: figures(f) for name, f in report.pages} == PAGES
         create_views(postgres.url)
@@ -360,7 +362,7 @@ def test_the_postgresql_views_split_by_career_and_page(store):
 def test_the_page_at_375_px(store, tmp_path, monkeypatch):
     from playwright.sync_api import sync_playwright
 
-    from bot.ops.report import main
+    from bot.ops.report.cli import main
     from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 
     monkeypatch.setenv("CAREERBOT_TRACKER_URL", store)

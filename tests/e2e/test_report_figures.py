@@ -20,7 +20,9 @@ import pytest
 
 from bot.launch.processes import wait_until
 from bot.launch.serve import Servers
-from bot.ops.report import build_report, load_rows, main
+from bot.ops.report.cli import main
+from bot.ops.report.figures import build_report
+from bot.ops.report.loading import StoredEvents
 from tests.support.servers import MODEL, age_conversation, local_settings
 from tests.support.servers import say as rest_say
 
@@ -122,7 +124,7 @@ def today():
 
 def test_every_figure(store):
     url, dan = store
-    report = build_report(load_rows(url))
+    report = build_report(StoredEvents(url))
     t = report.totals
     # ann twice (two sessions), bob, cat, dan, eve.
     assert (t.conversations, t.visitors) == (6, 5)
@@ -176,11 +178,11 @@ def test_every_figure(store):
 
 def test_a_returning_visitor_is_counted_once_per_period(store):
     url, _ = store
-    recent = build_report(load_rows(url), since=today() - timedelta(days=3))
+    recent = build_report(StoredEvents(url), since=today() - timedelta(days=3))
     assert (recent.totals.conversations, recent.totals.answers) == (5, 6)
     assert {tf.topic: tf.answers for tf in recent.topics}["pay"] == 1  # ann's old pay answer stays in its day
     assert {tf.topic: tf.helpful for tf in recent.topics}["hours"] == 0
-    only_today = build_report(load_rows(url), since=today(), until=today() + timedelta(days=1))
+    only_today = build_report(StoredEvents(url), since=today(), until=today() + timedelta(days=1))
     assert (only_today.totals.conversations, only_today.totals.handoffs, only_today.totals.abandoned_handoffs) == (
         3,
         0,
@@ -190,9 +192,9 @@ def test_a_returning_visitor_is_counted_once_per_period(store):
 
 def test_channel_filter_and_weeks(store):
     url, _ = store
-    widget = build_report(load_rows(url), channel="socketio")
+    widget = build_report(StoredEvents(url), channel="socketio")
     assert (widget.totals.conversations, widget.totals.deflection_rate) == (1, 1.0)
-    weekly = build_report(load_rows(url), granularity="week")
+    weekly = build_report(StoredEvents(url), granularity="week")
     assert sum(f.conversations for _, f in weekly.trend) == 6
     assert all(datetime.fromisoformat(name).weekday() == 0 for name, _ in weekly.trend)
 
@@ -366,7 +368,7 @@ def test_the_sql_views_give_the_reports_figures(store, tmp_path):
         source.backup(target)  # the store runs in WAL mode: copying the file alone would miss the log
     views = create_views(f"sqlite:///{copy}")
     assert "careerbot_daily" in views
-    report = build_report(load_rows(url))
+    report = build_report(StoredEvents(url))
     engine = sa.create_engine(f"sqlite:///{copy}")
     with engine.connect() as connection:
         names = [
@@ -467,12 +469,12 @@ def test_purge_deletes_old_conversations_and_finished_handoffs(store, tmp_path, 
     monkeypatch.setenv("CAREERBOT_TRACKER_URL", copy)
     assert privacy.main(["purge", "--days", "5"]) == 0
     assert "deleted 1 conversations older than 5 days" in capsys.readouterr().out
-    left = build_report(load_rows(copy))
+    left = build_report(StoredEvents(copy))
     assert (left.totals.conversations, left.totals.visitors) == (5, 5)  # ann's first session is gone, not ann
     assert privacy.main(["purge", "--days", "0"]) == 0
     printed = capsys.readouterr().out
     assert "deleted 5 conversations older than 0 days" in printed and "and 2 handoffs (1 abandoned, 1 sent)" in printed
-    assert build_report(load_rows(copy)).totals.conversations == 0
+    assert build_report(StoredEvents(copy)).totals.conversations == 0
 
 
 def test_forget_deletes_one_visitors_data(store, tmp_path, monkeypatch, capsys):
@@ -482,12 +484,12 @@ def test_forget_deletes_one_visitors_data(store, tmp_path, monkeypatch, capsys):
     url, _ = store
     copy = _copy(url, tmp_path)
     monkeypatch.setenv("CAREERBOT_TRACKER_URL", copy)
-    stored = len([r for r in load_rows(copy) if r.sender_id == "cat"])
+    stored = len(list(StoredEvents(copy)({"cat"})))
     assert privacy.main(["forget", "--sender", "cat"]) == 0
     assert f"deleted {stored} events and 1 handoffs (1 sent) of conversation 'cat'" in capsys.readouterr().out
-    assert not [r for r in load_rows(copy) if r.sender_id == "cat"]
+    assert not list(StoredEvents(copy)({"cat"}))
     assert not [h for h in Outbox(copy).list() if h.sender_id == "cat"]
-    assert build_report(load_rows(copy)).totals.conversations == 5
+    assert build_report(StoredEvents(copy)).totals.conversations == 5
     monkeypatch.setenv("CAREERBOT_TRACKER_URL", f"sqlite:///{tmp_path / 'typo.db'}")
     assert privacy.main(["forget", "--sender", "cat"]) == 2
     assert "does not exist" in capsys.readouterr().err and not (tmp_path / "typo.db").exists()
@@ -503,7 +505,7 @@ def test_the_same_figures_from_postgresql(store):
     from bot.ops.report_views import create_views
 
     url, _ = store
-    expected = build_report(load_rows(url))
+    expected = build_report(StoredEvents(url))
     postgres = Postgres().create()
     try:
         source, target = sa.create_engine(url), sa.create_engine(postgres.url)
@@ -513,7 +515,7 @@ def test_the_same_figures_from_postgresql(store):
             rows = [dict(r._mapping) for r in reading.execute(sa.select(table))]
             writing.execute(table.insert(), rows)
         source.dispose()
-        report = build_report(load_rows(postgres.url))
+        report = build_report(StoredEvents(postgres.url))
         assert report.totals == expected.totals
         assert [(t.topic, t.answers, t.helpful, t.not_helpful, t.unrated) for t in report.topics] == [
             (t.topic, t.answers, t.helpful, t.not_helpful, t.unrated) for t in expected.topics

@@ -1,0 +1,334 @@
+"""The report's figures, counted as the conversations stream by: one sender's conversations in memory at
+a time, and of the others only what the output needs (the counts, the texts the bot could not answer,
+a start time per conversation to number them, and where to read back the ones the report links to).
+"""
+
+from __future__ import annotations
+
+from array import array
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from typing import Callable, Dict, Hashable, List, Optional, Set, Tuple
+
+from bot.ops.report.loading import Conversation, EventSource, conversations
+from bot.redaction import redact_contacts
+
+
+@dataclass
+class Figures:
+    conversations: int = 0
+    visitors: int = 0
+    messages: int = 0
+    answers: int = 0
+    answered_conversations: int = 0
+    deflected_conversations: int = 0
+    rated_unhelpful_conversations: int = 0
+    handoff_conversations: int = 0
+    handoffs: int = 0
+    abandoned_handoffs: int = 0
+    fallback_messages: int = 0
+
+    @staticmethod
+    def _rate(part: int, whole: int) -> float:
+        return part / whole if whole else 0.0
+
+    @property
+    def deflection_rate(self) -> float:
+        return self._rate(self.deflected_conversations, self.conversations)
+
+    @property
+    def fallback_rate(self) -> float:
+        return self._rate(self.fallback_messages, self.messages)
+
+    @property
+    def handoff_rate(self) -> float:
+        return self._rate(self.handoff_conversations, self.conversations)
+
+    def add(self, c: Conversation) -> None:
+        """Counts one conversation (or one career's part of it); its visitor is counted per sender."""
+        self.conversations += 1
+        self.messages += c.messages
+        self.answers += len(c.answers)
+        self.answered_conversations += c.answered
+        self.deflected_conversations += c.deflected
+        self.rated_unhelpful_conversations += c.rated_unhelpful
+        self.handoff_conversations += c.handed_off
+        self.handoffs += len(c.handoffs)
+        self.abandoned_handoffs += len(c.abandoned)
+        self.fallback_messages += len(c.fallbacks)
+
+
+@dataclass
+class TopicFigures:
+    topic: str
+    label: str
+    answers: int = 0
+    helpful: int = 0
+    not_helpful: int = 0
+    unrated: int = 0
+
+    @property
+    def rated(self) -> int:
+        return self.helpful + self.not_helpful
+
+    @property
+    def helpful_rate(self) -> Optional[float]:
+        """Helpful over the rated answers; None when none was rated (an unrated answer is no verdict)."""
+        return self.helpful / self.rated if self.rated else None
+
+
+@dataclass
+class PageCareer:
+    """The visitor messages sent from one page context that the bot took to be about one career."""
+
+    page: str
+    career: str
+    questions: int = 0
+    answered: int = 0
+    not_answered: int = 0
+
+
+@dataclass
+class Report:
+    totals: Figures
+    trend: List[Tuple[str, Figures]]
+    channels: List[Tuple[str, Figures]]
+    topics: List[TopicFigures]
+    unanswered: List[Tuple[str, int, List[int]]]
+    not_helpful: List[Tuple[str, str, int]]
+    known_channels: List[str]
+    granularity: str
+    # The conversations the report links to (top unanswered, rated not helpful, not covered), by number,
+    # and the handoffs submitted in the period (main() reads how far they got).
+    transcripts: Dict[int, Conversation] = field(default_factory=dict)
+    handoffs: List[str] = field(default_factory=list)
+    # The submitted handoffs by their delivery in the outbox (sent, failed, pending, resolved); main() reads it.
+    deliveries: Dict[str, int] = field(default_factory=dict)
+    # The figures per career and per page context (the conversations cut by the career or page of each
+    # message and answer), the topics per career, the questions per page and career they were answered
+    # about, and what the careers' sources did not cover.
+    careers: List[Tuple[str, Figures]] = field(default_factory=list)
+    pages: List[Tuple[str, Figures]] = field(default_factory=list)
+    career_topics: List[Tuple[str, TopicFigures]] = field(default_factory=list)
+    page_careers: List[PageCareer] = field(default_factory=list)
+    not_covered: List[Tuple[str, str, int, List[int]]] = field(default_factory=list)
+
+
+def _day(timestamp: float) -> date:
+    return datetime.fromtimestamp(timestamp, timezone.utc).date()
+
+
+def _day_start(day: Optional[date]) -> Optional[float]:
+    return datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp() if day else None
+
+
+def _bucket(day: date, granularity: str) -> date:
+    return day - timedelta(days=day.weekday()) if granularity == "week" else day
+
+
+class _Tally:
+    """The figures so far. Visitors are counted once per sender and group, when the sender's last
+    conversation is read; conversations are known by their place in the stream (an ordinal) until
+    the end, when they are numbered in the order they started."""
+
+    def __init__(self, label: Callable[[str], str]) -> None:
+        self.label = label
+        self.totals = Figures()
+        self.groups: Dict[Tuple[str, Hashable], Figures] = {}
+        self.visited: Set[Tuple[str, Hashable]] = set()
+        self.sender_counted = False
+        self.starts = array("d")  # each conversation's start, by ordinal (all are numbered, counted or not)
+        self.first: Optional[float] = None  # the first and last start of the counted ones
+        self.last: Optional[float] = None
+        self.where: Dict[int, Tuple[str, int]] = {}  # ordinal -> (sender, index) of those the report may link to
+        self.topics: Dict[str, TopicFigures] = {}
+        self.career_topics: Dict[Tuple[str, str], TopicFigures] = {}
+        self.unanswered: Dict[str, Tuple[int, List[int]]] = {}
+        self.not_helpful: List[Tuple[int, str, str]] = []
+        self.gaps: Dict[Tuple[str, str], Tuple[int, List[int]]] = {}
+        self.page_careers: Dict[Tuple[str, str], PageCareer] = {}
+        self.handoffs: List[str] = []
+
+    def _group(self, kind: str, key: Hashable) -> Figures:
+        self.visited.add((kind, key))
+        return self.groups.setdefault((kind, key), Figures())
+
+    def seen(self, c: Conversation) -> int:
+        """The conversation's ordinal: its place in the stream."""
+        self.starts.append(c.started)
+        return len(self.starts) - 1
+
+    def add(self, c: Conversation, ordinal: int) -> None:
+        self.first = c.started if self.first is None else min(self.first, c.started)
+        self.last = c.started if self.last is None else max(self.last, c.started)
+        self.sender_counted = True
+        self.totals.add(c)
+        day = _day(c.started)
+        for kind, key in (("day", day), ("week", _bucket(day, "week")), ("channel", c.channel)):
+            self._group(kind, key).add(c)
+        for key, part in c.split(lambda t: t.career, lambda a: a.career).items():
+            self._group("career", key).add(part)
+        for key, part in c.split(lambda t: t.page, lambda a: a.page).items():
+            self._group("page", key).add(part)
+        self.handoffs.extend(c.handoffs)
+        linked = False
+        for a in c.answers:
+            t = self.topics.setdefault(a.topic, TopicFigures(a.topic, self.label(a.topic)))
+            ct = self.career_topics.setdefault((a.career, a.topic), TopicFigures(a.topic, t.label))
+            for tf in (t, ct):
+                tf.answers += 1
+                if a.rating is True:
+                    tf.helpful += 1
+                elif a.rating is False:
+                    tf.not_helpful += 1
+                else:
+                    tf.unrated += 1
+            if a.rating is False:
+                self.not_helpful.append((ordinal, t.label, redact_contacts(a.question)))
+                linked = True
+        for text in c.fallbacks:
+            _count(self.unanswered, redact_contacts(text), ordinal)
+            linked = True
+        for turn in c.turns:
+            for said in turn.not_covered:
+                _count(self.gaps, (turn.career, said), ordinal)
+                linked = True
+            if not turn.message:
+                continue
+            pc = self.page_careers.setdefault((turn.page, turn.career), PageCareer(turn.page, turn.career))
+            pc.questions += 1
+            pc.answered += turn.answered
+            pc.not_answered += turn.fallback
+        if linked:
+            self.where[ordinal] = (c.sender_id, c.index)
+
+    def end_sender(self) -> None:
+        if self.sender_counted:
+            self.totals.visitors += 1
+        for key in self.visited:
+            self.groups[key].visitors += 1
+        self.visited.clear()
+        self.sender_counted = False
+
+    def figures(self, kind: str) -> List[Tuple[Hashable, Figures]]:
+        return [(key, f) for (k, key), f in self.groups.items() if k == kind]
+
+    def numbers(self) -> Dict[int, int]:
+        """The number of each conversation the report may link to: its place in the order they started
+        (a stable sort: at the same moment, the stream's order, by sender, then the sender's order)."""
+        order = sorted(range(len(self.starts)), key=self.starts.__getitem__)
+        return {ordinal: number for number, ordinal in enumerate(order, 1) if ordinal in self.where}
+
+
+def _count(counts: Dict, key: Hashable, ordinal: int) -> None:
+    """One more of `key`, in the conversation `ordinal` (listed once however often it happens there)."""
+    count, refs = counts.get(key, (0, []))
+    if not refs or refs[-1] != ordinal:
+        refs.append(ordinal)
+    counts[key] = (count + 1, refs)
+
+
+def build_report(
+    events: EventSource,
+    since: Optional[date] = None,
+    until: Optional[date] = None,
+    channel: Optional[str] = None,
+    granularity: Optional[str] = None,
+    label: Optional[Callable[[str], str]] = None,
+    top: int = 20,
+) -> Report:
+    """The figures for conversations that started from `since` (inclusive) to `until` (exclusive), UTC days."""
+    from bot import domain_text
+
+    tally = _Tally(label or domain_text.topic_label)
+    known: Set[str] = set()
+    start, end = _day_start(since), _day_start(until)
+    for sender in conversations(events()):
+        for c in sender:
+            known.add(c.channel)
+            ordinal = tally.seen(c)
+            if (
+                (start is None or c.started >= start)
+                and (end is None or c.started < end)
+                and (channel is None or c.channel == channel)
+            ):
+                tally.add(c, ordinal)
+        tally.end_sender()
+
+    first_day = _day(tally.first) if tally.first is not None else None
+    last_day = _day(tally.last) if tally.last is not None else None
+    if granularity is None:
+        span = (last_day - first_day).days + 1 if first_day and last_day else 0
+        granularity = "day" if span <= 31 else "week"
+    buckets: Dict[date, Figures] = {}
+    if first_day and last_day:
+        first = _bucket(since or first_day, granularity)
+        last = _bucket((until - timedelta(days=1)) if until else last_day, granularity)
+        step = timedelta(days=7 if granularity == "week" else 1)
+        day = first
+        while day <= last:  # every period, the empty ones too: a gap is a finding
+            buckets[day] = Figures()
+            day += step
+    for key, f in tally.figures(granularity):
+        assert isinstance(key, date)
+        buckets[key] = f
+
+    number = tally.numbers()
+
+    def numbered(refs: List[int]) -> List[int]:
+        return sorted(number[ordinal] for ordinal in refs)
+
+    top_unanswered = sorted(((t, n, refs) for t, (n, refs) in tally.unanswered.items()), key=lambda x: (-x[1], x[0]))
+    unanswered = [(text, n, numbered(refs)) for text, n, refs in top_unanswered[:top]]
+    not_helpful = [
+        (label, question, number[ordinal])
+        for ordinal, label, question in sorted(tally.not_helpful, key=lambda r: number[r[0]])
+    ]
+    not_covered = sorted(
+        ((career, said, n, numbered(refs)) for (career, said), (n, refs) in tally.gaps.items()),
+        key=lambda g: (-g[2], g[0], g[1]),
+    )
+    linked = {n for _, _, refs in unanswered for n in refs} | {n for *_, n in not_helpful}
+    linked |= {n for *_, refs in not_covered for n in refs}
+    return Report(
+        totals=tally.totals,
+        trend=[(d.isoformat(), f) for d, f in sorted(buckets.items())],
+        channels=_ranked(tally.figures("channel")),
+        topics=sorted(tally.topics.values(), key=lambda t: (-t.answers, t.label)),
+        unanswered=unanswered,
+        not_helpful=not_helpful,
+        known_channels=sorted(known),
+        granularity=granularity,
+        transcripts=_read_back(events, tally, {o: n for o, n in number.items() if n in linked}),
+        handoffs=tally.handoffs,
+        careers=_ranked(tally.figures("career")),
+        pages=_ranked(tally.figures("page")),
+        career_topics=[
+            (career, tf)
+            for (career, _), tf in sorted(
+                tally.career_topics.items(), key=lambda i: (i[0][0], -i[1].answers, i[1].label)
+            )
+        ],
+        page_careers=sorted(tally.page_careers.values(), key=lambda p: (-p.questions, p.page, p.career)),
+        not_covered=not_covered,
+    )
+
+
+def _ranked(figures: List[Tuple[Hashable, Figures]]) -> List[Tuple[str, Figures]]:
+    return sorted(((str(k), f) for k, f in figures), key=lambda item: (-item[1].conversations, item[0]))
+
+
+def _read_back(events: EventSource, tally: _Tally, numbers: Dict[int, int]) -> Dict[int, Conversation]:
+    """The conversations the report links to, read again from the store: only their senders' events."""
+    wanted = {tally.where[ordinal]: number for ordinal, number in numbers.items()}
+    found: Dict[int, Conversation] = {}
+    for sender in conversations(events({sender for sender, _ in wanted})):
+        for c in sender:
+            if (c.sender_id, c.index) in wanted:
+                c.number = wanted[(c.sender_id, c.index)]
+                found[c.number] = c
+    return found
+
+
+def pct(rate: float) -> str:
+    return f"{rate * 100:.1f} %"
