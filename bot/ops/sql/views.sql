@@ -1,10 +1,12 @@
--- careerbot's report figures as SQL views over Rasa's `events` table (SQLite 3.25+).
--- Created by `make report-views` (python -m bot.ops.report_views); the same views for
--- PostgreSQL are in views_postgresql.sql. Definitions: bot/ops/report.py and docs/handoff-and-report.md.
+-- careerbot's report figures as SQL views over Rasa's `events` table: one definition for SQLite 3.25+
+-- and PostgreSQL 11+. `make report-views` (python -m bot.ops.report_views) fills in each placeholder in
+-- double braces for the store's dialect (how JSON is read, how a time becomes a day) and with the report's
+-- own lists of replies and labels (bot/ops/report/loading.py); `--print` shows the SQL it runs.
+-- Definitions: bot/ops/report/__init__.py and docs/handoff-and-report.md.
 -- The views expose no message text and no e-mail address: only counts, ids, topics, careers and channels
 -- (a page's career only when it is a career id: lower-case letters, digits and _).
 
-DROP VIEW IF EXISTS careerbot_daily;
+DROP VIEW IF EXISTS careerbot_daily{{cascade}};
 DROP VIEW IF EXISTS careerbot_topics;
 DROP VIEW IF EXISTS careerbot_careers;
 DROP VIEW IF EXISTS careerbot_page_careers;
@@ -30,9 +32,9 @@ SELECT e.id, e.sender_id, e.type_name, e.timestamp, e.action_name, e.session_no,
             CASE WHEN e.utter_action LIKE 'utter_answer_%' THEN substr(e.utter_action, 14) END) END AS topic,
        e.answer_career, e.slot_name, e.set_career, e.page_career,
        CASE WHEN e.type_name = 'user' THEN COALESCE(e.page_career,
-            CASE WHEN e.context_type IS NULL OR e.context_type = 'null' OR (e.context_type = 'text' AND e.context = '')
-                      OR (e.context_type = 'object' AND e.context = '{}') THEN '(no page context)'
-                 ELSE '(other page context)' END) END AS page,
+            CASE WHEN e.context_type IS NULL OR e.context_type = 'null' OR (e.context_type = {{string}} AND e.context = '')
+                      OR (e.context_type = 'object' AND e.context = '{}') THEN {{no_page}}
+                 ELSE {{other_page}} END) END AS page,
        e.handoff_id, e.handoff_status, e.vote_answer_id, e.vote_helpful
 FROM (
   SELECT t.*, MAX(CASE WHEN t.real_answer_id IS NOT NULL THEN 1 ELSE 0 END)
@@ -43,48 +45,36 @@ FROM (
                OVER (PARTITION BY sender_id ORDER BY id ROWS UNBOUNDED PRECEDING) AS session_no,
            SUM(CASE WHEN type_name = 'user' THEN 1 ELSE 0 END)
                OVER (PARTITION BY sender_id ORDER BY id ROWS UNBOUNDED PRECEDING) AS turn_no,
-           CASE WHEN type_name = 'user' THEN json_extract(data, '$.input_channel') END AS channel,
-           CASE WHEN type_name = 'bot' THEN json_extract(data, '$.metadata.utter_action') END AS utter_action,
-           CASE WHEN type_name = 'bot' THEN json_extract(data, '$.metadata.answer_id') END AS real_answer_id,
-           CASE WHEN type_name = 'bot' THEN json_extract(data, '$.metadata.topic') END AS real_topic,
+           CASE WHEN type_name = 'user' THEN {{json input_channel}} END AS channel,
+           CASE WHEN type_name = 'bot' THEN {{json metadata.utter_action}} END AS utter_action,
+           CASE WHEN type_name = 'bot' THEN {{json metadata.answer_id}} END AS real_answer_id,
+           CASE WHEN type_name = 'bot' THEN {{json metadata.topic}} END AS real_topic,
            -- The career an answer is about (its id); answers stored before careers were recorded have none.
-           CASE WHEN type_name = 'bot' AND json_extract(data, '$.metadata.answer_id') IS NOT NULL
-                     AND json_type(data, '$.metadata.career') = 'text'
-                     AND json_extract(data, '$.metadata.career') GLOB '[a-z]*'
-                     AND json_extract(data, '$.metadata.career') NOT GLOB '*[^a-z0-9_]*'
-                     AND length(json_extract(data, '$.metadata.career')) <= 64
-                THEN json_extract(data, '$.metadata.career') END AS answer_career,
-           CASE WHEN type_name = 'slot' THEN json_extract(data, '$.name') END AS slot_name,
-           CASE WHEN type_name = 'slot' AND json_extract(data, '$.name') = 'career'
-                     AND json_type(data, '$.value') = 'text'
-                     AND json_extract(data, '$.value') GLOB '[a-z]*'
-                     AND json_extract(data, '$.value') NOT GLOB '*[^a-z0-9_]*'
-                     AND length(json_extract(data, '$.value')) <= 64
-                THEN json_extract(data, '$.value')
+           CASE WHEN type_name = 'bot' AND {{json metadata.answer_id}} IS NOT NULL
+                     AND {{career_id metadata.career}}
+                THEN {{json metadata.career}} END AS answer_career,
+           CASE WHEN type_name = 'slot' THEN {{json name}} END AS slot_name,
+           CASE WHEN type_name = 'slot' AND {{json name}} = 'career'
+                     AND {{career_id value}}
+                THEN {{json value}}
                 -- A reply that the career's source does not cover a topic names the career where it can.
                 WHEN type_name = 'bot'
-                     AND json_extract(data, '$.metadata.utter_action') IN ('utter_not_covered', 'utter_not_covered_only')
-                     AND json_type(data, '$.metadata.career') = 'text'
-                     AND json_extract(data, '$.metadata.career') GLOB '[a-z]*'
-                     AND json_extract(data, '$.metadata.career') NOT GLOB '*[^a-z0-9_]*'
-                     AND length(json_extract(data, '$.metadata.career')) <= 64
-                THEN json_extract(data, '$.metadata.career') END AS set_career,
+                     AND {{json metadata.utter_action}} IN {{not_covered_responses}}
+                     AND {{career_id metadata.career}}
+                THEN {{json metadata.career}} END AS set_career,
            -- The page's career: the widget's data-context or a REST body's metadata.context.
-           CASE WHEN type_name = 'user' AND json_type(data, '$.metadata.context.career') = 'text'
-                     AND json_extract(data, '$.metadata.context.career') GLOB '[a-z]*'
-                     AND json_extract(data, '$.metadata.context.career') NOT GLOB '*[^a-z0-9_]*'
-                     AND length(json_extract(data, '$.metadata.context.career')) <= 64
-                THEN json_extract(data, '$.metadata.context.career') END AS page_career,
-           CASE WHEN type_name = 'user' THEN json_type(data, '$.metadata.context') END AS context_type,
-           CASE WHEN type_name = 'user' THEN json_extract(data, '$.metadata.context') END AS context,
-           CASE WHEN type_name = 'slot' AND json_extract(data, '$.name') = 'handoff'
-                THEN json_extract(data, '$.value.id') END AS handoff_id,
-           CASE WHEN type_name = 'slot' AND json_extract(data, '$.name') = 'handoff'
-                THEN json_extract(data, '$.value.status') END AS handoff_status,
-           CASE WHEN type_name = 'slot' AND json_extract(data, '$.name') = 'feedback'
-                THEN json_extract(data, '$.value.answer_id') END AS vote_answer_id,
-           CASE WHEN type_name = 'slot' AND json_extract(data, '$.name') = 'feedback'
-                THEN CASE WHEN json_extract(data, '$.value.helpful') THEN 1 ELSE 0 END END AS vote_helpful
+           CASE WHEN type_name = 'user' AND {{career_id metadata.context.career}}
+                THEN {{json metadata.context.career}} END AS page_career,
+           CASE WHEN type_name = 'user' THEN {{json_type metadata.context}} END AS context_type,
+           CASE WHEN type_name = 'user' THEN {{json metadata.context}} END AS context,
+           CASE WHEN type_name = 'slot' AND {{json name}} = 'handoff'
+                THEN {{json value.id}} END AS handoff_id,
+           CASE WHEN type_name = 'slot' AND {{json name}} = 'handoff'
+                THEN {{json value.status}} END AS handoff_status,
+           CASE WHEN type_name = 'slot' AND {{json name}} = 'feedback'
+                THEN {{json value.answer_id}} END AS vote_answer_id,
+           CASE WHEN type_name = 'slot' AND {{json name}} = 'feedback'
+                THEN CASE WHEN {{json_true value.helpful}} THEN 1 ELSE 0 END END AS vote_helpful
     FROM events
   ) t
 ) e;
@@ -118,7 +108,7 @@ SELECT a.sender_id, a.session_no, a.answer_id, a.topic, a.answered_at, a.day,
        a.career, a.turn_no, a.event_id
 FROM (
   SELECT b.sender_id, b.session_no, b.answer_id, b.topic, b.timestamp AS answered_at,
-         date(b.timestamp, 'unixepoch') AS day, COALESCE(b.answer_career, '(not recorded)') AS career,
+         {{day b.timestamp}} AS day, COALESCE(b.answer_career, {{not_recorded}}) AS career,
          b.turn_no, b.id AS event_id, ROW_NUMBER() OVER (PARTITION BY b.sender_id, b.answer_id ORDER BY b.id) AS nth
   FROM careerbot_events b
   WHERE b.answer_id IS NOT NULL
@@ -138,7 +128,7 @@ SELECT u.sender_id, u.session_no, u.turn_no, u.timestamp AS at, u.day, u.channel
                 CASE WHEN u.page_career IS NOT NULL
                           AND (u.previous_page_career IS NULL OR u.previous_page_career <> u.page_career)
                      THEN u.page_career END,
-                u.career_in_force, u.page_career, '(not recorded)') AS career,
+                u.career_in_force, u.page_career, {{not_recorded}}) AS career,
        CASE WHEN u.first_answer IS NOT NULL THEN 1 ELSE 0 END AS answered,
        CASE WHEN u.fallback = 1
                  OR (u.first_not_covered IS NOT NULL AND (u.first_answer IS NULL OR u.first_answer > u.first_not_covered))
@@ -147,7 +137,7 @@ SELECT u.sender_id, u.session_no, u.turn_no, u.timestamp AS at, u.day, u.channel
 FROM (
   SELECT w.*,
          LAG(w.page_career) OVER (PARTITION BY w.sender_id, w.session_no ORDER BY w.id) AS previous_page_career,
-         date(MIN(w.timestamp) OVER (PARTITION BY w.sender_id, w.session_no), 'unixepoch') AS day,
+         {{day MIN(w.timestamp) OVER (PARTITION BY w.sender_id, w.session_no)}} AS day,
          COALESCE(FIRST_VALUE(w.first_channel) OVER (PARTITION BY w.sender_id, w.session_no ORDER BY w.id),
                   'unknown') AS channel
   FROM (
@@ -162,11 +152,9 @@ FROM (
                ORDER BY CASE WHEN r.set_career IS NULL THEN 1 ELSE 0 END, r.id DESC) AS turn_set_career,
            FIRST_VALUE(CASE WHEN r.is_mark = 1 THEN r.mark_career END) OVER (
                PARTITION BY r.sender_id, r.session_no, r.career_mark_no ORDER BY r.id) AS career_in_force,
-           MAX(CASE WHEN r.utter_action IN ('utter_fallback', 'utter_fallback_offer_handoff', 'utter_fallback_site',
-                                            'utter_fallback_offer_handoff_site', 'utter_other_career',
-                                            'utter_clarify') THEN 1 ELSE 0 END)
+           MAX(CASE WHEN r.utter_action IN {{fallback_responses}} THEN 1 ELSE 0 END)
                OVER (PARTITION BY r.sender_id, r.session_no, r.turn_no) AS fallback,
-           MIN(CASE WHEN r.utter_action IN ('utter_not_covered', 'utter_not_covered_only') THEN r.id END)
+           MIN(CASE WHEN r.utter_action IN {{not_covered_responses}} THEN r.id END)
                OVER (PARTITION BY r.sender_id, r.session_no, r.turn_no) AS first_not_covered,
            SUM(CASE WHEN r.is_handoff = 1 AND COALESCE(r.handoff_status, 'submitted') <> 'abandoned' THEN 1 ELSE 0 END)
                OVER (PARTITION BY r.sender_id, r.session_no, r.turn_no) AS handoffs,
@@ -186,7 +174,7 @@ FROM (
                     THEN p.set_career ELSE p.answer_career END AS mark_career
         FROM (
           -- An answer or a handoff record counts where it first appears.
-          SELECT e.*, COALESCE(e.answer_career, '(not recorded)') AS career,
+          SELECT e.*, COALESCE(e.answer_career, {{not_recorded}}) AS career,
                  CASE WHEN e.answer_id IS NOT NULL
                            AND ROW_NUMBER() OVER (PARTITION BY e.sender_id, e.answer_id ORDER BY e.id) = 1
                       THEN 1 ELSE 0 END AS is_answer,
