@@ -52,7 +52,7 @@ MINILM_SHA256 := a49ad1d21a1183093a224001dc5b429bd2801b575947b6a5579eff4b74be3cc
 MINILM_DIR := build/minilm
 MINILM := $(MINILM_DIR)/.built-$(MINILM_VERSION)
 
-.PHONY: help install spacy embeddings train run shell report audit bench bench-choices validate lint browser services check test test-stories test-python lock clean
+.PHONY: help install spacy embeddings train run shell report audit bench bench-report bench-choices validate lint browser services check test test-stories test-python lock clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -263,6 +263,9 @@ audit: $(INSTALLED) $(AUDIT_VENV)/.installed ## pip-audit over the lock file; fa
 
 bench: $(MODEL) $(SERVICES_STAMP) ## Benchmark against the stock `rasa init` bot, the multi-instance mode, then 300 more careers (exit 1 over its 1.2x limits)
 	$(PY) -m bot.devtools.bench
+
+bench-report: $(MODEL) ## The report's time and peak memory on SQLite stores of 25,000 and 250,000 real conversations replicated (build/bench-report/, 2.5 GB, reused); BASELINE=REV also runs that revision's report on the smaller
+	$(PY) -m bot.devtools.bench_report $(if $(BASELINE),--baseline $(BASELINE))
 
 bench-choices: $(MODEL) $(SERVICES_STAMP) ## Each design choice's effect on speed, dev accuracy and off-topic leak (SLOW=1 adds DIET and TED; NLU=1: understanding only; ONLY=a|b: those variants)
 	$(PY) -m bot.devtools.bench_choices $(if $(SLOW),--slow) $(if $(NLU),--nlu-only) $(if $(ONLY),--only "$(ONLY)")

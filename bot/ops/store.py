@@ -180,9 +180,11 @@ class Store:
 def opened(url: str, *, write: bool, doing: str) -> Iterator[Store]:
     """The store for one command; any database error inside becomes a StoreError."""
     store = Store(url, write)
+    # The driver's own errors too: the report reads through the driver's cursor.
+    errors = (sa.exc.SQLAlchemyError, sqlite3.Error, getattr(store.engine.dialect.dbapi, "Error", sqlite3.Error))
     try:
         yield store
-    except (sa.exc.SQLAlchemyError, sqlite3.Error) as error:
+    except errors as error:
         raise store.failure(error, doing) from None
     finally:
         store.engine.dispose()

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from bot.ops.report.figures import build_report
+from bot.ops.report.figures import FIGURE_NAMES, build_report
 from bot.ops.report.html_page import rate_chart
 from bot.ops.report.loading import ListedEvents, Row, StoredEvents
 from bot.ops.store import StoreError
@@ -62,7 +62,7 @@ def test_answers_stored_before_answers_had_ids_count_once_by_their_message():
     session; the answers are counted from the bot messages, once each."""
 
     def row(i, kind, at, **data):
-        return Row(i, "old", kind, at, data.get("name"), data)
+        return Row(i, "old", kind, at, data)
 
     rows = [
         row(1, "user", 1000.0, text="how much?", input_channel="rest"),
@@ -80,7 +80,7 @@ def test_answers_stored_before_answers_had_ids_count_once_by_their_message():
 
 def _rows(sender, *events):
     """Rows as the tracker store holds them: (type, data) in order, one second apart."""
-    return [Row(i, sender, kind, 1000.0 + i, data.get("name"), data) for i, (kind, data) in enumerate(events, 1)]
+    return [Row(i, sender, kind, 1000.0 + i, data) for i, (kind, data) in enumerate(events, 1)]
 
 
 def _user(text, context=None):
@@ -179,10 +179,7 @@ def test_a_conversation_on_the_default_career_stays_on_the_career_of_its_answers
 
 def test_the_sqlite_views_read_old_answers_page_contexts_and_partial_gaps_as_the_report(tmp_path):
     """The rows of the tests above in a real SQLite store: the views give the report's split."""
-    import json
-
     import sqlalchemy as sa
-    from rasa.core.tracker_store import SQLTrackerStore
 
     from bot.ops.report_views import create_views
 
@@ -214,24 +211,8 @@ def test_the_sqlite_views_read_old_answers_page_contexts_and_partial_gaps_as_the
         ),
         *_rows("dflt", *DEFAULT_CAREER_ROWS),
     ]
-    url = f"sqlite:///{tmp_path / 'tracker.db'}"
+    url = _store(tmp_path, rows)
     engine = sa.create_engine(url)
-    table = SQLTrackerStore.SQLEvent.__table__
-    table.metadata.create_all(engine, tables=[table])
-    with engine.begin() as connection:
-        connection.execute(
-            table.insert(),
-            [
-                {
-                    "sender_id": r.sender_id,
-                    "type_name": r.type_name,
-                    "timestamp": r.timestamp,
-                    "action_name": None,
-                    "data": json.dumps({"event": r.type_name, "timestamp": r.timestamp, **r.data}),
-                }
-                for r in rows
-            ],
-        )
     report = build_report(StoredEvents(url))
     create_views(url)
     with engine.connect() as connection:
@@ -265,3 +246,243 @@ def test_the_sqlite_views_read_old_answers_page_contexts_and_partial_gaps_as_the
         "loan_officers": (1, 1, 1, 0),
         "mortgage_servicing_specialist": (1, 2, 1, 1),
     }
+
+
+def _store(tmp_path, rows, name="tracker.db"):
+    """The rows in a real SQLite store, as Rasa's SQL tracker store writes them."""
+    import json
+
+    import sqlalchemy as sa
+    from rasa.core.tracker_store import SQLTrackerStore
+
+    url = f"sqlite:///{tmp_path / name}"
+    engine = sa.create_engine(url)
+    table = SQLTrackerStore.SQLEvent.__table__
+    table.metadata.create_all(engine, tables=[table])
+    with engine.begin() as connection:
+        connection.execute(
+            table.insert(),
+            [
+                {
+                    "sender_id": r.sender_id,
+                    "type_name": r.type_name,
+                    "timestamp": r.timestamp,
+                    "action_name": None,
+                    "data": json.dumps({"event": r.type_name, "timestamp": r.timestamp, **r.data}),
+                }
+                for r in rows
+            ],
+        )
+    engine.dispose()
+    return url
+
+
+def _visitor(sender, start, channel="rest", helpful=True, handoff=True):
+    """A visitor with two sessions: answers rated (one late, one twice), a fallback, a gap in a career's
+    source, a handoff; then a fallback, an abandoned handoff and an answer stored before answers had ids."""
+    return [
+        Row(i, sender, kind, start + i, data)
+        for i, (kind, data) in enumerate(
+            [
+                (
+                    "user",
+                    {
+                        "text": "how much? mail a@b.com",
+                        "input_channel": channel,
+                        "metadata": {"context": {"career": "tellers"}},
+                    },
+                ),
+                _bot("utter_answer_pay", answer_id=f"{sender}1", topic="pay", career="tellers"),
+                _user("and the hours?"),
+                _bot("utter_answer_hours", answer_id=f"{sender}2", topic="hours", career="tellers"),
+                ("slot", {"name": "feedback", "value": {"answer_id": f"{sender}2", "helpful": helpful}}),
+                ("slot", {"name": "feedback", "value": {"answer_id": f"{sender}1", "helpful": False}}),
+                ("slot", {"name": "feedback", "value": {"answer_id": f"{sender}1", "helpful": True}}),
+                _user("tell me a joke"),
+                _bot("utter_fallback"),
+                _user("do they need a license?", "pay-guide"),
+                _bot("utter_not_covered", topics="the licence", career="loan_officers"),
+                (
+                    "slot",
+                    {
+                        "name": "handoff",
+                        "value": {"id": f"{sender}h", "status": "submitted" if handoff else "abandoned"},
+                    },
+                ),
+                ("session_started", {}),
+                _user("tell me a joke"),
+                _bot("utter_fallback"),
+                ("slot", {"name": "handoff", "value": {"id": f"{sender}a", "status": "abandoned"}}),
+                _user("how much?"),
+                _bot("utter_answer_pay"),
+            ],
+            1,
+        )
+    ]
+
+
+VISITORS = [
+    # Two visitors start at the same second: they are numbered by sender id, as before.
+    *_visitor("zed", 1000.0),
+    *_visitor("amy", 1000.0, channel="socketio", helpful=False),
+    *_visitor("bo", 2000.0, handoff=False),
+    *_visitor("cy", 500.0),
+]
+
+
+def _reference(conversations):
+    """The figures as the report defined them before it streamed: over every conversation at once."""
+    from bot.ops.report.figures import Figures
+
+    def figures(parts):
+        f = Figures()
+        for c in parts:
+            f.add(c)
+        f.visitors = len({c.sender_id for c in parts})
+        return f
+
+    def split(key):
+        parts = {}
+        for c in conversations:
+            for name, part in c.split(lambda t: getattr(t, key), lambda a: getattr(a, key)).items():
+                parts.setdefault(name, []).append(part)
+        return sorted(((k, figures(ps)) for k, ps in parts.items()), key=lambda i: (-i[1].conversations, i[0]))
+
+    channels = {}
+    for c in conversations:
+        channels.setdefault(c.channel, []).append(c)
+    return (
+        figures(conversations),
+        sorted(((k, figures(cs)) for k, cs in channels.items()), key=lambda i: (-i[1].conversations, i[0])),
+        split("career"),
+        split("page"),
+    )
+
+
+@pytest.mark.parametrize(
+    "rows, order",
+    [
+        (VISITORS, ["cy", "cy", "amy", "zed", "amy", "zed", "bo", "bo"]),
+        (
+            [*_rows("old", _user("hi"), _bot("utter_fallback")), *VISITORS],
+            ["cy", "cy", "amy", "old", "zed", "amy", "zed", "bo", "bo"],
+        ),
+    ],
+)
+def test_the_streamed_figures_are_those_over_every_conversation_at_once(tmp_path, rows, order):
+    from bot.ops.report.loading import conversations
+
+    url = _store(tmp_path, rows)
+    report = build_report(StoredEvents(url))
+    everything = [c for sender in conversations(StoredEvents(url)()) for c in sender]
+    assert (report.totals, report.channels, report.careers, report.pages) == _reference(everything)
+    assert report.totals.conversations == len(everything) == len(order)
+    # Numbered over all of them in the order they started; at the same second, by sender id.
+    assert [report.transcript(n).sender_id for n in sorted(report.linked)] == order
+    numbers = [n for n, sender in enumerate(order, 1) if sender != "old"]
+    assert report.unanswered[0] == ("tell me a joke", 8, numbers)
+    assert [(label, n) for label, _, n in report.not_helpful] == [
+        ("The pay", 1),
+        ("The pay", 3),
+        ("The working hours", 3),
+        ("The pay", order.index("zed") + 1),
+        ("The pay", order.index("bo") + 1),
+    ]
+
+
+def test_the_report_holds_one_visitors_conversations_at_a_time(tmp_path, monkeypatch):
+    """However many visitors: the conversations are read and counted one visitor after another, and only
+    the transcripts the report links to are kept, on disk."""
+    import weakref
+
+    from bot.ops.report import loading
+
+    rows = [r for n in range(40) for r in _visitor(f"v{n:02d}", 1000.0 * n, helpful=n % 2 == 0)]
+    rows += [
+        r for n in range(40) for r in _rows(f"w{n:02d}", _user("how much?"), _bot("utter_answer_pay", answer_id="a"))
+    ]
+    url = _store(tmp_path, rows)
+    read, refs = loading.sender_conversations, []
+
+    def registered(sender, events):
+        found = read(sender, events)
+        refs.extend(weakref.ref(c) for c in found)
+        return found
+
+    def alive():
+        return sum(ref() is not None for ref in refs)
+
+    monkeypatch.setattr(loading, "sender_conversations", registered)
+    source = StoredEvents(url)
+    held = []
+
+    def counting():
+        sender = None
+        for row in source():
+            if row.sender_id != sender:
+                sender = row.sender_id
+                held.append(alive())
+            yield row
+
+    report = build_report(counting)
+    assert report.totals.conversations == 120 and len(held) == 80
+    # At most the visitor being read and the one before it (two conversations each) are in memory.
+    assert 0 < max(held) <= 4, held
+    assert alive() == 0
+    # The transcripts of the conversations with something to link to (the v visitors'), from the spool.
+    assert len(report.linked) == 80 and {report.transcript(n).sender_id[0] for n in report.linked} == {"v"}
+
+
+def test_the_sqlite_views_and_the_report_give_the_same_figures(tmp_path):
+    """One day of visitors with every kind of record: each view's figures are the report's."""
+    import sqlalchemy as sa
+
+    from bot.ops.report_views import create_views
+
+    url = _store(tmp_path, [*_rows("old", _user("hi"), _bot("utter_fallback")), *VISITORS])
+    report = build_report(StoredEvents(url))
+    create_views(url)
+    engine = sa.create_engine(url)
+    columns = ", ".join(FIGURE_NAMES)
+    with engine.connect() as connection:
+        daily = {
+            c: tuple(v) for c, *v in connection.execute(sa.text(f"SELECT channel, {columns} FROM careerbot_daily"))
+        }
+        careers = {
+            c: tuple(v) for c, *v in connection.execute(sa.text(f"SELECT career, {columns} FROM careerbot_careers"))
+        }
+        topics = {
+            (c, t): tuple(v)
+            for c, t, *v in connection.execute(
+                sa.text("SELECT career, topic, answers, rated, helpful, not_helpful, unrated FROM careerbot_topics")
+            )
+        }
+        pages = {
+            (p, c): tuple(v)
+            for p, c, *v in connection.execute(
+                sa.text("SELECT page, career, questions, answered, could_not_answer FROM careerbot_page_careers")
+            )
+        }
+    engine.dispose()
+    assert daily == {name: tuple(getattr(f, n) for n in FIGURE_NAMES) for name, f in report.channels}
+    assert careers == {name: tuple(getattr(f, n) for n in FIGURE_NAMES) for name, f in report.careers}
+    assert topics == {
+        (c, t.topic): (t.answers, t.rated, t.helpful, t.not_helpful, t.unrated) for c, t in report.career_topics
+    }
+    assert pages == {(p.page, p.career): (p.questions, p.answered, p.not_answered) for p in report.page_careers}
+    assert report.totals.handoff_conversations and report.totals.rated_unhelpful_conversations
+
+
+def test_the_views_are_one_definition_written_out_for_each_dialect():
+    """The dialects differ only where SQL does (reading JSON, making a day); the lists of replies are the
+    report's own, and every placeholder is filled in."""
+    from bot.ops.report import loading
+    from bot.ops.report_views import VIEWS_SQL, sql_for, statements
+
+    sqlite, postgresql = sql_for("sqlite"), sql_for("postgresql")
+    assert "{{" not in sqlite + postgresql and "{{" in VIEWS_SQL.read_text(encoding="utf-8")
+    assert len(statements(sqlite)) == len(statements(postgresql)) == 22
+    assert "json_extract(data, '$.metadata.utter_action')" in sqlite and "->>" not in sqlite
+    assert "(data::json)->'metadata'->>'utter_action'" in postgresql and "json_extract" not in postgresql
+    for reply in loading.FALLBACK_RESPONSES | loading.NOT_COVERED_RESPONSES:
+        assert f"'{reply}'" in sqlite and f"'{reply}'" in postgresql

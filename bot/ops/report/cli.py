@@ -19,7 +19,7 @@ from typing import List, Optional
 
 from bot.ops.report.csv_files import write_csv
 from bot.ops.report.figures import Figures, Report, build_report, pct
-from bot.ops.report.html_page import to_html
+from bot.ops.report.html_page import write_html
 from bot.ops.report.loading import StoredEvents
 from bot.ops.store import StoreError, display_url
 
@@ -148,7 +148,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     }
     try:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(to_html(report, meta), encoding="utf-8")
+        with open(args.out, "w", encoding="utf-8") as out:
+            write_html(report, meta, out)
         csv_files = write_csv(report, args.csv) if args.csv else []
     except OSError as error:
         return fail(f"cannot write {error.filename or args.out}: {error.strerror or error}")

@@ -6,25 +6,14 @@ import csv
 from pathlib import Path
 from typing import Any, List
 
-from bot.ops.report.figures import Figures, Report
+from bot.ops.report.figures import FIGURE_NAMES, Figures, Report
 
 
 def write_csv(report: Report, directory: Path) -> List[Path]:
     directory.mkdir(parents=True, exist_ok=True)
-    figure_names = [
-        "conversations",
-        "visitors",
-        "messages",
-        "answers",
-        "deflected_conversations",
-        "rated_unhelpful_conversations",
-        "handoff_conversations",
-        "abandoned_handoffs",
-        "fallback_messages",
-    ]
 
     def figure_row(f: Figures) -> List[Any]:
-        return [getattr(f, n) for n in figure_names] + [
+        return [getattr(f, n) for n in FIGURE_NAMES] + [
             round(f.deflection_rate, 4),
             round(f.fallback_rate, 4),
             round(f.handoff_rate, 4),
@@ -32,13 +21,13 @@ def write_csv(report: Report, directory: Path) -> List[Path]:
 
     rate_names = ["deflection_rate", "fallback_rate", "handoff_rate"]
     tables = {
-        "totals.csv": ([*figure_names, *rate_names], [figure_row(report.totals)]),
+        "totals.csv": ([*FIGURE_NAMES, *rate_names], [figure_row(report.totals)]),
         "trend.csv": (
-            ["period_start", *figure_names, *rate_names],
+            ["period_start", *FIGURE_NAMES, *rate_names],
             [[name, *figure_row(f)] for name, f in report.trend],
         ),
         "channels.csv": (
-            ["channel", *figure_names, *rate_names],
+            ["channel", *FIGURE_NAMES, *rate_names],
             [[name, *figure_row(f)] for name, f in report.channels],
         ),
         # Per career and topic: a single-career store has one row per topic, as before.
@@ -51,11 +40,11 @@ def write_csv(report: Report, directory: Path) -> List[Path]:
             ],
         ),
         "careers.csv": (
-            ["career", *figure_names, *rate_names],
+            ["career", *FIGURE_NAMES, *rate_names],
             [[name, *figure_row(f)] for name, f in report.careers],
         ),
         "pages.csv": (
-            ["page_context", *figure_names, *rate_names],
+            ["page_context", *FIGURE_NAMES, *rate_names],
             [[name, *figure_row(f)] for name, f in report.pages],
         ),
         "page_careers.csv": (

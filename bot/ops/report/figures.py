@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Callable, Dict, Hashable, List, Optional, Set, Tuple
 
-from bot.ops.report.loading import Conversation, EventSource, conversations
+from bot.ops.report.loading import Conversation, EventSource, Spool, conversations
 from bot.redaction import redact_contacts
 
 
@@ -58,6 +58,20 @@ class Figures:
         self.fallback_messages += len(c.fallbacks)
 
 
+# The figures of a row of the report's tables (the CSV files' and the SQL views' columns), in order.
+FIGURE_NAMES = [
+    "conversations",
+    "visitors",
+    "messages",
+    "answers",
+    "deflected_conversations",
+    "rated_unhelpful_conversations",
+    "handoff_conversations",
+    "abandoned_handoffs",
+    "fallback_messages",
+]
+
+
 @dataclass
 class TopicFigures:
     topic: str
@@ -98,9 +112,11 @@ class Report:
     not_helpful: List[Tuple[str, str, int]]
     known_channels: List[str]
     granularity: str
-    # The conversations the report links to (top unanswered, rated not helpful, not covered), by number,
-    # and the handoffs submitted in the period (main() reads how far they got).
-    transcripts: Dict[int, Conversation] = field(default_factory=dict)
+    # The conversations the report links to (top unanswered, rated not helpful, not covered): their
+    # numbers (each with its ordinal in the spool, which holds their transcripts); and the handoffs
+    # submitted in the period (main() reads how far they got).
+    linked: Dict[int, int] = field(default_factory=dict)
+    spool: Spool = field(default_factory=Spool)
     handoffs: List[str] = field(default_factory=list)
     # The submitted handoffs by their delivery in the outbox (sent, failed, pending, resolved); main() reads it.
     deliveries: Dict[str, int] = field(default_factory=dict)
@@ -112,6 +128,12 @@ class Report:
     career_topics: List[Tuple[str, TopicFigures]] = field(default_factory=list)
     page_careers: List[PageCareer] = field(default_factory=list)
     not_covered: List[Tuple[str, str, int, List[int]]] = field(default_factory=list)
+
+    def transcript(self, number: int) -> Conversation:
+        """A conversation the report links to, read back from the spool: its transcript, channel, visitor."""
+        c = self.spool.get(self.linked[number])
+        c.number = number
+        return c
 
 
 def _day(timestamp: float) -> date:
@@ -140,7 +162,7 @@ class _Tally:
         self.starts = array("d")  # each conversation's start, by ordinal (all are numbered, counted or not)
         self.first: Optional[float] = None  # the first and last start of the counted ones
         self.last: Optional[float] = None
-        self.where: Dict[int, Tuple[str, int]] = {}  # ordinal -> (sender, index) of those the report may link to
+        self.spool = Spool()  # the transcripts of those the report may link to, by ordinal
         self.topics: Dict[str, TopicFigures] = {}
         self.career_topics: Dict[Tuple[str, str], TopicFigures] = {}
         self.unanswered: Dict[str, Tuple[int, List[int]]] = {}
@@ -200,7 +222,7 @@ class _Tally:
             pc.answered += turn.answered
             pc.not_answered += turn.fallback
         if linked:
-            self.where[ordinal] = (c.sender_id, c.index)
+            self.spool.keep(ordinal, c)
 
     def end_sender(self) -> None:
         if self.sender_counted:
@@ -217,7 +239,7 @@ class _Tally:
         """The number of each conversation the report may link to: its place in the order they started
         (a stable sort: at the same moment, the stream's order, by sender, then the sender's order)."""
         order = sorted(range(len(self.starts)), key=self.starts.__getitem__)
-        return {ordinal: number for number, ordinal in enumerate(order, 1) if ordinal in self.where}
+        return {ordinal: number for number, ordinal in enumerate(order, 1) if ordinal in self.spool.places}
 
 
 def _count(counts: Dict, key: Hashable, ordinal: int) -> None:
@@ -243,17 +265,23 @@ def build_report(
     tally = _Tally(label or domain_text.topic_label)
     known: Set[str] = set()
     start, end = _day_start(since), _day_start(until)
-    for sender in conversations(events()):
-        for c in sender:
-            known.add(c.channel)
-            ordinal = tally.seen(c)
-            if (
-                (start is None or c.started >= start)
-                and (end is None or c.started < end)
-                and (channel is None or c.channel == channel)
-            ):
-                tally.add(c, ordinal)
-        tally.end_sender()
+    rows = iter(events())
+    try:
+        for sender in conversations(rows):
+            for c in sender:
+                known.add(c.channel)
+                ordinal = tally.seen(c)
+                if (
+                    (start is None or c.started >= start)
+                    and (end is None or c.started < end)
+                    and (channel is None or c.channel == channel)
+                ):
+                    tally.add(c, ordinal)
+            tally.end_sender()
+    finally:
+        close = getattr(rows, "close", None)  # a report that fails half-way lets go of the store at once
+        if close is not None:
+            close()
 
     first_day = _day(tally.first) if tally.first is not None else None
     last_day = _day(tally.last) if tally.last is not None else None
@@ -299,7 +327,8 @@ def build_report(
         not_helpful=not_helpful,
         known_channels=sorted(known),
         granularity=granularity,
-        transcripts=_read_back(events, tally, {o: n for o, n in number.items() if n in linked}),
+        linked={n: o for o, n in number.items() if n in linked},
+        spool=tally.spool,
         handoffs=tally.handoffs,
         careers=_ranked(tally.figures("career")),
         pages=_ranked(tally.figures("page")),
@@ -316,18 +345,6 @@ def build_report(
 
 def _ranked(figures: List[Tuple[Hashable, Figures]]) -> List[Tuple[str, Figures]]:
     return sorted(((str(k), f) for k, f in figures), key=lambda item: (-item[1].conversations, item[0]))
-
-
-def _read_back(events: EventSource, tally: _Tally, numbers: Dict[int, int]) -> Dict[int, Conversation]:
-    """The conversations the report links to, read again from the store: only their senders' events."""
-    wanted = {tally.where[ordinal]: number for ordinal, number in numbers.items()}
-    found: Dict[int, Conversation] = {}
-    for sender in conversations(events({sender for sender, _ in wanted})):
-        for c in sender:
-            if (c.sender_id, c.index) in wanted:
-                c.number = wanted[(c.sender_id, c.index)]
-                found[c.number] = c
-    return found
 
 
 def pct(rate: float) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 from datetime import datetime, timezone
-from typing import Any, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Iterable, List, Mapping, Optional, Sequence, TextIO, Tuple
 
 from bot.ops.report.figures import Figures, Report, pct
 from bot.ops.report.loading import Conversation
@@ -200,7 +200,21 @@ def _links(numbers: Iterable[int]) -> str:
     return ", ".join(f"<a href='#c{n}'>#{n}</a>" for n in numbers)
 
 
-def to_html(report: Report, meta: Mapping[str, str]) -> str:
+def write_html(report: Report, meta: Mapping[str, str], out: TextIO) -> None:
+    """The page, written as it is made: the transcripts, which can be most of it, one at a time."""
+    before, marker, after = _page(report, meta).partition(TRANSCRIPTS)
+    out.write(before)
+    if marker:
+        for number in sorted(report.linked):
+            out.write(_transcript(report.transcript(number)))
+    out.write(after)
+
+
+# Where the transcripts go in the page (no text the page could hold: a NUL is never written).
+TRANSCRIPTS = "\x00transcripts\x00"
+
+
+def _page(report: Report, meta: Mapping[str, str]) -> str:
     t = report.totals
     header = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in meta.items())
     if not t.conversations:
@@ -318,12 +332,7 @@ def to_html(report: Report, meta: Mapping[str, str]) -> str:
             [(_e(label), _e(q), _links([n])) for label, q, n in report.not_helpful],
             raw_columns=(0, 1, 2),
         )
-        referenced = sorted(
-            {n for _, _, refs in report.unanswered for n in refs}
-            | {n for _, _, n in report.not_helpful}
-            | {n for *_, refs in report.not_covered for n in refs}
-        )
-        transcripts = "".join(_transcript(report.transcripts[n]) for n in referenced)
+        transcripts = TRANSCRIPTS if report.linked else ""
         body = f"""<div class="figures">{figures}</div>
 <h2>Rates</h2>{rates}
 <h2>Over time</h2>{volume_chart(report)}{trend_chart(report)}

@@ -8,14 +8,15 @@ bot/ops/report/__init__.py and docs/handoff-and-report.md.
 from __future__ import annotations
 
 import json
+import os
 import re
+import tempfile
 from dataclasses import dataclass, field
 from itertools import groupby
-from typing import Any, Callable, Collection, Dict, Iterable, Iterator, List, Mapping, Optional, Protocol, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Protocol, Tuple
 
 from bot.ops.store import opened
 
-FALLBACK_ACTION = "action_fallback"
 # Replies that answer nothing: the fallback, a refused question about another
 # job, and a clarifying question (not yet an answer).
 FALLBACK_RESPONSES = {
@@ -57,53 +58,55 @@ class Row:
     sender_id: str
     type_name: str
     timestamp: float
-    action_name: Optional[str]
     data: Mapping
 
 
 class EventSource(Protocol):
-    """The store's events, per sender in the order stored; `senders`: only theirs."""
+    """The store's events, per sender in the order stored."""
 
-    def __call__(self, senders: Optional[Collection[str]] = None) -> Iterable[Row]: ...
+    def __call__(self) -> Iterable[Row]: ...
 
 
-# Senders per query when the report reads back the conversations it links to.
-SENDERS_PER_QUERY = 500
+# The events the report reads; the others (actions, featurization, loops...) are left unread, unparsed.
+READ_TYPES = ("user", "bot", "slot", "session_started")
+# The slots the report reads. A slot event whose JSON does not contain one of these names, quoted (as
+# JSON writes the event's "name"), is none of them: it is skipped unparsed.
+READ_SLOTS = ('"handoff"', '"feedback"', '"career"')
+# Rows fetched at a time from the server-side cursor (PostgreSQL).
+FETCH_ROWS = 2000
 
 
 class StoredEvents:
     """The events of the store at `tracker_url`, streamed: read-only, never creates a database.
 
     They come ordered by sender (in code-point order, as Python compares strings, so that
-    the report numbers conversations that start at the same moment as it always did), and
-    a server-side cursor on PostgreSQL: one sender's events at a time are in memory."""
+    the report numbers conversations that start at the same moment as it always did),
+    through the database's own cursor (a server-side one on PostgreSQL): one sender's
+    events at a time are in memory, and no row goes through SQLAlchemy's row objects."""
 
     def __init__(self, tracker_url: str) -> None:
         self.tracker_url = tracker_url
 
-    def __call__(self, senders: Optional[Collection[str]] = None) -> Iterator[Row]:
-        if senders is None:
-            yield from self._query(None)
-            return
-        wanted = sorted(senders)
-        for start in range(0, len(wanted), SENDERS_PER_QUERY):
-            yield from self._query(wanted[start : start + SENDERS_PER_QUERY])
-
-    def _query(self, senders: Optional[List[str]]) -> Iterator[Row]:
-        import sqlalchemy as sa
-
+    def __call__(self) -> Iterator[Row]:
         with opened(self.tracker_url, write=False, doing="read") as store, store.engine.connect() as connection:
             store.require_events(connection)
+            raw = connection.connection
+            cursor = raw.cursor() if store.is_sqlite else raw.cursor(name="careerbot_report")
+            if not store.is_sqlite:
+                cursor.itersize = FETCH_ROWS
             order = "sender_id, id" if store.is_sqlite else 'sender_id COLLATE "C", id'
-            where = "WHERE sender_id IN :senders" if senders is not None else ""
-            query = sa.text(
-                f"SELECT id, sender_id, type_name, timestamp, action_name, data FROM events {where} ORDER BY {order}"
+            types = ", ".join(f"'{name}'" for name in READ_TYPES)
+            cursor.execute(
+                f"SELECT id, sender_id, type_name, timestamp, data FROM events WHERE type_name IN ({types}) "
+                f"ORDER BY {order}"
             )
-            if senders is not None:
-                query = query.bindparams(sa.bindparam("senders", value=senders, expanding=True))
-            result = connection.execution_options(stream_results=True, max_row_buffer=2000).execute(query)
-            for r in result:
-                yield Row(r[0], r[1], r[2], r[3] or 0.0, r[4], store.event_data(r[0], r[5]))
+            try:
+                for row_id, sender, kind, at, data in cursor:
+                    if kind == "slot" and isinstance(data, str) and not any(name in data for name in READ_SLOTS):
+                        continue
+                    yield Row(row_id, sender, kind, at or 0.0, store.event_data(row_id, data))
+            finally:
+                cursor.close()
 
 
 class ListedEvents:
@@ -112,8 +115,29 @@ class ListedEvents:
     def __init__(self, rows: Iterable[Row]) -> None:
         self.rows = sorted(rows, key=lambda row: row.sender_id)
 
-    def __call__(self, senders: Optional[Collection[str]] = None) -> Iterator[Row]:
-        return (row for row in self.rows if senders is None or row.sender_id in senders)
+    def __call__(self) -> Iterator[Row]:
+        return iter(self.rows)
+
+
+class Spool:
+    """Transcripts set aside in a temporary file as the conversations stream by, read again by key:
+    the report links to conversations it only knows at the end, and keeps none of them in memory."""
+
+    def __init__(self) -> None:
+        self.file = tempfile.TemporaryFile()
+        self.places: Dict[int, Tuple[int, int]] = {}
+
+    def keep(self, key: int, c: Conversation) -> None:
+        data = json.dumps([c.sender_id, c.channel, c.transcript]).encode("utf-8")
+        self.file.seek(0, os.SEEK_END)
+        self.places[key] = (self.file.tell(), len(data))
+        self.file.write(data)
+
+    def get(self, key: int) -> Conversation:
+        start, length = self.places[key]
+        self.file.seek(start)
+        sender, channel, transcript = json.loads(self.file.read(length))
+        return Conversation(sender, channel=channel, transcript=[tuple(line) for line in transcript])
 
 
 @dataclass
@@ -165,7 +189,6 @@ class Conversation:
     abandoned: List[str] = field(default_factory=list)
     transcript: List[Tuple[str, str, float]] = field(default_factory=list)
     turns: List[Turn] = field(default_factory=list)
-    index: int = 0  # its place among its sender's conversations: how the report reads it back
 
     @property
     def answered(self) -> bool:
@@ -329,8 +352,6 @@ def sender_conversations(sender: str, events: Iterable[Row]) -> List[Conversatio
                 turn.answer_career = turn.answer_career or career
                 # A conversation on the default career sets no `career` slot: its answers say where it is.
                 in_force = career if career != NOT_RECORDED else None
-        elif event.type_name == "action" and event.action_name == FALLBACK_ACTION:
-            pass  # its reply (a FALLBACK_RESPONSES message) is what counts the turn
         elif event.type_name == "slot":
             name, value = event.data.get("name"), event.data.get("value")
             if name == "handoff" and isinstance(value, dict):
@@ -351,7 +372,4 @@ def sender_conversations(sender: str, events: Iterable[Row]) -> List[Conversatio
     for answer_id, helpful in votes.items():
         if answer_id in answers:
             answers[answer_id].rating = helpful
-    found = [s for s in sessions if s.messages]
-    for index, conversation in enumerate(found):
-        conversation.index = index
-    return found
+    return [s for s in sessions if s.messages]
