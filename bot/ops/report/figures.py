@@ -10,8 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Callable, Dict, Hashable, List, Optional, Set, Tuple
 
-from bot.ops.report.loading import Conversation, EventSource, Spool, conversations
-from bot.redaction import redact_contacts
+from bot.ops.report.loading import Conversation, EventSource, Spool, conversations, redacted
 
 
 @dataclass
@@ -206,10 +205,10 @@ class _Tally:
                 else:
                     tf.unrated += 1
             if a.rating is False:
-                self.not_helpful.append((ordinal, t.label, redact_contacts(a.question)))
+                self.not_helpful.append((ordinal, t.label, redacted(a.question)))
                 linked = True
         for text in c.fallbacks:
-            _count(self.unanswered, redact_contacts(text), ordinal)
+            _count(self.unanswered, redacted(text), ordinal)
             linked = True
         for turn in c.turns:
             for said in turn.not_covered:

@@ -7,8 +7,7 @@ from datetime import datetime, timezone
 from typing import Any, Iterable, List, Mapping, Optional, Sequence, TextIO, Tuple
 
 from bot.ops.report.figures import Figures, Report, pct
-from bot.ops.report.loading import Conversation
-from bot.redaction import redact_contacts
+from bot.ops.report.loading import Conversation, redacted
 
 
 def _e(text: Any) -> str:
@@ -389,7 +388,7 @@ def _transcript(c: Conversation) -> str:
 
     lines = "".join(
         f"<p><b>{'Visitor' if who == 'visitor' else 'Bot'}</b> "
-        f"<small>{datetime.fromtimestamp(at, timezone.utc):%Y-%m-%d %H:%M}</small>: {_e(redact_contacts(text))}</p>"
+        f"<small>{datetime.fromtimestamp(at, timezone.utc):%Y-%m-%d %H:%M}</small>: {_e(redacted(text))}</p>"
         for who, text, at in c.transcript
     )
     return (

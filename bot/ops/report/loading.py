@@ -12,10 +12,12 @@ import os
 import re
 import tempfile
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import groupby
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Protocol, Tuple
 
 from bot.ops.store import opened
+from bot.redaction import redact_contacts
 
 # Replies that answer nothing: the fallback, a refused question about another
 # job, and a clarifying question (not yet an answer).
@@ -61,6 +63,10 @@ class Row:
     data: Mapping
 
 
+# The same texts come again and again (the bot's answers, "hi"): each is redacted once, of the last so many.
+redacted = lru_cache(maxsize=8192)(redact_contacts)
+
+
 class EventSource(Protocol):
     """The store's events, per sender in the order stored."""
 
@@ -71,7 +77,7 @@ class EventSource(Protocol):
 READ_TYPES = ("user", "bot", "slot", "session_started")
 # The slots the report reads. A slot event whose JSON does not contain one of these names, quoted (as
 # JSON writes the event's "name"), is none of them: it is skipped unparsed.
-READ_SLOTS = ('"handoff"', '"feedback"', '"career"')
+READ_SLOTS = re.compile(r'"(?:handoff|feedback|career)"')
 # Rows fetched at a time from the server-side cursor (PostgreSQL).
 FETCH_ROWS = 2000
 
@@ -102,7 +108,7 @@ class StoredEvents:
             )
             try:
                 for row_id, sender, kind, at, data in cursor:
-                    if kind == "slot" and isinstance(data, str) and not any(name in data for name in READ_SLOTS):
+                    if kind == "slot" and isinstance(data, str) and not READ_SLOTS.search(data):
                         continue
                     yield Row(row_id, sender, kind, at or 0.0, store.event_data(row_id, data))
             finally:
