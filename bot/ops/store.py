@@ -29,7 +29,8 @@ import sqlalchemy as sa
 from bot import database
 
 CONNECT_TIMEOUT_S = 10
-# A report reads every event in one query: generous, yet a stuck command still ends.
+# One statement (the report: each fetch of its cursor; the views: their check of every event):
+# generous, yet a stuck command still ends.
 STATEMENT_TIMEOUT_S = 300
 # Waiting for a lock another session holds (a running bot holds them for moments only).
 LOCK_TIMEOUT_S = 30
