@@ -1,5 +1,6 @@
 """docker-compose.yml passes the action server every handoff setting that bot/settings.py reads,
-and refuses to start the published REST webhook without its token.
+and refuses to start the published REST webhook without its token; every service restarts
+and has a health check, and .dockerignore keeps the venv and the databases out of the image.
 
 The names come from bot/settings.py's source, so a setting added there and
 forgotten in the compose file fails here. No Docker engine runs here; the
@@ -111,3 +112,33 @@ def test_compose_itself_refuses_the_file_without_the_rest_token(tmp_path):
     assert "set CAREERBOT_REST_TOKEN to a long random string" in refused.stderr
     accepted = config(CAREERBOT_REST_TOKEN="t" * 32)
     assert accepted.returncode == 0, accepted.stderr
+
+
+def test_every_compose_service_restarts_and_has_a_health_check():
+    services = yaml.safe_load((PROJECT_DIR / "docker-compose.yml").read_text())["services"]
+    assert set(services) >= {"postgres", "redis", "actions", "rasa-a", "rasa-b", "nginx"}
+    for name, service in services.items():
+        assert service.get("restart") == "unless-stopped", name
+        assert service.get("healthcheck", {}).get("test"), name
+    assert "/health/ready" in " ".join(services["rasa-a"]["healthcheck"]["test"])
+    assert "/health" in " ".join(services["actions"]["healthcheck"]["test"])
+    assert "pg_isready" in services["postgres"]["healthcheck"]["test"]
+    assert services["redis"]["healthcheck"]["test"][1:] == ["redis-cli", "ping"]
+
+
+def test_every_compose_rasa_instance_gets_the_same_session_secret_from_the_environment():
+    services = yaml.safe_load((PROJECT_DIR / "docker-compose.yml").read_text())["services"]
+    for name in ("rasa-a", "rasa-b"):
+        secret = services[name]["environment"]["CAREERBOT_SESSION_SECRET"]
+        assert secret.startswith("${CAREERBOT_SESSION_SECRET:?"), name
+
+
+def test_the_image_gets_neither_the_venv_nor_the_database():
+    ignored = {
+        line.strip()
+        for line in (PROJECT_DIR / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    assert {".venv", "var", "build", "models", ".git", "**/*.db"} <= ignored
+    dockerfile = (PROJECT_DIR / "deploy" / "Dockerfile").read_text()
+    assert "COPY . ." not in dockerfile

@@ -171,3 +171,8 @@ def test_log_level_and_offtopic_dir(tmp_path):
         log_level({"LOG_LEVEL": "loud"})
     assert offtopic_dir(tmp_path / "default", {}) == tmp_path / "default"
     assert offtopic_dir(tmp_path / "default", {"CAREERBOT_OFFTOPIC_DIR": str(tmp_path)}) == tmp_path
+
+
+def test_a_short_token_is_refused_at_start():
+    with pytest.raises(SettingsError, match="CAREERBOT_RASA_API_TOKEN"):
+        Settings.from_env({"CAREERBOT_RASA_API_TOKEN": "secret"})

@@ -6,8 +6,8 @@ while a frozen action server made users wait a minute for an apology, and
 nothing reported an unreachable conversation store. The store is made
 unreachable as in test_store_faults.py: its directory is immutable
 (`chattr +i`, which holds even for root), so the database cannot be created.
-Also here: docker-compose.yml's restart policies and health checks, and what
-.dockerignore keeps out of the image (no Docker engine here to run them).
+docker-compose.yml's restart policies and health checks are checked in
+tests/bot/test_compose_settings.py.
 """
 
 from __future__ import annotations
@@ -119,33 +119,3 @@ def test_a_frozen_action_server_gets_the_apology_in_seconds_and_readiness_503(se
     assert wait_for_status(f"{servers.rasa_url}/health/ready", 200).status_code == 200
     answer = say(servers, "how much do they earn?")
     assert answer.status_code == 200 and "$24,000 to $42,000" in answer.json()[0]["text"]
-
-
-def test_every_compose_service_restarts_and_has_a_health_check():
-    services = yaml.safe_load((PROJECT_DIR / "docker-compose.yml").read_text())["services"]
-    assert set(services) >= {"postgres", "redis", "actions", "rasa-a", "rasa-b", "nginx"}
-    for name, service in services.items():
-        assert service.get("restart") == "unless-stopped", name
-        assert service.get("healthcheck", {}).get("test"), name
-    assert "/health/ready" in " ".join(services["rasa-a"]["healthcheck"]["test"])
-    assert "/health" in " ".join(services["actions"]["healthcheck"]["test"])
-    assert "pg_isready" in services["postgres"]["healthcheck"]["test"]
-    assert services["redis"]["healthcheck"]["test"][1:] == ["redis-cli", "ping"]
-
-
-def test_every_compose_rasa_instance_gets_the_same_session_secret_from_the_environment():
-    services = yaml.safe_load((PROJECT_DIR / "docker-compose.yml").read_text())["services"]
-    for name in ("rasa-a", "rasa-b"):
-        secret = services[name]["environment"]["CAREERBOT_SESSION_SECRET"]
-        assert secret.startswith("${CAREERBOT_SESSION_SECRET:?"), name
-
-
-def test_the_image_gets_neither_the_venv_nor_the_database():
-    ignored = {
-        line.strip()
-        for line in (PROJECT_DIR / ".dockerignore").read_text().splitlines()
-        if line.strip() and not line.startswith("#")
-    }
-    assert {".venv", "var", "build", "models", ".git", "**/*.db"} <= ignored
-    dockerfile = (PROJECT_DIR / "deploy" / "Dockerfile").read_text()
-    assert "COPY . ." not in dockerfile

@@ -18,8 +18,6 @@ import pytest
 import requests
 from twilio.request_validator import RequestValidator
 
-from bot.channels.slack import SeenSignatures
-from bot.channels.twilio import signed_urls
 from bot.launch.processes import free_port, wait_until
 from bot.launch.serve import Servers, StartError
 from bot.settings import Settings
@@ -614,26 +612,3 @@ def test_a_signed_twilio_request_from_a_malformed_number_is_refused(platforms, t
     assert response.json()["error"] == f"'From' {problem}"
     assert sender not in stored_senders(servers)
     assert not sent_to(twilio_api, sender)
-
-
-def test_the_url_twilio_signed_is_the_public_one_or_the_proxys():
-    headers = {"host": "127.0.0.1:5005", "x-forwarded-proto": "https", "x-forwarded-host": "bot.example.com"}
-    assert signed_urls(headers, "http", "/webhooks/twilio/webhook", "a=1", None) == [
-        "https://bot.example.com/webhooks/twilio/webhook?a=1",
-        "http://127.0.0.1:5005/webhooks/twilio/webhook?a=1",
-    ]
-    assert signed_urls({"host": "127.0.0.1:5005"}, "http", "/webhooks/twilio/webhook", "", None) == [
-        "http://127.0.0.1:5005/webhooks/twilio/webhook"
-    ]
-    assert signed_urls(headers, "http", "/webhooks/twilio/webhook", "", "https://public.example.com/") == [
-        "https://public.example.com/webhooks/twilio/webhook"
-    ]
-
-
-def test_slack_signatures_are_remembered_for_two_windows_and_within_a_bound():
-    seen = SeenSignatures(keep_s=600, limit=3)
-    assert seen.first_time("v0=a", now=0) and not seen.first_time("v0=a", now=599)
-    assert seen.first_time("v0=a", now=600)  # expired: Rasa's 5-minute check refuses it by then
-    for n, signature in enumerate(["v0=b", "v0=c", "v0=d"]):
-        assert seen.first_time(signature, now=601 + n)
-    assert len(seen) == 3 and seen.first_time("v0=a", now=700)  # the oldest went first
