@@ -292,15 +292,27 @@ class Servers:
         return process
 
     def start_actions(self, timeout: float = 60) -> None:
+        self._launch_actions()(timeout)
+
+    def _launch_actions(self) -> Callable[[float], None]:
+        """Spawns the action server; the function returned waits until it answers."""
         self.check_port("actions")
         process = self._spawn("actions", [sys.executable, "-m", "bot.launch.action_server"])
-        self._wait(process, f"{self.action_url}/health", "action server", timeout)
+
+        def wait(timeout: float) -> None:
+            self._wait(process, f"{self.action_url}/health", "action server", timeout)
+
+        return wait
 
     def stop_actions(self) -> None:
         """Stops only the action server (fault tests restart it with start_actions)."""
         self._stop_child("actions")
 
     def start_rasa(self, timeout: float = 180) -> None:
+        self._launch_rasa()(timeout)
+
+    def _launch_rasa(self) -> Callable[[float], None]:
+        """Spawns the Rasa server; the function returned waits until it serves (its model loaded)."""
         self.check_port("rasa")
         if self.settings.sqlite_path is not None:
             self.settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
@@ -333,12 +345,16 @@ class Servers:
                 ),
             ],
         )
-        status, body = self._wait(
-            process, f"{self.rasa_url}/health/ready", "Rasa server", timeout, answered=self._rasa_serves
-        )
-        if status != 200:
-            problems = "; ".join(f"{name}: {error}" for name, error in failing_checks(body).items())
-            log.warning("the Rasa server is up but not ready (%s); it serves as soon as that is fixed", problems)
+
+        def wait(timeout: float) -> None:
+            status, body = self._wait(
+                process, f"{self.rasa_url}/health/ready", "Rasa server", timeout, answered=self._rasa_serves
+            )
+            if status != 200:
+                problems = "; ".join(f"{name}: {error}" for name, error in failing_checks(body).items())
+                log.warning("the Rasa server is up but not ready (%s); it serves as soon as that is fixed", problems)
+
+        return wait
 
     @staticmethod
     def _rasa_serves(status: int, body: bytes) -> bool:
@@ -355,9 +371,17 @@ class Servers:
         self._stop_child("rasa")
 
     def start_widget(self, timeout: float = 30) -> None:
+        self._launch_widget()(timeout)
+
+    def _launch_widget(self) -> Callable[[float], None]:
+        """Spawns the widget server; the function returned waits until it serves the script."""
         self.check_port("widget")
         process = self._spawn("widget", [sys.executable, "-m", "bot.widget.server"])
-        self._wait(process, f"{self.widget_url}/widget/careerbot.js", "widget server", timeout)
+
+        def wait(timeout: float) -> None:
+            self._wait(process, f"{self.widget_url}/widget/careerbot.js", "widget server", timeout)
+
+        return wait
 
     def endpoints_file(self) -> Path:
         """endpoints.yml with only the endpoints whose variables are set, for this Rasa port."""
@@ -372,9 +396,12 @@ class Servers:
         # Every port first, so that a taken one stops the start before anything runs.
         for name in NAMES:
             self.check_port(name)
-        self.start_actions()
-        self.start_rasa()
-        self.start_widget()
+        # All three spawn at once, then are waited for: each spends seconds importing and
+        # loading, and none needs another to start (Rasa's readiness reports the action
+        # server; it does not wait for it). One after the other, every start paid all three.
+        waits = [(self._launch_actions(), 60.0), (self._launch_rasa(), 180.0), (self._launch_widget(), 30.0)]
+        for wait, timeout in waits:
+            wait(timeout)
         return self
 
     @staticmethod
