@@ -52,7 +52,7 @@ MINILM_SHA256 := a49ad1d21a1183093a224001dc5b429bd2801b575947b6a5579eff4b74be3cc
 MINILM_DIR := build/minilm
 MINILM := $(MINILM_DIR)/.built-$(MINILM_VERSION)
 
-.PHONY: help install spacy embeddings train run shell report audit bench bench-report bench-choices validate lint browser services check test test-stories test-python lock clean
+.PHONY: help install spacy embeddings train run shell report audit bench bench-report bench-choices validate lint browser services check test test-check test-stories test-python lock clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -231,8 +231,16 @@ $(SERVICES_STAMP):
 
 services: $(SERVICES_STAMP) ## Install PostgreSQL, Redis and nginx (Debian) for the multi-instance tests
 
-test-python: $(MODEL) $(CHROMIUM) $(SERVICES_STAMP) $(RASA_WEBCHAT) $(AXE) ## Run the Python tests (knowledge, actions, NLU accuracy, end to end, widget)
-	$(PY) -m pytest
+# The tiers are pytest.ini's markers (tests/conftest.py marks the directories).
+CHECK_TIER := not model and not e2e and not browser and not services
+MODEL_TIER := model or e2e or browser or services
+
+test-check: $(INSTALLED) $(SPACY_STAMP) $(WORDLLAMA) $(MINILM) ## The Python tests that need no trained model, browser or service (make test runs them while the model trains)
+	$(PY) -m pytest -p no:cacheprovider -m "$(CHECK_TIER)"
+
+test-python: $(MODEL) $(CHROMIUM) $(SERVICES_STAMP) $(RASA_WEBCHAT) $(AXE) ## The Python tests that need the model, the servers, Chromium or PostgreSQL/Redis/nginx
+	@# Two processes, a test file each at a time (a file's servers start once, in one process).
+	$(PY) -m pytest -p no:cacheprovider -n 2 --dist loadfile -m "$(MODEL_TIER)"
 
 # The code checked as it is written, in seconds: no model, no server. Settings in pyproject.toml.
 LINTED := bot actions
@@ -243,10 +251,12 @@ lint: $(INSTALLED) ## Lint and format check of the whole tree (ruff), type check
 	$(VENV)/bin/mypy $(LINTED)
 	$(PY) -m pytest -q -p no:cacheprovider tests/test_architecture.py
 
-test: lint validate test-stories test-python ## Set up and run every test (make lint first)
+# Two jobs at a time: the model trains while lint, the data checks and the model-free tests
+# run beside it, then the test stories beside the rest. The model is the first goal so that
+# its training, the longest step, starts as soon as what it needs is built.
+test: ## Set up and run every test: lint, data, test stories and every Python test (two jobs at a time)
+	@$(MAKE) --no-print-directory -j2 --output-sync=target test-python lint validate test-check test-stories
 
-# The tiers are pytest.ini's markers (tests/conftest.py marks the directories).
-CHECK_TIER := not model and not e2e and not browser and not services
 check: lint $(SPACY_STAMP) $(WORDLLAMA) $(MINILM) ## The fast loop (about 2 min): lint, types, and every test that needs no trained model, browser or service
 	@# Two processes, one per core here: the timing tests of the tracker store flaked at four.
 	$(PY) -m pytest -q -p no:cacheprovider -n 2 -m "$(CHECK_TIER)"
