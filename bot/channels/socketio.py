@@ -104,6 +104,7 @@ from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+from socketio import AsyncServer
 from socketio.packet import ACK
 
 from bot import PROJECT_DIR
@@ -252,151 +253,177 @@ class CareerSocketIOInput(SocketIOInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         blueprint = super().blueprint(on_new_message)
-        sio = self.sio
-        settings = Settings.from_env()
-        sio.eio.cors_allowed_origins = settings.cors_origins
-        sio.eio.max_http_buffer_size = settings.max_body_bytes
-        secret = load_session_secret(settings)
+        SocketEvents(self, self.sio, Settings.from_env(), on_new_message).install(blueprint)
+        return blueprint
+
+
+class SocketEvents:
+    """What one channel's socket.io server does with its requests, packets and events, one method each.
+
+    Built by `CareerSocketIOInput.blueprint` on the server Rasa's blueprint made;
+    `install` puts the methods in place of Rasa's handlers and the engine's own.
+    """
+
+    def __init__(
+        self,
+        channel: CareerSocketIOInput,
+        sio: AsyncServer,
+        settings: Settings,
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+    ) -> None:
+        self.channel = channel
+        self.sio = sio
+        self.settings = settings
+        self.on_new_message = on_new_message
+        self.secret = load_session_secret(settings)
         # The conversation each connected socket was confirmed in.
-        conversations: Dict[str, str] = {}
+        self.conversations: Dict[str, str] = {}
+        # The engine's own handlers, which the checked ones below call once a request or packet passes.
+        self.handle_request = sio.eio.handle_request
+        self.handle_packet = sio.eio.handlers["message"]
+
+    def install(self, blueprint: Blueprint) -> None:
+        sio, namespace = self.sio, self.channel.namespace
+        sio.eio.cors_allowed_origins = self.settings.cors_origins
+        sio.eio.max_http_buffer_size = self.settings.max_body_bytes
+        sio.eio.handle_request = self.checked_request
+        sio.eio.on("message", self.checked_packet)
+
+        # Sanic marks a route's handler with attributes, which a bound method cannot take.
+        @blueprint.route("/config", methods=["GET"])
+        async def config(request: Request) -> HTTPResponse:
+            return await self.config(request)
+
+        sio.on("session_request", self.session_request, namespace=namespace)
+        sio.on("disconnect", self.disconnect, namespace=namespace)
+        sio.on(self.channel.user_message_evt, self.handle_message, namespace=namespace)
+
+    async def checked_request(self, request: Request, *args: Any, **kwargs: Any) -> Any:
         # python-engineio decodes a long-polling POST as UTF-8, and when that fails it logs a
         # traceback, drops the packet without a word and answers 200. Checked here first instead.
-        handle_request = sio.eio.handle_request
+        if request.method == "POST" and request.body:
+            try:
+                request.body.decode("utf-8")
+            except UnicodeDecodeError:
+                reason = "the packet is not valid UTF-8 text; it was dropped"
+                sid = self.sio.manager.sid_from_eio_sid(request.args.get("sid"), self.channel.namespace or "/")
+                if sid is not None:
+                    await self.refuse(sid, None, reason)
+                return response.text(reason, status=400)
+        return await self.handle_request(request, *args, **kwargs)
 
-        async def checked_request(request: Request, *args: Any, **kwargs: Any) -> Any:
-            if request.method == "POST" and request.body:
-                try:
-                    request.body.decode("utf-8")
-                except UnicodeDecodeError:
-                    reason = "the packet is not valid UTF-8 text; it was dropped"
-                    sid = sio.manager.sid_from_eio_sid(request.args.get("sid"), self.namespace or "/")
-                    if sid is not None:
-                        await refuse(sid, None, reason)
-                    return response.text(reason, status=400)
-            return await handle_request(request, *args, **kwargs)
-
-        sio.eio.handle_request = checked_request
-
+    async def checked_packet(self, eio_sid: str, data: Any) -> Any:
         # python-socketio parses each packet's JSON with Python's recursive parser: 30,000 levels
         # of nesting raised a RecursionError, logged as a traceback, and the packet was dropped
         # without a word. REST's depth limit, checked here first, for every transport.
-        handle_packet = sio.eio.handlers["message"]
+        # One more level than a REST body: the packet wraps the event's arguments in an array.
+        if isinstance(data, str) and json_too_deep(data, MAX_JSON_DEPTH + 1):
+            await self.refuse_packet(eio_sid, data, f"the event nests JSON more than {MAX_JSON_DEPTH} levels deep")
+            return None
+        return await self.handle_packet(eio_sid, data)
 
-        async def checked_packet(eio_sid: str, data: Any) -> Any:
-            # One more level than a REST body: the packet wraps the event's arguments in an array.
-            if isinstance(data, str) and json_too_deep(data, MAX_JSON_DEPTH + 1):
-                await refuse_packet(eio_sid, data, f"the event nests JSON more than {MAX_JSON_DEPTH} levels deep")
-                return None
-            return await handle_packet(eio_sid, data)
+    async def refuse_packet(self, eio_sid: str, data: str, reason: str) -> None:
+        """The error event (and, if asked for, the ack) for a packet that is not read."""
+        head = PACKET_HEAD.match(data)
+        namespace = (head and head["namespace"]) or "/"
+        sid = self.sio.manager.sid_from_eio_sid(eio_sid, namespace)
+        if sid is None:
+            return
+        await self.refuse(sid, head["event"] if head else None, reason)
+        if head and head["ack"]:
+            ack = self.sio.packet_class(ACK, namespace=namespace, id=int(head["ack"]), data=[{"error": reason}])
+            await self.sio.eio.send(eio_sid, ack.encode())
 
-        sio.eio.on("message", checked_packet)
+    async def config(self, request: Request) -> HTTPResponse:
+        """GET /webhooks/socketio/config: may this page's origin connect, and how long may a message be."""
+        allowed = origin_allowed(request.headers.get("origin"), self.settings.cors_origins)
+        return response.json(
+            {"origin_allowed": allowed, "max_message_length": MAX_MESSAGE_LENGTH},
+            headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "no-store"},
+        )
 
-        async def refuse_packet(eio_sid: str, data: str, reason: str) -> None:
-            """The error event (and, if asked for, the ack) for a packet that is not read."""
-            head = PACKET_HEAD.match(data)
-            namespace = (head and head["namespace"]) or "/"
-            sid = sio.manager.sid_from_eio_sid(eio_sid, namespace)
-            if sid is None:
-                return
-            await refuse(sid, head["event"] if head else None, reason)
-            if head and head["ack"]:
-                ack = sio.packet_class(ACK, namespace=namespace, id=int(head["ack"]), data=[{"error": reason}])
-                await sio.eio.send(eio_sid, ack.encode())
+    async def refuse(self, sid: Text, event: Optional[str], reason: str) -> Dict[str, str]:
+        await self.sio.emit(ERROR_EVENT, {"event": event, "error": reason}, room=sid, namespace=self.channel.namespace)
+        return {"error": reason}
 
-        @blueprint.route("/config", methods=["GET"])
-        async def config(request: Request) -> HTTPResponse:
-            allowed = origin_allowed(request.headers.get("origin"), settings.cors_origins)
-            return response.json(
-                {"origin_allowed": allowed, "max_message_length": MAX_MESSAGE_LENGTH},
-                headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "no-store"},
+    # The event handlers take any arguments: a client may send an event with none or
+    # several, and a handler that raises only leaves a traceback in the log.
+
+    async def session_request(self, sid: Text, data: Any = None, *_: Any) -> None:
+        claimed = data.get("session_id") if isinstance(data, dict) else None
+        problem = None
+        if data is not None and not isinstance(data, dict):
+            problem = "the payload must be an object with 'session_id'"
+        elif claimed is not None and claimed != "":
+            problem = id_problem(claimed, "session_id")
+        conversation_id = verified_conversation(self.secret, claimed) if claimed and not problem else None
+        if conversation_id is None:
+            conversation_id = uuid.uuid4().hex
+        # Before the first await: each event's handler runs as its own task, and a
+        # message the client sends after this request must find the new session.
+        previous = self.conversations.get(sid)
+        self.conversations[sid] = conversation_id
+        namespace = self.channel.namespace
+        if self.channel.session_persistence:
+            if previous is not None and previous != conversation_id:
+                await _maybe_await(self.sio.leave_room(sid, previous, namespace=namespace))
+            await _maybe_await(self.sio.enter_room(sid, conversation_id, namespace=namespace))
+        if problem:
+            await self.refuse(sid, "session_request", f"{problem}; a new session was started")
+        await self.sio.emit("session_confirm", issue(self.secret, conversation_id), room=sid, namespace=namespace)
+
+    async def disconnect(self, sid: Text, *_: Any) -> None:
+        self.conversations.pop(sid, None)
+
+    async def handle_message(self, sid: Text, data: Any = None, *_: Any) -> Dict[str, Any]:
+        """A user_uttered event; the return value is the ack of a client that asked for one."""
+        event = self.channel.user_message_evt
+        problem = message_problem(data, self.channel.metadata_key)
+        if problem:
+            return await self.refuse(sid, event, problem)
+        if self.channel.session_persistence:
+            sender_id = self.conversations.get(sid)
+            if sender_id is None:
+                return await self.refuse(sid, event, "no session yet: send session_request first")
+            # Whatever session_id the message names, it goes to this socket's own conversation.
+        else:
+            sender_id = sid
+        store_failures = internals.track_store_failures()
+        # The replies wait until the turn is stored: a turn the store refused is not
+        # answered at all, and the client sends it again (REST answers it with a 503).
+        held = HeldEmits(self.sio)
+        message = UserMessage(
+            data["message"],
+            SocketIOOutput(cast(Any, held), self.channel.bot_message_evt),
+            sender_id,
+            input_channel=self.channel.name(),
+            message_id=data.get("message_id"),
+            metadata=_metadata(data, self.channel.metadata_key),
+        )
+        once = internals.answer_once(message) if data.get("message_id") else None
+        try:
+            await self.on_new_message(message)
+        except Exception as error:  # whatever failed, the client must hear of it
+            logger.error("socket.io turn failed: %s", type(error).__name__, exc_info=self.settings.log_content)
+            return await self.refuse(sid, event, "the bot could not answer this message; please try again")
+        if store_failures:
+            await self.refuse(sid, event, STORE_UNAVAILABLE)
+            return {
+                "message_id": message.message_id,
+                "status": "retry",
+                "error": STORE_UNAVAILABLE,
+                "retry_after": RETRY_AFTER_S,
+            }
+        if once is not None and once.conflict:
+            return await self.refuse(
+                sid, event, "'message_id' was already used in this conversation for another message"
             )
-
-        async def refuse(sid: Text, event: Optional[str], reason: str) -> Dict[str, str]:
-            await sio.emit(ERROR_EVENT, {"event": event, "error": reason}, room=sid, namespace=self.namespace)
-            return {"error": reason}
-
-        # Handlers take any arguments: a client may send an event with none or
-        # several, and a handler that raises only leaves a traceback in the log.
-        @sio.on("session_request", namespace=self.namespace)
-        async def session_request(sid: Text, data: Any = None, *_: Any) -> None:
-            claimed = data.get("session_id") if isinstance(data, dict) else None
-            problem = None
-            if data is not None and not isinstance(data, dict):
-                problem = "the payload must be an object with 'session_id'"
-            elif claimed is not None and claimed != "":
-                problem = id_problem(claimed, "session_id")
-            conversation_id = verified_conversation(secret, claimed) if claimed and not problem else None
-            if conversation_id is None:
-                conversation_id = uuid.uuid4().hex
-            # Before the first await: each event's handler runs as its own task, and a
-            # message the client sends after this request must find the new session.
-            previous = conversations.get(sid)
-            conversations[sid] = conversation_id
-            if self.session_persistence:
-                if previous is not None and previous != conversation_id:
-                    await _maybe_await(sio.leave_room(sid, previous, namespace=self.namespace))
-                await _maybe_await(sio.enter_room(sid, conversation_id, namespace=self.namespace))
-            if problem:
-                await refuse(sid, "session_request", f"{problem}; a new session was started")
-            await sio.emit("session_confirm", issue(secret, conversation_id), room=sid, namespace=self.namespace)
-
-        @sio.on("disconnect", namespace=self.namespace)
-        async def disconnect(sid: Text, *_: Any) -> None:
-            conversations.pop(sid, None)
-
-        # The return value is the ack of a client that asked for one.
-        @sio.on(self.user_message_evt, namespace=self.namespace)
-        async def handle_message(sid: Text, data: Any = None, *_: Any) -> Dict[str, Any]:
-            problem = message_problem(data, self.metadata_key)
-            if problem:
-                return await refuse(sid, self.user_message_evt, problem)
-            if self.session_persistence:
-                sender_id = conversations.get(sid)
-                if sender_id is None:
-                    return await refuse(sid, self.user_message_evt, "no session yet: send session_request first")
-                # Whatever session_id the message names, it goes to this socket's own conversation.
-            else:
-                sender_id = sid
-            store_failures = internals.track_store_failures()
-            # The replies wait until the turn is stored: a turn the store refused is not
-            # answered at all, and the client sends it again (REST answers it with a 503).
-            held = HeldEmits(sio)
-            message = UserMessage(
-                data["message"],
-                SocketIOOutput(cast(Any, held), self.bot_message_evt),
-                sender_id,
-                input_channel=self.name(),
-                message_id=data.get("message_id"),
-                metadata=_metadata(data, self.metadata_key),
-            )
-            once = internals.answer_once(message) if data.get("message_id") else None
-            try:
-                await on_new_message(message)
-            except Exception as error:  # whatever failed, the client must hear of it
-                logger.error("socket.io turn failed: %s", type(error).__name__, exc_info=settings.log_content)
-                return await refuse(
-                    sid, self.user_message_evt, "the bot could not answer this message; please try again"
-                )
-            if store_failures:
-                await refuse(sid, self.user_message_evt, STORE_UNAVAILABLE)
-                return {
-                    "message_id": message.message_id,
-                    "status": "retry",
-                    "error": STORE_UNAVAILABLE,
-                    "retry_after": RETRY_AFTER_S,
-                }
-            if once is not None and once.conflict:
-                return await refuse(
-                    sid, self.user_message_evt, "'message_id' was already used in this conversation for another message"
-                )
-            if once is not None and once.repeated:
-                # The first copy's replies, again, to this socket only: the others in the room have them.
-                await held.release(room=sid)
-                return {"message_id": message.message_id, "status": "duplicate"}
-            await held.release()
-            return {"message_id": message.message_id, "status": "answered"}
-
-        return blueprint
+        if once is not None and once.repeated:
+            # The first copy's replies, again, to this socket only: the others in the room have them.
+            await held.release(room=sid)
+            return {"message_id": message.message_id, "status": "duplicate"}
+        await held.release()
+        return {"message_id": message.message_id, "status": "answered"}
 
 
 class HeldEmits:
