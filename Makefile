@@ -29,9 +29,9 @@ export CAREERBOT_CAREER ?= mortgage_servicing_specialist
 
 KNOWLEDGE := $(wildcard bot/content/knowledge/*.yml) bot/content/knowledge_schema.yml bot/knowledge.py
 # bot/rasa/offtopic.py samples out_of_scope examples from the off-topic corpora (data/offtopic/)
-# at training time (bot/rasa/nlu_data.py drops near-copies of test lines); bot/rasa/nlu_components.py
-# holds the custom pipeline components.
-TRAINING_INPUTS := $(shell find data -name '*.yml') $(wildcard data/offtopic/*.tsv) config.yml domain.yml bot/rasa/offtopic.py bot/rasa/nlu_data.py bot/rasa/nlu_components.py
+# at training time (bot/rasa/nlu_data.py drops near-copies of test lines); bot/rasa/components/
+# holds the custom pipeline components, one module each.
+TRAINING_INPUTS := $(shell find data -name '*.yml') $(wildcard data/offtopic/*.tsv) config.yml domain.yml bot/rasa/offtopic.py bot/rasa/nlu_data.py $(wildcard bot/rasa/components/*.py)
 
 # WordLlama's static token embeddings (256 dimensions) and its Llama-2 tokenizer file,
 # taken out of the wordllama wheel (MIT licence): pinned by version and the wheel's

@@ -67,7 +67,7 @@ SHORT = 4  # words: "weekends too?", "for how long?"
 BOOST = 4.0
 MIN_SUPPORT = 0.05
 SURE_OFF_TOPIC = 0.5
-# The in-domain gate's out_of_scope comes with confidence 1 (bot/rasa/nlu_components.py).
+# The in-domain gate's out_of_scope comes with confidence 1 (bot/rasa/components/in_domain_gate.py).
 GATED = 0.999
 SURE_TOPIC = 0.6
 # A conversational intent (thanks, greet, help...) this likely is not read as a topic.

@@ -123,12 +123,14 @@ def _wordllama_scale(scale: float) -> Callable[[Dict[str, Any]], None]:
 
 
 def _classifier_option(**options: Any) -> Callable[[Dict[str, Any]], None]:
-    """Rasa's logistic regression fixes C and class_weight; bot.rasa.nlu_components' takes them."""
+    """Rasa's logistic regression fixes C and class_weight; bot.rasa.components.logistic_classifier's takes them."""
 
     def edit(config: Dict[str, Any]) -> None:
         for component in config["pipeline"]:
             if "LogisticRegression" in component["name"]:
-                component.update(name="bot.rasa.nlu_components.TunedLogisticRegressionClassifier", **options)
+                component.update(
+                    name="bot.rasa.components.logistic_classifier.TunedLogisticRegressionClassifier", **options
+                )
 
     return edit
 

@@ -64,7 +64,7 @@ class Capture:
         from rasa.nlu.constants import TOKENS_NAMES
         from rasa.shared.nlu.constants import TEXT
 
-        from bot.rasa.nlu_components import TunedLogisticRegressionClassifier
+        from bot.rasa.components.logistic_classifier import TunedLogisticRegressionClassifier
 
         self._rows: List[Any] = []
         self._read: List[str] = []

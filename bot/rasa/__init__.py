@@ -1,6 +1,6 @@
 """What the Rasa server loads by class path, and every change to Rasa's own code.
 
-- nlu_components, spelling, nlp, offtopic, nlu_data: the NLU pipeline of config.yml
+- components, spelling, nlp, offtopic, nlu_data: the NLU pipeline of config.yml
   and what builds its data (the spaCy entity ruler, the off-topic training sample);
 - rendering: the NLG of endpoints.yml, which shapes each reply for its channel;
 - tracker_store: the conversation store of endpoints.yml;

@@ -1,6 +1,6 @@
 """NLU example sets and the similarity rule that training and evaluation share.
 
-The off-topic importer (bot/rasa/nlu_components.py) drops a training sample
+The off-topic importer (bot/rasa/components/offtopic_importer.py) drops a training sample
 line that is a near-copy of a held-out test or dev line; the evaluation
 (bot/devtools/evaluate.py, tests/nlu) checks that no test line is a near-copy
 of a training line. Both use this one rule.

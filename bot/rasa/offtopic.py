@@ -17,7 +17,7 @@ split is the same on every machine:
 - the DEVELOPMENT split (DEV_FRACTION of each intent) measures the leak rate
   (`python -m bot.devtools.evaluate`) and is never trained on;
 - the TRAINING SAMPLE (TRAIN_PER_INTENT of each intent's remaining lines) becomes
-  out_of_scope training data through `bot.rasa.nlu_components.OfftopicImporter`, named in
+  out_of_scope training data through `bot.rasa.components.offtopic_importer.OfftopicImporter`, named in
   config.yml, so every `rasa train` and `rasa data validate` gets it without a
   generated file.
 

@@ -58,8 +58,8 @@ def test_nothing_is_replaced_on_import_or_when_rasa_builds_the_nlg():
 import importlib, pkgutil
 import bot.channels, bot.rasa
 for package in (bot.channels, bot.rasa):
-    for module in pkgutil.iter_modules(package.__path__):
-        importlib.import_module(f"{package.__name__}.{module.name}")
+    for module in pkgutil.walk_packages(package.__path__, f"{package.__name__}."):
+        importlib.import_module(module.name)
 from rasa.shared.core.domain import Domain
 from bot.rasa.internals import REPLACEMENTS
 from bot.rasa.rendering import ChannelRenderingNLG

@@ -11,15 +11,9 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.rasa import offtopic
-from bot.rasa.nlu_components import (
-    MINILM_TOKENIZER,
-    MINILM_WEIGHTS,
-    WORDLLAMA_TOKENIZER,
-    WORDLLAMA_WEIGHTS,
-    MiniLMFeaturizer,
-    OfftopicImporter,
-    WordLlamaFeaturizer,
-)
+from bot.rasa.components.minilm_featurizer import MINILM_TOKENIZER, MINILM_WEIGHTS, MiniLMFeaturizer
+from bot.rasa.components.offtopic_importer import OfftopicImporter
+from bot.rasa.components.wordllama_featurizer import WORDLLAMA_TOKENIZER, WORDLLAMA_WEIGHTS, WordLlamaFeaturizer
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +104,7 @@ def test_in_domain_gate_sends_what_is_unlike_every_career_question_out_of_scope(
     from rasa.engine.storage.resource import Resource
     from rasa.shared.nlu.training_data.training_data import TrainingData
 
-    from bot.rasa.nlu_components import InDomainGate
+    from bot.rasa.components.in_domain_gate import InDomainGate
 
     def example(text, intent):
         message = featurize(featurizer, text)
@@ -161,7 +155,7 @@ def test_in_domain_gate_with_a_margin_sends_what_is_nearer_an_out_of_scope_examp
     from rasa.engine.storage.resource import Resource
     from rasa.shared.nlu.training_data.training_data import TrainingData
 
-    from bot.rasa.nlu_components import InDomainGate
+    from bot.rasa.components.in_domain_gate import InDomainGate
 
     def example(text, intent):
         message = featurize(featurizer, text)
@@ -212,7 +206,7 @@ def test_tuned_logistic_regression_predicts_as_scikit_learn_does(featurizer, tmp
     from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
     from rasa.shared.nlu.training_data.training_data import TrainingData
 
-    from bot.rasa.nlu_components import TunedLogisticRegressionClassifier
+    from bot.rasa.components.logistic_classifier import TunedLogisticRegressionClassifier
 
     storage = LocalModelStorage(tmp_path)
     words = CountVectorsFeaturizer(
