@@ -28,8 +28,19 @@ TIERS_BY_DIRECTORY = {
 }
 
 
+# The directories whose files take longest (the NLU sets parsed, Chromium driven) run first,
+# so that make test-python's two processes (--dist loadfile) do not end with one of them alone.
+FIRST = ("nlu", "widget")
+
+
 def pytest_collection_modifyitems(config, items):
     tests = Path(__file__).resolve().parent
+
+    def place(item) -> int:
+        part = Path(item.fspath).resolve().relative_to(tests).parts[0]
+        return FIRST.index(part) if part in FIRST else len(FIRST)
+
+    items.sort(key=place)  # stable: a file's tests keep their order
     for item in items:
         relative = Path(item.fspath).resolve().relative_to(tests)
         for mark in TIERS_BY_DIRECTORY.get(relative.parts[0], ()):
