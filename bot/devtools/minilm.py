@@ -5,7 +5,7 @@ A transformer per message would cost milliseconds the latency budget does not ha
 way of Model2Vec (Tulkens and van Dongen, 2024): each of its 30,522 word pieces is
 encoded alone, as "[CLS] piece [SEP]" with the encoder's own mean pooling, and that
 vector becomes the piece's static embedding. At run time a sentence is the mean of
-its pieces' vectors (bot.nlu_components.StaticEmbeddingFeaturizer), as cheap as a
+its pieces' vectors (bot/rasa/components/minilm_featurizer.py), as cheap as a
 table lookup.
 
 The encoder's weights (Apache 2.0) and its tokenizer come out of a pinned registry

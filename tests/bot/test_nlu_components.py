@@ -3,6 +3,8 @@ the gate, the classifier and the off-topic importer."""
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 from rasa.nlu.constants import TOKENS_NAMES
@@ -199,7 +201,7 @@ def test_in_domain_gate_with_a_margin_sends_what_is_nearer_an_out_of_scope_examp
         InDomainGate(config, storage, Resource("other")).train(TrainingData(training.intent_examples[:2]))
 
 
-def test_tuned_logistic_regression_predicts_as_scikit_learn_does(featurizer, tmp_path):
+def test_tuned_logistic_regression_predicts_as_scikit_learn_does(featurizer, tmp_path, monkeypatch):
     from rasa.engine.graph import ExecutionContext, GraphSchema
     from rasa.engine.storage.local_model_storage import LocalModelStorage
     from rasa.engine.storage.resource import Resource
@@ -236,11 +238,17 @@ def test_tuned_logistic_regression_predicts_as_scikit_learn_does(featurizer, tmp
     for vectorizer in (words, chars):
         vectorizer.train(training)
         vectorizer.process_training_data(training)
-    classifier = TunedLogisticRegressionClassifier(
-        {**TunedLogisticRegressionClassifier.get_default_config(), "C": 2.0}, "lr", storage, Resource("lr")
+    # The model is stored as plain arrays: training, persisting and loading never import skops.
+    monkeypatch.setitem(sys.modules, "skops", None)
+    monkeypatch.setitem(sys.modules, "skops.io", None)
+    config = {**TunedLogisticRegressionClassifier.get_default_config(), "C": 2.0}
+    trained = TunedLogisticRegressionClassifier(config, "lr", storage, Resource("lr"))
+    trained.train(training)
+    assert trained.clf.C == 2.0
+    classifier = TunedLogisticRegressionClassifier.load(
+        config, storage, Resource("lr"), ExecutionContext(GraphSchema({}), node_name="lr")
     )
-    classifier.train(training)
-    assert classifier.clf.C == 2.0
+    assert classifier.clf.C == 2.0 and list(classifier.clf.classes_) == list(trained.clf.classes_)
 
     def parse(text):
         message = featurize(featurizer, text)
@@ -252,8 +260,32 @@ def test_tuned_logistic_regression_predicts_as_scikit_learn_does(featurizer, tmp
         message = parse(text)
         expected = classifier.clf.predict_proba(classifier._create_X([message]))[0]
         assert np.allclose(classifier.probabilities(message), expected)
+        assert np.array_equal(classifier.probabilities(message), trained.probabilities(message))
         classifier.process([message])
         assert message.get("intent")["name"] == classifier.clf.classes_[int(np.argmax(expected))]
         assert len(message.get("intent_ranking")) == 3
     assert parse("what do they earn").get("intent") is None
     assert classifier.process([parse("what do they earn")])[0].get("intent")["name"] == "ask_pay"
+
+
+def test_a_classifier_stored_in_another_form_is_named_with_the_way_out(tmp_path):
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.shared.exceptions import RasaException
+
+    from bot.rasa.components.logistic_classifier import TunedLogisticRegressionClassifier
+
+    storage = LocalModelStorage(tmp_path)
+    context = ExecutionContext(GraphSchema({}), node_name="lr")
+    config = TunedLogisticRegressionClassifier.get_default_config()
+    # Never trained: an untrained component, as Rasa's own load gives.
+    assert not hasattr(TunedLogisticRegressionClassifier.load(config, storage, Resource("lr"), context).clf, "coef_")
+    with storage.write_to(Resource("lr")) as directory:
+        (directory / "lr.skops").write_bytes(b"an older model's file")
+    with pytest.raises(RasaException, match="make train"):
+        TunedLogisticRegressionClassifier.load(config, storage, Resource("lr"), context)
+    with storage.write_to(Resource("lr")) as directory:
+        (directory / "lr.npz").write_bytes(b"not a numpy file")
+    with pytest.raises(RasaException, match="lr.npz: the intent classifier cannot be read"):
+        TunedLogisticRegressionClassifier.load(config, storage, Resource("lr"), context)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Dict, List, Optional, Text
 
 import numpy as np
+from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+from rasa.shared.exceptions import RasaException
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
@@ -43,6 +46,56 @@ class TunedLogisticRegressionClassifier(LogisticRegressionClassifier):
         logistic.fit(self.clf, x, y)
         self.persist()
         return self._resource
+
+    def persist(self) -> None:
+        """Stores the fitted model as plain arrays (numpy's .npz, no pickle) instead of Rasa's skops file.
+
+        Importing skops.io looks every numpy and scipy ufunc up in every loaded module: with
+        Rasa's thousands of modules loaded that took seconds of every Rasa start, training
+        and evaluation (`python -X importtime -c "import bot.launch.rasa_run, skops.io"`).
+        """
+        with self._model_storage.write_to(self._resource) as model_dir:
+            np.savez(
+                model_dir / f"{self._resource.name}.npz",
+                coef=self.clf.coef_,
+                intercept=self.clf.intercept_,
+                classes=np.asarray(self.clf.classes_, dtype=str),
+                n_iter=self.clf.n_iter_,
+            )
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> "TunedLogisticRegressionClassifier":
+        """The classifier persisted by `persist`; untrained, as Rasa's own, when nothing was stored."""
+        component = cls(config, execution_context.node_name, model_storage, resource)
+        try:
+            with model_storage.read_from(resource) as model_dir:
+                component._set_fitted(model_dir / f"{resource.name}.npz")
+        except ValueError:  # no resource: the component was never trained (Rasa's load does the same)
+            pass
+        return component
+
+    def _set_fitted(self, stored: Path) -> None:
+        if not stored.exists():
+            raise RasaException(
+                f"{stored.parent}: the intent classifier has no {stored.name}; the model was trained by an "
+                "older version of bot/rasa/components/logistic_classifier.py: run `make train`"
+            )
+        try:
+            with np.load(stored, allow_pickle=False) as arrays:
+                self.clf.coef_ = arrays["coef"]
+                self.clf.intercept_ = arrays["intercept"]
+                self.clf.classes_ = arrays["classes"]
+                self.clf.n_iter_ = arrays["n_iter"]
+        except (OSError, ValueError, KeyError) as error:
+            raise RasaException(f"{stored}: the intent classifier cannot be read ({error}): run `make train`") from None
+        self.clf.n_features_in_ = int(self.clf.coef_.shape[1])
 
     def probabilities(self, message: Message) -> Optional[np.ndarray]:
         """The class probabilities for one message, or None when the fast path does not apply."""
