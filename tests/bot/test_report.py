@@ -4,6 +4,7 @@ servers stored, in tests/e2e/test_report_figures.py (no made-up trackers here)."
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 
 import pytest
 
@@ -486,3 +487,53 @@ def test_the_views_are_one_definition_written_out_for_each_dialect():
     assert "(data::json)->'metadata'->>'utter_action'" in postgresql and "json_extract" not in postgresql
     for reply in loading.FALLBACK_RESPONSES | loading.NOT_COVERED_RESPONSES:
         assert f"'{reply}'" in sqlite and f"'{reply}'" in postgresql
+
+
+def _everything(report):
+    """All a report says: its figures and lists, and each linked conversation's transcript by its number."""
+    fields = {name: value for name, value in vars(report).items() if name not in ("spool", "linked")}
+    transcripts = {n: vars(report.transcript(n)) for n in report.linked}
+    return fields, transcripts
+
+
+@pytest.mark.parametrize("processes", [2, 3, 5])
+def test_the_store_read_in_several_processes_gives_the_report_of_one(tmp_path, processes):
+    """The senders cut into ranges, each read by a process of its own, merged: the same report, to the numbering
+    of the conversations (visitors starting at the same second in different ranges), the order of what first
+    appears where, the transcripts linked to, and with a period and a channel."""
+    rows = [*VISITORS, *_rows("old", _user("hi"), _bot("utter_fallback")), *_visitor("zz", 4000.0, channel="slack")]
+    rows += [
+        r
+        for n in range(30)
+        for r in _visitor(
+            f"v{n:02d}", 1000.0 * (n % 4) + 86400 * (n % 3), channel=("rest", "socketio")[n % 2], helpful=n % 3 != 0
+        )
+    ]
+    url = _store(tmp_path, rows)
+    parts = StoredEvents(url, processes=processes).parts()
+    assert len(parts) == processes
+    senders = [[r.sender_id for r in part()] for part in parts]
+    # Disjoint ranges that follow each other, each with senders of its own: all the store's, in its order.
+    assert all(senders) and [s for part in senders for s in part] == [r.sender_id for r in StoredEvents(url)()]
+    assert {s for s in senders[0]}.isdisjoint(senders[1])
+    one = StoredEvents(url, processes=1)
+    assert one.parts() == [one]
+    for filters in ({}, {"channel": "socketio"}, {"until": date(1970, 1, 1) + timedelta(days=1), "top": 1}):
+        alone, together = build_report(one, **filters), build_report(StoredEvents(url, processes=processes), **filters)
+        assert alone.totals.conversations and alone.linked
+        assert _everything(together) == _everything(alone)
+
+
+def test_a_damaged_event_read_in_another_process_is_the_same_one_line(tmp_path):
+    import sqlite3
+
+    url = _store(tmp_path, [*VISITORS, *_visitor("zz", 3000.0)])
+    with sqlite3.connect(url[len("sqlite:///") :]) as connection:
+        [(row_id,)] = connection.execute("SELECT MAX(id) FROM events WHERE sender_id = 'zz'").fetchall()
+        connection.execute('UPDATE events SET data = \'{"event": "bot"\' WHERE id = ?', (row_id,))
+    with pytest.raises(StoreError) as alone:
+        build_report(StoredEvents(url, processes=1))
+    with pytest.raises(StoreError) as together:
+        build_report(StoredEvents(url, processes=2))
+    assert f"event id {row_id} (table events) is not valid JSON" in str(alone.value)
+    assert str(together.value) == str(alone.value)

@@ -5,12 +5,16 @@ a start time per conversation to number them, and where to read back the ones th
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import shutil
+import tempfile
 from array import array
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from typing import Callable, Dict, Hashable, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, Hashable, List, Optional, Set, Tuple
 
-from bot.ops.report.loading import Conversation, EventSource, Spool, conversations, redacted
+from bot.ops.report.loading import Conversation, EventSource, Spool, StoredEvents, conversations, redacted
 
 
 @dataclass
@@ -55,6 +59,11 @@ class Figures:
         self.handoffs += len(c.handoffs)
         self.abandoned_handoffs += len(c.abandoned)
         self.fallback_messages += len(c.fallbacks)
+
+    def merge(self, other: "Figures") -> None:
+        """Adds the figures of other senders' conversations (every figure is a count)."""
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
 # The figures of a row of the report's tables (the CSV files' and the SQL views' columns), in order.
@@ -152,8 +161,9 @@ class _Tally:
     conversation is read; conversations are known by their place in the stream (an ordinal) until
     the end, when they are numbered in the order they started."""
 
-    def __init__(self, label: Callable[[str], str]) -> None:
+    def __init__(self, label: Callable[[str], str], spool: Optional[str] = None) -> None:
         self.label = label
+        self.known: Set[str] = set()  # every channel in the store, of the conversations counted or not
         self.totals = Figures()
         self.groups: Dict[Tuple[str, Hashable], Figures] = {}
         self.visited: Set[Tuple[str, Hashable]] = set()
@@ -161,7 +171,7 @@ class _Tally:
         self.starts = array("d")  # each conversation's start, by ordinal (all are numbered, counted or not)
         self.first: Optional[float] = None  # the first and last start of the counted ones
         self.last: Optional[float] = None
-        self.spool = Spool()  # the transcripts of those the report may link to, by ordinal
+        self.spool = Spool(spool)  # the transcripts of those the report may link to, by ordinal
         self.topics: Dict[str, TopicFigures] = {}
         self.career_topics: Dict[Tuple[str, str], TopicFigures] = {}
         self.unanswered: Dict[str, Tuple[int, List[int]]] = {}
@@ -231,6 +241,70 @@ class _Tally:
         self.visited.clear()
         self.sender_counted = False
 
+    def read(self, events: EventSource, start: Optional[float], end: Optional[float], channel: Optional[str]) -> None:
+        """Counts the conversations of `events` that started from `start` to `end` on `channel` (None: any)."""
+        rows = iter(events())
+        try:
+            for sender in conversations(rows):
+                for c in sender:
+                    self.known.add(c.channel)
+                    ordinal = self.seen(c)
+                    if (
+                        (start is None or c.started >= start)
+                        and (end is None or c.started < end)
+                        and (channel is None or c.channel == channel)
+                    ):
+                        self.add(c, ordinal)
+                self.end_sender()
+        finally:
+            close = getattr(rows, "close", None)  # a report that fails half-way lets go of the store at once
+            if close is not None:
+                close()
+
+    def state(self) -> Dict[str, Any]:
+        """What merge() needs of this tally, to send to another process: all but the label and the spool's
+        file (written out and closed; the file's name is the reader's to know)."""
+        self.spool.files[0].close()
+        state = {name: value for name, value in vars(self).items() if name not in ("label", "spool")}
+        state["places"] = self.spool.places
+        return state
+
+    def merge(self, state: Dict[str, Any], spool: str) -> None:
+        """Adds the tally of the senders after all those read so far (its state(), its spool's file): the same
+        as reading them here. Conversations are known by their place in the stream: its ordinals come after
+        these; whatever first appears there comes after what appeared here, as it would in one stream."""
+        offset = len(self.starts)
+        self.starts.extend(state["starts"])
+        for bound, pick in (("first", min), ("last", max)):
+            values = [v for v in (getattr(self, bound), state[bound]) if v is not None]
+            setattr(self, bound, pick(values) if values else None)
+        self.known |= state["known"]
+        self.totals.merge(state["totals"])
+        for key, f in state["groups"].items():
+            self.groups.setdefault(key, Figures()).merge(f)
+        for mine, theirs in ((self.topics, state["topics"]), (self.career_topics, state["career_topics"])):
+            for key, tf in theirs.items():
+                if key in mine:
+                    for name in ("answers", "helpful", "not_helpful", "unrated"):
+                        setattr(mine[key], name, getattr(mine[key], name) + getattr(tf, name))
+                else:
+                    mine[key] = tf
+        for counts, added in ((self.unanswered, state["unanswered"]), (self.gaps, state["gaps"])):
+            for key, (n, refs) in added.items():
+                count, known = counts.get(key, (0, []))
+                counts[key] = (count + n, known + [ordinal + offset for ordinal in refs])
+        self.not_helpful.extend((ordinal + offset, label, q) for ordinal, label, q in state["not_helpful"])
+        for key, pc in state["page_careers"].items():
+            if key in self.page_careers:
+                mine_pc = self.page_careers[key]
+                mine_pc.questions += pc.questions
+                mine_pc.answered += pc.answered
+                mine_pc.not_answered += pc.not_answered
+            else:
+                self.page_careers[key] = pc
+        self.handoffs.extend(state["handoffs"])
+        self.spool.adopt(spool, state["places"], offset)
+
     def figures(self, kind: str) -> List[Tuple[Hashable, Figures]]:
         return [(key, f) for (k, key), f in self.groups.items() if k == kind]
 
@@ -239,6 +313,75 @@ class _Tally:
         (a stable sort: at the same moment, the stream's order, by sender, then the sender's order)."""
         order = sorted(range(len(self.starts)), key=self.starts.__getitem__)
         return {ordinal: number for number, ordinal in enumerate(order, 1) if ordinal in self.spool.places}
+
+
+def _in_parallel(
+    parts: List[StoredEvents],
+    label: Callable[[str], str],
+    start: Optional[float],
+    end: Optional[float],
+    channel: Optional[str],
+) -> _Tally:
+    """Each part read by a process of its own (forked: the parts and the label need not be pickled), the
+    first by this one; their tallies merged in the order of the parts, that is of the stream."""
+    context = multiprocessing.get_context("fork")
+    folder = tempfile.mkdtemp(prefix="careerbot-report-")
+    workers: List[Tuple[Any, Any, str]] = []
+    try:
+        for number, part in enumerate(parts[1:], 1):
+            spool = os.path.join(folder, f"part-{number}")
+            receiving, sending = context.Pipe(duplex=False)
+            process = context.Process(
+                target=_read_part, args=(part, label, start, end, channel, spool, sending), daemon=True
+            )
+            process.start()
+            sending.close()
+            workers.append((process, receiving, spool))
+        tally = _Tally(label)
+        tally.read(parts[0], start, end, channel)
+        for process, receiving, spool in workers:
+            try:
+                outcome, value = receiving.recv()
+            except EOFError:  # it ended without a word: killed (out of memory?)
+                process.join()
+                raise RuntimeError(
+                    f"a process reading part of the store ended without its figures (exit {process.exitcode})"
+                ) from None
+            if outcome == "error":
+                raise value
+            tally.merge(value, spool)
+            process.join()
+        return tally
+    finally:
+        for process, receiving, _ in workers:
+            receiving.close()
+            if process.is_alive():  # this process failed first: the others' work is of no use
+                process.terminate()
+                process.join()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _read_part(
+    part: StoredEvents,
+    label: Callable[[str], str],
+    start: Optional[float],
+    end: Optional[float],
+    channel: Optional[str],
+    spool: str,
+    sending: Any,
+) -> None:
+    """In a process of its own: one part's tally, sent back (or the error that stopped it)."""
+    try:
+        tally = _Tally(label, spool)
+        tally.read(part, start, end, channel)
+        sending.send(("done", tally.state()))
+    except BaseException as error:  # the report's own process says it, as it would have said it reading alone
+        try:
+            sending.send(("error", error))
+        except Exception:
+            sending.send(("error", RuntimeError(f"{type(error).__name__}: {error}")))
+    finally:
+        sending.close()
 
 
 def _count(counts: Dict, key: Hashable, ordinal: int) -> None:
@@ -261,26 +404,15 @@ def build_report(
     """The figures for conversations that started from `since` (inclusive) to `until` (exclusive), UTC days."""
     from bot import domain_text
 
-    tally = _Tally(label or domain_text.topic_label)
-    known: Set[str] = set()
+    label = label or domain_text.topic_label
     start, end = _day_start(since), _day_start(until)
-    rows = iter(events())
-    try:
-        for sender in conversations(rows):
-            for c in sender:
-                known.add(c.channel)
-                ordinal = tally.seen(c)
-                if (
-                    (start is None or c.started >= start)
-                    and (end is None or c.started < end)
-                    and (channel is None or c.channel == channel)
-                ):
-                    tally.add(c, ordinal)
-            tally.end_sender()
-    finally:
-        close = getattr(rows, "close", None)  # a report that fails half-way lets go of the store at once
-        if close is not None:
-            close()
+    parts = events.parts() if isinstance(events, StoredEvents) else []
+    if len(parts) > 1:
+        tally = _in_parallel(parts, label, start, end, channel)
+    else:
+        tally = _Tally(label)
+        tally.read(events, start, end, channel)
+    known = tally.known
 
     first_day = _day(tally.first) if tally.first is not None else None
     last_day = _day(tally.last) if tally.last is not None else None

@@ -14,7 +14,7 @@ import tempfile
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import groupby
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Protocol, Tuple
+from typing import Any, BinaryIO, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Protocol, Tuple
 
 from bot.ops.store import opened
 from bot.redaction import redact_contacts
@@ -80,6 +80,11 @@ READ_TYPES = ("user", "bot", "slot", "session_started")
 READ_SLOTS = re.compile(r'"(?:handoff|feedback|career)"')
 # Rows fetched at a time from the server-side cursor (PostgreSQL).
 FETCH_ROWS = 2000
+# A store of fewer events (by the span of its ids) is read in one process: starting others costs more
+# than they save there.
+PARALLEL_EVENTS = 200_000
+# How many events, at evenly spaced ids, stand for the store where it is cut into parts.
+SPLIT_SAMPLES = 2000
 
 
 class StoredEvents:
@@ -88,10 +93,52 @@ class StoredEvents:
     They come ordered by sender (in code-point order, as Python compares strings, so that
     the report numbers conversations that start at the same moment as it always did),
     through the database's own cursor (a server-side one on PostgreSQL): one sender's
-    events at a time are in memory, and no row goes through SQLAlchemy's row objects."""
+    events at a time are in memory, and no row goes through SQLAlchemy's row objects.
+    `senders` (from, to): only the senders from the first (inclusive) to the second
+    (exclusive), None for no bound; `parts` splits the store in such ranges."""
 
-    def __init__(self, tracker_url: str) -> None:
+    def __init__(
+        self,
+        tracker_url: str,
+        senders: Tuple[Optional[str], Optional[str]] = (None, None),
+        processes: Optional[int] = None,
+    ) -> None:
         self.tracker_url = tracker_url
+        self.senders = senders
+        self.processes = processes  # None: one per CPU on a large SQLite store, else one
+
+    def parts(self) -> List["StoredEvents"]:
+        """The store cut into ranges of senders with about as many events each, in the stream's order,
+        one per process that will read them."""
+        with opened(self.tracker_url, write=False, doing="read") as store, store.engine.connect() as connection:
+            store.require_events(connection)
+            if not store.is_sqlite:  # the parallel reading is measured and tested on SQLite only
+                return [self]
+            cursor = connection.connection.cursor()
+            try:
+                low, high = cursor.execute("SELECT MIN(id), MAX(id) FROM events").fetchone()
+                span = high - low + 1 if low is not None else 0
+                processes = self.processes or (os.cpu_count() or 1 if span >= PARALLEL_EVENTS else 1)
+                if processes <= 1 or span < processes:
+                    return [self]
+                # Events at evenly spaced ids (the primary key: one look-up each) stand for the store: the
+                # senders at their quantiles cut it into parts of about as many events (ids are never reused,
+                # so a store with deletions is cut less evenly, never wrongly).
+                step = max(1, span // SPLIT_SAMPLES)
+                sample = [
+                    sender
+                    for (sender,) in cursor.execute(
+                        "WITH RECURSIVE ids(id) AS (SELECT ? UNION ALL SELECT id + ? FROM ids WHERE id + ? <= ?) "
+                        "SELECT sender_id FROM events WHERE id IN (SELECT id FROM ids)",
+                        (low, step, step, high),
+                    )
+                ]
+            finally:
+                cursor.close()
+        sample.sort()
+        cuts = sorted({sample[len(sample) * n // processes] for n in range(1, processes)} if sample else set())
+        bounds: List[Optional[str]] = [None, *cuts, None]
+        return [StoredEvents(self.tracker_url, (bounds[n], bounds[n + 1]), processes=1) for n in range(len(bounds) - 1)]
 
     def __call__(self) -> Iterator[Row]:
         with opened(self.tracker_url, write=False, doing="read") as store, store.engine.connect() as connection:
@@ -100,11 +147,17 @@ class StoredEvents:
             cursor = raw.cursor() if store.is_sqlite else raw.cursor(name="careerbot_report")
             if not store.is_sqlite:
                 cursor.itersize = FETCH_ROWS
-            order = "sender_id, id" if store.is_sqlite else 'sender_id COLLATE "C", id'
+            column = "sender_id" if store.is_sqlite else 'sender_id COLLATE "C"'
+            mark = "?" if store.is_sqlite else "%s"
             types = ", ".join(f"'{name}'" for name in READ_TYPES)
+            lower, upper = self.senders
+            where = [f"type_name IN ({types})"]
+            where += [f"{column} >= {mark}"] if lower is not None else []
+            where += [f"{column} < {mark}"] if upper is not None else []
             cursor.execute(
-                f"SELECT id, sender_id, type_name, timestamp, data FROM events WHERE type_name IN ({types}) "
-                f"ORDER BY {order}"
+                f"SELECT id, sender_id, type_name, timestamp, data FROM events WHERE {' AND '.join(where)} "
+                f"ORDER BY {column}, id",
+                tuple(bound for bound in self.senders if bound is not None),
             )
             try:
                 for row_id, sender, kind, at, data in cursor:
@@ -127,22 +180,34 @@ class ListedEvents:
 
 class Spool:
     """Transcripts set aside in a temporary file as the conversations stream by, read again by key:
-    the report links to conversations it only knows at the end, and keeps none of them in memory."""
+    the report links to conversations it only knows at the end, and keeps none of them in memory.
+    `path`: a file of that name instead (a process reading part of the store writes there, for the
+    report's own process to `adopt`)."""
 
-    def __init__(self) -> None:
-        self.file = tempfile.TemporaryFile()
-        self.places: Dict[int, Tuple[int, int]] = {}
+    def __init__(self, path: Optional[str] = None) -> None:
+        self.files: List[BinaryIO] = [open(path, "w+b") if path else tempfile.TemporaryFile()]
+        self.places: Dict[int, Tuple[int, int, int]] = {}  # key: the file's index, where, how long
 
     def keep(self, key: int, c: Conversation) -> None:
         data = json.dumps([c.sender_id, c.channel, c.transcript]).encode("utf-8")
-        self.file.seek(0, os.SEEK_END)
-        self.places[key] = (self.file.tell(), len(data))
-        self.file.write(data)
+        file = self.files[0]
+        file.seek(0, os.SEEK_END)
+        self.places[key] = (0, file.tell(), len(data))
+        file.write(data)
+
+    def adopt(self, path: str, places: Dict[int, Tuple[int, int, int]], offset: int) -> None:
+        """Takes in another spool's file (deleted here, read while open) and its keys, each plus `offset`."""
+        index = len(self.files)
+        self.files.append(open(path, "rb"))
+        os.unlink(path)
+        for key, (_, start, length) in places.items():
+            self.places[key + offset] = (index, start, length)
 
     def get(self, key: int) -> Conversation:
-        start, length = self.places[key]
-        self.file.seek(start)
-        sender, channel, transcript = json.loads(self.file.read(length))
+        index, start, length = self.places[key]
+        file = self.files[index]
+        file.seek(start)
+        sender, channel, transcript = json.loads(file.read(length))
         return Conversation(sender, channel=channel, transcript=[tuple(line) for line in transcript])
 
 
