@@ -11,8 +11,11 @@ id and moved in time, so that the copies' start times spread over SPREAD_DAYS; i
 kept as build/bench-report/store-<conversations>.db and reused.
 
 The report runs as `make report` runs it, in a child process: the time is the
-wall-clock time of the whole command, the peak memory is the child's peak resident
-set (its rusage, measured by the kernel). `--baseline REV` also runs the report of
+wall-clock time of the whole command, its CPU time that of the child and of the
+processes it started (the report reads a large store in one process per CPU), the
+peak memory the largest sum of their resident sets, sampled every SAMPLE_S (or the
+kernel's peak for the largest one, if larger), and the load average of the machine
+(1 minute) before and after. `--baseline REV` also runs the report of
 git revision REV (its bot/ops/report.py, before the report was streamed) on the
 smaller stores.
 """
@@ -27,6 +30,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -51,6 +55,7 @@ MOST_TURNS = 4
 SPREAD_DAYS = 180
 SIZES = (25_000, 250_000)
 BATCH = 20_000
+SAMPLE_S = 0.05
 
 
 @dataclass
@@ -60,6 +65,7 @@ class Run:
     cpu_seconds: float  # user + system: what the wall time would be on an idle core
     peak_mb: float
     returncode: int
+    load: Tuple[float, float]  # the 1-minute load average before and after
 
 
 def record_seed(model: Path, path: Path) -> None:
@@ -177,22 +183,57 @@ def _insert(connection: sqlite3.Connection, batch: List[Tuple[Any, ...]]) -> Non
     batch.clear()
 
 
+def _resident_kb(pid: int) -> int:
+    """The resident sets of a process and of all its descendants, summed (KiB; shared pages count in each)."""
+    total, pending = 0, [pid]
+    while pending:
+        process = pending.pop()
+        try:
+            with open(f"/proc/{process}/status", encoding="ascii", errors="replace") as status:
+                total += next((int(line.split()[1]) for line in status if line.startswith("VmRSS:")), 0)
+            with open(f"/proc/{process}/task/{process}/children", encoding="ascii") as children:
+                pending.extend(int(child) for child in children.read().split())
+        except (OSError, ValueError):  # it ended in between
+            continue
+    return total
+
+
 def measure(label: str, command: Sequence[str], store: Path, out: Path, cwd: Path = PROJECT_DIR) -> Run:
-    """Runs one report command as a child; its wall time and the kernel's peak resident set for it."""
+    """Runs one report command as a child; its wall time, the CPU time of it and its processes, and the peak
+    of their resident sets together (sampled) or the kernel's peak for the largest, whichever is larger."""
     env = dict(environment(), CAREERBOT_TRACKER_URL=f"sqlite:///{store}", RASA_TELEMETRY_ENABLED="false")
+    load_before = os.getloadavg()[0]
     started = time.perf_counter()
     child = subprocess.Popen(
         [*command, "--out", str(out)], cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
+    peak_kb = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak_kb
+        while not done.wait(SAMPLE_S):
+            peak_kb = max(peak_kb, _resident_kb(child.pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    # wait4's usage covers the child and the processes it waited for (its readers of the store).
     _, status, usage = os.wait4(child.pid, 0)
     seconds = time.perf_counter() - started
+    done.set()
+    sampler.join()
     child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode:
         assert child.stderr is not None
         print(f"  {label}: exit {child.returncode}: {child.stderr.read().decode(errors='replace')[-500:]}")
     return Run(
-        label, seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, child.returncode
-    )  # ru_maxrss: KiB on Linux
+        label,
+        seconds,
+        usage.ru_utime + usage.ru_stime,
+        max(peak_kb, usage.ru_maxrss) / 1024,  # KiB on Linux
+        child.returncode,
+        (load_before, os.getloadavg()[0]),
+    )
 
 
 def baseline(revision: str, workdir: Path) -> Path:
@@ -252,14 +293,17 @@ def main(argv: Optional[List[str]] = None) -> int:
                 ]
                 runs.append((facts, measure(f"report at {args.baseline}", command, store, workdir / "old.html")))
     print(f"\nMachine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}\n")
-    print("| Store | Report | Time | CPU time (user + system) | Peak memory (RSS) |")
-    print("|---|---|---|---|---|")
+    print(
+        "| Store | Report | Time | CPU time (user + system) | Peak memory (RSS, all processes) | Load before / after |"
+    )
+    print("|---|---|---|---|---|---|")
     for facts, run in runs:
         result = (
             f"{run.seconds:.1f} s | {run.cpu_seconds:.1f} s | {run.peak_mb:.0f} MB"
             if run.returncode == 0
             else f"failed (exit {run.returncode}) | |"
         )
+        result += f" | {run.load[0]:.2f} / {run.load[1]:.2f}"
         print(f"| {facts} | {run.label} | {result} |")
     return 0 if all(run.returncode == 0 for _, run in runs) else 1
 
