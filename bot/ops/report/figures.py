@@ -291,8 +291,8 @@ class _Tally:
                     mine[key] = tf
         for counts, added in ((self.unanswered, state["unanswered"]), (self.gaps, state["gaps"])):
             for key, (n, refs) in added.items():
-                count, known = counts.get(key, (0, []))
-                counts[key] = (count + n, known + [ordinal + offset for ordinal in refs])
+                count, so_far = counts.get(key, (0, []))
+                counts[key] = (count + n, so_far + [ordinal + offset for ordinal in refs])
         self.not_helpful.extend((ordinal + offset, label, q) for ordinal, label, q in state["not_helpful"])
         for key, pc in state["page_careers"].items():
             if key in self.page_careers:
