@@ -52,7 +52,7 @@ MINILM_SHA256 := a49ad1d21a1183093a224001dc5b429bd2801b575947b6a5579eff4b74be3cc
 MINILM_DIR := build/minilm
 MINILM := $(MINILM_DIR)/.built-$(MINILM_VERSION)
 
-.PHONY: help install spacy embeddings train run shell report audit bench bench-report bench-choices validate lint browser services check test test-check test-stories test-python lock clean
+.PHONY: help install spacy embeddings train run shell report audit bench bench-report bench-choices validate lint browser services check test test-check test-stories test-python test-serial lock clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -236,11 +236,14 @@ CHECK_TIER := not model and not e2e and not browser and not services
 MODEL_TIER := model or e2e or browser or services
 
 test-check: $(INSTALLED) $(SPACY_STAMP) $(WORDLLAMA) $(MINILM) ## The Python tests that need no trained model, browser or service (make test runs them while the model trains)
-	$(PY) -m pytest -p no:cacheprovider -m "$(CHECK_TIER)"
+	$(PY) -m pytest -p no:cacheprovider -m "($(CHECK_TIER)) and not serial"
 
 test-python: $(MODEL) $(CHROMIUM) $(SERVICES_STAMP) $(RASA_WEBCHAT) $(AXE) ## The Python tests that need the model, the servers, Chromium or PostgreSQL/Redis/nginx
 	@# Two processes, a test file each at a time (a file's servers start once, in one process).
-	$(PY) -m pytest -p no:cacheprovider -n 2 --dist loadfile -m "$(MODEL_TIER)"
+	$(PY) -m pytest -p no:cacheprovider -n 2 --dist loadfile -m "($(MODEL_TIER)) and not serial"
+
+test-serial: $(MODEL) ## The tests that assert deadlines under a load of their own, alone (make test runs them last)
+	$(PY) -m pytest -p no:cacheprovider -m serial
 
 # The code checked as it is written, in seconds: no model, no server. Settings in pyproject.toml.
 LINTED := bot actions
@@ -256,6 +259,7 @@ lint: $(INSTALLED) ## Lint and format check of the whole tree (ruff), type check
 # its training, the longest step, starts as soon as what it needs is built.
 test: ## Set up and run every test: lint, data, test stories and every Python test (two jobs at a time)
 	@$(MAKE) --no-print-directory -j2 --output-sync=target test-python lint validate test-check test-stories
+	@$(MAKE) --no-print-directory test-serial
 
 check: lint $(SPACY_STAMP) $(WORDLLAMA) $(MINILM) ## The fast loop (about 2 min): lint, types, and every test that needs no trained model, browser or service
 	@# Two processes, one per core here: the timing tests of the tracker store flaked at four.

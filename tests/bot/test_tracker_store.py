@@ -12,6 +12,9 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.rasa.tracker_store import CareerSQLTrackerStore
 
+# Deadlines under load: a training beside them made the read-only recovery miss its 10 s.
+pytestmark = pytest.mark.serial
+
 
 def run(coroutine):
     return asyncio.run(coroutine)
