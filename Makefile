@@ -242,8 +242,12 @@ test-python: $(MODEL) $(CHROMIUM) $(SERVICES_STAMP) $(RASA_WEBCHAT) $(AXE) ## Th
 	@# Two processes, a test file each at a time (a file's servers start once, in one process).
 	$(PY) -m pytest -p no:cacheprovider -n 2 --dist loadfile -m "($(MODEL_TIER)) and not serial"
 
-test-serial: $(MODEL) ## The tests that assert deadlines under a load of their own, alone (make test runs them last)
-	$(PY) -m pytest -p no:cacheprovider -m serial
+SERIAL_FILES = $(shell grep -rl '^pytestmark = pytest.mark.serial' tests)
+
+test-serial: $(MODEL) ## The tests that assert deadlines under a load of their own, alone and a file per process (make test runs them last)
+	@# A file per process: run in one process after the store tests, the e2e readiness test
+	@# missed its deadline (each file alone passes); docs/testing.md says what is known.
+	@for file in $(SERIAL_FILES); do $(PY) -m pytest -p no:cacheprovider -m serial $$file || exit 1; done
 
 # The code checked as it is written, in seconds: no model, no server. Settings in pyproject.toml.
 LINTED := bot actions
