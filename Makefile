@@ -236,8 +236,7 @@ CHECK_TIER := not model and not e2e and not browser and not services
 MODEL_TIER := model or e2e or browser or services
 
 test-check: $(INSTALLED) $(SPACY_STAMP) $(WORDLLAMA) $(MINILM) ## The Python tests that need no trained model, browser or service (make test runs them while the model trains)
-	@# Niced: in make test it runs beside the training, which the rest waits for.
-	nice -n 10 $(PY) -m pytest -p no:cacheprovider -m "($(CHECK_TIER)) and not serial"
+	$(PY) -m pytest -p no:cacheprovider -m "($(CHECK_TIER)) and not serial"
 
 test-python: $(MODEL) $(CHROMIUM) $(SERVICES_STAMP) $(RASA_WEBCHAT) $(AXE) ## The Python tests that need the model, the servers, Chromium or PostgreSQL/Redis/nginx
 	@# Two processes, a test file each at a time (a file's servers start once, in one process).
