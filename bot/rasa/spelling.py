@@ -203,6 +203,14 @@ class SpellingNormaliser(GraphComponent):
     ) -> "SpellingNormaliser":
         return cls(config, model_storage, resource)
 
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[str]:
+        """The knowledge's words: the dictionary is built from them too, and Rasa's training cache would
+        otherwise keep a dictionary from before a knowledge edit that left the training data alone."""
+        import hashlib
+
+        return hashlib.sha256("\0".join(knowledge_texts()).encode("utf-8")).hexdigest()
+
     def train(self, training_data: TrainingData) -> Resource:
         texts = [m.get(TEXT) for m in training_data.training_examples if m.get(TEXT)]
         counts = count_words([*texts, *knowledge_texts()])

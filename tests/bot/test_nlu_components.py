@@ -289,3 +289,37 @@ def test_a_classifier_stored_in_another_form_is_named_with_the_way_out(tmp_path)
         (directory / "lr.npz").write_bytes(b"not a numpy file")
     with pytest.raises(RasaException, match="lr.npz: the intent classifier cannot be read"):
         TunedLogisticRegressionClassifier.load(config, storage, Resource("lr"), context)
+
+
+def test_the_training_cache_sees_new_vectors(tmp_path):
+    """Rasa's training cache keys a featurizer by its config: the vector files' contents must be part of it,
+    or a model trained after `make embeddings` replaced them would keep the old vectors' features."""
+    weights, tokenizer = tmp_path / "vectors.safetensors", tmp_path / "tokenizer.json"
+    weights.write_bytes(b"first vectors")
+    tokenizer.write_text("{}")
+    config = {"weights": str(weights), "tokenizer": str(tokenizer)}
+    before = WordLlamaFeaturizer.fingerprint_addon(config)
+    assert MiniLMFeaturizer.fingerprint_addon(config) == before
+    weights.write_bytes(b"other vectors")
+    assert WordLlamaFeaturizer.fingerprint_addon(config) != before
+    # The defaults, as config.yml leaves them: the real files' digest.
+    assert WordLlamaFeaturizer.fingerprint_addon({}) != MiniLMFeaturizer.fingerprint_addon({})
+
+
+def test_the_training_cache_sees_a_knowledge_edit(tmp_path, monkeypatch):
+    """The spelling dictionary is built from the knowledge too: an edit there must retrain it."""
+    import shutil
+
+    from bot import KNOWLEDGE_DIR
+    from bot.rasa.spelling import SpellingNormaliser
+
+    copy = tmp_path / "knowledge"
+    shutil.copytree(KNOWLEDGE_DIR, copy)
+    monkeypatch.setenv("CAREERBOT_KNOWLEDGE_DIR", str(copy))
+    before = SpellingNormaliser.fingerprint_addon({})
+    assert SpellingNormaliser.fingerprint_addon({}) == before
+    career = copy / "tellers.yml"
+    text = career.read_text(encoding="utf-8")
+    assert "were employed as tellers." in text
+    career.write_text(text.replace("were employed as tellers.", "were employed as bank tellers."), encoding="utf-8")
+    assert SpellingNormaliser.fingerprint_addon({}) != before

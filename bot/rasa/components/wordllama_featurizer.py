@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any, Dict, List, Text, Type
+from typing import Any, Dict, List, Optional, Text, Type
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -27,7 +27,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot import PROJECT_DIR
-from bot.rasa.components.paths import project_path
+from bot.rasa.components.paths import file_digest, project_path
 
 WORDLLAMA_DIR = PROJECT_DIR / "build" / "wordllama"
 WORDLLAMA_WEIGHTS = WORDLLAMA_DIR / "l2_supercat_256.safetensors"
@@ -122,6 +122,13 @@ class WordLlamaFeaturizer(DenseFeaturizer, GraphComponent):
         execution_context: ExecutionContext,
     ) -> "WordLlamaFeaturizer":
         return cls(config, execution_context.node_name)
+
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[str]:
+        """The vector and tokenizer files' contents: Rasa's training cache keys a node by its config and
+        inputs only, and would otherwise reuse the features of vectors that `make embeddings` replaced."""
+        merged = {**cls.get_default_config(), **config}
+        return file_digest(project_path(merged["weights"]), project_path(merged["tokenizer"]))
 
     @classmethod
     def validate_config(cls, config: Dict[Text, Any]) -> None:
