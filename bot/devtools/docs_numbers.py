@@ -173,7 +173,7 @@ def _offtopic_dev_fraction() -> str:
 
 
 def _near_duplicate() -> str:
-    from bot.rasa.nlu_data import NEAR_DUPLICATE
+    from bot.similarity import NEAR_DUPLICATE
 
     return plain(NEAR_DUPLICATE)
 

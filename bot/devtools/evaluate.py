@@ -50,10 +50,10 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 from bot import PROJECT_DIR
 from bot.clarify import clarification_pair, gives_career_answer
 from bot.devtools import docs_numbers, noise
-from bot.rasa.nlu_data import NEAR_DUPLICATE as NEAR_DUPLICATE
 from bot.rasa.nlu_data import load_test_set
-from bot.rasa.nlu_data import near_duplicates as near_duplicates
-from bot.rasa.nlu_data import normalise as normalise
+from bot.similarity import NEAR_DUPLICATE as NEAR_DUPLICATE
+from bot.similarity import near_duplicates as near_duplicates
+from bot.similarity import normalise as normalise
 
 FALLBACK_INTENT = "nlu_fallback"
 OUT_OF_SCOPE = "out_of_scope"

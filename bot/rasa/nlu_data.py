@@ -1,23 +1,9 @@
-"""NLU example sets and the similarity rule that training and evaluation share.
-
-The off-topic importer (bot/rasa/components/offtopic_importer.py) drops a training sample
-line that is a near-copy of a held-out test or dev line; the evaluation
-(bot/devtools/evaluate.py, tests/nlu) checks that no test line is a near-copy
-of a training line. Both use this one rule.
-"""
+"""The NLU test sets as Rasa reads them (the held-out lines and the near-copy rule: bot/similarity.py)."""
 
 from __future__ import annotations
 
-import bisect
-import difflib
-import re
 from pathlib import Path
-from typing import Dict, Iterable, List, Tuple
-
-import numpy as np
-
-# The similarity rule of issue 11: a test line this similar to a training line is a memory test.
-NEAR_DUPLICATE = 0.85
+from typing import List, Tuple
 
 
 def load_test_set(path: Path) -> List[Tuple[str, str]]:
@@ -25,69 +11,3 @@ def load_test_set(path: Path) -> List[Tuple[str, str]]:
 
     data = load_data(str(path))
     return [(m.get("text"), m.get("intent")) for m in data.intent_examples]
-
-
-def held_out_texts(path: Path) -> List[str]:
-    """The lines of an NLU test set, or every turn of a conversation set (tests/conversations/)."""
-    import yaml
-
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    if isinstance(data, dict) and isinstance(data.get("conversations"), list):
-        return [
-            str(turn["user"])
-            for conversation in data["conversations"]
-            for turn in conversation.get("turns") or []
-            if isinstance(turn, dict) and turn.get("user")
-        ]
-    return [text for text, _ in load_test_set(path)]
-
-
-_ENTITY = re.compile(r"\[([^\]]*)\](\([^)]*\)|\{[^}]*\})")
-
-
-def normalise(text: str) -> str:
-    """Lower-cased, entity markup `[text](entity)` / `[text]{...}` reduced to its text, spaces collapsed."""
-    return " ".join(_ENTITY.sub(r"\1", text).lower().split())
-
-
-def _character_counts(texts: List[str], alphabet: Dict[str, int]) -> np.ndarray:
-    """One row per text: how often each character of `alphabet` occurs in it."""
-    counts = np.zeros((len(texts), len(alphabet)), np.int32)
-    for row, text in enumerate(texts):
-        for character in text:
-            counts[row, alphabet[character]] += 1
-    return counts
-
-
-def near_duplicates(
-    lines: Iterable[str], training: Iterable[str], threshold: float = NEAR_DUPLICATE
-) -> List[Tuple[str, str, float]]:
-    """Every (line, training line, ratio) with difflib's ratio >= threshold, on normalised text."""
-    lines = list(lines)
-    pool = sorted({normalise(t) for t in training}, key=len)
-    texts = [normalise(line) for line in lines]
-    alphabet = {c: i for i, c in enumerate(sorted({c for text in pool + texts for c in text}))}
-    pool_counts = _character_counts(pool, alphabet)
-    lengths = [len(t) for t in pool]
-    band_lengths = np.array(lengths)
-    found = []
-    for line, text, counts in zip(lines, texts, _character_counts(texts, alphabet), strict=True):
-        n = len(text)
-        # ratio = 2M / (n + m) <= 2 min(n, m) / (n + m): only lengths within this band can reach it.
-        low = int(n * threshold / (2 - threshold))
-        high = int(n * (2 - threshold) / threshold) + 1
-        first, last = bisect.bisect_left(lengths, low), bisect.bisect_right(lengths, high)
-        # difflib's quick_ratio for the whole band in one numpy step: the characters two texts
-        # share, counted with repeats, bound the matching blocks from above. As difflib's own
-        # Python loop it was most of the importer's time in `rasa train` and `rasa data validate`.
-        shared = np.minimum(pool_counts[first:last], counts).sum(axis=1)
-        # (The bound is loosened by a hair so that rounding never drops a pair: ratio() decides.)
-        bound = 2 * shared / np.maximum(n + band_lengths[first:last], 1)
-        candidates = np.nonzero(bound >= threshold - 1e-9)[0]
-        matcher = difflib.SequenceMatcher(None, b=text, autojunk=False)
-        for index in candidates:
-            matcher.set_seq1(pool[first + index])
-            ratio = matcher.ratio()
-            if ratio >= threshold:
-                found.append((line, pool[first + index], ratio))
-    return found

@@ -57,7 +57,7 @@ class OfftopicImporter(TrainingDataImporter):
     def get_nlu_data(self, language: Optional[Text] = "en") -> TrainingData:
         from rasa.shared.nlu.constants import INTENT, TEXT
 
-        from bot.rasa.nlu_data import held_out_texts, near_duplicates
+        from bot.similarity import held_out_texts, near_duplicates
 
         texts = offtopic.training_examples(self.per_intent)
         held_out = [text for path in self.held_out if path.exists() for text in held_out_texts(path)]
