@@ -11,12 +11,10 @@ from typing import Any, Dict, Text
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 
-from bot import PROJECT_DIR
 from bot.rasa.components.wordllama_featurizer import WordLlamaFeaturizer
+from bot.vectors import MINILM_TOKENIZER, MINILM_WEIGHTS
 
-MINILM_DIR = PROJECT_DIR / "build" / "minilm"
-MINILM_WEIGHTS = MINILM_DIR / "minilm_static_384.safetensors"
-MINILM_TOKENIZER = MINILM_DIR / "tokenizer.json"
+__all__ = ["MINILM_TOKENIZER", "MINILM_WEIGHTS", "MiniLMFeaturizer"]
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
