@@ -46,8 +46,22 @@ def held_out_texts(path: Path) -> List[str]:
             for turn in conversation.get("turns") or []
             if isinstance(turn, dict) and turn.get("user")
         ]
+    return [text for text, _ in _intent_examples(data)]
+
+
+def nlu_examples(path: Path) -> List[Tuple[str, str]]:
+    """(text, intent) of every example of an NLU file, in the file's order."""
+    return _intent_examples(yaml.safe_load(path.read_text(encoding="utf-8")))
+
+
+def _intent_examples(data: Any) -> List[Tuple[str, str]]:
     items = data.get("nlu") if isinstance(data, dict) else None
-    return [text for item in items or [] if isinstance(item, dict) and "intent" in item for text in _examples(item)]
+    return [
+        (text, str(item["intent"]))
+        for item in items or []
+        if isinstance(item, dict) and "intent" in item
+        for text in _examples(item)
+    ]
 
 
 def held_out_files(config: Path = PROJECT_DIR / "config.yml") -> List[Path]:

@@ -119,3 +119,21 @@ def sentence_vectors(texts: Iterable[str]) -> np.ndarray:
         norm = float(np.linalg.norm(row))
         rows.append(row / norm if norm > 0 else row)
     return np.stack(rows) if rows else np.zeros((0, sum(t.dim for t in tables)), np.float32)
+
+
+def greedy_groups(vectors: np.ndarray, threshold: float) -> List[List[int]]:
+    """Row indices in groups, in the rows' order: each row joins the group whose first row it is most similar
+    to, when at least `threshold` (cosine of unit rows), else starts one. Comparing with a group's first row
+    only keeps a group from drifting, one near neighbour at a time, away from where it began."""
+    groups: List[List[int]] = []
+    firsts: List[np.ndarray] = []
+    for index, vector in enumerate(vectors):
+        if firsts:
+            similarity = np.stack(firsts) @ vector
+            best = int(np.argmax(similarity))
+            if float(similarity[best]) >= threshold:
+                groups[best].append(index)
+                continue
+        groups.append([index])
+        firsts.append(vector)
+    return groups

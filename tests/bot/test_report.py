@@ -13,6 +13,7 @@ from bot.ops.report.html_page import rate_chart
 from bot.ops.report.loading import ListedEvents, Row, StoredEvents
 from bot.ops.store import StoreError
 from bot.redaction import redact_contacts
+from tests.support.stores import write_events
 
 
 @pytest.mark.parametrize(
@@ -251,31 +252,7 @@ def test_the_sqlite_views_read_old_answers_page_contexts_and_partial_gaps_as_the
 
 def _store(tmp_path, rows, name="tracker.db"):
     """The rows in a real SQLite store, as Rasa's SQL tracker store writes them."""
-    import json
-
-    import sqlalchemy as sa
-    from rasa.core.tracker_store import SQLTrackerStore
-
-    url = f"sqlite:///{tmp_path / name}"
-    engine = sa.create_engine(url)
-    table = SQLTrackerStore.SQLEvent.__table__
-    table.metadata.create_all(engine, tables=[table])
-    with engine.begin() as connection:
-        connection.execute(
-            table.insert(),
-            [
-                {
-                    "sender_id": r.sender_id,
-                    "type_name": r.type_name,
-                    "timestamp": r.timestamp,
-                    "action_name": None,
-                    "data": json.dumps({"event": r.type_name, "timestamp": r.timestamp, **r.data}),
-                }
-                for r in rows
-            ],
-        )
-    engine.dispose()
-    return url
+    return write_events(f"sqlite:///{tmp_path / name}", rows)
 
 
 def _visitor(sender, start, channel="rest", helpful=True, handoff=True):
