@@ -39,6 +39,10 @@ REVIEWED_OUT_OF_SCOPE = Path("nlu") / "reviewed_out_of_scope.yml"
 OUT_OF_SCOPE = "out_of_scope"
 DECISIONS = ("label", "out_of_scope", "ignore", "needs_content")
 _LOCK = ".decisions.lock"
+LEDGER_HEADER = (
+    "# The review inbox's decisions, one per message (docs/review.md). Written by python -m bot.ops.review\n"
+    "# and make review; a message listed here has left the inbox.\n"
+)
 
 _NLU_HEADER = (
     "# Written by the review inbox (python -m bot.ops.review, make review; docs/review.md): visitors'\n"
@@ -230,8 +234,6 @@ def decide(
             )
         _replace(
             review_dir / LEDGER,
-            "# The review inbox's decisions, one per message (docs/review.md). Written by python -m bot.ops.review\n"
-            "# and make review; a message listed here has left the inbox.\n"
-            + yaml.safe_dump({"decisions": ledger}, sort_keys=False, allow_unicode=True, width=1000),
+            LEDGER_HEADER + yaml.safe_dump({"decisions": ledger}, sort_keys=False, allow_unicode=True, width=1000),
         )
         return len(fresh)
