@@ -94,3 +94,38 @@ def test_the_report_reads_what_the_servers_stored(servers):
     say(servers, sender, "what is the job outlook?")
     report = build_report(StoredEvents(servers.settings.tracker_url))
     assert report.totals.conversations >= 1 and {t.topic for t in report.topics} >= {"outlook"}
+
+
+def test_a_missed_message_and_an_answer_rated_not_helpful_wait_in_the_review_inbox(servers, tmp_path):
+    """The review CLI on the store the servers wrote: the fallback and the not-helpful paths."""
+    import os
+    import subprocess
+    import sys
+
+    from bot import PROJECT_DIR
+
+    sender = "review-inbox"
+    missed = "team"  # the classifier is unsure of it: nlu_fallback
+    assert "Sorry" in text(say(servers, sender, missed))
+    say(servers, sender, "how much do they earn?")
+    rated = say(servers, sender, "what are the working hours like?")
+    no = [b["payload"] for b in rated[-1]["buttons"]][1]
+    assert "Sorry about that" in text(say(servers, sender, no))
+    listed = subprocess.run(
+        [sys.executable, "-m", "bot.ops.review", "list", "--json", "--review", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "CAREERBOT_TRACKER_URL": servers.settings.tracker_url},
+        cwd=PROJECT_DIR,
+        timeout=120,
+    )
+    assert listed.returncode == 0, listed.stderr
+    waiting = {m["text"]: m for g in json.loads(listed.stdout)["groups"] for m in g["messages"]}
+    assert (waiting[missed]["reason"], waiting[missed]["intent"]) == ("fallback", "nlu_fallback")
+    hours = waiting["what are the working hours like?"]
+    assert (hours["reason"], hours["intent"], hours["career"]) == (
+        "not_helpful",
+        "ask_hours",
+        "mortgage_servicing_specialist",
+    )
+    assert "how much do they earn?" not in waiting and not any(t.startswith("/") for t in waiting)
