@@ -27,12 +27,9 @@ from tests.support.stores import write_events
 EMAIL_QUESTION = "what do nurses earn? mail me at ann.lee@example.com"
 
 
-def _user(text, intent, confidence=1.0):
-    return "user", {
-        "text": text,
-        "input_channel": "rest",
-        "parse_data": {"intent": {"name": intent, "confidence": confidence}},
-    }
+def _user(text, intent, confidence=1.0, *ranking):
+    parse = {"intent": {"name": intent, "confidence": confidence}, "intent_ranking": [dict(r) for r in ranking]}
+    return "user", {"text": text, "input_channel": "rest", "parse_data": parse}
 
 
 def _bot(response, buttons=None, **meta):
@@ -96,6 +93,15 @@ OTHER = _rows(
     _bot("utter_fallback"),
     _user("how much do nurses make on a night shift in alaska", "ask_pay", 0.9),
     _bot("utter_other_career"),
+    # Unsure, and answered in context all the same: low confidence, by the best intent of its ranking.
+    _user(
+        "hmm and the money",
+        "nlu_fallback",
+        0.3,
+        {"name": "nlu_fallback", "confidence": 0.3},
+        {"name": "ask_pay", "confidence": LOW_CONFIDENCE - 0.1},
+    ),
+    _bot("utter_answer_pay", answer_id="b1", topic="pay", career="tellers"),
 )
 EXPECTED = {
     "what do nurses earn? mail me at [e-mail redacted]": "out_of_scope",
@@ -127,11 +133,12 @@ def test_each_missed_message_waits_once_with_its_reason_redacted_and_a_stable_id
     found = messages(store, tmp_path / "review")
     first = [m for m in found if m.sender_id == "visitor-1"]
     assert {m.text: m.reason for m in first} == EXPECTED
-    assert [m.text for m in found if m.sender_id == "visitor-2"] == [
-        "book me a flight",
-        "how much do nurses make on a night shift in alaska",
+    assert [(m.text, m.reason, m.intent) for m in found if m.sender_id == "visitor-2"] == [
+        ("book me a flight", "out_of_scope", "out_of_scope"),
+        ("how much do nurses make on a night shift in alaska", "out_of_scope", "ask_pay"),
+        ("hmm and the money", "low_confidence", "ask_pay"),
     ]
-    low = next(m for m in found if m.reason == "low_confidence")
+    low = next(m for m in first if m.reason == "low_confidence")
     assert (low.intent, low.confidence, low.career, low.channel) == (
         "ask_pay",
         LOW_CONFIDENCE - 0.05,
@@ -140,7 +147,7 @@ def test_each_missed_message_waits_once_with_its_reason_redacted_and_a_stable_id
     )
     assert all(m.id == message_id(m.sender_id, m.at, m.text) and len(m.id) == 16 for m in found)
     assert [m.id for m in messages(store, tmp_path / "review")] == [m.id for m in found]
-    assert waiting_count(store, tmp_path / "review") == len(found) == 9
+    assert waiting_count(store, tmp_path / "review") == len(found) == 10
     lines = transcript(store, "visitor-1")
     assert ("visitor", "what do nurses earn? mail me at [e-mail redacted]", 1002.0) in lines
     assert not any("ann.lee" in text for _, text, _ in lines) and all(who in ("visitor", "bot") for who, _, _ in lines)
@@ -187,6 +194,7 @@ def test_a_label_writes_each_redacted_text_once_and_decided_messages_leave(store
         "tell me the hours",
         "is the pay good or the hours?",
         "how much do nurses make on a night shift in alaska",
+        "hmm and the money",
     }
     with pytest.raises(ReviewError, match="no group or message 'g123' is waiting"):
         load_inbox(store, review).find("g123")
@@ -228,6 +236,22 @@ def test_a_near_copy_of_a_held_out_line_an_unknown_intent_or_decision_writes_not
     assert needs_content(review) == {"tellers": [dict(read_ledger(review)[0])]}
 
 
+def test_words_the_training_data_holds_are_refused_under_another_intent_and_not_written_again(dirs):
+    import shutil
+
+    from bot.similarity import nlu_examples
+
+    data, review = dirs
+    shutil.copy(PROJECT_DIR / "data" / "nlu" / "hours.yml", data / "nlu" / "hours.yml")
+    text, intent = nlu_examples(data / "nlu" / "hours.yml")[0]
+    message = Message("0000000000000abc", text.upper(), "fallback", None, None, "tellers", "rest", 1.0, "s")
+    with pytest.raises(ReviewError, match=rf"already a training example of {intent} in data/nlu/hours.yml"):
+        decide([message], "label", "ask_pay", data, review)
+    assert read_ledger(review) == []
+    assert decide([message], "label", intent, data, review) == 1  # decided, and the data already says so
+    assert reviewed_lines(data) == [] and [e["intent"] for e in read_ledger(review)] == [intent]
+
+
 def _decide_one(args):
     number, data, review = args
     decision = "out_of_scope" if number % 2 else "ignore"  # the ledger alone, or both files
@@ -263,7 +287,7 @@ def check_cli_list_and_label(url, data, review):
     listed = _cli("list", "--json", *options, url=url)
     assert listed.returncode == 0, listed.stderr
     inbox = json.loads(listed.stdout)
-    assert inbox["waiting"] == 9 and sum(g["count"] for g in inbox["groups"]) == 9
+    assert inbox["waiting"] == 10 and sum(g["count"] for g in inbox["groups"]) == 10
     assert "ann.lee" not in listed.stdout and "visitor-2" not in json.dumps([g["messages"] for g in inbox["groups"]])
     flights = next(g for g in inbox["groups"] if g["examples"] == ["book me a flight"])
     assert (flights["count"], flights["reasons"], flights["transcript"]) == (2, {"out_of_scope": 2}, "visitor-1")
@@ -277,7 +301,7 @@ def check_cli_list_and_label(url, data, review):
     )
     assert _cli("label", nurse["id"], "ask_pay", *options, url=url).returncode == 0
     after = json.loads(_cli("list", "--json", *options, url=url).stdout)
-    assert after["waiting"] == 6 and flights["id"] not in {g["id"] for g in after["groups"]}
+    assert after["waiting"] == 7 and flights["id"] not in {g["id"] for g in after["groups"]}
     assert ("how much do nurses make on a night shift in alaska", "ask_pay") in reviewed_lines(data)
 
 
@@ -286,7 +310,7 @@ def test_the_cli_lists_decides_and_says_what_is_wrong_in_one_line(store, dirs, t
     check_cli_list_and_label(store, data, review)
     options = ("--data", str(data), "--review", str(review))
     text = _cli("list", *options, url=store)
-    assert text.returncode == 0 and "6 messages waiting" in text.stdout and "[e-mail redacted]" in text.stdout
+    assert text.returncode == 0 and "7 messages waiting" in text.stdout and "[e-mail redacted]" in text.stdout
     for args, url, message in [
         (("ignore", "nope"), store, "error: no group or message 'nope' is waiting"),
         (("list",), f"sqlite:///{tmp_path / 'typo.db'}", "error: no conversation store at"),

@@ -121,7 +121,8 @@ def test_a_missed_message_and_an_answer_rated_not_helpful_wait_in_the_review_inb
     )
     assert listed.returncode == 0, listed.stderr
     waiting = {m["text"]: m for g in json.loads(listed.stdout)["groups"] for m in g["messages"]}
-    assert (waiting[missed]["reason"], waiting[missed]["intent"]) == ("fallback", "nlu_fallback")
+    # Unsure (nlu_fallback), it shows the classifier's best guess, for the owner to judge.
+    assert waiting[missed]["reason"] == "fallback" and waiting[missed]["intent"] not in (None, "nlu_fallback")
     hours = waiting["what are the working hours like?"]
     assert (hours["reason"], hours["intent"], hours["career"]) == (
         "not_helpful",

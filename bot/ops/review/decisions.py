@@ -163,6 +163,23 @@ def _blind(texts: Iterable[str]) -> None:
         )
 
 
+def _new_examples(examples: List[Tuple[str, str]], label: str, data_dir: Path) -> List[Tuple[str, str]]:
+    """The examples the training data does not hold yet. The same words under another intent are refused:
+    Rasa would learn both (and `rasa data validate --fail-on-warnings`, part of `make test`, fails)."""
+    known: Dict[str, Tuple[str, Path]] = {}
+    for path in sorted((data_dir / "nlu").glob("*.yml")):
+        for text, intent in nlu_examples(path):
+            known.setdefault(same_text(text), (intent, path))
+    for text, _ in examples:
+        intent, path = known.get(same_text(text), (label, data_dir))
+        if intent != label:
+            raise ReviewError(
+                f"{text!r} is already a training example of {intent} in {path.relative_to(data_dir.parent)}: "
+                "nothing written; label it with that intent, or change that file"
+            )
+    return [(text, ident) for text, ident in examples if same_text(text) not in known]
+
+
 def topic_of(intent: Optional[str]) -> Optional[str]:
     """ask_pay -> pay: the topic as the report names it; other intents as they are."""
     return intent[len("ask_") :] if intent and is_topic(intent) else intent
@@ -211,10 +228,13 @@ def decide(
         if not fresh:
             return 0
         if decision in ("label", "out_of_scope") and examples:
-            _blind(text for text, _ in examples)
             out_of_scope = decision == "out_of_scope"
+            label = OUT_OF_SCOPE if out_of_scope else str(intent)
+            examples = _new_examples(examples, label, data_dir)
+            _blind(text for text, _ in examples)  # what the training data holds already is no new leak
             target = data_dir / (REVIEWED_OUT_OF_SCOPE if out_of_scope else REVIEWED)
-            _add_examples(target, OUT_OF_SCOPE if out_of_scope else str(intent), examples, out_of_scope)
+            if examples:
+                _add_examples(target, label, examples, out_of_scope)
         at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         for m in fresh:
             topic_intent = (

@@ -11,7 +11,8 @@ one reason, the first that applies of:
 - unresolved_clarification: the bot asked which of two topics was meant, and the visitor's next
   message in that session was neither (or there was none);
 - low_confidence: answered with a career fact, though the classifier's confidence in its intent
-  was below bot.ops.review.threshold.LOW_CONFIDENCE;
+  (its best one, when the turn was nlu_fallback and answered in context) was below
+  bot.ops.review.threshold.LOW_CONFIDENCE;
 - not_helpful: its answer was rated not helpful (the first rating, as the report counts it).
 
 A button's payload ("/ask_pay") is the bot's own wording, not the visitor's: never in the inbox.
@@ -26,7 +27,7 @@ from itertools import groupby
 from pathlib import Path
 from typing import Iterable, Iterator, List, Optional, Set, Tuple
 
-from bot.clarify import gives_career_answer
+from bot.clarify import FALLBACK_INTENT, gives_career_answer
 from bot.ops.report.loading import (
     FALLBACK_RESPONSES,
     NOT_COVERED_RESPONSES,
@@ -57,7 +58,7 @@ class Message:
     id: str  # stable across runs: sha256 of (sender_id, the user event's timestamp, its redacted text), 16 hex
     text: str  # redacted (bot.redaction.redact_contacts), as the report redacts
     reason: str  # one of REASONS
-    intent: Optional[str]  # what the model predicted for it
+    intent: Optional[str]  # what the model predicted for it (its best guess under nlu_fallback)
     confidence: Optional[float]
     career: str  # as the report settles a turn's career; NOT_RECORDED if none
     channel: str
@@ -103,11 +104,25 @@ class _Visit:
     @property
     def intent(self) -> Tuple[Optional[str], Optional[float]]:
         parse = self.row.data.get("parse_data")
-        found = parse.get("intent") if isinstance(parse, dict) else None
-        if not isinstance(found, dict) or not found.get("name"):
-            return None, None
-        confidence = found.get("confidence")
-        return str(found["name"]), float(confidence) if isinstance(confidence, (int, float)) else None
+        return _named(parse.get("intent") if isinstance(parse, dict) else None)
+
+    @property
+    def guess(self) -> Tuple[Optional[str], Optional[float]]:
+        """The classifier's best intent: under nlu_fallback, the best of its ranking (what an answer in
+        context went by)."""
+        name, confidence = self.intent
+        parse = self.row.data.get("parse_data")
+        if name == FALLBACK_INTENT and isinstance(parse, dict):
+            ranking = [_named(r) for r in parse.get("intent_ranking") or []]
+            return next(((n, c) for n, c in ranking if n and n != FALLBACK_INTENT), (name, confidence))
+        return name, confidence
+
+
+def _named(found: object) -> Tuple[Optional[str], Optional[float]]:
+    if not isinstance(found, dict) or not found.get("name"):
+        return None, None
+    confidence = found.get("confidence")
+    return str(found["name"]), float(confidence) if isinstance(confidence, (int, float)) else None
 
 
 def _payload_intent(payload: object) -> Optional[str]:
@@ -145,14 +160,15 @@ def _visits(rows: List[Row]) -> List[_Visit]:
 def _reason(
     visit: _Visit, following: Optional[_Visit], fallback: bool, unhelpful: Set[str], answered: bool, threshold: float
 ) -> Optional[str]:
-    intent, confidence = visit.intent
+    intent = visit.intent[0]
     if fallback and any(r in MISSED_RESPONSES for r in visit.responses):
         return "out_of_scope" if intent == OUT_OF_SCOPE or OTHER_CAREER in visit.responses else "fallback"
     if CLARIFY in visit.responses:
         taken_up = following is not None and following.session == visit.session and following.intent[0] in visit.offered
         if not taken_up:
             return "unresolved_clarification"
-    if answered and intent and gives_career_answer(intent) and confidence is not None and confidence < threshold:
+    guess, sure = visit.guess
+    if answered and guess and gives_career_answer(guess) and sure is not None and sure < threshold:
         return "low_confidence"
     if unhelpful.intersection(visit.answer_ids):
         return "not_helpful"
@@ -177,7 +193,7 @@ def sender_messages(sender: str, rows: List[Row], threshold: float = LOW_CONFIDE
         if reason is None:
             continue
         text = redacted(raw)
-        intent, confidence = visit.intent
+        intent, confidence = visit.guess
         found.append(
             Message(
                 id=message_id(sender, visit.row.timestamp, text),
