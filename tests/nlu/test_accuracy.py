@@ -100,3 +100,15 @@ def test_the_recorded_figures_are_this_models(reports):
     recorded = load_record().get("evaluate", {}).get("values", {})
     stale = {key: (recorded.get(key), value) for key, value in measured.items() if recorded.get(key) != value}
     assert stale == {}, "(recorded, measured): run `python -m bot.devtools.evaluate --record`, then `make docs-numbers`"
+
+
+def test_the_review_threshold_is_what_the_dev_sets_measure(reports):
+    """bot/ops/review/threshold.py holds what `python -m bot.devtools.review_threshold` chooses on this model."""
+    from bot.devtools.review_threshold import career_answers, choose, table
+    from bot.ops.review.threshold import LOW_CONFIDENCE
+
+    _, dev, dev_2, *_ = reports
+    assert (dev.name, dev_2.name) == ("tests/nlu/dev_set.yml", "tests/nlu/dev_set_2.yml")  # never the test set
+    chosen = choose(table(career_answers([dev, dev_2])))
+    assert chosen.caught > 0, "the threshold catches no wrong answer"
+    assert LOW_CONFIDENCE == chosen.threshold, "run `python -m bot.devtools.review_threshold` and copy its choice"
