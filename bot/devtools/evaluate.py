@@ -1,7 +1,7 @@
 """Measures what the trained model understands: on the test set, the dev set and the real off-topic traffic.
 
     python -m bot.devtools.evaluate [--model models/careerbot.tar.gz] [--set tests/nlu/dev_set.yml ...] [--no-offtopic]
-                           [--no-conversations] [--errors] [--record]
+                           [--no-conversations] [--errors] [--record] [--json FILE]
 
 For each set it prints:
 
@@ -31,8 +31,10 @@ an answer.
 The off-topic traffic is the development split of bot/rasa/offtopic.py (never trained on).
 The misspelled variants of the test set and of dev set 2 are made here, by the seeded
 noise of bot/devtools/noise.py (1 or 2 edits in 1 to 3 words of each line), never stored.
-`--record` also writes the figures the docs quote into docs/numbers.yml (`make docs-numbers`
-then copies them into the docs). `--errors` lists every wrong line; use it on the dev set only: the test set is
+`--json FILE` also writes each set's figures as JSON (`as_json`), for a program that compares
+models (bot/ops/review/retrain.py, which may not load Rasa itself). `--record` also writes
+the figures the docs quote into docs/numbers.yml (`make docs-numbers` then copies them into
+the docs). `--errors` lists every wrong line; use it on the dev set only: the test set is
 measured, never tuned on (its misspelled variant never lists its lines).
 """
 
@@ -40,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import sys
 from collections import Counter
@@ -421,6 +424,25 @@ def figures(reports: Sequence[Report]) -> Dict[str, str]:
     return found
 
 
+def as_json(reports: Sequence[Report]) -> List[Dict[str, Any]]:
+    """Each set's figures with their counts, for `--json`: a program compares them without Rasa."""
+    return [
+        {
+            "name": report.name,
+            "traffic": report.traffic,
+            "lines": len(report.outcomes),
+            "right": sum(o.right for o in report.outcomes),
+            "answered_right": sum(o.answered_right for o in report.outcomes),
+            "off_topic": len(report.off_topic),
+            "leaked": sum(o.leaked for o in report.off_topic),
+            "intent_accuracy": report.accuracy,
+            "answer_accuracy": report.answer_accuracy,
+            "leak_rate": report.leak_rate,
+        }
+        for report in reports
+    ]
+
+
 def conversation_figures(reports: Mapping[str, Any]) -> Dict[str, str]:
     """The figures the docs quote of the conversation sets (ConversationReports by their name here)."""
     from bot.devtools import conversations as c
@@ -465,6 +487,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         action="store_true",
         help="also write the figures the docs quote into docs/numbers.yml (then: make docs-numbers)",
     )
+    parser.add_argument("--json", type=Path, help="also write each set's figures to this file as JSON")
     args = parser.parse_args(argv)
     if args.record and (args.sets or args.fallback_grid or args.no_offtopic or args.no_misspelled or args.errors):
         parser.error(
@@ -473,6 +496,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     sets = args.sets or [p for p in (TEST_SET, DEV_SET, DEV_SET_2) if p.exists()]
     if args.fallback_grid:
         sets = [DEV_SET_2]
+    json_file = args.json.resolve() if args.json else None  # named from where the command runs
     os.chdir(PROJECT_DIR)  # the model's SpacyNLP path is relative to the project
     quiet_rasa()
     misspelled = (
@@ -486,6 +510,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 0
     for report in reports:
         print(report.summary(errors=args.errors))
+    if json_file:
+        json_file.write_text(json.dumps({"model": str(args.model), "sets": as_json(reports)}, indent=2) + "\n")
     if args.record:
         docs_numbers.record("evaluate", "python -m bot.devtools.evaluate --record", figures(reports))
     if not args.no_conversations and not args.sets:
