@@ -38,7 +38,9 @@ KNOWLEDGE := $(wildcard bot/content/knowledge/*.yml) bot/content/knowledge_schem
 # bot/rasa/offtopic.py samples out_of_scope examples from the off-topic corpora (data/offtopic/)
 # at training time (bot/rasa/nlu_data.py drops near-copies of test lines); bot/rasa/components/
 # holds the custom pipeline components, one module each.
-TRAINING_INPUTS := $(shell find data -name '*.yml') $(wildcard data/offtopic/*.tsv) config.yml domain.yml bot/rasa/offtopic.py bot/rasa/nlu_data.py bot/rasa/spelling.py bot/rasa/logistic.py $(wildcard bot/rasa/components/*.py)
+# The review's decisions (data/nlu/reviewed*.yml) are left out: `make review-train` trains with them behind
+# its guard, and a decision must not make `make run` or `make train` retrain without it.
+TRAINING_INPUTS := $(shell find data -name '*.yml' ! -name 'reviewed*.yml') $(wildcard data/offtopic/*.tsv) config.yml domain.yml bot/rasa/offtopic.py bot/rasa/nlu_data.py bot/rasa/spelling.py bot/rasa/logistic.py $(wildcard bot/rasa/components/*.py)
 
 # WordLlama's static token embeddings (256 dimensions) and its Llama-2 tokenizer file,
 # taken out of the wordllama wheel (MIT licence): pinned by version and the wheel's
@@ -140,6 +142,11 @@ $(MODEL): $(SPACY_STAMP) $(WORDLLAMA) $(MINILM) $(TRAINING_INPUTS) $(KNOWLEDGE)
 	@touch $@
 
 train: $(MODEL) ## Train the model, only when data, config, domain or knowledge changed
+
+.PHONY: review-train
+# Not on $(MODEL): that rule would first train with the reviewed lines, unguarded.
+review-train: $(INSTALLED) $(SPACY_STAMP) $(WORDLLAMA) $(MINILM) ## Train a candidate with the review's decisions; it replaces the model only if no blind figure gets worse (DATA=dir)
+	$(PY) -m bot.ops.review.retrain $(if $(DATA),--data "$(DATA)")
 
 run: $(MODEL) ## Set up and run the bot: REST on 127.0.0.1:5005, widget demo on :8080; Ctrl-C stops
 	$(PY) -m bot.launch.serve
