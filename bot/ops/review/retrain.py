@@ -41,12 +41,11 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import yaml
 
 from bot import PROJECT_DIR
+from bot.ops.review.decisions import DATA_DIR, REVIEWED, REVIEWED_OUT_OF_SCOPE
 from bot.settings import Settings, SettingsError, environment
-from bot.similarity import held_out_texts, near_held_out
+from bot.similarity import near_held_out, nlu_examples
 
-DATA_DIR = PROJECT_DIR / "data"
-# The files of the review's decisions (issue 22's design): labels, and out-of-scope lines.
-REVIEWED_FILES = (Path("nlu") / "reviewed.yml", Path("nlu") / "reviewed_out_of_scope.yml")
+REVIEWED_FILES = (REVIEWED, REVIEWED_OUT_OF_SCOPE)
 # The blind NLU set; bot.devtools.evaluate adds its misspelled variant and the off-topic dev split.
 TEST_SET = PROJECT_DIR / "tests" / "nlu" / "test_set.yml"
 TEST_STORIES = PROJECT_DIR / "tests" / "stories"
@@ -56,14 +55,14 @@ class RetrainError(Exception):
     """One line for the owner, and exit status 1."""
 
 
-def reviewed_lines(data_dir: Path) -> List[Tuple[str, Path]]:
+def reviewed_by_file(data_dir: Path) -> List[Tuple[str, Path]]:
     """(text, file) of every reviewed example under `data_dir`."""
     found = []
     for relative in REVIEWED_FILES:
         path = data_dir / relative
         if path.is_file():
             try:
-                found += [(text, path) for text in held_out_texts(path)]
+                found += [(text, path) for text, _ in nlu_examples(path)]
             except (yaml.YAMLError, KeyError, TypeError) as error:
                 raise RetrainError(f"{path}: not a Rasa NLU file: {str(error).splitlines()[0]}") from None
     return found
@@ -203,7 +202,7 @@ def install(candidate: Path, model: Path) -> Path:
 
 def retrain(data_dir: Path, model: Path, trained: Optional[Path] = None) -> int:
     """Trains a candidate (or takes `trained`), and puts it in place of `model` if no blind figure gets worse."""
-    lines = reviewed_lines(data_dir)
+    lines = reviewed_by_file(data_dir)
     refused = near_copies(lines)
     if refused:
         raise RetrainError("refused, nothing trained:\n  " + "\n  ".join(refused))
