@@ -352,6 +352,8 @@ class Settings:
     probe_failures: int = 3
     # Messages read in the conversation's context (bot/context.py); off only to measure what it adds.
     read_in_context: bool = True
+    # The review page (bot/ops/review/page.py) asks for it; it must be set to bind the page beyond loopback.
+    review_token: Optional[str] = field(default=None, repr=False)
 
     @property
     def action_endpoint_url(self) -> str:
@@ -412,6 +414,7 @@ class Settings:
             probe_timeout_s=_positive(env, "CAREERBOT_PROBE_TIMEOUT", 2.0),
             probe_failures=int(_positive(env, "CAREERBOT_PROBE_FAILURES", 3, int)),
             read_in_context=_flag(env, "CAREERBOT_READ_IN_CONTEXT", default=True),
+            review_token=_token(env, "CAREERBOT_REVIEW_TOKEN"),
         )
 
     @property

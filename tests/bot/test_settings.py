@@ -62,6 +62,7 @@ def test_hardening_defaults():
         ("CAREERBOT_LOG_CONTENT", "maybe", "expected true or false"),
         ("CAREERBOT_REST_TOKEN", "short", "expected at least 16 characters"),
         ("CAREERBOT_SESSION_SECRET", "short", "expected at least 16 characters"),
+        ("CAREERBOT_REVIEW_TOKEN", "short", "expected at least 16 characters"),
     ],
 )
 def test_hardening_settings_fail_fast(name, value, expected):
