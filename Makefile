@@ -158,6 +158,10 @@ report: $(INSTALLED) ## Deflection report (HTML + summary): SINCE=YYYY-MM-DD UNT
 	$(PY) -m bot.ops.report $(if $(SINCE),--since $(SINCE)) $(if $(UNTIL),--until $(UNTIL)) $(if $(CHANNEL),--channel $(CHANNEL)) \
 	  $(if $(BY),--by $(BY)) $(if $(CSV),--csv $(CSV))
 
+.PHONY: review
+review: $(INSTALLED) $(WORDLLAMA) $(MINILM) ## The review inbox as a page on http://127.0.0.1:8090/ (docs/review.md): PORT=... HOST=... (not loopback: set CAREERBOT_REVIEW_TOKEN)
+	$(PY) -m bot.ops.review serve $(if $(HOST),--host "$(HOST)") $(if $(PORT),--port "$(PORT)")
+
 .PHONY: check-knowledge
 check-knowledge: $(INSTALLED) ## Validate the career files and list what each covers: DIR=<directory> checks another one
 	$(PY) -m bot.knowledge $(if $(DIR),"$(DIR)")
