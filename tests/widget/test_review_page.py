@@ -21,14 +21,16 @@ from tests.support.servers import running, say
 from tests.widget.test_accessibility import axe_violations, serious
 
 FAMILY = "is it enough to raise a family on"
+# Close enough to FAMILY to share its group (bot/ops/review/groups.py); the address keeps FAMILY_MAIL out of it.
+FAMILY_TOO = "is that enough to raise a family on"
 FAMILY_MAIL = "is it enough to raise a family on? write to me at ann.lee@example.com"
 FAMILY_MAIL_SHOWN = "is it enough to raise a family on? write to me at [e-mail redacted]"
 PERU = "what is the capital of peru"
-PERU_AGAIN = "what's the capital city of peru?"
+PERU_AGAIN = "whats the capital of peru"
 SCRIPT = "<script>alert('x')</script> who won the match"
 # Word for word a line of the blind test sets: labelling it is refused (bot/similarity.py).
 JOKE = "tell me a joke"
-VISITORS = [FAMILY, FAMILY_MAIL, PERU, PERU_AGAIN, SCRIPT, JOKE]
+VISITORS = [FAMILY, FAMILY_TOO, FAMILY_MAIL, PERU, PERU_AGAIN, SCRIPT, JOKE]
 TOKEN = "a-long-random-review-token-0123"
 
 
@@ -47,7 +49,7 @@ class Page:
 
     def __init__(self, store: str, tmp: Path, token: Optional[str] = None) -> None:
         self.data, self.review = tmp / "data", tmp / "review"
-        shutil.copytree(PROJECT_DIR / "data" / "nlu", self.data / "nlu")
+        shutil.copytree(PROJECT_DIR / "data", self.data)
         self.server = make_server(PageConfig(store, self.data, self.review, token), "127.0.0.1", 0)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
@@ -55,9 +57,6 @@ class Page:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
-
-    def written(self) -> str:
-        return "".join(p.read_text() for p in sorted((self.data / "nlu").glob("reviewed*.yml")))
 
 
 @pytest.fixture
@@ -117,10 +116,8 @@ def test_the_owner_labels_a_whole_group_by_keyboard(tab, review):
     status = tab.locator("#status").inner_text()
     assert re.match(r"2 messages labelled ask_pay: training examples in .*reviewed\.yml\.$", status), status
     assert tab.get_by_text(FAMILY, exact=True).count() == 0
-    lines = reviewed_lines(review.data)
-    assert (FAMILY, "ask_pay") in lines
-    assert (FAMILY_MAIL_SHOWN, "ask_pay") in lines
-    assert "ann.lee@example.com" not in review.written()
+    assert tab.get_by_text(FAMILY_MAIL_SHOWN, exact=True).count() == 1  # in a group of its own
+    assert sorted(reviewed_lines(review.data)) == [(FAMILY, "ask_pay"), (FAMILY_TOO, "ask_pay")]
 
 
 def test_the_owner_decides_one_checked_message_by_keyboard(tab, review):
@@ -185,7 +182,7 @@ def test_a_refused_decision_says_why_in_one_line_with_a_4xx(review):
     assert refused.status_code == 400
     status = re.search(r"<p id='status' class='status error' role='alert'>([^<]*)</p>", refused.text).group(1)
     assert "tell me a joke" in status and "test_set.yml" in status and "\n" not in status
-    assert review.written() == ""
+    assert reviewed_lines(review.data) == []
     no_topic = requests.post(
         f"{review.url}/decide",
         data={"csrf": csrf_of(inbox), "group": gid, "intent": "", "decision": "label"},
@@ -204,7 +201,7 @@ def test_a_form_without_this_process_csrf_token_writes_nothing(review):
             f"{review.url}/decide", data={**form, **csrf}, headers={"Origin": "http://evil.example"}, timeout=30
         )
         assert refused.status_code == 403 and "not from this page" in refused.text
-    assert not review.review.exists() and review.written() == ""
+    assert not review.review.exists() and reviewed_lines(review.data) == []
     # A DNS name of another site pointed at 127.0.0.1 (rebinding) does not get the page either.
     rebound = requests.get(review.url, headers={"Host": "evil.example"}, timeout=30)
     assert rebound.status_code == 403 and csrf_of_or_none(rebound.text) is None

@@ -26,10 +26,15 @@ from typing import Any, Dict, List, Mapping, Optional
 from urllib.parse import parse_qs, urlsplit
 
 from bot import PROJECT_DIR
+from bot.ops.review.cli import inbox_json
 from bot.ops.review.decisions import ReviewError, decide, intents, needs_content
-from bot.ops.review.inbox import inbox_json, load_inbox, transcript
+from bot.ops.review.inbox import load_inbox, transcript
 from bot.ops.review.views import inbox_page, login_page, message_page, transcript_page
 from bot.ops.store import StoreError, display_url
+from bot.vectors import VectorsMissing
+
+# What the owner can fix, in one line (503: the page cannot show the inbox until then).
+UNAVAILABLE = (StoreError, VectorsMissing)
 
 COOKIE = "careerbot_review"
 # A form with a few hundred message ids is far below this; anything larger is not the page's form.
@@ -238,7 +243,7 @@ def _handler(page: ReviewPage, loopback: bool) -> type:
                     self._plain(404, "No such page: the inbox is at /.")
             except ReviewError as error:
                 self._plain(404, str(error))
-            except StoreError as error:
+            except UNAVAILABLE as error:
                 self._plain(503, str(error))
 
         def do_POST(self) -> None:
@@ -272,7 +277,7 @@ def _handler(page: ReviewPage, loopback: bool) -> type:
             except ReviewError as error:
                 self._send(400, page.inbox(str(error), error=True))
                 return
-            except StoreError as error:
+            except UNAVAILABLE as error:
                 self._plain(503, str(error))
                 return
             self._send(303, location=f"/?done={page.remember(status)}#status")
