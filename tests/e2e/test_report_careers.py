@@ -269,6 +269,58 @@ def test_html_csv_and_summary(store, tmp_path, monkeypatch, capsys):
     ]
 
 
+def test_the_unanswered_list_says_how_many_wait_in_the_review_inbox(store, tmp_path, monkeypatch, capsys):
+    from bot.ops.report.cli import main
+    from bot.ops.review.inbox import waiting_count
+
+    monkeypatch.setenv("CAREERBOT_TRACKER_URL", store)
+    review, out = tmp_path / "review", tmp_path / "report.html"
+    waiting = waiting_count(store, review)
+    assert waiting >= 3  # at least the joke and the two topics the tellers' source does not cover
+    assert main(["--out", str(out), "--review", str(review)]) == 0
+    said = f"{waiting} messages wait in the review inbox (whatever the period)"
+    assert said in capsys.readouterr().out
+    page = out.read_text()
+    unanswered = page[page.index("<h2>Top unanswered messages</h2>") : page.index("<h3>Not covered")]
+    assert said in unanswered and "<code>make review</code>" in unanswered
+    # A ledger the inbox cannot read: the report is still written, and says why the count is missing.
+    review.mkdir()
+    (review / "decisions.yml").write_text("- id: [unclosed\n")
+    out.unlink()
+    assert main(["--out", str(out), "--review", str(review)]) == 0
+    printed = capsys.readouterr().out
+    assert "The review inbox could not be counted (" in printed and "Top unanswered messages" in printed
+    assert "The review inbox could not be counted (" in out.read_text()
+
+
+def test_the_report_reads_no_sentence_vectors(store, tmp_path):
+    """Counting the inbox's messages needs no grouping: the report loads no embedding table (nor the libraries
+    that read one), so it runs where `make embeddings` never did."""
+    import subprocess
+    import sys
+
+    from bot import PROJECT_DIR
+    from bot.settings import environment
+
+    code = (
+        "import sys; from bot.ops.report.cli import main; "
+        f"assert main(['--out', {str(tmp_path / 'r.html')!r}]) == 0; "
+        "from bot.vectors import WordLlamaVectors; "
+        "print(len(WordLlamaVectors._loaded), sorted(m for m in sys.modules if m in ('safetensors', 'tokenizers')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=PROJECT_DIR,
+        env=dict(environment(), CAREERBOT_TRACKER_URL=store),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "0 []"
+    assert "messages wait in the review inbox" in done.stdout
+
+
 def view_figures(connection):
     import sqlalchemy as sa
 

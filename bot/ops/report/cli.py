@@ -1,12 +1,13 @@
 """The deflection report: how many questions the bot answered without a person.
 
     python -m bot.ops.report [--since 2026-11-01] [--until 2026-12-01] [--channel socketio]
-                         [--by day|week] [--out build/report.html] [--csv DIR] [--top 20]
+                         [--by day|week] [--out build/report.html] [--csv DIR] [--top 20] [--review DIR]
 
 Reads the conversations from the SQL tracker store (CAREERBOT_TRACKER_URL, a
 SQLite file by default, never created here), prints a summary and writes one
 self-contained HTML file (bot/ops/report/html_page.py) and, with --csv, every
-table as CSV. The figures are defined in bot/ops/report/__init__.py.
+table as CSV. The figures are defined in bot/ops/report/__init__.py. The unanswered list says how many
+messages wait in the review inbox (bot/ops/review, `make review`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from bot.ops.report.csv_files import write_csv
-from bot.ops.report.figures import Figures, Report, build_report, pct
+from bot.ops.report.figures import Figures, Report, build_report, inbox_note, pct
 from bot.ops.report.html_page import write_html
 from bot.ops.report.loading import StoredEvents
 from bot.ops.store import StoreError, display_url
@@ -75,6 +76,7 @@ def summary(report: Report, top: int = 10) -> str:
         "",
         f"Top unanswered messages (of {t.fallback_messages}):",
         *(f"  {count:>3} x {text!r}" for text, count, _ in report.unanswered[:top]),
+        inbox_note(report),
         *(
             ["", "Not covered by the career's source:"]
             + [f"  {count:>3} x {career}: {said}" for career, said, count, _ in report.not_covered[:top]]
@@ -83,6 +85,17 @@ def summary(report: Report, top: int = 10) -> str:
         ),
     ]
     return "\n".join(lines)
+
+
+def count_inbox(report: Report, tracker_url: str, review_dir: Path) -> None:
+    """The review inbox's waiting messages, for the unanswered list; a report without them is still a report."""
+    from bot.ops.review.decisions import ReviewError
+    from bot.ops.review.inbox import waiting_count
+
+    try:
+        report.inbox_waiting = waiting_count(tracker_url, review_dir)
+    except (StoreError, ReviewError, OSError) as error:
+        report.inbox_problem = str(error)
 
 
 def _split_line(f: Figures) -> str:
@@ -114,6 +127,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--out", type=Path, default=PROJECT_DIR / "build" / "report.html")
     parser.add_argument("--csv", type=Path, metavar="DIR", help="also write every table as CSV into DIR")
     parser.add_argument("--top", type=int, default=20, help="how many unanswered messages to list")
+    parser.add_argument(
+        "--review",
+        type=Path,
+        metavar="DIR",
+        default=PROJECT_DIR / "review",
+        help="the review inbox's decisions, to count what waits in it (default: review/)",
+    )
     args = parser.parse_args(argv)
 
     def fail(message: str) -> int:
@@ -132,6 +152,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         report.deliveries = delivery_counts(settings.tracker_url, report.handoffs)
     except (SettingsError, StoreError) as error:
         return fail(str(error))
+    count_inbox(report, settings.tracker_url, args.review)
     if args.channel and args.channel not in report.known_channels:
         known = ", ".join(report.known_channels) or "none yet"
         return fail(f"unknown channel {args.channel!r}; channels in the store: {known}")

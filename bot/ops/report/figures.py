@@ -136,12 +136,27 @@ class Report:
     career_topics: List[Tuple[str, TopicFigures]] = field(default_factory=list)
     page_careers: List[PageCareer] = field(default_factory=list)
     not_covered: List[Tuple[str, str, int, List[int]]] = field(default_factory=list)
+    # How many messages wait in the review inbox (bot/ops/review), whatever the period; main() counts
+    # them. None: not counted, and `inbox_problem` says why.
+    inbox_waiting: Optional[int] = None
+    inbox_problem: str = ""
 
     def transcript(self, number: int) -> Conversation:
         """A conversation the report links to, read back from the spool: its transcript, channel, visitor."""
         c = self.spool.get(self.linked[number])
         c.number = number
         return c
+
+
+def inbox_note(report: Report) -> str:
+    """What the unanswered list says about the review inbox (docs/review.md)."""
+    if report.inbox_waiting is None:
+        return f"The review inbox could not be counted ({report.inbox_problem}); make review opens it."
+    n = report.inbox_waiting
+    return (
+        f"{n} message{' waits' if n == 1 else 's wait'} in the review inbox (whatever the period), to be turned "
+        "into training data or a note for the content team: make review opens it."
+    )
 
 
 def _day(timestamp: float) -> date:

@@ -6,7 +6,7 @@ import html
 from datetime import datetime, timezone
 from typing import Any, Iterable, List, Mapping, Optional, Sequence, TextIO, Tuple
 
-from bot.ops.report.figures import Figures, Report, pct
+from bot.ops.report.figures import Figures, Report, inbox_note, pct
 from bot.ops.report.loading import Conversation, redacted
 
 
@@ -348,7 +348,8 @@ or its page's); each answer under its own career. A conversation about two caree
 {pages}
 <h3>Questions by page context and the career they were about</h3>{page_careers}
 <h2>Top unanswered messages</h2>
-<p>What visitors asked that the bot could not answer: candidates for new content.</p>{unanswered}
+<p>What visitors asked that the bot could not answer: candidates for new content.</p>
+<p>{_e(inbox_note(report)).replace("make review", "<code>make review</code>")}</p>{unanswered}
 <h3>Not covered by the career's source</h3>{not_covered}
 <h2>Answers rated not helpful</h2>{not_helpful}
 <h2>Transcripts</h2>{transcripts or "<p>None referenced.</p>"}"""
