@@ -6,6 +6,7 @@
     ignore ID                ... leave the inbox, nothing learnt
     needs-content ID         ... go on the content team's list: the topic was right, the fact is missing
     content [--json]         that list, per career
+    serve [--host H] [--port P]  the inbox as a page on 127.0.0.1:8090 (make review; bot/ops/review/page.py)
 
 ID is a group id (g...) or a message id, as `list` prints them. Every subcommand takes
 --data DIR (the Rasa data, default data/) and --review DIR (the decisions, default review/).
@@ -121,6 +122,10 @@ def parser() -> argparse.ArgumentParser:
     content = commands.add_parser("content", parents=[common], help="the needs-content list, per career")
     content.add_argument("--json", action="store_true", help="as JSON")
     content.set_defaults(run=_content)
+    serve = commands.add_parser("serve", parents=[common], help="the inbox as a page (make review)")
+    serve.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1; another needs CAREERBOT_REVIEW_TOKEN")
+    serve.add_argument("--port", type=int, default=8090, help="default 8090")
+    serve.set_defaults(run=_serve)
     return top
 
 
@@ -154,6 +159,13 @@ def _content(args: argparse.Namespace) -> int:
     found = needs_content(args.review)
     print(json.dumps(found, ensure_ascii=False, indent=1) if args.json else content_text(found))
     return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    # Imported here: the page builds its inbox with inbox_json above.
+    from bot.ops.review.page import serve
+
+    return serve(args.host, args.port, args.data, args.review)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
