@@ -97,23 +97,29 @@ def group_of(tab, text: str) -> str:
     return tab.locator("section.group", has=tab.get_by_text(text, exact=True)).get_attribute("id")
 
 
-def test_the_owner_labels_a_whole_group_by_keyboard(tab, review):
-    tab.goto(review.url)
-    gid = group_of(tab, FAMILY)
-    # The first Tab reaches the skip link, shown while focused; Enter moves on to the inbox.
-    tab.keyboard.press("Tab")
-    assert tab.evaluate("document.activeElement.textContent") == "Skip to the inbox"
-    assert tab.locator(".skip").bounding_box()["y"] >= 0
-    tab.keyboard.press("Enter")
+def label_by_keyboard(tab, text: str, intent: str) -> str:
+    """From the top of the inbox: Tab to the topic list of `text`'s group, the arrow keys to `intent`, Tab to
+    Label, Enter. The status line the page comes back with."""
+    gid = group_of(tab, text)
     tab_until(tab, f"e.id === 't-{gid}'")
     for _ in range(60):
-        if tab.evaluate("document.activeElement.value") == "ask_pay":
+        if tab.evaluate("document.activeElement.value") == intent:
             break
         tab.keyboard.press("ArrowDown")
     tab_until(tab, "e.textContent === 'Label'", limit=1)
     with tab.expect_navigation():
         tab.keyboard.press("Enter")
-    status = tab.locator("#status").inner_text()
+    return tab.locator("#status").inner_text()
+
+
+def test_the_owner_labels_a_whole_group_by_keyboard(tab, review):
+    tab.goto(review.url)
+    # The first Tab reaches the skip link, shown while focused; Enter moves on to the inbox.
+    tab.keyboard.press("Tab")
+    assert tab.evaluate("document.activeElement.textContent") == "Skip to the inbox"
+    assert tab.locator(".skip").bounding_box()["y"] >= 0
+    tab.keyboard.press("Enter")
+    status = label_by_keyboard(tab, FAMILY, "ask_pay")
     assert re.match(r"2 messages labelled ask_pay: training examples in .*reviewed\.yml\.$", status), status
     assert tab.get_by_text(FAMILY, exact=True).count() == 0
     assert tab.get_by_text(FAMILY_MAIL_SHOWN, exact=True).count() == 1  # in a group of its own
