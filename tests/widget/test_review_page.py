@@ -5,6 +5,7 @@ a tmp copy of data/ and a tmp review/ directory, never the checkout's."""
 from __future__ import annotations
 
 import contextlib
+import html
 import re
 import shutil
 import threading
@@ -30,7 +31,16 @@ PERU_AGAIN = "whats the capital of peru"
 SCRIPT = "<script>alert('x')</script> who won the match"
 # Word for word a line of the blind test sets: labelling it is refused (bot/similarity.py).
 JOKE = "tell me a joke"
-VISITORS = [FAMILY, FAMILY_TOO, FAMILY_MAIL, PERU, PERU_AGAIN, SCRIPT, JOKE]
+# Each visitor's messages; the one who typed SCRIPT was talking about loan officers.
+VISITORS = [
+    [FAMILY],
+    [FAMILY_TOO],
+    [FAMILY_MAIL],
+    [PERU],
+    [PERU_AGAIN],
+    ["what do loan officers earn?", SCRIPT],
+    [JOKE],
+]
 TOKEN = "a-long-random-review-token-0123"
 
 
@@ -39,8 +49,9 @@ def store(tmp_path_factory) -> str:
     """The conversation store the real servers wrote, each visitor in a conversation of their own."""
     workdir = tmp_path_factory.mktemp("review-store")
     with contextlib.contextmanager(running)(workdir) as servers:
-        for number, text in enumerate(VISITORS):
-            assert say(servers, f"visitor-{number}", text)
+        for number, texts in enumerate(VISITORS):
+            for text in texts:
+                assert say(servers, f"visitor-{number}", text)
         return servers.settings.tracker_url
 
 
@@ -195,6 +206,31 @@ def test_a_refused_decision_says_why_in_one_line_with_a_4xx(review):
         timeout=30,
     )
     assert no_topic.status_code == 400 and "choose the topic" in no_topic.text
+
+
+def test_needs_content_lists_the_message_per_career_and_ignore_drops_one(review):
+    inbox = requests.get(review.url, timeout=30).text
+    groups = dict(re.findall(r'<section class="group" id="(g[0-9a-f]+)"[^>]*>\s*<h2[^>]*>[^“]*“([^”]*)”', inbox))
+    by_text = {html.unescape(text): gid for gid, text in groups.items()}
+
+    def post(text: str, decision: str, intent: str = "") -> requests.Response:
+        form = {"csrf": csrf_of(inbox), "group": by_text[text], "intent": intent, "decision": decision}
+        return requests.post(f"{review.url}/decide", data=form, allow_redirects=False, timeout=30)
+
+    moved = post(SCRIPT, "needs_content", "ask_overview")
+    assert moved.status_code == 303 and moved.headers["Location"].startswith("/?done=")
+    ignored = post(JOKE, "ignore")
+    assert ignored.status_code == 303
+    after = requests.get(review.url + ignored.headers["Location"], timeout=30).text
+    assert "1 message ignored (recorded in" in after
+    content = after[after.index("<h2 id='content-h'>") :]
+    assert "<h3>loan_officers</h3>" in content
+    assert f"<li>{html.escape(SCRIPT)} (topic: overview)</li>" in content
+    waiting = after[: after.index("<h2 id='content-h'>")]
+    assert html.escape(SCRIPT) not in waiting and f"“{JOKE}”" not in waiting
+    assert reviewed_lines(review.data) == []  # neither decision makes a training example
+    # The status line of a redirect is the page's own: a made-up key shows none.
+    assert "<div id='status' role='status'></div>" in requests.get(f"{review.url}/?done=made-up", timeout=30).text
 
 
 def test_a_form_without_this_process_csrf_token_writes_nothing(review):
