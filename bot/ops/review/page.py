@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import ipaddress
 import secrets
+import socket
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -233,16 +234,18 @@ def _handler(page: ReviewPage, loopback: bool) -> type:
             url = urlsplit(self.path)
             if not self._admitted():
                 return
+            transcript = url.path.startswith("/transcript/")
             try:
                 if url.path == "/":
                     key = (parse_qs(url.query).get("done") or [""])[0]
                     self._send(200, page.inbox(page.recalled(key)))
-                elif url.path.startswith("/transcript/"):
+                elif transcript:
                     self._send(200, page.transcript(url.path[len("/transcript/") :]))
                 else:
                     self._plain(404, "No such page: the inbox is at /.")
             except ReviewError as error:
-                self._plain(404, str(error))
+                # A transcript's: an id no longer waiting; the inbox's: a ledger it cannot read.
+                self._plain(404 if transcript else 503, str(error))
             except UNAVAILABLE as error:
                 self._plain(503, str(error))
 
@@ -273,16 +276,25 @@ def _handler(page: ReviewPage, loopback: bool) -> type:
                 )
                 return
             try:
-                status = page.decide(form)
-            except ReviewError as error:
-                self._send(400, page.inbox(str(error), error=True))
-                return
-            except UNAVAILABLE as error:
+                try:
+                    status = page.decide(form)
+                except ReviewError as error:
+                    self._send(400, page.inbox(str(error), error=True))
+                    return
+            except (ReviewError, *UNAVAILABLE) as error:  # the inbox shown with a refusal could not be read
                 self._plain(503, str(error))
                 return
             self._send(303, location=f"/?done={page.remember(status)}#status")
 
     return Handler
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+
+class _ServerIPv6(_Server):
+    address_family = socket.AF_INET6
 
 
 def make_server(config: PageConfig, host: str = "127.0.0.1", port: int = 8090) -> ThreadingHTTPServer:
@@ -293,9 +305,8 @@ def make_server(config: PageConfig, host: str = "127.0.0.1", port: int = 8090) -
             f"--host {host} is not loopback: set CAREERBOT_REVIEW_TOKEN (16 characters or more) so that the page "
             "asks for it"
         )
-    server = ThreadingHTTPServer((host, port), _handler(ReviewPage(config), loopback))
-    server.daemon_threads = True
-    return server
+    server_class = _ServerIPv6 if ":" in host else _Server
+    return server_class((host.strip("[]"), port), _handler(ReviewPage(config), loopback))
 
 
 def serve(host: str, port: int, data_dir: Path, review_dir: Path) -> int:
