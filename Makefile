@@ -285,7 +285,12 @@ test: ## Set up and run every test: lint, data, test stories and every Python te
 
 check: lint $(SPACY_STAMP) $(WORDLLAMA) $(MINILM) ## The fast loop (about 2 min): lint, types, and every test that needs no trained model, browser or service
 	@# Two processes, one per core here: the timing tests of the tracker store flaked at four.
-	$(PY) -m pytest -q -p no:cacheprovider -n 2 -m "$(CHECK_TIER)"
+	$(PY) -m pytest -q -p no:cacheprovider -n 2 -m "($(CHECK_TIER)) and not serial"
+	@# Then the serial ones, alone and a file per process, as make test-serial runs them: beside the
+	@# other tests the read-only recovery test failed 2 runs in 7 (docs/testing.md). A file with no
+	@# test of this tier exits 5.
+	@for file in $(SERIAL_FILES); do $(PY) -m pytest -q -p no:cacheprovider -m "serial and ($(CHECK_TIER))" $$file; \
+	  status=$$?; [ $$status = 0 ] || [ $$status = 5 ] || exit $$status; done
 
 AUDIT_VENV := .venv-audit
 

@@ -199,3 +199,19 @@ def test_bench_records_the_targets_figures_as_its_table_shows_them():
     assert (found["p50_1.ratio"], found["p50_1.careerbot"], found["p50_1.stock"]) == ("0.55x", "33.7", "61.3")
     assert (found["memory.careerbot"], found["memory.stock"], found["first_answer.ratio"]) == ("778", "1,091", "0.32x")
     assert (found["throughput_8.careerbot"], found["throughput_8.stock"], found["errors_8"]) == ("10.0", "5.0", "0")
+
+
+def test_the_check_time_counts_every_test_of_the_tier_once():
+    """make check's output as make prints it: the lint step's architecture tests (run again in the tier), the
+    tier's run in two processes, then a serial file that passed and one with no test of the tier."""
+    output = (
+        ".venv/bin/python -m pytest -q -p no:cacheprovider tests/test_architecture.py\n"
+        "9 passed in 0.52s\n"
+        '.venv/bin/python -m pytest -q -p no:cacheprovider -n 2 -m "(not model) and not serial"\n'
+        "756 passed, 1 skipped, 24 warnings in 55.77s\n"
+        "14 passed, 1 warning in 5.53s\n"
+        "4 deselected in 0.40s\n"
+    )
+    assert docs_numbers.tier_tests(output) == 770
+    assert docs_numbers.tier_tests(output.replace(" -n 2 ", " ")) is None
+    assert docs_numbers.tier_tests("no summary at all") is None
