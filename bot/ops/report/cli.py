@@ -16,12 +16,12 @@ import argparse
 import sys
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from bot.ops.report.csv_files import write_csv
 from bot.ops.report.figures import Figures, Report, build_report, inbox_note, pct
 from bot.ops.report.html_page import write_html
-from bot.ops.report.loading import StoredEvents
+from bot.ops.report.loading import InboxCounter, StoredEvents
 from bot.ops.store import StoreError, display_url
 
 
@@ -87,15 +87,16 @@ def summary(report: Report, top: int = 10) -> str:
     return "\n".join(lines)
 
 
-def count_inbox(report: Report, tracker_url: str, review_dir: Path) -> None:
-    """The review inbox's waiting messages, for the unanswered list; a report without them is still a report."""
+def inbox_counter(review_dir: Path) -> Tuple[Optional[InboxCounter], str]:
+    """What counts the review inbox's waiting messages in the report's pass over the store, or why there is
+    none: a report without them is still a report."""
     from bot.ops.review.decisions import ReviewError
-    from bot.ops.review.inbox import waiting_count
+    from bot.ops.review.inbox import waiting_counter
 
     try:
-        report.inbox_waiting = waiting_count(tracker_url, review_dir)
-    except (StoreError, ReviewError, OSError) as error:
-        report.inbox_problem = str(error)
+        return waiting_counter(review_dir), ""
+    except (ReviewError, OSError) as error:
+        return None, str(error)
 
 
 def _split_line(f: Figures) -> str:
@@ -144,15 +145,22 @@ def main(argv: Optional[List[str]] = None) -> int:
         return fail(f"--until {args.until} is not after --since {args.since} (UNTIL is the day after the last)")
     try:
         settings = Settings.from_env()
+        counter, inbox_problem = inbox_counter(args.review)
         report = build_report(
-            StoredEvents(settings.tracker_url), args.since, args.until, args.channel, args.by, top=args.top
+            StoredEvents(settings.tracker_url),
+            args.since,
+            args.until,
+            args.channel,
+            args.by,
+            top=args.top,
+            inbox=counter,
         )
+        report.inbox_problem = inbox_problem
         from bot.ops.handoffs import delivery_counts
 
         report.deliveries = delivery_counts(settings.tracker_url, report.handoffs)
     except (SettingsError, StoreError) as error:
         return fail(str(error))
-    count_inbox(report, settings.tracker_url, args.review)
     if args.channel and args.channel not in report.known_channels:
         known = ", ".join(report.known_channels) or "none yet"
         return fail(f"unknown channel {args.channel!r}; channels in the store: {known}")

@@ -14,7 +14,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable, Dict, Hashable, List, Optional, Set, Tuple
 
-from bot.ops.report.loading import Conversation, EventSource, Spool, StoredEvents, conversations, redacted
+from bot.ops.report.loading import (
+    Conversation,
+    EventSource,
+    InboxCounter,
+    Spool,
+    StoredEvents,
+    readings,
+    redacted,
+)
 
 
 @dataclass
@@ -136,8 +144,8 @@ class Report:
     career_topics: List[Tuple[str, TopicFigures]] = field(default_factory=list)
     page_careers: List[PageCareer] = field(default_factory=list)
     not_covered: List[Tuple[str, str, int, List[int]]] = field(default_factory=list)
-    # How many messages wait in the review inbox (bot/ops/review), whatever the period; main() counts
-    # them. None: not counted, and `inbox_problem` says why.
+    # How many messages wait in the review inbox (bot/ops/review), whatever the period, counted in the
+    # report's own pass (build_report's `inbox`). None: not counted, and `inbox_problem` says why.
     inbox_waiting: Optional[int] = None
     inbox_problem: str = ""
 
@@ -176,8 +184,13 @@ class _Tally:
     conversation is read; conversations are known by their place in the stream (an ordinal) until
     the end, when they are numbered in the order they started."""
 
-    def __init__(self, label: Callable[[str], str], spool: Optional[str] = None) -> None:
+    def __init__(
+        self, label: Callable[[str], str], spool: Optional[str] = None, inbox: Optional[InboxCounter] = None
+    ) -> None:
         self.label = label
+        # Counts a sender's messages waiting in the review inbox (bot/ops/review), of every period and channel.
+        self.inbox = inbox
+        self.inbox_waiting = 0
         self.known: Set[str] = set()  # every channel in the store, of the conversations counted or not
         self.totals = Figures()
         self.groups: Dict[Tuple[str, Hashable], Figures] = {}
@@ -260,7 +273,9 @@ class _Tally:
         """Counts the conversations of `events` that started from `start` to `end` on `channel` (None: any)."""
         rows = iter(events())
         try:
-            for sender in conversations(rows):
+            for sender_id, sender_rows, sender in readings(rows):
+                if self.inbox is not None:
+                    self.inbox_waiting += self.inbox(sender_id, sender_rows, sender)
                 for c in sender:
                     self.known.add(c.channel)
                     ordinal = self.seen(c)
@@ -280,7 +295,7 @@ class _Tally:
         """What merge() needs of this tally, to send to another process: all but the label and the spool's
         file (written out and closed; the file's name is the reader's to know)."""
         self.spool.files[0].close()
-        state = {name: value for name, value in vars(self).items() if name not in ("label", "spool")}
+        state = {name: value for name, value in vars(self).items() if name not in ("label", "spool", "inbox")}
         state["places"] = self.spool.places
         return state
 
@@ -294,6 +309,7 @@ class _Tally:
             values = [v for v in (getattr(self, bound), state[bound]) if v is not None]
             setattr(self, bound, pick(values) if values else None)
         self.known |= state["known"]
+        self.inbox_waiting += state["inbox_waiting"]
         self.totals.merge(state["totals"])
         for key, f in state["groups"].items():
             self.groups.setdefault(key, Figures()).merge(f)
@@ -336,6 +352,7 @@ def _in_parallel(
     start: Optional[float],
     end: Optional[float],
     channel: Optional[str],
+    inbox: Optional[InboxCounter] = None,
 ) -> _Tally:
     """Each part read by a process of its own (forked: the parts and the label need not be pickled), the
     first by this one; their tallies merged in the order of the parts, that is of the stream."""
@@ -347,12 +364,12 @@ def _in_parallel(
             spool = os.path.join(folder, f"part-{number}")
             receiving, sending = context.Pipe(duplex=False)
             process = context.Process(
-                target=_read_part, args=(part, label, start, end, channel, spool, sending), daemon=True
+                target=_read_part, args=(part, label, start, end, channel, spool, sending, inbox), daemon=True
             )
             process.start()
             sending.close()
             workers.append((process, receiving, spool))
-        tally = _Tally(label)
+        tally = _Tally(label, inbox=inbox)
         tally.read(parts[0], start, end, channel)
         for process, receiving, spool in workers:
             try:
@@ -384,10 +401,11 @@ def _read_part(
     channel: Optional[str],
     spool: str,
     sending: Any,
+    inbox: Optional[InboxCounter] = None,
 ) -> None:
     """In a process of its own: one part's tally, sent back (or the error that stopped it)."""
     try:
-        tally = _Tally(label, spool)
+        tally = _Tally(label, spool, inbox)
         tally.read(part, start, end, channel)
         sending.send(("done", tally.state()))
     except BaseException as error:  # the report's own process says it, as it would have said it reading alone
@@ -415,17 +433,19 @@ def build_report(
     granularity: Optional[str] = None,
     label: Optional[Callable[[str], str]] = None,
     top: int = 20,
+    inbox: Optional[InboxCounter] = None,
 ) -> Report:
-    """The figures for conversations that started from `since` (inclusive) to `until` (exclusive), UTC days."""
+    """The figures for conversations that started from `since` (inclusive) to `until` (exclusive), UTC days;
+    `inbox` counts the messages waiting in the review inbox in the same pass (Report.inbox_waiting)."""
     from bot import domain_text
 
     label = label or domain_text.topic_label
     start, end = _day_start(since), _day_start(until)
     parts = events.parts() if isinstance(events, StoredEvents) else []
     if len(parts) > 1:
-        tally = _in_parallel(parts, label, start, end, channel)
+        tally = _in_parallel(parts, label, start, end, channel, inbox)
     else:
-        tally = _Tally(label)
+        tally = _Tally(label, inbox=inbox)
         tally.read(events, start, end, channel)
     known = tally.known
 
@@ -476,6 +496,7 @@ def build_report(
         linked={n: o for o, n in number.items() if n in linked},
         spool=tally.spool,
         handoffs=tally.handoffs,
+        inbox_waiting=tally.inbox_waiting if inbox is not None else None,
         careers=_ranked(tally.figures("career")),
         pages=_ranked(tally.figures("page")),
         career_topics=[

@@ -341,10 +341,27 @@ def _pending(turn: Optional[Turn], conversation: Conversation, in_force: Optiona
     return turn
 
 
+# Counts one sender's messages waiting in the review inbox, given its rows and their conversations
+# (bot.ops.review.inbox.waiting_counter): the report counts them in its own pass over the store.
+InboxCounter = Callable[[str, List[Row], List[Conversation]], int]
+
+
+def senders(rows: Iterable[Row]) -> Iterator[Tuple[str, List[Row]]]:
+    """Each sender's rows, one sender at a time (the rows come ordered by sender)."""
+    for sender, events in groupby(rows, key=lambda row: row.sender_id):
+        yield sender, list(events)
+
+
+def readings(rows: Iterable[Row]) -> Iterator[Tuple[str, List[Row], List[Conversation]]]:
+    """Each sender's rows and conversations, one sender at a time (the rows come ordered by sender)."""
+    for sender, events in senders(rows):
+        yield sender, events, sender_conversations(sender, events)
+
+
 def conversations(rows: Iterable[Row]) -> Iterator[List[Conversation]]:
     """Each sender's conversations, one sender at a time (the rows come ordered by sender)."""
-    for sender, events in groupby(rows, key=lambda row: row.sender_id):
-        yield sender_conversations(sender, events)
+    for _, _, found in readings(rows):
+        yield found
 
 
 def sender_conversations(sender: str, events: Iterable[Row]) -> List[Conversation]:

@@ -23,19 +23,21 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from itertools import groupby
 from pathlib import Path
-from typing import Iterable, Iterator, List, Optional, Set, Tuple
+from typing import List, Optional, Set, Tuple
 
 from bot.clarify import FALLBACK_INTENT, gives_career_answer
 from bot.ops.report.loading import (
     FALLBACK_RESPONSES,
     NOT_COVERED_RESPONSES,
     NOT_RECORDED,
+    Conversation,
+    InboxCounter,
     Row,
     StoredEvents,
     redacted,
     sender_conversations,
+    senders,
 )
 from bot.ops.review.decisions import REVIEW_DIR, ReviewError, decided, same_text
 from bot.ops.review.groups import Group, group
@@ -175,9 +177,13 @@ def _reason(
     return None
 
 
-def sender_messages(sender: str, rows: List[Row], threshold: float = LOW_CONFIDENCE) -> List[Message]:
-    """One sender's messages that belong in the inbox (decided or not)."""
-    sessions = sender_conversations(sender, rows)
+def sender_messages(
+    sender: str, rows: List[Row], threshold: float = LOW_CONFIDENCE, sessions: Optional[List[Conversation]] = None
+) -> List[Message]:
+    """One sender's messages that belong in the inbox (decided or not); `sessions`: the report's reading of
+    the same rows, when the caller has it already."""
+    if sessions is None:
+        sessions = sender_conversations(sender, rows)
     turns = [(turn, c) for c in sessions for turn in c.turns if turn.message]
     visits = _visits(rows)
     if len(turns) != len(visits):  # the report's reading and this one disagree: trust neither for this sender
@@ -210,17 +216,12 @@ def sender_messages(sender: str, rows: List[Row], threshold: float = LOW_CONFIDE
     return found
 
 
-def _by_sender(rows: Iterable[Row]) -> Iterator[Tuple[str, List[Row]]]:
-    for sender, events in groupby(rows, key=lambda row: row.sender_id):
-        yield sender, list(events)
-
-
 def messages(tracker_url: str, review_dir: Path = REVIEW_DIR, threshold: float = LOW_CONFIDENCE) -> List[Message]:
     """Every waiting message: in the inbox, not decided yet."""
     ids, texts = decided(review_dir)
     return [
         m
-        for sender, rows in _by_sender(StoredEvents(tracker_url)())
+        for sender, rows in senders(StoredEvents(tracker_url)())
         for m in sender_messages(sender, rows, threshold)
         if m.id not in ids and same_text(m.text) not in texts
     ]
@@ -230,9 +231,24 @@ def load_inbox(tracker_url: str, review_dir: Path = REVIEW_DIR, threshold: float
     return Inbox(group(messages(tracker_url, review_dir, threshold)))
 
 
+def waiting_counter(review_dir: Path = REVIEW_DIR) -> InboxCounter:
+    """How many of one sender's messages wait (given its rows and the report's reading of them), with the
+    decisions read once: the report counts them in its own pass over the store, not in a second one."""
+    ids, texts = decided(review_dir)
+
+    def count(sender: str, rows: List[Row], sessions: List[Conversation]) -> int:
+        found = sender_messages(sender, rows, sessions=sessions)
+        return sum(1 for m in found if m.id not in ids and same_text(m.text) not in texts)
+
+    return count
+
+
 def waiting_count(tracker_url: str, review_dir: Path = REVIEW_DIR) -> int:
-    """How many messages wait, without grouping them (no vectors: the report shows it)."""
-    return len(messages(tracker_url, review_dir))
+    """How many messages wait, without grouping them (no vectors)."""
+    count = waiting_counter(review_dir)
+    return sum(
+        count(sender, rows, sender_conversations(sender, rows)) for sender, rows in senders(StoredEvents(tracker_url)())
+    )
 
 
 def transcript(tracker_url: str, sender_id: str) -> List[Tuple[str, str, float]]:
